@@ -1,0 +1,31 @@
+/** @module Crypto: libsodium's high-level constructions, and nothing home-made. */
+export { initCrypto } from './sodium.js';
+export { randomBytes } from './random.js';
+export { blake2b } from './hash.js';
+export {
+  PUBLIC_KEY_BYTES,
+  SEED_BYTES,
+  SIGNATURE_BYTES,
+  generateIdentityKeys,
+  identityKeysFromSecrets,
+  secretsOf,
+  publicKeysOf,
+  type IdentityKeys,
+  type PublicKeys,
+} from './keys.js';
+export { signDetached, verifyDetached } from './sign.js';
+export { SEAL_OVERHEAD_BYTES, openSeal, seal } from './seal.js';
+export {
+  AEAD_KEY_BYTES,
+  AEAD_NONCE_BYTES,
+  aeadDecrypt,
+  aeadEncrypt,
+  aeadEncryptWithNonce,
+} from './aead.js';
+export {
+  KDF_INTERACTIVE,
+  KDF_MODERATE,
+  KDF_SALT_BYTES,
+  deriveKeyFromPassphrase,
+  type KdfParams,
+} from './password-kdf.js';

@@ -1,0 +1,61 @@
+/** A komrade's two key pairs: Ed25519 to sign, X25519 to receive sealed letters. */
+import { lib } from './sodium.js';
+
+/** Public half of an identity, as registered at the Operator. */
+export interface PublicKeys {
+  /** Ed25519 public key, 32 bytes. */
+  readonly sign: Uint8Array;
+  /** X25519 public key, 32 bytes. */
+  readonly box: Uint8Array;
+}
+
+/** A full identity. The secret halves never leave the machine that generated them. */
+export interface IdentityKeys {
+  readonly signPublic: Uint8Array;
+  /** Ed25519 secret key in libsodium's 64-byte form (seed ‖ public key). */
+  readonly signSecret: Uint8Array;
+  readonly boxPublic: Uint8Array;
+  readonly boxSecret: Uint8Array;
+}
+
+export const PUBLIC_KEY_BYTES = 32;
+export const SIGNATURE_BYTES = 64;
+export const SEED_BYTES = 32;
+
+/** Fresh random identity keys. */
+export function generateIdentityKeys(): IdentityKeys {
+  const s = lib();
+  const sign = s.crypto_sign_keypair();
+  const box = s.crypto_box_keypair();
+  return {
+    signPublic: sign.publicKey,
+    signSecret: sign.privateKey,
+    boxPublic: box.publicKey,
+    boxSecret: box.privateKey,
+  };
+}
+
+/**
+ * Rebuilds identity keys from their two 32-byte secrets (the Ed25519 seed and the X25519 secret
+ * key): what a keystore stores, and what test vectors fix.
+ */
+export function identityKeysFromSecrets(signSeed: Uint8Array, boxSecret: Uint8Array): IdentityKeys {
+  const s = lib();
+  const sign = s.crypto_sign_seed_keypair(signSeed);
+  return {
+    signPublic: sign.publicKey,
+    signSecret: sign.privateKey,
+    boxPublic: s.crypto_scalarmult_base(boxSecret),
+    boxSecret: Uint8Array.from(boxSecret),
+  };
+}
+
+/** The two 32-byte secrets {@link identityKeysFromSecrets} rebuilds `keys` from. */
+export function secretsOf(keys: IdentityKeys): { signSeed: Uint8Array; boxSecret: Uint8Array } {
+  return { signSeed: keys.signSecret.slice(0, SEED_BYTES), boxSecret: keys.boxSecret.slice() };
+}
+
+/** The public half of `keys`. */
+export function publicKeysOf(keys: IdentityKeys): PublicKeys {
+  return { sign: keys.signPublic, box: keys.boxPublic };
+}

@@ -1,0 +1,51 @@
+/** The stable string codes of every Komrade error: the Operator's wire codes and the client's own. */
+
+/** Codes the Operator renders on the wire. Adding one without an HTTP status fails to compile. */
+export const OPERATOR_ERROR_CODES = [
+  'BAD_REQUEST',
+  'PAYLOAD_TOO_LARGE',
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'AUTH_REQUIRED',
+  'BAD_SIGNATURE',
+  'CLOCK_SKEW',
+  'REPLAY',
+  'NAME_INVALID',
+  'NAME_RESERVED',
+  'NAME_TAKEN',
+  'NAME_UNKNOWN',
+  'BAD_PROOF_OF_WORK',
+  'LETTER_TOO_LARGE',
+  'BATCH_TOO_LARGE',
+  'MAILBOX_FULL',
+  'POST_INVALID',
+  'INTERNAL',
+] as const;
+
+/** Codes raised only on the client side (keystore, local checks, transport). */
+export const CLIENT_ERROR_CODES = [
+  'DECODE_FAILED',
+  'LETTER_INVALID',
+  'KEYSTORE_MISSING',
+  'KEYSTORE_EXISTS',
+  'KEYSTORE_CORRUPT',
+  'WRONG_PASSPHRASE',
+  'NOT_REGISTERED',
+  'OPERATOR_KEY_CHANGED',
+  'OPERATOR_UNREACHABLE',
+  'OPERATOR_ERROR',
+  'CONFIG_INVALID',
+  'TOR_UNAVAILABLE',
+  'USAGE',
+] as const;
+
+export type OperatorErrorCode = (typeof OPERATOR_ERROR_CODES)[number];
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
+export type ErrorCode = OperatorErrorCode | ClientErrorCode;
+
+const operatorCodes: ReadonlySet<string> = new Set(OPERATOR_ERROR_CODES);
+
+/** True when `code` is one the Operator may send; used to trust codes that crossed the wire. */
+export function isOperatorErrorCode(code: unknown): code is OperatorErrorCode {
+  return typeof code === 'string' && operatorCodes.has(code);
+}

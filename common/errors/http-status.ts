@@ -1,0 +1,24 @@
+/** The one table from Operator error codes to HTTP statuses. */
+import type { OperatorErrorCode } from './error-code.js';
+
+/** Exhaustive: a new Operator code without a status here does not compile. */
+export const HTTP_STATUS: Readonly<Record<OperatorErrorCode, number>> = Object.freeze({
+  BAD_REQUEST: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  AUTH_REQUIRED: 401,
+  BAD_SIGNATURE: 401,
+  CLOCK_SKEW: 401,
+  REPLAY: 409,
+  NAME_INVALID: 400,
+  NAME_RESERVED: 403,
+  NAME_TAKEN: 409,
+  NAME_UNKNOWN: 404,
+  BAD_PROOF_OF_WORK: 403,
+  LETTER_TOO_LARGE: 413,
+  BATCH_TOO_LARGE: 413,
+  MAILBOX_FULL: 507,
+  POST_INVALID: 400,
+  INTERNAL: 500,
+});

@@ -1,0 +1,125 @@
+/** JSON bodies of the Operator's HTTP API (`/v1`), shared by the Operator and its clients. */
+import { z } from 'zod';
+import { OPERATOR_ERROR_CODES } from '../errors/index.js';
+import { base64urlBytes } from './base64url.js';
+import {
+  ID_BYTES,
+  MAX_ACK_IDS,
+  MAX_BATCH_LETTERS,
+  MAX_FEED_PAGE,
+  MAX_FETCH_LETTERS,
+  MAX_POST_BODY_BYTES,
+  MAX_SEALED_LETTER_BYTES,
+  POW_NONCE_BYTES,
+} from './limits.js';
+import { isCanonicalName } from './names.js';
+
+const key = base64urlBytes({ exact: 32 });
+const sig = base64urlBytes({ exact: 64 });
+const id = base64urlBytes({ exact: ID_BYTES });
+const canonicalName = z.string().max(32).refine(isCanonicalName, 'not a canonical name');
+const time = z.number().int().nonnegative();
+
+/** The API's routes. */
+export const ROUTES = Object.freeze({
+  operator: '/v1/operator',
+  register: '/v1/register',
+  komrade: '/v1/komrades/', // + name
+  send: '/v1/mail/send',
+  fetch: '/v1/mail/fetch',
+  ack: '/v1/mail/ack',
+  post: '/v1/feed/post',
+  feed: '/v1/feed/page',
+  health: '/v1/health',
+});
+
+/** GET /v1/operator: the Operator's public keys and limits. */
+export const operatorInfoSchema = z.strictObject({
+  version: z.literal(1),
+  signKey: key,
+  /** The `@komrades` X25519 key posts are sealed to. */
+  feedKey: key,
+  powBits: z.number().int().min(0).max(40),
+  limits: z.strictObject({
+    sealedLetterBytes: z.number().int().positive(),
+    batchLetters: z.number().int().positive(),
+    requestBytes: z.number().int().positive(),
+    maxPostDays: z.number().int().positive(),
+    feedPageSize: z.number().int().positive(),
+    fetchLetters: z.number().int().positive(),
+  }),
+});
+export type OperatorInfo = z.output<typeof operatorInfoSchema>;
+
+/** POST /v1/register. */
+export const registerRequestSchema = z.strictObject({
+  name: z.string().max(64),
+  signKey: key,
+  boxKey: key,
+  pop: sig,
+  pow: base64urlBytes({ exact: POW_NONCE_BYTES }),
+});
+export type RegisterRequest = z.output<typeof registerRequestSchema>;
+
+/** A receipt as JSON (answer to register and lookup). */
+export const receiptSchema = z.strictObject({
+  name: canonicalName,
+  signKey: key,
+  boxKey: key,
+  registeredAt: time,
+  sig,
+});
+
+export const receiptResponseSchema = z.strictObject({ receipt: receiptSchema });
+
+/** POST /v1/mail/send. */
+export const sendRequestSchema = z.strictObject({
+  letters: z
+    .array(
+      z.strictObject({
+        to: z.string().max(64),
+        sealed: base64urlBytes({ max: MAX_SEALED_LETTER_BYTES * 2 }),
+      }),
+    )
+    .min(1)
+    .max(MAX_BATCH_LETTERS * 4),
+});
+export type SendRequest = z.output<typeof sendRequestSchema>;
+export const sendResponseSchema = z.strictObject({ ids: z.array(id), receivedAt: time });
+
+/** POST /v1/mail/fetch. */
+export const fetchRequestSchema = z.strictObject({
+  limit: z.number().int().min(1).max(MAX_FETCH_LETTERS).optional(),
+});
+export const fetchResponseSchema = z.strictObject({
+  letters: z.array(
+    z.strictObject({
+      id,
+      sealed: base64urlBytes({ max: MAX_SEALED_LETTER_BYTES }),
+      receivedAt: time,
+    }),
+  ),
+  more: z.boolean(),
+});
+
+/** POST /v1/mail/ack: delete downloaded letters. */
+export const ackRequestSchema = z.strictObject({ ids: z.array(id).min(1).max(MAX_ACK_IDS) });
+export const ackResponseSchema = z.strictObject({ deleted: z.number().int().nonnegative() });
+
+/** POST /v1/feed/post. */
+export const postRequestSchema = z.strictObject({
+  sealed: base64urlBytes({ max: MAX_POST_BODY_BYTES + 1_024 }),
+});
+export const postResponseSchema = z.strictObject({ id, expiresAt: time });
+
+/** POST /v1/feed/page: a page of the world feed, newest first, sealed to the requester. */
+export const feedRequestSchema = z.strictObject({
+  before: z.string().max(200).optional(),
+  limit: z.number().int().min(1).max(MAX_FEED_PAGE).optional(),
+});
+export const feedResponseSchema = z.strictObject({ sealed: base64urlBytes({ max: 2_000_000 }) });
+
+/** Every error answer. */
+export const errorBodySchema = z.strictObject({
+  error: z.strictObject({ code: z.enum(OPERATOR_ERROR_CODES), message: z.string().max(1_000) }),
+});

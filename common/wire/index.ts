@@ -1,0 +1,113 @@
+/** @module Wire: the protocol both the Operator and its clients speak. */
+
+// Encoding
+export { bytesEqual, decodeCanonical, encodeCanonical } from './canonical.js';
+export { base64urlBytes, fromBase64url, toBase64url } from './base64url.js';
+export { describeIssues, parseWith } from './schema.js';
+
+// Names and limits
+export {
+  NAME_MAX_LENGTH,
+  NAME_MIN_LENGTH,
+  RESERVED_NAMES,
+  WORLD_FEED_NAME,
+  isCanonicalName,
+  parseName,
+  parseNewName,
+} from './names.js';
+export {
+  CLOCK_SKEW_MS,
+  ID_BYTES,
+  MAX_ACK_IDS,
+  MAX_BATCH_LETTERS,
+  MAX_FEED_PAGE,
+  MAX_FETCH_LETTERS,
+  MAX_LETTER_TEXT_BYTES,
+  MAX_POST_BODY_BYTES,
+  MAX_POST_DAYS,
+  MAX_SEALED_LETTER_BYTES,
+  NONCE_BYTES,
+  POW_NONCE_BYTES,
+} from './limits.js';
+
+// Signatures
+export {
+  TAGS,
+  signValue,
+  signedBytes,
+  unwrapSignedBytes,
+  verifyValue,
+  type Tag,
+} from './signed.js';
+export {
+  parseRequestAuth,
+  signRequest,
+  verifyRequestAuth,
+  type RequestAuth,
+} from './request-auth.js';
+
+// Registration
+export {
+  claimBytesForPow,
+  keysOfReceipt,
+  proveClaim,
+  signReceipt,
+  verifyClaimProof,
+  verifyReceipt,
+  type Receipt,
+  type RegistrationClaim,
+} from './registration.js';
+export {
+  checkProofOfWork,
+  leadingZeroBits,
+  solveProofOfWork,
+  type PowProgress,
+  type SolveOptions,
+} from './pow.js';
+
+// Letters and posts
+export {
+  LETTER_KINDS,
+  openLetter,
+  sealLetter,
+  verifyLetter,
+  type Letter,
+  type LetterKind,
+  type OpenedLetter,
+} from './letter.js';
+export {
+  decodeSignedPost,
+  openFeedPage,
+  openSealedPost,
+  sealFeedPage,
+  sealPost,
+  signPost,
+  verifyPost,
+  type FeedPage,
+  type OpenedPost,
+  type Post,
+  type SignedPost,
+} from './post.js';
+
+// HTTP API
+export {
+  ROUTES,
+  ackRequestSchema,
+  ackResponseSchema,
+  errorBodySchema,
+  feedRequestSchema,
+  feedResponseSchema,
+  fetchRequestSchema,
+  fetchResponseSchema,
+  operatorInfoSchema,
+  postRequestSchema,
+  postResponseSchema,
+  receiptResponseSchema,
+  receiptSchema,
+  registerRequestSchema,
+  sendRequestSchema,
+  sendResponseSchema,
+  type OperatorInfo,
+  type RegisterRequest,
+  type SendRequest,
+} from './api.js';

@@ -1,0 +1,115 @@
+/**
+ * Letters: signed by the sender over version, from, to, sent-at, id, kind and body, then sealed to
+ * the recipient. The recipient's name is inside the signature, so a letter cannot be re-addressed.
+ */
+import { z } from 'zod';
+import { openSeal, seal, type IdentityKeys } from '../crypto/index.js';
+import { KomradeError, err, ok, type Result } from '../errors/index.js';
+import { decodeCanonical, encodeCanonical } from './canonical.js';
+import { ID_BYTES, MAX_LETTER_TEXT_BYTES } from './limits.js';
+import { isCanonicalName } from './names.js';
+import { parseWith, rawBytes } from './schema.js';
+import { TAGS, signValue, unwrapSignedBytes } from './signed.js';
+import { verifyDetached } from '../crypto/index.js';
+
+const bytesOf = (length: number) =>
+  rawBytes().refine((b) => b.length === length, `must be ${length} bytes`);
+
+const canonicalName = z.string().max(32).refine(isCanonicalName, 'not a canonical name');
+
+/** The kinds of letter this version understands. */
+export const LETTER_KINDS = ['text'] as const;
+export type LetterKind = (typeof LETTER_KINDS)[number];
+
+const letterSchema = z.strictObject({
+  v: z.literal(1),
+  kind: z.enum(LETTER_KINDS),
+  from: canonicalName,
+  to: canonicalName,
+  sentAt: z.number().int().nonnegative(),
+  id: bytesOf(ID_BYTES),
+  body: z
+    .string()
+    .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_LETTER_TEXT_BYTES, 'body too long'),
+});
+
+/** A letter's signed content. */
+export type Letter = z.output<typeof letterSchema>;
+
+const envelopeSchema = z.strictObject({
+  signed: rawBytes(),
+  sig: bytesOf(64),
+});
+
+/** A letter opened but not yet verified: who it *claims* to be from must still be checked. */
+export interface OpenedLetter {
+  readonly letter: Letter;
+  readonly signed: Uint8Array;
+  readonly sig: Uint8Array;
+}
+
+/** Signs `letter` with the sender's key and seals it to the recipient's X25519 key. */
+export function sealLetter(
+  letter: Letter,
+  senderSignSecret: Uint8Array,
+  recipientBoxPublic: Uint8Array,
+): Uint8Array {
+  const { bytes, sig } = signValue(TAGS.letter, letter, senderSignSecret);
+  return seal(encodeCanonical({ signed: bytes, sig }), recipientBoxPublic);
+}
+
+/**
+ * Opens a sealed letter and checks its shape. Does not check the signature: the caller looks the
+ * claimed sender up at the Operator and calls {@link verifyLetter}.
+ */
+export function openLetter(sealed: Uint8Array, keys: IdentityKeys): Result<OpenedLetter> {
+  const plaintext = openSeal(sealed, keys.boxPublic, keys.boxSecret);
+  if (plaintext === undefined) {
+    return err(
+      new KomradeError('LETTER_INVALID', 'Letter could not be decrypted (altered or not for you).'),
+    );
+  }
+  try {
+    const envelope = parseWith(
+      envelopeSchema,
+      decodeCanonical(plaintext, 'letter'),
+      'LETTER_INVALID',
+      'letter',
+    );
+    if (!envelope.ok) return envelope;
+    const inner = unwrapSignedBytes(envelope.value.signed, TAGS.letter, 'letter');
+    const letter = parseWith(letterSchema, inner, 'LETTER_INVALID', 'letter');
+    if (!letter.ok) return letter;
+    return ok({ letter: letter.value, signed: envelope.value.signed, sig: envelope.value.sig });
+  } catch (cause) {
+    return err(new KomradeError('LETTER_INVALID', 'Letter is malformed.', { cause }));
+  }
+}
+
+/**
+ * Verifies an opened letter against the sender's key **as registered at the Operator** and checks
+ * it was addressed to `myName`.
+ */
+export function verifyLetter(
+  opened: OpenedLetter,
+  registeredSignPublic: Uint8Array,
+  myName: string,
+): Result<Letter> {
+  if (!verifyDetached(opened.sig, opened.signed, registeredSignPublic)) {
+    return err(
+      new KomradeError(
+        'LETTER_INVALID',
+        `Letter claiming to be from @${opened.letter.from} has a bad signature.`,
+      ),
+    );
+  }
+  if (opened.letter.to !== myName) {
+    return err(
+      new KomradeError(
+        'LETTER_INVALID',
+        `Letter was addressed to @${opened.letter.to}, not to you: it was re-addressed.`,
+      ),
+    );
+  }
+  return ok(opened.letter);
+}

@@ -1,0 +1,26 @@
+/** Protocol size limits. The Operator may lower the configurable ones; it tells clients in /v1/operator. */
+
+/** Bytes in a letter or post id. */
+export const ID_BYTES = 16;
+/** Bytes in a request nonce. */
+export const NONCE_BYTES = 16;
+/** Bytes in a proof-of-work nonce. */
+export const POW_NONCE_BYTES = 8;
+/** Hard ceiling for a sealed letter, whatever the config says (64 KiB). */
+export const MAX_SEALED_LETTER_BYTES = 65_536;
+/** Hard ceiling for a post's text in UTF-8 bytes. */
+export const MAX_POST_BODY_BYTES = 8_192;
+/** Hard ceiling for the letters in one send request. */
+export const MAX_BATCH_LETTERS = 256;
+/** Hard ceiling for ids in one ack. */
+export const MAX_ACK_IDS = 1_000;
+/** Hard ceiling for letters returned by one fetch. */
+export const MAX_FETCH_LETTERS = 500;
+/** Hard ceiling for posts in one feed page. */
+export const MAX_FEED_PAGE = 100;
+/** Hard ceiling for a post's lifetime in days. */
+export const MAX_POST_DAYS = 365;
+/** How far a signed request's time may be from the Operator's clock (±5 minutes). */
+export const CLOCK_SKEW_MS = 5 * 60 * 1000;
+/** Largest letter text a client will try to send, leaving room for the envelope and the seal. */
+export const MAX_LETTER_TEXT_BYTES = MAX_SEALED_LETTER_BYTES - 1_024;

@@ -1,0 +1,131 @@
+// ESLint flat config: type-aware strict rules, import zones between areas, no console outside CLI output.
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+import tsdoc from 'eslint-plugin-tsdoc';
+
+const NATIVE_OR_SERVER = [
+  'ioredis',
+  'bullmq',
+  'grammy',
+  'discord.js',
+  'better-sqlite3',
+  'node:net',
+  'net',
+];
+
+/** `no-restricted-imports` patterns shared by several zones. */
+const zone = (paths, patterns) => ({
+  'no-restricted-imports': [
+    'error',
+    {
+      paths: paths.map((name) => ({
+        name,
+        message: 'Not allowed in this area (see STYLE: import zones).',
+      })),
+      patterns,
+    },
+  ],
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'eslint.config.js'] },
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    plugins: { 'import-x': importX, tsdoc },
+    rules: {
+      'no-console': 'error',
+      'tsdoc/syntax': 'error',
+      'import-x/no-cycle': ['error', { maxDepth: 10 }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+    settings: { 'import-x/resolver': { node: true } },
+  },
+  {
+    files: ['common/**/*.ts'],
+    rules: zone(NATIVE_OR_SERVER, [
+      {
+        group: ['**/operator/**', '**/bridge/**', '**/adapters/**'],
+        message: 'common/ imports nothing above it.',
+      },
+    ]),
+  },
+  {
+    files: ['operator/**/*.ts'],
+    rules: zone(
+      ['ioredis', 'bullmq', 'grammy', 'discord.js'],
+      [
+        {
+          group: ['**/bridge/**', '**/adapters/**'],
+          message: 'The Operator may not import the bridge or adapters.',
+        },
+        {
+          group: ['**/common/*/*', '!**/common/*/index.js'],
+          message: 'Import common areas through their index.ts.',
+        },
+      ],
+    ),
+  },
+  {
+    files: ['bridge/**/*.ts'],
+    rules: zone(
+      ['grammy', 'discord.js'],
+      [
+        {
+          group: ['**/operator/**', '**/adapters/**'],
+          message: 'The bridge may not import the Operator or adapters.',
+        },
+        {
+          group: ['**/common/*/*', '!**/common/*/index.js'],
+          message: 'Import common areas through their index.ts.',
+        },
+      ],
+    ),
+  },
+  {
+    files: ['adapters/cli/**/*.ts'],
+    rules: zone(
+      ['grammy', 'discord.js', 'bullmq', 'ioredis', 'better-sqlite3'],
+      [
+        { group: ['**/operator/**'], message: 'Adapters reach the Operator only over the wire.' },
+        {
+          group: ['**/bridge/*/**'],
+          message: 'Adapters import bridge/index.ts, never its internals.',
+        },
+        {
+          group: ['**/common/*/*', '!**/common/*/index.js'],
+          message: 'Import common areas through their index.ts.',
+        },
+      ],
+    ),
+  },
+  {
+    // The CLI's output module is the one place that writes to the terminal.
+    files: [
+      'adapters/cli/output.ts',
+      'adapters/cli/**/output.ts',
+      'bench/**/*.ts',
+      'test/support/**/*.ts',
+    ],
+    rules: { 'no-console': 'off' },
+  },
+  {
+    files: ['test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.property.name='only']", message: 'No focused tests.' },
+        { selector: "CallExpression[callee.property.name='skip']", message: 'No skipped tests.' },
+        { selector: "CallExpression[callee.property.name='todo']", message: 'No todo tests.' },
+      ],
+    },
+  },
+);
