@@ -21,8 +21,8 @@ export function encodeCanonical(value: unknown): Uint8Array {
 
 /**
  * Decodes CBOR that must be in canonical form. Anything else (trailing bytes, indefinite lengths,
- * duplicate keys, tags, non-canonical encodings) throws `DECODE_FAILED`. The result is plain data:
- * cborg refuses `__proto__` keys, so decoding cannot pollute prototypes or run code.
+ * duplicate keys, tags, non-canonical encodings, a `__proto__` key anywhere) throws
+ * `DECODE_FAILED`. The result is plain data: decoding cannot pollute prototypes or run code.
  */
 export function decodeCanonical(bytes: Uint8Array, what: string): unknown {
   let value: unknown;
@@ -30,6 +30,9 @@ export function decodeCanonical(bytes: Uint8Array, what: string): unknown {
     value = decode(bytes, decodeOptions);
   } catch (cause) {
     throw new KomradeError('DECODE_FAILED', `${what} is not valid CBOR`, { cause });
+  }
+  if (hasProtoKey(value, 0)) {
+    throw new KomradeError('DECODE_FAILED', `${what} has a forbidden key or is nested too deeply`);
   }
   const again = encodeCanonical(value);
   if (!bytesEqual(again, bytes)) {
@@ -43,4 +46,13 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** A `__proto__` key would later turn `Object.assign` into a prototype write: refuse it outright. */
+function hasProtoKey(value: unknown, depth: number): boolean {
+  if (depth > 32) return true;
+  if (Array.isArray(value)) return value.some((item) => hasProtoKey(item, depth + 1));
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return false;
+  if (Object.hasOwn(value, '__proto__')) return true;
+  return Object.values(value).some((item) => hasProtoKey(item, depth + 1));
 }

@@ -1,6 +1,5 @@
 /** Loaded before every test file: libsodium ready, and no connection leaves loopback. */
 import net from 'node:net';
-import { beforeAll } from 'vitest';
 import { initCrypto } from '../../common/crypto/index.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -25,6 +24,5 @@ net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args
   return (originalConnect as (...a: unknown[]) => net.Socket).apply(this, args);
 };
 
-beforeAll(async () => {
-  await initCrypto();
-});
+// Top-level await: test files may build keys while their suites are collected.
+await initCrypto();

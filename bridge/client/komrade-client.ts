@@ -1,0 +1,455 @@
+/** `KomradeClient`: the engine every adapter drives (register, letters, requests, feed). */
+import { randomBytes, type IdentityKeys } from '../../common/crypto/index.js';
+import { KomradeError, isKomradeError } from '../../common/errors/index.js';
+import {
+  ID_BYTES,
+  MAX_LETTER_TEXT_BYTES,
+  MAX_POST_BODY_BYTES,
+  bytesEqual,
+  claimBytesForPow,
+  decodeSignedPost,
+  openFeedPage,
+  openLetter,
+  parseName,
+  parseNewName,
+  proveClaim,
+  sealLetter,
+  sealPost,
+  solveProofOfWork,
+  toBase64url,
+  verifyLetter,
+  verifyPost,
+  verifyReceipt,
+  type Letter,
+  type OperatorInfo,
+  type PowProgress,
+  type Receipt,
+} from '../../common/wire/index.js';
+import type { LocalStore, PinnedOperator, StoredLetter } from '../local-store/local-store.js';
+import type { OperatorClient, RequestSigner } from '../operator-client/operator-client.js';
+import type {
+  FeedPost,
+  FeedView,
+  InboxCheck,
+  KomradeProfile,
+  LetterRequest,
+  PublishedPost,
+  ReceivedLetter,
+  SentLetter,
+  WhoAmI,
+} from './views.js';
+
+/** What {@link KomradeClient} is built from; the composition root supplies each. */
+export interface KomradeClientDeps {
+  readonly operator: OperatorClient;
+  readonly store: LocalStore;
+  /** The komrade's identity, unlocked from the keystore. */
+  readonly keys: IdentityKeys;
+  /** The clock (ms since the epoch). */
+  readonly now: () => number;
+  /** Source of letter and post ids. @defaultValue common/crypto `randomBytes` */
+  readonly random?: (length: number) => Uint8Array;
+}
+
+/** Options for {@link KomradeClient.register}. */
+export interface RegisterOptions {
+  /** Called while the proof of work runs. */
+  readonly onProgress?: (progress: PowProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** Options for {@link KomradeClient.feed}. */
+export interface FeedOptions {
+  /** The `next` cursor of a previous page. */
+  readonly before?: string;
+  readonly limit?: number;
+}
+
+const DAY_MS = 86_400_000;
+// A misbehaving Operator could answer `more: true` forever; stop after this many rounds.
+const MAX_FETCH_ROUNDS = 1_000;
+
+const profileOf = (receipt: Receipt): KomradeProfile => ({
+  name: receipt.name,
+  registeredAt: receipt.registeredAt,
+  signKey: toBase64url(receipt.signKey),
+  boxKey: toBase64url(receipt.boxKey),
+});
+
+const viewOf = (stored: StoredLetter): ReceivedLetter => ({
+  id: toBase64url(stored.letter.id),
+  from: stored.letter.from,
+  to: stored.letter.to,
+  sentAt: stored.letter.sentAt,
+  receivedAt: stored.receivedAt,
+  text: stored.letter.body,
+});
+
+function nameOrThrow(input: string): string {
+  const parsed = parseName(input);
+  if (!parsed.ok) throw parsed.error;
+  return parsed.value;
+}
+
+/**
+ * The client engine. It trusts the Operator for delivery only: the Operator's key is pinned on
+ * first use, every receipt is checked against it, and every letter and post is checked against
+ * its author's registered key before anyone sees it.
+ *
+ * @example
+ * ```ts
+ * const client = new KomradeClient({ operator, store, keys, now: Date.now });
+ * await client.register('alice');
+ * await client.send('@bob', 'hello');
+ * ```
+ */
+export class KomradeClient {
+  readonly #operator: OperatorClient;
+  readonly #store: LocalStore;
+  readonly #keys: IdentityKeys;
+  readonly #now: () => number;
+  readonly #random: (length: number) => Uint8Array;
+  #info: OperatorInfo | undefined;
+
+  constructor(deps: KomradeClientDeps) {
+    this.#operator = deps.operator;
+    this.#store = deps.store;
+    this.#keys = deps.keys;
+    this.#now = deps.now;
+    this.#random = deps.random ?? randomBytes;
+  }
+
+  /**
+   * The Operator's keys and limits. The first answer ever pins its keys; later answers must match.
+   * @throws `OPERATOR_KEY_CHANGED` when the Operator's keys differ from the pinned ones
+   */
+  async operatorInfo(): Promise<OperatorInfo> {
+    if (this.#info !== undefined) return this.#info;
+    const info = await this.#operator.info();
+    const pinned = this.#store.pinnedOperator();
+    if (pinned === undefined) {
+      this.#store.pinOperator({ signKey: info.signKey, feedKey: info.feedKey });
+    } else if (
+      !bytesEqual(pinned.signKey, info.signKey) ||
+      !bytesEqual(pinned.feedKey, info.feedKey)
+    ) {
+      throw new KomradeError(
+        'OPERATOR_KEY_CHANGED',
+        'The Operator presented different keys from the ones pinned when you first connected. ' +
+          'It may be an impostor; nothing was sent.',
+      );
+    }
+    this.#info = info;
+    return info;
+  }
+
+  async #pinned(): Promise<PinnedOperator> {
+    const info = await this.operatorInfo();
+    return { signKey: info.signKey, feedKey: info.feedKey };
+  }
+
+  /**
+   * Registers `name` with this identity: proof of possession, proof of work, then the Operator's
+   * receipt, checked against the pinned key and stored.
+   * @throws `NAME_INVALID`, `NAME_RESERVED`, `NAME_TAKEN`, `USAGE` when already registered
+   */
+  async register(input: string, options: RegisterOptions = {}): Promise<KomradeProfile> {
+    const parsed = parseNewName(input);
+    if (!parsed.ok) throw parsed.error;
+    const name = parsed.value;
+    const own = this.#store.ownReceipt();
+    if (own !== undefined) {
+      throw new KomradeError('USAGE', `This identity is already registered as @${own.name}.`);
+    }
+    const info = await this.operatorInfo();
+    const claim = { name, signKey: this.#keys.signPublic, boxKey: this.#keys.boxPublic };
+    const pop = proveClaim(claim, this.#keys.signSecret);
+    const pow = await solveProofOfWork(claimBytesForPow(claim), info.powBits, {
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    let receipt: Receipt;
+    try {
+      receipt = await this.#operator.register({ ...claim, pop, pow });
+    } catch (error) {
+      // An earlier attempt may have registered us before its answer was lost: adopt that receipt.
+      if (!isKomradeError(error, 'NAME_TAKEN')) throw error;
+      const existing = await this.#operator.lookup(name);
+      if (!this.#isMine(existing)) throw error;
+      receipt = existing;
+    }
+    if (!verifyReceipt(receipt, info.signKey) || receipt.name !== name || !this.#isMine(receipt)) {
+      throw new KomradeError(
+        'OPERATOR_ERROR',
+        'The Operator answered with a receipt that does not match the registration or its pinned key.',
+      );
+    }
+    this.#store.saveOwnReceipt(receipt);
+    return profileOf(receipt);
+  }
+
+  #isMine(receipt: Receipt): boolean {
+    return (
+      bytesEqual(receipt.signKey, this.#keys.signPublic) &&
+      bytesEqual(receipt.boxKey, this.#keys.boxPublic)
+    );
+  }
+
+  /** Who this client is: the registered name (if any) and the public keys. Local only. */
+  whoami(): WhoAmI {
+    const own = this.#store.ownReceipt();
+    return {
+      name: own?.name ?? null,
+      registeredAt: own?.registeredAt ?? null,
+      signKey: toBase64url(this.#keys.signPublic),
+      boxKey: toBase64url(this.#keys.boxPublic),
+    };
+  }
+
+  #signer(): RequestSigner {
+    const own = this.#store.ownReceipt();
+    if (own === undefined) {
+      throw new KomradeError('NOT_REGISTERED', 'You have not registered a name yet.');
+    }
+    return { name: own.name, signSecret: this.#keys.signSecret };
+  }
+
+  /**
+   * A komrade's registered keys, vouched for by the pinned Operator key.
+   * @throws `NAME_INVALID`, `NAME_UNKNOWN`, `OPERATOR_ERROR` for a receipt the pinned key did not sign
+   */
+  async lookup(input: string): Promise<KomradeProfile> {
+    return profileOf(await this.#receiptOf(nameOrThrow(input)));
+  }
+
+  async #receiptOf(name: string): Promise<Receipt> {
+    const pinned = await this.#pinned();
+    const cached = this.#store.cachedReceipt(name);
+    if (cached !== undefined && cached.name === name && verifyReceipt(cached, pinned.signKey)) {
+      return cached;
+    }
+    const receipt = await this.#operator.lookup(name);
+    if (receipt.name !== name || !verifyReceipt(receipt, pinned.signKey)) {
+      throw new KomradeError(
+        'OPERATOR_ERROR',
+        `The Operator's record for @${name} is not signed by its pinned key; refusing to use it.`,
+      );
+    }
+    this.#store.cacheReceipt(receipt);
+    return receipt;
+  }
+
+  /**
+   * Signs a letter, seals it to the recipient's registered key and hands it to the Operator.
+   * Writing to someone accepts their letters from then on.
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_UNKNOWN`, `LETTER_INVALID` (empty),
+   * `LETTER_TOO_LARGE`
+   */
+  async send(toInput: string, text: string): Promise<SentLetter> {
+    const signer = this.#signer();
+    const to = nameOrThrow(toInput);
+    if (text.length === 0) throw new KomradeError('LETTER_INVALID', 'A letter cannot be empty.');
+    const size = Buffer.byteLength(text, 'utf8');
+    if (size > MAX_LETTER_TEXT_BYTES) {
+      throw new KomradeError(
+        'LETTER_TOO_LARGE',
+        `The letter is ${size} bytes; a letter may have at most ${MAX_LETTER_TEXT_BYTES} bytes of text.`,
+      );
+    }
+    const info = await this.operatorInfo();
+    const recipient = await this.#receiptOf(to);
+    const letter: Letter = {
+      v: 1,
+      kind: 'text',
+      from: signer.name,
+      to,
+      sentAt: this.#now(),
+      id: this.#random(ID_BYTES),
+      body: text,
+    };
+    const sealed = sealLetter(letter, this.#keys.signSecret, recipient.boxKey);
+    if (sealed.length > info.limits.sealedLetterBytes) {
+      throw new KomradeError(
+        'LETTER_TOO_LARGE',
+        `The sealed letter is ${sealed.length} bytes; this Operator accepts at most ${info.limits.sealedLetterBytes}.`,
+      );
+    }
+    await this.#operator.send(signer, [{ to, sealed }]);
+    this.#store.setContactState(to, 'accepted', this.#now());
+    return { id: toBase64url(letter.id), to, sentAt: letter.sentAt };
+  }
+
+  /**
+   * Downloads waiting letters, verifies each against its sender's registered key, stores the good
+   * ones encrypted, and only then acknowledges them all (good, rejected and blocked alike) so none
+   * is lost and none piles up.
+   */
+  async checkInbox(): Promise<InboxCheck> {
+    const signer = this.#signer();
+    await this.operatorInfo();
+    const counts = { received: 0, requested: 0, blocked: 0, rejected: 0, duplicates: 0 };
+    for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
+      const batch = await this.#operator.fetch(signer);
+      if (batch.letters.length === 0) break;
+      const keep: StoredLetter[] = [];
+      for (const waiting of batch.letters) {
+        const letter = await this.#verifiedLetter(waiting.sealed, signer.name);
+        if (letter === undefined) {
+          counts.rejected++;
+          continue;
+        }
+        const state = this.#store.contactState(letter.from);
+        if (state === 'blocked') {
+          counts.blocked++;
+          continue;
+        }
+        const folder = state === 'accepted' ? 'inbox' : 'request';
+        keep.push({ letter, folder, receivedAt: this.#now() });
+      }
+      const added = this.#store.saveLetters(keep);
+      counts.duplicates += keep.length - added.length;
+      for (const stored of added) {
+        if (stored.folder === 'inbox') counts.received++;
+        else counts.requested++;
+      }
+      // Stored durably above: now the Operator may forget them.
+      await this.#operator.ack(
+        signer,
+        batch.letters.map((l) => l.id),
+      );
+      if (!batch.more) break;
+    }
+    return counts;
+  }
+
+  /** Opens and verifies one letter; `undefined` for anything that must not be shown. */
+  async #verifiedLetter(sealed: Uint8Array, myName: string): Promise<Letter | undefined> {
+    const opened = openLetter(sealed, this.#keys);
+    if (!opened.ok) return undefined;
+    let sender: Receipt;
+    try {
+      sender = await this.#receiptOf(opened.value.letter.from);
+    } catch (error) {
+      // A sender nobody registered is a forgery; any other failure must not lose the letter.
+      if (isKomradeError(error, 'NAME_UNKNOWN')) return undefined;
+      throw error;
+    }
+    const verified = verifyLetter(opened.value, sender.signKey, myName);
+    return verified.ok ? verified.value : undefined;
+  }
+
+  /** Letters in the inbox, oldest first. Local only. */
+  inbox(): ReceivedLetter[] {
+    return this.#store.letters('inbox').map(viewOf);
+  }
+
+  /** Letters held from komrades not yet accepted, grouped by sender. Local only. */
+  requests(): LetterRequest[] {
+    const bySender = new Map<string, ReceivedLetter[]>();
+    for (const stored of this.#store.letters('request')) {
+      const list = bySender.get(stored.letter.from) ?? [];
+      list.push(viewOf(stored));
+      bySender.set(stored.letter.from, list);
+    }
+    return [...bySender].map(([from, letters]) => ({ from, letters }));
+  }
+
+  /**
+   * Accepts a komrade: their held letters move to the inbox, and later ones go there directly.
+   * @throws `NAME_INVALID`
+   */
+  accept(input: string): { readonly name: string; readonly moved: number } {
+    const name = nameOrThrow(input);
+    this.#store.setContactState(name, 'accepted', this.#now());
+    return { name, moved: this.#store.moveLetters(name, 'request', 'inbox') };
+  }
+
+  /**
+   * Blocks a komrade: their held letters are deleted, and later ones are dropped on arrival.
+   * @throws `NAME_INVALID`
+   */
+  block(input: string): { readonly name: string; readonly deleted: number } {
+    const name = nameOrThrow(input);
+    this.#store.setContactState(name, 'blocked', this.#now());
+    return { name, deleted: this.#store.deleteLetters(name, 'request') };
+  }
+
+  /**
+   * Posts to the world feed for `days` days.
+   * @throws `NOT_REGISTERED`, `POST_INVALID` (empty, too long, or days out of range)
+   */
+  async post(text: string, days: number): Promise<PublishedPost> {
+    const signer = this.#signer();
+    const info = await this.operatorInfo();
+    const maxDays = info.limits.maxPostDays;
+    if (!Number.isInteger(days) || days < 1 || days > maxDays) {
+      throw new KomradeError('POST_INVALID', `Days must be a whole number from 1 to ${maxDays}.`);
+    }
+    if (text.length === 0) throw new KomradeError('POST_INVALID', 'A post cannot be empty.');
+    const size = Buffer.byteLength(text, 'utf8');
+    if (size > MAX_POST_BODY_BYTES) {
+      throw new KomradeError(
+        'POST_INVALID',
+        `The post is ${size} bytes; a post may have at most ${MAX_POST_BODY_BYTES} bytes of text.`,
+      );
+    }
+    const postedAt = this.#now();
+    const sealed = sealPost(
+      { v: 1, from: signer.name, postedAt, id: this.#random(ID_BYTES), days, body: text },
+      this.#keys.signSecret,
+      info.feedKey,
+    );
+    const answer = await this.#operator.post(signer, sealed);
+    return { id: toBase64url(answer.id), postedAt, expiresAt: answer.expiresAt };
+  }
+
+  /** A page of the world feed, newest first; posts that fail verification are dropped. */
+  async feed(options: FeedOptions = {}): Promise<FeedView> {
+    const signer = this.#signer();
+    await this.operatorInfo();
+    const sealed = await this.#operator.feedPage(signer, options);
+    const page = openFeedPage(sealed, this.#keys.boxPublic, this.#keys.boxSecret);
+    if (!page.ok) {
+      throw new KomradeError(
+        'OPERATOR_ERROR',
+        'The Operator sent a feed page that cannot be opened.',
+        {
+          cause: page.error,
+        },
+      );
+    }
+    const posts: FeedPost[] = [];
+    let dropped = 0;
+    for (const carried of page.value.posts) {
+      const post = await this.#verifiedPost(carried);
+      if (post === undefined) dropped++;
+      else posts.push(post);
+    }
+    return { posts, next: page.value.next, dropped };
+  }
+
+  async #verifiedPost(carried: {
+    readonly signed: Uint8Array;
+    readonly sig: Uint8Array;
+  }): Promise<FeedPost | undefined> {
+    const opened = decodeSignedPost(carried);
+    if (!opened.ok) return undefined;
+    let author: Receipt;
+    try {
+      author = await this.#receiptOf(opened.value.post.from);
+    } catch (error) {
+      if (isKomradeError(error, 'NAME_UNKNOWN')) return undefined;
+      throw error;
+    }
+    if (!verifyPost(opened.value, author.signKey)) return undefined;
+    const { post } = opened.value;
+    return {
+      id: toBase64url(post.id),
+      from: post.from,
+      postedAt: post.postedAt,
+      days: post.days,
+      expiresAt: post.postedAt + post.days * DAY_MS,
+      text: post.body,
+    };
+  }
+}

@@ -1,0 +1,86 @@
+/** What the engine hands to adapters: plain, display-ready views with no secrets in them. */
+
+/** The komrade using this client. */
+export interface WhoAmI {
+  /** The registered name, or `null` before `register`. */
+  readonly name: string | null;
+  readonly registeredAt: number | null;
+  /** Public keys, base64url (safe to show and compare out of band). */
+  readonly signKey: string;
+  readonly boxKey: string;
+}
+
+/** A registered komrade, as vouched for by the pinned Operator key. */
+export interface KomradeProfile {
+  readonly name: string;
+  readonly registeredAt: number;
+  readonly signKey: string;
+  readonly boxKey: string;
+}
+
+/** A letter the komrade received, verified against its sender's registered key. */
+export interface ReceivedLetter {
+  /** The letter's own id (base64url), chosen by its sender. */
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  /** When the sender says they sent it (ms since the epoch). */
+  readonly sentAt: number;
+  /** When this machine downloaded it. */
+  readonly receivedAt: number;
+  readonly text: string;
+}
+
+/** Letters held from someone the komrade has not accepted yet. */
+export interface LetterRequest {
+  readonly from: string;
+  readonly letters: readonly ReceivedLetter[];
+}
+
+/** The outcome of one {@link KomradeClient.checkInbox} run. */
+export interface InboxCheck {
+  /** New letters put in the inbox. */
+  readonly received: number;
+  /** New letters held as requests. */
+  readonly requested: number;
+  /** Letters dropped because their sender is blocked. */
+  readonly blocked: number;
+  /** Letters refused: undecryptable, malformed, bad signature, unknown sender or re-addressed. */
+  readonly rejected: number;
+  /** Letters already stored (a previous run stored them but could not acknowledge them). */
+  readonly duplicates: number;
+}
+
+/** A sent letter. */
+export interface SentLetter {
+  readonly id: string;
+  readonly to: string;
+  readonly sentAt: number;
+}
+
+/** A post accepted by the Operator. */
+export interface PublishedPost {
+  readonly id: string;
+  readonly postedAt: number;
+  readonly expiresAt: number;
+}
+
+/** A world-feed post whose signature checked out against its author's registered key. */
+export interface FeedPost {
+  readonly id: string;
+  readonly from: string;
+  readonly postedAt: number;
+  readonly days: number;
+  /** When the post leaves the feed, by its author's choice. */
+  readonly expiresAt: number;
+  readonly text: string;
+}
+
+/** One page of the world feed. */
+export interface FeedView {
+  readonly posts: readonly FeedPost[];
+  /** Cursor for the next (older) page, or `null` at the end. */
+  readonly next: string | null;
+  /** Posts dropped because they did not verify. */
+  readonly dropped: number;
+}

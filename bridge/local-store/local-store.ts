@@ -1,0 +1,62 @@
+/** The `LocalStore` port: what the engine keeps on the komrade's own machine. */
+import type { Letter, Receipt } from '../../common/wire/index.js';
+
+/** The Operator keys pinned on first use. */
+export interface PinnedOperator {
+  readonly signKey: Uint8Array;
+  readonly feedKey: Uint8Array;
+}
+
+/** How the komrade stands with someone: written to or accepted, or blocked. */
+export type ContactState = 'accepted' | 'blocked';
+
+/** Where a received letter sits: the inbox, or held as a request from a stranger. */
+export type LetterFolder = 'inbox' | 'request';
+
+/** A verified letter kept locally. */
+export interface StoredLetter {
+  readonly letter: Letter;
+  readonly folder: LetterFolder;
+  /** When this machine downloaded it (ms since the epoch). */
+  readonly receivedAt: number;
+}
+
+/**
+ * Local, durable state. Writes are durable when they return, so the engine may acknowledge
+ * letters at the Operator right after {@link LocalStore.saveLetters}. Letters are encrypted at rest
+ * by the implementation; everything else here is public or not secret.
+ */
+export interface LocalStore {
+  /** The Operator's URL, set once at `init`. */
+  operatorUrl(): string | undefined;
+  setOperatorUrl(url: string): void;
+
+  pinnedOperator(): PinnedOperator | undefined;
+  pinOperator(pin: PinnedOperator): void;
+
+  /** The komrade's own registration receipt. */
+  ownReceipt(): Receipt | undefined;
+  saveOwnReceipt(receipt: Receipt): void;
+
+  /** A cached receipt of someone (callers verify it before use). */
+  cachedReceipt(name: string): Receipt | undefined;
+  cacheReceipt(receipt: Receipt): void;
+
+  contactState(name: string): ContactState | undefined;
+  setContactState(name: string, state: ContactState, at: number): void;
+
+  /**
+   * Stores verified letters in one transaction. A letter whose sender and inner id are already
+   * stored is skipped.
+   * @returns the letters that were new
+   */
+  saveLetters(letters: readonly StoredLetter[]): StoredLetter[];
+  /** Letters in a folder, oldest first; `from` narrows to one sender. */
+  letters(folder: LetterFolder, from?: string): StoredLetter[];
+  /** Moves a sender's letters between folders; returns how many moved. */
+  moveLetters(from: string, source: LetterFolder, target: LetterFolder): number;
+  /** Deletes a sender's letters in a folder (securely: pages are zeroed); returns how many. */
+  deleteLetters(from: string, folder: LetterFolder): number;
+
+  close(): void;
+}

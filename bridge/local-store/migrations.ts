@@ -1,0 +1,32 @@
+/** The local store's schema, as numbered migrations (PRAGMA user_version counts the applied ones). */
+
+/** Each entry moves the schema one version up; never edit an entry once released. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value ANY NOT NULL
+  ) STRICT;
+  CREATE TABLE receipts (
+    name TEXT PRIMARY KEY,
+    sign_key BLOB NOT NULL,
+    box_key BLOB NOT NULL,
+    registered_at INTEGER NOT NULL,
+    sig BLOB NOT NULL
+  ) STRICT;
+  CREATE TABLE contacts (
+    name TEXT PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN ('accepted', 'blocked')),
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE letters (
+    sender TEXT NOT NULL,
+    letter_id BLOB NOT NULL,
+    folder TEXT NOT NULL CHECK (folder IN ('inbox', 'request')),
+    received_at INTEGER NOT NULL,
+    sealed BLOB NOT NULL,
+    PRIMARY KEY (sender, letter_id)
+  ) STRICT;
+  CREATE INDEX letters_by_folder ON letters (folder, received_at);
+  `,
+];

@@ -1,0 +1,280 @@
+/**
+ * `SqliteLocalStore`: the local store in one SQLite file (WAL, secure_delete, synchronous=FULL),
+ * with received letters encrypted at rest under the keystore's storage key.
+ */
+import { closeSync, openSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { z } from 'zod';
+import { AEAD_KEY_BYTES, aeadDecrypt, aeadEncrypt } from '../../common/crypto/index.js';
+import { KomradeError } from '../../common/errors/index.js';
+import {
+  LETTER_KINDS,
+  base64urlBytes,
+  encodeCanonical,
+  isCanonicalName,
+  toBase64url,
+  type Letter,
+  type Receipt,
+} from '../../common/wire/index.js';
+import type {
+  ContactState,
+  LetterFolder,
+  LocalStore,
+  PinnedOperator,
+  StoredLetter,
+} from './local-store.js';
+import { MIGRATIONS } from './migrations.js';
+
+/** Options for {@link SqliteLocalStore}. */
+export interface SqliteLocalStoreOptions {
+  /** The keystore's 32-byte storage key; letters are unreadable without it. */
+  readonly storageKey: Uint8Array;
+}
+
+interface ReceiptRow {
+  name: string;
+  sign_key: Uint8Array;
+  box_key: Uint8Array;
+  registered_at: number;
+  sig: Uint8Array;
+}
+
+interface LetterRow {
+  sender: string;
+  letter_id: Uint8Array;
+  folder: LetterFolder;
+  received_at: number;
+  sealed: Uint8Array;
+}
+
+const SETTING = Object.freeze({
+  operatorUrl: 'operator.url',
+  operatorSignKey: 'operator.signKey',
+  operatorFeedKey: 'operator.feedKey',
+  self: 'self.name',
+});
+
+// The plaintext of a stored letter: the verified letter itself, as JSON.
+const storedLetterSchema = z.strictObject({
+  v: z.literal(1),
+  kind: z.enum(LETTER_KINDS),
+  from: z.string().refine(isCanonicalName),
+  to: z.string().refine(isCanonicalName),
+  sentAt: z.number().int().nonnegative(),
+  id: base64urlBytes({ exact: 16 }),
+  body: z.string(),
+});
+
+/** Binds a stored ciphertext to its row, so rows cannot be swapped between senders or ids. */
+const letterAd = (sender: string, id: Uint8Array) =>
+  encodeCanonical(['komrade/local-letter/v1', sender, id]);
+
+const toBytes = (value: unknown): Uint8Array | undefined =>
+  value instanceof Uint8Array ? new Uint8Array(value) : undefined;
+
+/** Implements {@link LocalStore} on better-sqlite3. */
+export class SqliteLocalStore implements LocalStore {
+  readonly #db: Database.Database;
+  readonly #storageKey: Uint8Array;
+
+  /**
+   * Opens (creating when absent, mode 0600) and migrates the store.
+   * @param path - the SQLite file, e.g. `~/.komrade/komrade.db`
+   * @throws `CONFIG_INVALID` for a storage key that is not 32 bytes
+   */
+  constructor(path: string, options: SqliteLocalStoreOptions) {
+    if (options.storageKey.length !== AEAD_KEY_BYTES) {
+      throw new KomradeError('CONFIG_INVALID', 'The storage key must be 32 bytes.');
+    }
+    this.#storageKey = Uint8Array.from(options.storageKey);
+    // Create the file ourselves so it is private from the start; SQLite gives -wal/-shm the same mode.
+    if (path !== ':memory:') closeSync(openSync(path, 'a', 0o600));
+    this.#db = new Database(path);
+    this.#db.pragma('journal_mode = WAL');
+    // A letter is acknowledged (deleted at the Operator) once saved: the save must survive power loss.
+    this.#db.pragma('synchronous = FULL');
+    this.#db.pragma('secure_delete = ON');
+    this.#db.pragma('foreign_keys = ON');
+    this.#migrate();
+  }
+
+  #migrate(): void {
+    const version = this.#db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new KomradeError(
+        'CONFIG_INVALID',
+        'The local store was written by a newer Komrade; upgrade Komrade to open it.',
+      );
+    }
+    MIGRATIONS.forEach((sql, index) => {
+      if (index < version) return;
+      this.#db.transaction(() => {
+        this.#db.exec(sql);
+        this.#db.pragma(`user_version = ${index + 1}`);
+      })();
+    });
+  }
+
+  #setting(key: string): unknown {
+    const row = this.#db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as
+      { value: unknown } | undefined;
+    return row?.value;
+  }
+
+  #setSetting(key: string, value: string | Uint8Array): void {
+    this.#db
+      .prepare(
+        'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      )
+      .run(key, value);
+  }
+
+  operatorUrl(): string | undefined {
+    const value = this.#setting(SETTING.operatorUrl);
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  setOperatorUrl(url: string): void {
+    this.#setSetting(SETTING.operatorUrl, url);
+  }
+
+  pinnedOperator(): PinnedOperator | undefined {
+    const signKey = toBytes(this.#setting(SETTING.operatorSignKey));
+    const feedKey = toBytes(this.#setting(SETTING.operatorFeedKey));
+    return signKey === undefined || feedKey === undefined ? undefined : { signKey, feedKey };
+  }
+
+  pinOperator(pin: PinnedOperator): void {
+    this.#db.transaction(() => {
+      this.#setSetting(SETTING.operatorSignKey, pin.signKey);
+      this.#setSetting(SETTING.operatorFeedKey, pin.feedKey);
+    })();
+  }
+
+  ownReceipt(): Receipt | undefined {
+    const name = this.#setting(SETTING.self);
+    return typeof name === 'string' ? this.cachedReceipt(name) : undefined;
+  }
+
+  saveOwnReceipt(receipt: Receipt): void {
+    this.#db.transaction(() => {
+      this.cacheReceipt(receipt);
+      this.#setSetting(SETTING.self, receipt.name);
+    })();
+  }
+
+  cachedReceipt(name: string): Receipt | undefined {
+    const row = this.#db.prepare('SELECT * FROM receipts WHERE name = ?').get(name) as
+      ReceiptRow | undefined;
+    if (row === undefined) return undefined;
+    return {
+      name: row.name,
+      signKey: new Uint8Array(row.sign_key),
+      boxKey: new Uint8Array(row.box_key),
+      registeredAt: row.registered_at,
+      sig: new Uint8Array(row.sig),
+    };
+  }
+
+  cacheReceipt(receipt: Receipt): void {
+    this.#db
+      .prepare(
+        `INSERT INTO receipts (name, sign_key, box_key, registered_at, sig) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET sign_key = excluded.sign_key, box_key = excluded.box_key,
+           registered_at = excluded.registered_at, sig = excluded.sig`,
+      )
+      .run(receipt.name, receipt.signKey, receipt.boxKey, receipt.registeredAt, receipt.sig);
+  }
+
+  contactState(name: string): ContactState | undefined {
+    const row = this.#db.prepare('SELECT state FROM contacts WHERE name = ?').get(name) as
+      { state: ContactState } | undefined;
+    return row?.state;
+  }
+
+  setContactState(name: string, state: ContactState, at: number): void {
+    this.#db
+      .prepare(
+        `INSERT INTO contacts (name, state, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+      )
+      .run(name, state, at);
+  }
+
+  saveLetters(letters: readonly StoredLetter[]): StoredLetter[] {
+    const insert = this.#db.prepare(
+      `INSERT INTO letters (sender, letter_id, folder, received_at, sealed) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (sender, letter_id) DO NOTHING`,
+    );
+    return this.#db.transaction(() => {
+      const added: StoredLetter[] = [];
+      for (const stored of letters) {
+        const { letter, folder, receivedAt } = stored;
+        const plaintext = Buffer.from(JSON.stringify({ ...letter, id: toBase64url(letter.id) }));
+        const sealed = aeadEncrypt(plaintext, this.#storageKey, letterAd(letter.from, letter.id));
+        plaintext.fill(0);
+        if (insert.run(letter.from, letter.id, folder, receivedAt, sealed).changes > 0) {
+          added.push(stored);
+        }
+      }
+      return added;
+    })();
+  }
+
+  letters(folder: LetterFolder, from?: string): StoredLetter[] {
+    const rows = (
+      from === undefined
+        ? this.#db
+            .prepare('SELECT * FROM letters WHERE folder = ? ORDER BY received_at, rowid')
+            .all(folder)
+        : this.#db
+            .prepare(
+              'SELECT * FROM letters WHERE folder = ? AND sender = ? ORDER BY received_at, rowid',
+            )
+            .all(folder, from)
+    ) as LetterRow[];
+    return rows.map((row) => this.#decrypt(row));
+  }
+
+  #decrypt(row: LetterRow): StoredLetter {
+    const plaintext = aeadDecrypt(
+      new Uint8Array(row.sealed),
+      this.#storageKey,
+      letterAd(row.sender, new Uint8Array(row.letter_id)),
+    );
+    const damaged = () =>
+      new KomradeError(
+        'DECODE_FAILED',
+        'A stored letter cannot be decrypted: the local store was altered or belongs to another keystore.',
+      );
+    if (plaintext === undefined) throw damaged();
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.from(plaintext).toString('utf8'));
+    } catch {
+      throw damaged();
+    } finally {
+      plaintext.fill(0);
+    }
+    const parsed = storedLetterSchema.safeParse(json);
+    if (!parsed.success || parsed.data.from !== row.sender) throw damaged();
+    const letter: Letter = parsed.data;
+    return { letter, folder: row.folder, receivedAt: row.received_at };
+  }
+
+  moveLetters(from: string, source: LetterFolder, target: LetterFolder): number {
+    return this.#db
+      .prepare('UPDATE letters SET folder = ? WHERE sender = ? AND folder = ?')
+      .run(target, from, source).changes;
+  }
+
+  deleteLetters(from: string, folder: LetterFolder): number {
+    return this.#db.prepare('DELETE FROM letters WHERE sender = ? AND folder = ?').run(from, folder)
+      .changes;
+  }
+
+  close(): void {
+    this.#storageKey.fill(0);
+    if (this.#db.open) this.#db.close();
+  }
+}

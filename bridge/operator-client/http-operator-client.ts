@@ -1,0 +1,249 @@
+/** `HttpOperatorClient`: the Operator's JSON API over undici, through an injected dispatcher. */
+import { request, type Dispatcher } from 'undici';
+import { randomBytes } from '../../common/crypto/index.js';
+import { KomradeError, isOperatorErrorCode } from '../../common/errors/index.js';
+import {
+  NONCE_BYTES,
+  ROUTES,
+  ackResponseSchema,
+  errorBodySchema,
+  feedResponseSchema,
+  fetchResponseSchema,
+  operatorInfoSchema,
+  parseWith,
+  postResponseSchema,
+  receiptResponseSchema,
+  sendResponseSchema,
+  signRequest,
+  toBase64url,
+  type OperatorInfo,
+  type Receipt,
+  type RegisterRequest,
+} from '../../common/wire/index.js';
+import type { z } from 'zod';
+import type {
+  FeedPageRequest,
+  FetchedLetters,
+  OperatorClient,
+  OutgoingLetter,
+  PostedToFeed,
+  RequestSigner,
+  SentLetters,
+} from './operator-client.js';
+
+/** Options for {@link HttpOperatorClient}. */
+export interface HttpOperatorClientOptions {
+  /** The Operator's base URL, e.g. `http://127.0.0.1:8080` or an onion address. */
+  readonly baseUrl: string;
+  /**
+   * How connections are made: an undici `Agent` for direct connections, or a SOCKS5 dispatcher to
+   * reach the Operator over Tor. The client never creates one itself.
+   */
+  readonly dispatcher: Dispatcher;
+  /** The clock signed requests are stamped with (ms since the epoch). */
+  readonly now: () => number;
+  /** Source of request nonces. @defaultValue common/crypto `randomBytes` */
+  readonly random?: (length: number) => Uint8Array;
+  /** How long to wait for an answer's headers, and between body chunks. @defaultValue 60000 */
+  readonly timeoutMs?: number;
+  /** Largest answer body accepted; the server is not trusted. @defaultValue 4 MiB */
+  readonly maxResponseBytes?: number;
+}
+
+// Terminal control characters could repaint the screen: never pass them on from the server.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+const safeServerText = (text: string): string => text.replace(CONTROL, ' ').slice(0, 300);
+
+/** Implements {@link OperatorClient} over HTTP(S) JSON, binary fields as base64url. */
+export class HttpOperatorClient implements OperatorClient {
+  readonly #base: URL;
+  readonly #dispatcher: Dispatcher;
+  readonly #now: () => number;
+  readonly #random: (length: number) => Uint8Array;
+  readonly #timeoutMs: number;
+  readonly #maxResponseBytes: number;
+
+  /**
+   * @param options - base URL, dispatcher and clock
+   * @throws `CONFIG_INVALID` when the base URL is not an http(s) URL
+   */
+  constructor(options: HttpOperatorClientOptions) {
+    let base: URL;
+    try {
+      base = new URL(options.baseUrl);
+    } catch (cause) {
+      throw new KomradeError('CONFIG_INVALID', 'The Operator URL is not a valid URL.', { cause });
+    }
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+      throw new KomradeError(
+        'CONFIG_INVALID',
+        'The Operator URL must start with http:// or https://.',
+      );
+    }
+    this.#base = base;
+    this.#dispatcher = options.dispatcher;
+    this.#now = options.now;
+    this.#random = options.random ?? randomBytes;
+    this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#maxResponseBytes = options.maxResponseBytes ?? 4 * 1024 * 1024;
+  }
+
+  /** The Operator's base URL as given, for messages. */
+  get url(): string {
+    return this.#base.origin + this.#base.pathname.replace(/\/$/, '');
+  }
+
+  async info(): Promise<OperatorInfo> {
+    return this.#call('GET', ROUTES.operator, undefined, undefined, operatorInfoSchema);
+  }
+
+  async register(input: RegisterRequest): Promise<Receipt> {
+    const body = {
+      name: input.name,
+      signKey: toBase64url(input.signKey),
+      boxKey: toBase64url(input.boxKey),
+      pop: toBase64url(input.pop),
+      pow: toBase64url(input.pow),
+    };
+    const answer = await this.#call(
+      'POST',
+      ROUTES.register,
+      body,
+      undefined,
+      receiptResponseSchema,
+    );
+    return answer.receipt;
+  }
+
+  async lookup(name: string): Promise<Receipt> {
+    const path = ROUTES.komrade + encodeURIComponent(name);
+    const answer = await this.#call('GET', path, undefined, undefined, receiptResponseSchema);
+    return answer.receipt;
+  }
+
+  async send(signer: RequestSigner, letters: readonly OutgoingLetter[]): Promise<SentLetters> {
+    const body = { letters: letters.map((l) => ({ to: l.to, sealed: toBase64url(l.sealed) })) };
+    return this.#call('POST', ROUTES.send, body, signer, sendResponseSchema);
+  }
+
+  async fetch(signer: RequestSigner, limit?: number): Promise<FetchedLetters> {
+    const body = limit === undefined ? {} : { limit };
+    return this.#call('POST', ROUTES.fetch, body, signer, fetchResponseSchema);
+  }
+
+  async ack(signer: RequestSigner, ids: readonly Uint8Array[]): Promise<number> {
+    const body = { ids: ids.map(toBase64url) };
+    const answer = await this.#call('POST', ROUTES.ack, body, signer, ackResponseSchema);
+    return answer.deleted;
+  }
+
+  async post(signer: RequestSigner, sealed: Uint8Array): Promise<PostedToFeed> {
+    const body = { sealed: toBase64url(sealed) };
+    return this.#call('POST', ROUTES.post, body, signer, postResponseSchema);
+  }
+
+  async feedPage(signer: RequestSigner, page: FeedPageRequest = {}): Promise<Uint8Array> {
+    const body = {
+      ...(page.before === undefined ? {} : { before: page.before }),
+      ...(page.limit === undefined ? {} : { limit: page.limit }),
+    };
+    const answer = await this.#call('POST', ROUTES.feed, body, signer, feedResponseSchema);
+    return answer.sealed;
+  }
+
+  /** One request: sign it when asked, send it, check the status and the answer's shape. */
+  async #call<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    route: string,
+    json: unknown,
+    signer: RequestSigner | undefined,
+    schema: S,
+  ): Promise<z.output<S>> {
+    const url = new URL(this.#base.pathname.replace(/\/$/, '') + route, this.#base);
+    const body = json === undefined ? undefined : Buffer.from(JSON.stringify(json), 'utf8');
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (signer !== undefined) {
+      headers.authorization = signRequest({
+        method,
+        // The signature covers the path the Operator receives, exactly as sent.
+        path: url.pathname,
+        name: signer.name,
+        at: this.#now(),
+        nonce: this.#random(NONCE_BYTES),
+        body: body ?? new Uint8Array(0),
+        signSecret: signer.signSecret,
+      });
+    }
+
+    let status: number;
+    let text: string;
+    try {
+      const answer = await request(url, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        dispatcher: this.#dispatcher,
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+      });
+      status = answer.statusCode;
+      text = await this.#readBody(answer.body);
+    } catch (cause) {
+      if (cause instanceof KomradeError) throw cause;
+      const reason = (cause as { code?: unknown }).code;
+      throw new KomradeError(
+        'OPERATOR_UNREACHABLE',
+        `Could not reach the Operator at ${this.url}${typeof reason === 'string' ? ` (${reason})` : ''}.`,
+        { cause },
+      );
+    }
+
+    const parsed = parseJson(text);
+    if (status < 200 || status >= 300) throw this.#errorFrom(status, parsed);
+    const answer = parseWith(
+      schema,
+      parsed,
+      'OPERATOR_ERROR',
+      `answer from the Operator (${route})`,
+    );
+    if (!answer.ok) throw answer.error;
+    return answer.value;
+  }
+
+  async #readBody(body: Dispatcher.ResponseData['body']): Promise<string> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of body) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+      size += buffer.length;
+      if (size > this.#maxResponseBytes) {
+        body.destroy();
+        throw new KomradeError('OPERATOR_ERROR', 'The Operator sent an answer that is too large.');
+      }
+      chunks.push(buffer);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  #errorFrom(status: number, parsed: unknown): KomradeError {
+    const error = errorBodySchema.safeParse(parsed);
+    if (error.success && isOperatorErrorCode(error.data.error.code)) {
+      return new KomradeError(error.data.error.code, safeServerText(error.data.error.message));
+    }
+    return new KomradeError(
+      'OPERATOR_ERROR',
+      `The Operator at ${this.url} answered HTTP ${status} without a Komrade error.`,
+    );
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}

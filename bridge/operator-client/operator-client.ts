@@ -1,0 +1,77 @@
+/** The `OperatorClient` port: the operations the engine needs from an Operator, and nothing else. */
+import type { OperatorInfo, Receipt, RegisterRequest } from '../../common/wire/index.js';
+
+/**
+ * Who signs a request. The secret stays in memory and is used only to sign; implementations must
+ * never log or send it.
+ */
+export interface RequestSigner {
+  /** The signer's canonical registered name. */
+  readonly name: string;
+  /** Ed25519 secret key (64-byte libsodium form). */
+  readonly signSecret: Uint8Array;
+}
+
+/** One letter to hand to the Operator: the recipient's name and the letter sealed to them. */
+export interface OutgoingLetter {
+  readonly to: string;
+  readonly sealed: Uint8Array;
+}
+
+/** One letter waiting at the Operator. `id` is the Operator's id, used to acknowledge it. */
+export interface WaitingLetter {
+  readonly id: Uint8Array;
+  readonly sealed: Uint8Array;
+  readonly receivedAt: number;
+}
+
+/** The answer to a fetch: some waiting letters, and whether more are waiting. */
+export interface FetchedLetters {
+  readonly letters: readonly WaitingLetter[];
+  readonly more: boolean;
+}
+
+/** What the Operator says after accepting letters. */
+export interface SentLetters {
+  readonly ids: readonly Uint8Array[];
+  readonly receivedAt: number;
+}
+
+/** What the Operator says after accepting a post. */
+export interface PostedToFeed {
+  readonly id: Uint8Array;
+  readonly expiresAt: number;
+}
+
+/** Options of a feed page request. */
+export interface FeedPageRequest {
+  /** The cursor a previous page returned as `next`. */
+  readonly before?: string;
+  readonly limit?: number;
+}
+
+/**
+ * The Operator as the engine sees it. Every answer is already validated against the wire schemas;
+ * verifying signatures (receipts, letters, posts) is the caller's job. Transport details (HTTP,
+ * Tor, headers, JSON) stay behind this contract.
+ *
+ * Every operation throws `KomradeError`: the Operator's own codes (e.g. `NAME_TAKEN`,
+ * `NAME_UNKNOWN`), `OPERATOR_UNREACHABLE` when it cannot be reached, and `OPERATOR_ERROR` for any
+ * answer that does not match the protocol.
+ */
+export interface OperatorClient {
+  /** The Operator's public keys and limits (not yet pinned: the engine does that). */
+  info(): Promise<OperatorInfo>;
+  /** Registers a name; resolves to the Operator's receipt (not yet verified). */
+  register(request: RegisterRequest): Promise<Receipt>;
+  /** The receipt of a registered name (not yet verified); `NAME_UNKNOWN` when there is none. */
+  lookup(name: string): Promise<Receipt>;
+  send(signer: RequestSigner, letters: readonly OutgoingLetter[]): Promise<SentLetters>;
+  fetch(signer: RequestSigner, limit?: number): Promise<FetchedLetters>;
+  /** Deletes downloaded letters at the Operator; resolves to how many it deleted. */
+  ack(signer: RequestSigner, ids: readonly Uint8Array[]): Promise<number>;
+  /** Posts to the world feed; `sealed` is a post sealed to the Operator's feed key. */
+  post(signer: RequestSigner, sealed: Uint8Array): Promise<PostedToFeed>;
+  /** A feed page sealed to the signer's box key (opened by the engine). */
+  feedPage(signer: RequestSigner, request?: FeedPageRequest): Promise<Uint8Array>;
+}

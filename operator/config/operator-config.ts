@@ -1,0 +1,84 @@
+/** The Operator's config schema; the config type is derived from it, and every field has a default. */
+import { z } from 'zod';
+import {
+  MAX_BATCH_LETTERS,
+  MAX_FEED_PAGE,
+  MAX_FETCH_LETTERS,
+  MAX_POST_DAYS,
+  MAX_SEALED_LETTER_BYTES,
+} from '../../common/wire/index.js';
+
+const LOOPBACK = /^(localhost|::1|127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const httpSchema = z.strictObject({
+  /**
+   * Address to bind. Only loopback addresses are accepted: the Operator is reached through Tor.
+   * @defaultValue `'127.0.0.1'`
+   */
+  host: z
+    .string()
+    .regex(LOOPBACK, 'must be a loopback address (127.0.0.1, ::1 or localhost)')
+    .default('127.0.0.1'),
+  /** TCP port; 0 picks a free one. @defaultValue 8470 */
+  port: int(0, 65_535).default(8470),
+  /** Largest request body accepted (413 above). @defaultValue 4194304 */
+  maxRequestBytes: int(1_024, 64 * 1024 * 1024).default(4_194_304),
+});
+
+const storeSchema = z.strictObject({
+  /** Folder for the SQLite database and the Operator's encrypted keys. @defaultValue `'./data'` */
+  dataDir: z.string().min(1).default('./data'),
+});
+
+const registrationSchema = z.strictObject({
+  /** Proof-of-work difficulty for registration, in leading zero bits. @defaultValue 20 */
+  powBits: int(0, 40).default(20),
+});
+
+const mailSchema = z.strictObject({
+  /** Largest sealed letter accepted. @defaultValue 65536 */
+  maxSealedLetterBytes: int(256, MAX_SEALED_LETTER_BYTES).default(MAX_SEALED_LETTER_BYTES),
+  /** Most letters in one send request. @defaultValue 64 */
+  maxBatchLetters: int(1, MAX_BATCH_LETTERS).default(64),
+  /** Most undelivered letters one recipient may hold. @defaultValue 5000 */
+  mailboxQuotaLetters: int(1, 10_000_000).default(5_000),
+  /** Days an undelivered letter is kept before it is deleted. @defaultValue 21 */
+  expireDays: int(1, 3_650).default(21),
+  /** Most letters one fetch returns. @defaultValue 200 */
+  fetchLetters: int(1, MAX_FETCH_LETTERS).default(200),
+});
+
+const feedSchema = z.strictObject({
+  /** Longest lifetime an author may choose for a post. @defaultValue 30 */
+  maxPostDays: int(1, MAX_POST_DAYS).default(30),
+  /** Most posts in one feed page. @defaultValue 50 */
+  pageSize: int(1, MAX_FEED_PAGE).default(50),
+});
+
+const sweeperSchema = z.strictObject({
+  /** Seconds between sweeps of expired letters, posts and nonces. @defaultValue 60 */
+  intervalSeconds: int(1, 86_400).default(60),
+});
+
+const logSchema = z.strictObject({
+  /** @defaultValue `'info'` */
+  level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+/**
+ * The Operator's config file. Every object is strict (unknown keys are errors) and every field has
+ * a default, so an empty file is a valid config.
+ */
+export const operatorConfigSchema = z.strictObject({
+  http: httpSchema.prefault({}),
+  store: storeSchema.prefault({}),
+  registration: registrationSchema.prefault({}),
+  mail: mailSchema.prefault({}),
+  feed: feedSchema.prefault({}),
+  sweeper: sweeperSchema.prefault({}),
+  log: logSchema.prefault({}),
+});
+
+/** The validated, deep-frozen Operator config. */
+export type OperatorConfig = Readonly<z.output<typeof operatorConfigSchema>>;

@@ -1,0 +1,45 @@
+/** The Mailbox port: sealed letters, held only until their recipient acks them or they expire. */
+
+/** A letter to deposit: the recipient's folded name and opaque ciphertext. Nothing else. */
+export interface LetterToDeposit {
+  readonly to: string;
+  readonly sealed: Uint8Array;
+}
+
+/** A letter as handed to its recipient. */
+export interface StoredLetter {
+  readonly id: Uint8Array;
+  readonly sealed: Uint8Array;
+  readonly receivedAt: number;
+}
+
+/** Options for {@link Mailbox.deposit}. */
+export interface DepositOptions {
+  readonly receivedAt: number;
+  readonly expiresAt: number;
+  /** Most letters one recipient may hold, counting this batch. */
+  readonly quota: number;
+}
+
+/**
+ * Stores per letter only an id, the recipient, the ciphertext, received-at and expires-at: no
+ * sender, no address. Deleting is a real delete, never a flag.
+ */
+export interface Mailbox {
+  /**
+   * Stores a batch atomically: all letters or none. Recipients must already be registered.
+   * @returns the new letters' random 16-byte ids, in batch order
+   * @throws KomradeError `MAILBOX_FULL` when a recipient would exceed the quota
+   */
+  deposit(letters: readonly LetterToDeposit[], options: DepositOptions): Promise<Uint8Array[]>;
+  /** The recipient's oldest unexpired letters, up to `limit`, and whether more wait. */
+  fetch(
+    recipient: string,
+    limit: number,
+    now: number,
+  ): Promise<{ letters: StoredLetter[]; more: boolean }>;
+  /** Deletes those of `ids` that belong to `recipient`; others are silently left alone. */
+  ack(recipient: string, ids: readonly Uint8Array[]): Promise<number>;
+  /** Deletes letters that expired at or before `now`; returns how many. */
+  sweepExpiredLetters(now: number): Promise<number>;
+}

@@ -1,0 +1,27 @@
+/** The Registry port: every komrade's name and public keys, kept forever. */
+
+/** A registered komrade, exactly as the Operator's receipt vouches for it. */
+export interface RegisteredKomrade {
+  /** Folded canonical name. */
+  readonly name: string;
+  readonly signKey: Uint8Array;
+  readonly boxKey: Uint8Array;
+  readonly registeredAt: number;
+  /** The Operator's receipt signature, so lookups can answer the same receipt. */
+  readonly sig: Uint8Array;
+}
+
+/**
+ * Names and keys are permanent: there is no update or delete, on purpose (a name can never be
+ * taken over, and a key can never be silently replaced).
+ */
+export interface Registry {
+  /**
+   * Records a new komrade, first come first served.
+   * @throws KomradeError `NAME_TAKEN` when the name exists, `BAD_REQUEST` when either key is
+   * already registered under another name (keys may not be reused)
+   */
+  register(komrade: RegisteredKomrade): Promise<void>;
+  /** The komrade registered under a folded name, or `undefined`. */
+  lookup(name: string): Promise<RegisteredKomrade | undefined>;
+}

@@ -1,0 +1,66 @@
+/** Schema migrations, applied in order by `user_version`; never edit a shipped one, append. */
+import type Database from 'better-sqlite3';
+
+/** Each entry moves the schema from version `index` to `index + 1`. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE komrades (
+    name          TEXT    PRIMARY KEY,
+    sign_key      BLOB    NOT NULL UNIQUE,
+    box_key       BLOB    NOT NULL UNIQUE,
+    registered_at INTEGER NOT NULL,
+    sig           BLOB    NOT NULL
+  ) STRICT;
+
+  -- Deliberately no sender and no network address: only what delivery needs.
+  CREATE TABLE letters (
+    id          BLOB    NOT NULL UNIQUE,
+    recipient   TEXT    NOT NULL REFERENCES komrades (name),
+    sealed      BLOB    NOT NULL,
+    received_at INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX letters_by_recipient ON letters (recipient);
+  CREATE INDEX letters_by_expiry ON letters (expires_at);
+
+  CREATE TABLE posts (
+    id         BLOB    PRIMARY KEY,
+    author     TEXT    NOT NULL REFERENCES komrades (name),
+    posted_at  INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    signed     BLOB    NOT NULL,
+    sig        BLOB    NOT NULL
+  ) STRICT;
+  CREATE INDEX posts_by_time ON posts (posted_at, id);
+  CREATE INDEX posts_by_expiry ON posts (expires_at);
+
+  CREATE TABLE nonces (
+    name       TEXT    NOT NULL,
+    nonce      BLOB    NOT NULL,
+    keep_until INTEGER NOT NULL,
+    PRIMARY KEY (name, nonce)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX nonces_by_expiry ON nonces (keep_until);
+  `,
+];
+
+/**
+ * Brings the database to the latest schema, each step in its own transaction.
+ * @throws Error when the database is newer than this code
+ */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `database schema version ${current} is newer than this Operator (${MIGRATIONS.length})`,
+    );
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    const sql = MIGRATIONS[version];
+    if (sql === undefined) continue;
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}

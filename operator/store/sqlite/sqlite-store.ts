@@ -1,0 +1,283 @@
+/** The Operator's store on one SQLite file (better-sqlite3): WAL, full fsync, secure delete. */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { randomBytes } from '../../../common/crypto/index.js';
+import { KomradeError } from '../../../common/errors/index.js';
+import { ID_BYTES } from '../../../common/wire/index.js';
+import type { FeedPosition, StoredPost } from '../feed.js';
+import type { DepositOptions, LetterToDeposit, StoredLetter } from '../mailbox.js';
+import type { OperatorStore } from '../operator-store.js';
+import type { RegisteredKomrade } from '../registry.js';
+import { GroupCommit } from './group-commit.js';
+import { migrate } from './migrations.js';
+
+interface KomradeRow {
+  name: string;
+  sign_key: Buffer;
+  box_key: Buffer;
+  registered_at: number;
+  sig: Buffer;
+}
+interface LetterRow {
+  id: Buffer;
+  sealed: Buffer;
+  received_at: number;
+}
+interface PostRow {
+  id: Buffer;
+  author: string;
+  posted_at: number;
+  expires_at: number;
+  signed: Buffer;
+  sig: Buffer;
+}
+
+const bytes = (buffer: Buffer): Uint8Array =>
+  new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+
+const toPost = (row: PostRow): StoredPost => ({
+  id: bytes(row.id),
+  author: row.author,
+  postedAt: row.posted_at,
+  expiresAt: row.expires_at,
+  signed: bytes(row.signed),
+  sig: bytes(row.sig),
+});
+
+/**
+ * Implements every store port on one SQLite database. All statements are prepared once; writes go
+ * through {@link GroupCommit}, so each method resolves only after its data is durable.
+ */
+export class SqliteStore implements OperatorStore {
+  readonly #db: Database.Database;
+  readonly #commit: GroupCommit;
+  readonly #sql;
+  #closed = false;
+
+  /**
+   * Opens (creating if needed) the database at `file` and migrates it.
+   * @param file - path of the `.db` file; its folder is created with mode 0700
+   */
+  constructor(file: string) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const db = new Database(file);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('secure_delete = ON');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    this.#db = db;
+    this.#commit = new GroupCommit(db);
+    this.#sql = {
+      komrade: db.prepare<[string], KomradeRow>(
+        'SELECT name, sign_key, box_key, registered_at, sig FROM komrades WHERE name = ?',
+      ),
+      keyInUse: db.prepare<[Uint8Array, Uint8Array], { n: number }>(
+        'SELECT 1 AS n FROM komrades WHERE sign_key = ? OR box_key = ? LIMIT 1',
+      ),
+      insertKomrade: db.prepare<[string, Uint8Array, Uint8Array, number, Uint8Array]>(
+        'INSERT INTO komrades (name, sign_key, box_key, registered_at, sig) VALUES (?, ?, ?, ?, ?)',
+      ),
+      countLetters: db
+        .prepare<[string], number>('SELECT COUNT(*) FROM letters WHERE recipient = ?')
+        .pluck(),
+      insertLetter: db.prepare<[Uint8Array, string, Uint8Array, number, number]>(
+        'INSERT INTO letters (id, recipient, sealed, received_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      fetchLetters: db.prepare<[string, number, number], LetterRow>(
+        'SELECT id, sealed, received_at FROM letters WHERE recipient = ? AND expires_at > ? ORDER BY rowid LIMIT ?',
+      ),
+      deleteLetter: db.prepare<[Uint8Array, string]>(
+        'DELETE FROM letters WHERE id = ? AND recipient = ?',
+      ),
+      sweepLetters: db.prepare<[number]>('DELETE FROM letters WHERE expires_at <= ?'),
+      postExists: db.prepare<[Uint8Array], number>('SELECT 1 FROM posts WHERE id = ?').pluck(),
+      insertPost: db.prepare<[Uint8Array, string, number, number, Uint8Array, Uint8Array]>(
+        'INSERT INTO posts (id, author, posted_at, expires_at, signed, sig) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      newestPosts: db.prepare<[number, number], PostRow>(
+        'SELECT id, author, posted_at, expires_at, signed, sig FROM posts WHERE expires_at > ? ORDER BY posted_at DESC, id DESC LIMIT ?',
+      ),
+      postsBefore: db.prepare<[number, number, Uint8Array, number], PostRow>(
+        'SELECT id, author, posted_at, expires_at, signed, sig FROM posts WHERE expires_at > ? AND (posted_at, id) < (?, ?) ORDER BY posted_at DESC, id DESC LIMIT ?',
+      ),
+      sweepPosts: db.prepare<[number]>('DELETE FROM posts WHERE expires_at <= ?'),
+      insertNonce: db.prepare<[string, Uint8Array, number]>(
+        'INSERT OR IGNORE INTO nonces (name, nonce, keep_until) VALUES (?, ?, ?)',
+      ),
+      sweepNonces: db.prepare<[number]>('DELETE FROM nonces WHERE keep_until <= ?'),
+    };
+  }
+
+  /** Runs a synchronous read, then waits for the turn's commit so no uncommitted data leaks out. */
+  async #read<T>(query: () => T): Promise<T> {
+    this.#assertOpen();
+    const result = query();
+    await this.#commit.barrier();
+    return result;
+  }
+
+  async #write<T>(step: () => T, scrub = false): Promise<T> {
+    this.#assertOpen();
+    const result = this.#commit.write(step, scrub);
+    await this.#commit.barrier();
+    return result;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error('store is closed');
+  }
+
+  register(komrade: RegisteredKomrade): Promise<void> {
+    return this.#write(() => {
+      if (this.#sql.komrade.get(komrade.name) !== undefined) {
+        throw new KomradeError('NAME_TAKEN', 'That name is already registered.');
+      }
+      if (this.#sql.keyInUse.get(komrade.signKey, komrade.boxKey) !== undefined) {
+        throw new KomradeError(
+          'BAD_REQUEST',
+          'These keys are already registered under another name; generate new keys.',
+        );
+      }
+      this.#sql.insertKomrade.run(
+        komrade.name,
+        komrade.signKey,
+        komrade.boxKey,
+        komrade.registeredAt,
+        komrade.sig,
+      );
+    });
+  }
+
+  lookup(name: string): Promise<RegisteredKomrade | undefined> {
+    return this.#read(() => {
+      const row = this.#sql.komrade.get(name);
+      return row === undefined
+        ? undefined
+        : {
+            name: row.name,
+            signKey: bytes(row.sign_key),
+            boxKey: bytes(row.box_key),
+            registeredAt: row.registered_at,
+            sig: bytes(row.sig),
+          };
+    });
+  }
+
+  deposit(letters: readonly LetterToDeposit[], options: DepositOptions): Promise<Uint8Array[]> {
+    return this.#write(() => {
+      const perRecipient = new Map<string, number>();
+      for (const letter of letters) {
+        perRecipient.set(letter.to, (perRecipient.get(letter.to) ?? 0) + 1);
+      }
+      for (const [recipient, added] of perRecipient) {
+        const held = this.#sql.countLetters.get(recipient) ?? 0;
+        if (held + added > options.quota) {
+          throw new KomradeError(
+            'MAILBOX_FULL',
+            'A recipient’s mailbox is full; try again after they fetch their letters.',
+          );
+        }
+      }
+      return letters.map((letter) => {
+        const id = randomBytes(ID_BYTES);
+        this.#sql.insertLetter.run(
+          id,
+          letter.to,
+          letter.sealed,
+          options.receivedAt,
+          options.expiresAt,
+        );
+        return id;
+      });
+    });
+  }
+
+  fetch(
+    recipient: string,
+    limit: number,
+    now: number,
+  ): Promise<{ letters: StoredLetter[]; more: boolean }> {
+    return this.#read(() => {
+      const rows = this.#sql.fetchLetters.all(recipient, now, limit + 1);
+      const more = rows.length > limit;
+      const letters = rows.slice(0, limit).map((row) => ({
+        id: bytes(row.id),
+        sealed: bytes(row.sealed),
+        receivedAt: row.received_at,
+      }));
+      return { letters, more };
+    });
+  }
+
+  ack(recipient: string, ids: readonly Uint8Array[]): Promise<number> {
+    return this.#write(() => {
+      let deleted = 0;
+      for (const id of ids) deleted += this.#sql.deleteLetter.run(id, recipient).changes;
+      return deleted;
+    }, true);
+  }
+
+  sweepExpiredLetters(now: number): Promise<number> {
+    return this.#write(() => this.#sql.sweepLetters.run(now).changes, true);
+  }
+
+  publish(post: StoredPost): Promise<void> {
+    return this.#write(() => {
+      if (this.#sql.postExists.get(post.id) !== undefined) {
+        throw new KomradeError('POST_INVALID', 'A post with this id already exists.');
+      }
+      this.#sql.insertPost.run(
+        post.id,
+        post.author,
+        post.postedAt,
+        post.expiresAt,
+        post.signed,
+        post.sig,
+      );
+    });
+  }
+
+  page(
+    now: number,
+    before: FeedPosition | undefined,
+    limit: number,
+  ): Promise<{ posts: StoredPost[]; more: boolean }> {
+    return this.#read(() => {
+      const rows =
+        before === undefined
+          ? this.#sql.newestPosts.all(now, limit + 1)
+          : this.#sql.postsBefore.all(now, before.postedAt, before.id, limit + 1);
+      return { posts: rows.slice(0, limit).map(toPost), more: rows.length > limit };
+    });
+  }
+
+  sweepExpiredPosts(now: number): Promise<number> {
+    return this.#write(() => this.#sql.sweepPosts.run(now).changes, true);
+  }
+
+  remember(name: string, nonce: Uint8Array, keepUntil: number): Promise<boolean> {
+    return this.#write(() => this.#sql.insertNonce.run(name, nonce, keepUntil).changes === 1);
+  }
+
+  sweepExpiredNonces(now: number): Promise<number> {
+    return this.#write(() => this.#sql.sweepNonces.run(now).changes);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#commit.flush();
+    } finally {
+      this.#db.close();
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { generateIdentityKeys, randomBytes, seal } from '../../../common/crypto/index.js';
+import {
+  encodeCanonical,
+  openLetter,
+  sealLetter,
+  signValue,
+  TAGS,
+  verifyLetter,
+  type Letter,
+} from '../../../common/wire/index.js';
+
+const letterFrom = (from: string, to: string, body = 'hello'): Letter => ({
+  v: 1,
+  kind: 'text',
+  from,
+  to,
+  sentAt: Date.now(),
+  id: randomBytes(16),
+  body,
+});
+
+describe('letters', () => {
+  it('opens and verifies a letter against the registered key', () => {
+    const alice = generateIdentityKeys();
+    const bob = generateIdentityKeys();
+    const sealed = sealLetter(letterFrom('alice', 'bob', 'solidarity ✊'), alice.signSecret, bob.boxPublic);
+    const opened = openLetter(sealed, bob);
+    if (!opened.ok) throw opened.error;
+    const verified = verifyLetter(opened.value, alice.signPublic, 'bob');
+    expect(verified.ok && verified.value.body).toBe('solidarity ✊');
+  });
+
+  it('refuses a letter whose inner from does not match its signer', () => {
+    const alice = generateIdentityKeys();
+    const mallory = generateIdentityKeys();
+    const bob = generateIdentityKeys();
+    // Mallory signs with her own key but claims to be alice.
+    const sealed = sealLetter(letterFrom('alice', 'bob'), mallory.signSecret, bob.boxPublic);
+    const opened = openLetter(sealed, bob);
+    if (!opened.ok) throw opened.error;
+    const verified = verifyLetter(opened.value, alice.signPublic, 'bob');
+    expect(verified.ok).toBe(false);
+    if (!verified.ok) expect(verified.error.message).toMatch(/bad signature/);
+  });
+
+  it('refuses a re-addressed letter', () => {
+    const alice = generateIdentityKeys();
+    const bob = generateIdentityKeys();
+    const carol = generateIdentityKeys();
+    const toBob = sealLetter(letterFrom('alice', 'bob'), alice.signSecret, bob.boxPublic);
+    const opened = openLetter(toBob, bob);
+    if (!opened.ok) throw opened.error;
+    // Bob re-seals alice's signed letter to carol, unchanged.
+    const resealed = seal(encodeCanonical({ signed: opened.value.signed, sig: opened.value.sig }), carol.boxPublic);
+    const atCarol = openLetter(resealed, carol);
+    if (!atCarol.ok) throw atCarol.error;
+    const verified = verifyLetter(atCarol.value, alice.signPublic, 'carol');
+    expect(verified.ok).toBe(false);
+    if (!verified.ok) expect(verified.error.message).toMatch(/re-addressed/);
+  });
+
+  it('refuses a tampered ciphertext and a letter for someone else', () => {
+    const alice = generateIdentityKeys();
+    const bob = generateIdentityKeys();
+    const sealed = sealLetter(letterFrom('alice', 'bob'), alice.signSecret, bob.boxPublic);
+    const tampered = sealed.slice();
+    tampered[60] = tampered[60]! ^ 0x40;
+    expect(openLetter(tampered, bob).ok).toBe(false);
+    expect(openLetter(sealed, alice).ok).toBe(false);
+    expect(openLetter(sealed.subarray(0, 10), bob).ok).toBe(false);
+  });
+
+  it('refuses well-sealed garbage and letters of the wrong shape', () => {
+    const alice = generateIdentityKeys();
+    const bob = generateIdentityKeys();
+    const garbage = seal(new TextEncoder().encode('not cbor at all'), bob.boxPublic);
+    expect(openLetter(garbage, bob).ok).toBe(false);
+    const extra = signValue(TAGS.letter, { ...letterFrom('alice', 'bob'), admin: true }, alice.signSecret);
+    const withExtra = seal(encodeCanonical({ signed: extra.bytes, sig: extra.sig }), bob.boxPublic);
+    const opened = openLetter(withExtra, bob);
+    expect(opened.ok).toBe(false);
+    const asPost = signValue(TAGS.post, letterFrom('alice', 'bob'), alice.signSecret);
+    const wrongTag = seal(encodeCanonical({ signed: asPost.bytes, sig: asPost.sig }), bob.boxPublic);
+    expect(openLetter(wrongTag, bob).ok).toBe(false);
+  });
+});
