@@ -1,11 +1,9 @@
 /** What request handlers need, passed in by the composition root (no module globals). */
 import type { IdentityKeys } from '../../common/crypto/index.js';
 import type { Logger } from '../../common/logging/index.js';
+import type { Clock } from '../clock.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import type { OperatorStore } from '../store/operator-store.js';
-
-/** A clock in milliseconds since the epoch (injectable so tests can move time). */
-export type Clock = () => number;
 
 /** Dependencies shared by every handler. */
 export interface OperatorDeps {

@@ -54,6 +54,9 @@ export class GroupCommit {
       setImmediate(() => {
         this.#commit(opened);
       });
+    } else if (!this.#db.inTransaction) {
+      // SQLite rolled this turn back (e.g. disk full): a bare SAVEPOINT would autocommit alone.
+      throw new Error('the transaction of this turn was rolled back by SQLite');
     }
     this.#savepoint.run();
     try {

@@ -5,7 +5,9 @@ import { parseYamlConfig } from '../../../common/config/index.js';
 import { createJsonLogger } from '../../../common/logging/index.js';
 
 const schema = z.strictObject({
-  http: z.strictObject({ port: z.number().int().min(0).max(65535).default(8470) }).default({ port: 8470 }),
+  http: z
+    .strictObject({ port: z.number().int().min(0).max(65535).default(8470) })
+    .default({ port: 8470 }),
   token: z.string().min(10).optional(),
 });
 
@@ -56,7 +58,12 @@ describe('logger', () => {
     log.debug('hidden');
     expect(lines).toHaveLength(1);
     const record = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(record).toMatchObject({ event: 'letter.sent', name: '[redacted]', body: '[redacted]', status: 201 });
+    expect(record).toMatchObject({
+      event: 'letter.sent',
+      name: '[redacted]',
+      body: '[redacted]',
+      status: 201,
+    });
     expect(lines[0]).not.toContain('alice');
     expect(lines[0]).not.toContain('secret plan');
   });

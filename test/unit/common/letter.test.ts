@@ -24,7 +24,11 @@ describe('letters', () => {
   it('opens and verifies a letter against the registered key', () => {
     const alice = generateIdentityKeys();
     const bob = generateIdentityKeys();
-    const sealed = sealLetter(letterFrom('alice', 'bob', 'solidarity ✊'), alice.signSecret, bob.boxPublic);
+    const sealed = sealLetter(
+      letterFrom('alice', 'bob', 'solidarity ✊'),
+      alice.signSecret,
+      bob.boxPublic,
+    );
     const opened = openLetter(sealed, bob);
     if (!opened.ok) throw opened.error;
     const verified = verifyLetter(opened.value, alice.signPublic, 'bob');
@@ -52,7 +56,10 @@ describe('letters', () => {
     const opened = openLetter(toBob, bob);
     if (!opened.ok) throw opened.error;
     // Bob re-seals alice's signed letter to carol, unchanged.
-    const resealed = seal(encodeCanonical({ signed: opened.value.signed, sig: opened.value.sig }), carol.boxPublic);
+    const resealed = seal(
+      encodeCanonical({ signed: opened.value.signed, sig: opened.value.sig }),
+      carol.boxPublic,
+    );
     const atCarol = openLetter(resealed, carol);
     if (!atCarol.ok) throw atCarol.error;
     const verified = verifyLetter(atCarol.value, alice.signPublic, 'carol');
@@ -76,12 +83,19 @@ describe('letters', () => {
     const bob = generateIdentityKeys();
     const garbage = seal(new TextEncoder().encode('not cbor at all'), bob.boxPublic);
     expect(openLetter(garbage, bob).ok).toBe(false);
-    const extra = signValue(TAGS.letter, { ...letterFrom('alice', 'bob'), admin: true }, alice.signSecret);
+    const extra = signValue(
+      TAGS.letter,
+      { ...letterFrom('alice', 'bob'), admin: true },
+      alice.signSecret,
+    );
     const withExtra = seal(encodeCanonical({ signed: extra.bytes, sig: extra.sig }), bob.boxPublic);
     const opened = openLetter(withExtra, bob);
     expect(opened.ok).toBe(false);
     const asPost = signValue(TAGS.post, letterFrom('alice', 'bob'), alice.signSecret);
-    const wrongTag = seal(encodeCanonical({ signed: asPost.bytes, sig: asPost.sig }), bob.boxPublic);
+    const wrongTag = seal(
+      encodeCanonical({ signed: asPost.bytes, sig: asPost.sig }),
+      bob.boxPublic,
+    );
     expect(openLetter(wrongTag, bob).ok).toBe(false);
   });
 });

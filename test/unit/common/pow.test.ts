@@ -37,7 +37,11 @@ describe('proof of work', () => {
 
   it('stops when aborted', async () => {
     const keys = generateIdentityKeys();
-    const claim = claimBytesForPow({ name: 'bob', signKey: keys.signPublic, boxKey: keys.boxPublic });
+    const claim = claimBytesForPow({
+      name: 'bob',
+      signKey: keys.signPublic,
+      boxKey: keys.boxPublic,
+    });
     const controller = new AbortController();
     const solving = solveProofOfWork(claim, 40, {
       signal: controller.signal,

@@ -20,11 +20,23 @@ describe('signed requests', () => {
     if (!auth.ok) throw auth.error;
     expect(auth.value.name).toBe('alice');
     expect(verifyRequestAuth(auth.value, 'POST', '/v1/mail/ack', body, keys.signPublic)).toBe(true);
-    expect(verifyRequestAuth(auth.value, 'POST', '/v1/mail/fetch', body, keys.signPublic)).toBe(false);
+    expect(verifyRequestAuth(auth.value, 'POST', '/v1/mail/fetch', body, keys.signPublic)).toBe(
+      false,
+    );
     expect(verifyRequestAuth(auth.value, 'GET', '/v1/mail/ack', body, keys.signPublic)).toBe(false);
     const other = new TextEncoder().encode('{"ids": []}');
-    expect(verifyRequestAuth(auth.value, 'POST', '/v1/mail/ack', other, keys.signPublic)).toBe(false);
-    expect(verifyRequestAuth(auth.value, 'POST', '/v1/mail/ack', body, generateIdentityKeys().signPublic)).toBe(false);
+    expect(verifyRequestAuth(auth.value, 'POST', '/v1/mail/ack', other, keys.signPublic)).toBe(
+      false,
+    );
+    expect(
+      verifyRequestAuth(
+        auth.value,
+        'POST',
+        '/v1/mail/ack',
+        body,
+        generateIdentityKeys().signPublic,
+      ),
+    ).toBe(false);
   });
 
   it('requires the header', () => {

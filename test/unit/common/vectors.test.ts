@@ -31,14 +31,37 @@ import {
 const V = JSON.parse(
   readFileSync(new URL('../../vectors/protocol-v1.json', import.meta.url), 'utf8'),
 ) as {
-  keys: Record<string, { signSeed: string; boxSecret: string; signPublic: string; boxPublic: string }>;
-  letter: { fields: Record<string, unknown> & { id: string }; signed: string; sig: string; sealedToBob: string; openedPlaintext: string };
+  keys: Record<
+    string,
+    { signSeed: string; boxSecret: string; signPublic: string; boxPublic: string }
+  >;
+  letter: {
+    fields: Record<string, unknown> & { id: string };
+    signed: string;
+    sig: string;
+    sealedToBob: string;
+    openedPlaintext: string;
+  };
   post: { fields: Record<string, unknown> & { id: string }; signed: string; sig: string };
-  request: { method: string; path: string; name: string; at: number; nonce: string; body: string; authorization: string };
+  request: {
+    method: string;
+    path: string;
+    name: string;
+    at: number;
+    nonce: string;
+    body: string;
+    authorization: string;
+  };
   receipt: { name: string; registeredAt: number; sig: string };
   pow: { claimBytes: string; bits: number; nonce: string; hash: string };
   aead: { key: string; nonce: string; ad: string; plaintext: string; sealed: string };
-  argon2id: { passphrase: string; salt: string; opsLimit: number; memLimitBytes: number; key: string };
+  argon2id: {
+    passphrase: string;
+    salt: string;
+    opsLimit: number;
+    memLimitBytes: number;
+    key: string;
+  };
 };
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -119,26 +142,47 @@ describe('protocol v1 vectors', () => {
   it('produces the same receipt signature', () => {
     const alice = keysOf('alice');
     const receipt = signReceipt(
-      { name: 'alice', signKey: alice.signPublic, boxKey: alice.boxPublic, registeredAt: V.receipt.registeredAt },
+      {
+        name: 'alice',
+        signKey: alice.signPublic,
+        boxKey: alice.boxPublic,
+        registeredAt: V.receipt.registeredAt,
+      },
       keysOf('operator').signSecret,
     );
     expect(hex(receipt.sig)).toBe(V.receipt.sig);
     expect(verifyReceipt(receipt, keysOf('operator').signPublic)).toBe(true);
-    expect(verifyReceipt({ ...receipt, registeredAt: receipt.registeredAt + 1 }, keysOf('operator').signPublic)).toBe(false);
+    expect(
+      verifyReceipt(
+        { ...receipt, registeredAt: receipt.registeredAt + 1 },
+        keysOf('operator').signPublic,
+      ),
+    ).toBe(false);
   });
 
   it('checks the proof-of-work vector', () => {
     const alice = keysOf('alice');
-    const claimBytes = claimBytesForPow({ name: 'alice', signKey: alice.signPublic, boxKey: alice.boxPublic });
+    const claimBytes = claimBytesForPow({
+      name: 'alice',
+      signKey: alice.signPublic,
+      boxKey: alice.boxPublic,
+    });
     expect(hex(claimBytes)).toBe(V.pow.claimBytes);
-    expect(hex(blake2b(new Uint8Array([...claimBytes, ...bytes(V.pow.nonce)]), 32))).toBe(V.pow.hash);
+    expect(hex(blake2b(new Uint8Array([...claimBytes, ...bytes(V.pow.nonce)]), 32))).toBe(
+      V.pow.hash,
+    );
     expect(checkProofOfWork(claimBytes, bytes(V.pow.nonce), V.pow.bits)).toBe(true);
   });
 
   it('encrypts at rest to the same bytes and refuses tampering', () => {
     const a = V.aead;
     const ad = new TextEncoder().encode(a.ad);
-    const sealed = aeadEncryptWithNonce(new TextEncoder().encode(a.plaintext), bytes(a.key), ad, bytes(a.nonce));
+    const sealed = aeadEncryptWithNonce(
+      new TextEncoder().encode(a.plaintext),
+      bytes(a.key),
+      ad,
+      bytes(a.nonce),
+    );
     expect(hex(sealed)).toBe(a.sealed);
     expect(new TextDecoder().decode(aeadDecrypt(sealed, bytes(a.key), ad))).toBe(a.plaintext);
     const tampered = sealed.slice();
@@ -155,7 +199,11 @@ describe('protocol v1 vectors', () => {
 
   it('keeps the canonical encoding stable', () => {
     // Map keys sort by encoded length then bytes (RFC 8949 §4.2.1), whatever the insertion order.
-    expect(hex(encodeCanonical({ bb: 1, a: 2, c: new Uint8Array([1]) }))).toBe('a361610261634101626262 01'.replace(' ', ''));
-    expect(verifyDetached(bytes(V.letter.sig), bytes(V.letter.signed), keysOf('alice').signPublic)).toBe(true);
+    expect(hex(encodeCanonical({ bb: 1, a: 2, c: new Uint8Array([1]) }))).toBe(
+      'a361610261634101626262 01'.replace(' ', ''),
+    );
+    expect(
+      verifyDetached(bytes(V.letter.sig), bytes(V.letter.signed), keysOf('alice').signPublic),
+    ).toBe(true);
   });
 });

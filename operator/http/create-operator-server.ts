@@ -1,0 +1,185 @@
+/** The Operator's HTTP server on bare node:http: routing, body limits, auth, one error boundary. */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { IdentityKeys } from '../../common/crypto/index.js';
+import { KomradeError } from '../../common/errors/index.js';
+import { silentLogger, type Logger } from '../../common/logging/index.js';
+import type { OperatorConfig } from '../config/operator-config.js';
+import type { OperatorStore } from '../store/operator-store.js';
+import { authenticate } from './authenticate.js';
+import type { Clock } from '../clock.js';
+import type { OperatorDeps } from './operator-deps.js';
+import { readBody } from './read-body.js';
+import { renderError, sendJson, type Reply } from './reply.js';
+import { matchRoute } from './route-table.js';
+
+/** Options for {@link createOperatorServer}. */
+export interface OperatorServerOptions {
+  readonly config: OperatorConfig;
+  readonly store: OperatorStore;
+  /** The Operator's identity (see `loadOperatorKeys`). */
+  readonly keys: IdentityKeys;
+  /** @defaultValue a silent logger */
+  readonly logger?: Logger;
+  /** @defaultValue `Date.now` */
+  readonly now?: Clock;
+}
+
+/** A running (or ready to run) Operator HTTP server. */
+export interface OperatorServer {
+  /** The underlying node:http server. */
+  readonly server: Server;
+  /**
+   * Listens on the configured host and port (or `port` if given; 0 picks a free port).
+   * @returns the base URL, e.g. `http://127.0.0.1:8470`
+   */
+  listen(port?: number): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish, then resolves. Does not close the store. */
+  close(): Promise<void>;
+}
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** After this long, connections still open at shutdown are cut. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function isJson(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const semicolon = contentType.indexOf(';');
+  const type = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim();
+  return type.toLowerCase() === 'application/json';
+}
+
+function parseJson(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(utf8.decode(body));
+  } catch {
+    throw new KomradeError('BAD_REQUEST', 'The request body is not valid JSON.');
+  }
+}
+
+/**
+ * Builds the Operator's server. Nothing listens until {@link OperatorServer.listen}.
+ * @example
+ * ```ts
+ * const operator = createOperatorServer({ config, store, keys, logger });
+ * const url = await operator.listen();
+ * ```
+ */
+export function createOperatorServer(options: OperatorServerOptions): OperatorServer {
+  const deps: OperatorDeps = {
+    config: options.config,
+    store: options.store,
+    keys: options.keys,
+    logger: options.logger ?? silentLogger,
+    now: options.now ?? Date.now,
+  };
+  const { logger } = deps;
+  const maxBody = deps.config.http.maxRequestBytes;
+  let closing = false;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    let template = '(unmatched)';
+    let status: number;
+    if (closing) res.setHeader('connection', 'close');
+    try {
+      const { route, params } = matchRoute(method, path);
+      template = route.template;
+      let raw = EMPTY;
+      if (method === 'POST') {
+        if (!isJson(req.headers['content-type'])) {
+          throw new KomradeError('BAD_REQUEST', 'Content-Type must be application/json.');
+        }
+        raw = await readBody(req, maxBody);
+      }
+      const now = deps.now();
+      const bodyOf = (): unknown => (method === 'POST' ? parseJson(raw) : undefined);
+      let reply: Reply;
+      if (route.signed) {
+        const authorization = req.headers.authorization;
+        const signer = await authenticate(deps, { authorization, method, path, body: raw, now });
+        reply = await route.handle({ deps, body: bodyOf(), now, params, signer });
+      } else {
+        reply = await route.handle({ deps, body: bodyOf(), now, params });
+      }
+      status = reply.status;
+      sendJson(res, status, JSON.stringify(reply.body));
+    } catch (error) {
+      const hasBody =
+        req.headers['transfer-encoding'] !== undefined ||
+        Number(req.headers['content-length'] ?? 0) > 0;
+      if (hasBody && !req.complete) {
+        // The body was refused or cut short: answer, then close rather than drain it.
+        res.setHeader('connection', 'close');
+        res.once('finish', () => req.destroy());
+      }
+      const rendered = renderError(res, error);
+      status = rendered.status;
+      if (rendered.unexpected) {
+        // Only the error's type: its message or cause might quote content.
+        logger.error('request.failed', {
+          method,
+          route: template,
+          errorType: error instanceof Error ? error.constructor.name : typeof error,
+        });
+      }
+    }
+    logger.debug('request', {
+      method,
+      route: template,
+      status,
+      ms: Math.round((performance.now() - started) * 100) / 100,
+    });
+  }
+
+  const server = createServer(
+    { requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 },
+    (req, res) => {
+      void handle(req, res);
+    },
+  );
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  return {
+    server,
+    listen: (port) =>
+      new Promise<string>((resolve, reject) => {
+        const onError = (error: Error) => {
+          reject(error);
+        };
+        server.once('error', onError);
+        server.listen(port ?? deps.config.http.port, deps.config.http.host, () => {
+          server.off('error', onError);
+          const address = server.address() as AddressInfo;
+          const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          resolve(`http://${host}:${address.port}`);
+        });
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        closing = true;
+        if (!server.listening) {
+          resolve();
+          return;
+        }
+        const force = setTimeout(() => {
+          server.closeAllConnections();
+        }, SHUTDOWN_GRACE_MS);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}

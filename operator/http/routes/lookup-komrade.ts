@@ -1,0 +1,28 @@
+/** GET /v1/komrades/:name: the public key directory. */
+import { KomradeError } from '../../../common/errors/index.js';
+import { ROUTES, parseName } from '../../../common/wire/index.js';
+import type { PublicRoute } from '../route.js';
+import { receiptJson } from './receipt-json.js';
+
+/**
+ * Answers the Operator-signed receipt for a name (folded first, so `@Alice` finds `alice`).
+ * @throws KomradeError `NAME_INVALID`, `NAME_UNKNOWN`
+ */
+export const lookupKomradeRoute: PublicRoute = {
+  method: 'GET',
+  template: `${ROUTES.komrade}:name`,
+  signed: false,
+  handle: async ({ deps, params }) => {
+    let raw: string;
+    try {
+      raw = decodeURIComponent(params.name ?? '');
+    } catch {
+      throw new KomradeError('NAME_INVALID', 'The name in the path is not valid.');
+    }
+    const name = parseName(raw);
+    if (!name.ok) throw name.error;
+    const komrade = await deps.store.lookup(name.value);
+    if (komrade === undefined) throw new KomradeError('NAME_UNKNOWN', 'No komrade by that name.');
+    return { status: 200, body: receiptJson(komrade) };
+  },
+};

@@ -1,0 +1,75 @@
+/** Periodically deletes expired letters, expired posts and nonces too old to matter. */
+import type { Logger } from '../../common/logging/index.js';
+import type { Clock } from '../clock.js';
+import type { Feed } from '../store/feed.js';
+import type { Mailbox } from '../store/mailbox.js';
+import type { ReplayGuard } from '../store/replay-guard.js';
+
+/** Options for {@link Sweeper}. */
+export interface SweeperOptions {
+  readonly store: Pick<Mailbox, 'sweepExpiredLetters'> &
+    Pick<Feed, 'sweepExpiredPosts'> &
+    Pick<ReplayGuard, 'sweepExpiredNonces'>;
+  readonly intervalMs: number;
+  readonly logger: Logger;
+  /** @defaultValue `Date.now` */
+  readonly now?: Clock;
+}
+
+/** How much one sweep deleted. */
+export interface SweepResult {
+  readonly letters: number;
+  readonly posts: number;
+  readonly nonces: number;
+}
+
+/** Runs {@link Sweeper.sweep} every interval; never two sweeps at once. */
+export class Sweeper {
+  readonly #options: SweeperOptions;
+  readonly #now: Clock;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<SweepResult> | undefined;
+
+  constructor(options: SweeperOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Starts the interval (the timer does not keep the process alive). */
+  start(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => {
+      this.sweep().catch(() => {
+        this.#options.logger.error('sweeper.failed');
+      });
+    }, this.#options.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Stops the interval and waits for a sweep in progress. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** Sweeps once now (or joins the sweep already running). */
+  sweep(): Promise<SweepResult> {
+    this.#running ??= this.#sweepOnce().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  async #sweepOnce(): Promise<SweepResult> {
+    const { store, logger } = this.#options;
+    const now = this.#now();
+    const [letters, posts, nonces] = await Promise.all([
+      store.sweepExpiredLetters(now),
+      store.sweepExpiredPosts(now),
+      store.sweepExpiredNonces(now),
+    ]);
+    if (letters + posts > 0) logger.info('sweeper.swept', { letters, posts, nonces });
+    return { letters, posts, nonces };
+  }
+}

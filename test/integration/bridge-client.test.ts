@@ -1,0 +1,238 @@
+/** The engine against a real Operator process over loopback HTTP, with real SQLite stores. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  HttpOperatorClient,
+  KomradeClient,
+  SqliteLocalStore,
+  type RequestSigner,
+} from '../../bridge/index.js';
+import {
+  generateIdentityKeys,
+  randomBytes,
+  seal,
+  type IdentityKeys,
+} from '../../common/crypto/index.js';
+import { encodeCanonical, openLetter, sealLetter } from '../../common/wire/index.js';
+import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
+
+let operator: OperatorProcess;
+let dispatcher: Agent;
+let dir: string;
+const stores: SqliteLocalStore[] = [];
+
+beforeAll(async () => {
+  operator = await startOperatorProcess({ powBits: 8 });
+  dispatcher = new Agent();
+  dir = mkdtempSync(join(tmpdir(), 'komrade-bridge-'));
+});
+afterAll(async () => {
+  for (const store of stores) store.close();
+  await dispatcher.close();
+  await operator.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Komrade {
+  readonly name: string;
+  readonly client: KomradeClient;
+  readonly http: HttpOperatorClient;
+  readonly keys: IdentityKeys;
+  readonly store: SqliteLocalStore;
+  readonly signer: RequestSigner;
+}
+
+const http = (url: string) => new HttpOperatorClient({ baseUrl: url, dispatcher, now: Date.now });
+
+function komradeAt(url: string, file: string, keys = generateIdentityKeys()) {
+  const store = new SqliteLocalStore(join(dir, `${file}.db`), { storageKey: randomBytes(32) });
+  stores.push(store);
+  const operatorClient = http(url);
+  const client = new KomradeClient({ operator: operatorClient, store, keys, now: Date.now });
+  return { client, http: operatorClient, keys, store };
+}
+
+let counter = 0;
+/** Registers a fresh komrade with a unique name (the Operator is shared by the whole file). */
+async function registered(prefix: string): Promise<Komrade> {
+  const name = `${prefix}_${++counter}_${process.pid % 1000}`;
+  const k = komradeAt(operator.url, name);
+  await k.client.register(name);
+  return { ...k, name, signer: { name, signSecret: k.keys.signSecret } };
+}
+
+const codeOf = async (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'resolved',
+    (e: unknown) => (e as { code?: string }).code,
+  );
+
+describe('KomradeClient against a real Operator', () => {
+  it('registers two komrades who write both ways through requests and accept', async () => {
+    const alice = await registered('alice');
+    const bob = await registered('bob');
+    expect((await bob.client.lookup(`@${alice.name}`)).name).toBe(alice.name);
+    expect(await codeOf(bob.client.lookup('@nobody_here'))).toBe('NAME_UNKNOWN');
+    const other = komradeAt(operator.url, 'taken');
+    expect(await codeOf(other.client.register(alice.name))).toBe('NAME_TAKEN');
+
+    await alice.client.send(bob.name, 'hello bob');
+    expect(await bob.client.checkInbox()).toMatchObject({ requested: 1, received: 0 });
+    expect(bob.client.requests()[0]).toMatchObject({ from: alice.name });
+    expect(bob.client.accept(alice.name).moved).toBe(1);
+    expect(bob.client.inbox().map((l) => [l.from, l.text])).toEqual([[alice.name, 'hello bob']]);
+
+    await bob.client.send(alice.name, 'hello alice');
+    expect(await alice.client.checkInbox()).toMatchObject({ received: 1, requested: 0 });
+    expect(alice.client.inbox()[0]).toMatchObject({ from: bob.name, text: 'hello alice' });
+
+    // Nothing is left at the Operator once checked.
+    expect((await bob.http.fetch(bob.signer)).letters).toEqual([]);
+    expect((await alice.http.fetch(alice.signer)).letters).toEqual([]);
+  });
+
+  it('fetches in rounds while more are waiting', async () => {
+    const alice = await registered('alice');
+    const bob = await registered('bob');
+    bob.client.accept(alice.name);
+    for (let i = 0; i < 7; i++) await alice.client.send(bob.name, `n${i}`);
+    const client = new KomradeClient({
+      // The real client, but fetching three at a time.
+      operator: {
+        info: () => bob.http.info(),
+        lookup: (name) => bob.http.lookup(name),
+        fetch: (signer) => bob.http.fetch(signer, 3),
+        ack: (signer, ids) => bob.http.ack(signer, ids),
+        register: (request) => bob.http.register(request),
+        send: (signer, letters) => bob.http.send(signer, letters),
+        post: (signer, sealed) => bob.http.post(signer, sealed),
+        feedPage: (signer, request) => bob.http.feedPage(signer, request),
+      },
+      store: bob.store,
+      keys: bob.keys,
+      now: Date.now,
+    });
+    expect((await client.checkInbox()).received).toBe(7);
+    expect(bob.client.inbox()).toHaveLength(7);
+    expect((await bob.http.fetch(bob.signer)).letters).toEqual([]);
+  });
+
+  it('blocking drops future letters, which are still acknowledged', async () => {
+    const mallory = await registered('mallory');
+    const bob = await registered('bob');
+    await mallory.client.send(bob.name, 'first');
+    await bob.client.checkInbox();
+    expect(bob.client.block(mallory.name).deleted).toBe(1);
+    await mallory.client.send(bob.name, 'second');
+    expect(await bob.client.checkInbox()).toMatchObject({ blocked: 1, requested: 0 });
+    expect(bob.client.requests()).toEqual([]);
+    expect((await bob.http.fetch(bob.signer)).letters).toEqual([]);
+  });
+
+  it('posts to the feed and reads it back, verified', async () => {
+    const alice = await registered('alice');
+    const bob = await registered('bob');
+    const posted = await alice.client.post('hello world', 3);
+    expect(posted.expiresAt).toBeGreaterThan(posted.postedAt);
+    const feed = await bob.client.feed();
+    expect(feed.dropped).toBe(0);
+    expect(feed.posts.find((p) => p.from === alice.name)).toMatchObject({
+      text: 'hello world',
+      days: 3,
+    });
+    expect(await codeOf(alice.client.post('too long a life', 10_000))).toBe('POST_INVALID');
+  });
+
+  it('rejects a letter whose inner sender is not its signer', async () => {
+    const alice = await registered('alice');
+    const bob = await registered('bob');
+    const mallory = await registered('mallory');
+    const forged = sealLetter(
+      {
+        v: 1,
+        kind: 'text',
+        from: alice.name,
+        to: bob.name,
+        sentAt: Date.now(),
+        id: randomBytes(16),
+        body: 'send me your keys',
+      },
+      mallory.keys.signSecret,
+      bob.keys.boxPublic,
+    );
+    await mallory.http.send(mallory.signer, [{ to: bob.name, sealed: forged }]);
+    expect(await bob.client.checkInbox()).toMatchObject({ rejected: 1, requested: 0 });
+    expect(bob.client.requests()).toEqual([]);
+    expect((await bob.http.fetch(bob.signer)).letters).toEqual([]);
+  });
+
+  it('rejects a letter re-sealed to someone it was not addressed to', async () => {
+    const alice = await registered('alice');
+    const bob = await registered('bob');
+    const carol = await registered('carol');
+    await alice.client.send(bob.name, 'for bob only');
+    const [waiting] = (await bob.http.fetch(bob.signer)).letters;
+    const opened = openLetter(waiting!.sealed, bob.keys);
+    expect(opened.ok).toBe(true);
+    if (!opened.ok) return;
+    const resealed = seal(
+      encodeCanonical({ signed: opened.value.signed, sig: opened.value.sig }),
+      carol.keys.boxPublic,
+    );
+    await bob.http.send(bob.signer, [{ to: carol.name, sealed: resealed }]);
+    expect(await carol.client.checkInbox()).toMatchObject({ rejected: 1, requested: 0 });
+    expect(carol.client.requests()).toEqual([]);
+    expect((await carol.http.fetch(carol.signer)).letters).toEqual([]);
+  });
+
+  it('rejects a tampered ciphertext', async () => {
+    const alice = await registered('alice');
+    const bob = await registered('bob');
+    const sealed = sealLetter(
+      {
+        v: 1,
+        kind: 'text',
+        from: alice.name,
+        to: bob.name,
+        sentAt: Date.now(),
+        id: randomBytes(16),
+        body: 'meet at noon',
+      },
+      alice.keys.signSecret,
+      bob.keys.boxPublic,
+    );
+    sealed[sealed.length - 3]! ^= 0x01;
+    await alice.http.send(alice.signer, [{ to: bob.name, sealed }]);
+    expect(await bob.client.checkInbox()).toMatchObject({ rejected: 1, requested: 0 });
+    expect((await bob.http.fetch(bob.signer)).letters).toEqual([]);
+  });
+
+  it('detects a changed Operator key and refuses to go on', async () => {
+    const alice = await registered('alice');
+    const second = await startOperatorProcess({ powBits: 8 });
+    try {
+      const client = new KomradeClient({
+        operator: http(second.url),
+        store: alice.store,
+        keys: alice.keys,
+        now: Date.now,
+      });
+      expect(await codeOf(client.checkInbox())).toBe('OPERATOR_KEY_CHANGED');
+      expect(await codeOf(client.lookup(alice.name))).toBe('OPERATOR_KEY_CHANGED');
+    } finally {
+      await second.cleanup();
+    }
+  });
+
+  it('reports an Operator that cannot be reached', async () => {
+    const stopped = await startOperatorProcess({ powBits: 8 });
+    await stopped.cleanup();
+    const k = komradeAt(stopped.url, 'unreachable');
+    const error = await k.client.register('someone').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'OPERATOR_UNREACHABLE' });
+    expect((error as Error).message).toContain(stopped.url);
+  });
+});

@@ -1,0 +1,565 @@
+/** The Operator over real HTTP, in-process: every route, every refusal, and nothing lost after. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { Readable } from 'node:stream';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes, signDetached } from '../../common/crypto/index.js';
+import { silentLogger } from '../../common/logging/index.js';
+import {
+  CLOCK_SKEW_MS,
+  checkProofOfWork,
+  claimBytesForPow,
+  decodeSignedPost,
+  fromBase64url,
+  openFeedPage,
+  openLetter,
+  operatorInfoSchema,
+  receiptResponseSchema,
+  sealLetter,
+  sealPost,
+  toBase64url,
+  verifyLetter,
+  verifyReceipt,
+  type Letter,
+  type OperatorInfo,
+  type Post,
+} from '../../common/wire/index.js';
+import {
+  SqliteStore,
+  Sweeper,
+  createOperatorServer,
+  loadOperatorKeys,
+  parseOperatorConfig,
+  type OperatorServer,
+} from '../../operator/index.js';
+import {
+  TestClient,
+  errorCode,
+  makeKomrade,
+  registrationBody,
+  type TestKomrade,
+} from '../support/operator-test-client.js';
+
+const POW_BITS = 8;
+const DAY = 86_400_000;
+const MAX_REQUEST = 64 * 1024;
+
+let offset = 0;
+const now = () => Date.now() + offset;
+
+let dataDir: string;
+let store: SqliteStore;
+let operator: OperatorServer;
+let sweeper: Sweeper;
+let client: TestClient;
+let info: OperatorInfo;
+
+const alice = makeKomrade('alice');
+const bob = makeKomrade('bob');
+const carol = makeKomrade('carol');
+const mallory = makeKomrade('mallory');
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'komrade-operator-http-'));
+  const config = parseOperatorConfig(
+    [
+      'http: { port: 0, maxRequestBytes: ' + String(MAX_REQUEST) + ' }',
+      `store: { dataDir: ${JSON.stringify(dataDir)} }`,
+      `registration: { powBits: ${POW_BITS} }`,
+      'mail: { maxSealedLetterBytes: 2048, maxBatchLetters: 4, mailboxQuotaLetters: 6, fetchLetters: 3 }',
+      'feed: { maxPostDays: 30, pageSize: 2 }',
+    ].join('\n'),
+  );
+  store = new SqliteStore(join(dataDir, 'operator.db'));
+  const keys = loadOperatorKeys({ dataDir, logger: silentLogger });
+  operator = createOperatorServer({ config, store, keys, logger: silentLogger, now });
+  sweeper = new Sweeper({ store, intervalMs: 60_000, logger: silentLogger, now });
+  client = new TestClient(await operator.listen(), now);
+});
+
+afterAll(async () => {
+  await operator.close();
+  await store.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function letterTo(from: TestKomrade, to: TestKomrade, body: string): Uint8Array {
+  const letter: Letter = {
+    v: 1,
+    kind: 'text',
+    from: from.name,
+    to: to.name,
+    sentAt: now(),
+    id: randomBytes(16),
+    body,
+  };
+  return sealLetter(letter, from.keys.signSecret, to.keys.boxPublic);
+}
+
+function sealedPost(author: TestKomrade, body: string, days = 7, postedAt = now()): string {
+  const post: Post = { v: 1, from: author.name, postedAt, id: randomBytes(16), days, body };
+  return toBase64url(sealPost(post, author.keys.signSecret, info.feedKey));
+}
+
+async function fetchAll(who: TestKomrade): Promise<{ id: string; sealed: string }[]> {
+  const reply = await client.post('/v1/mail/fetch', {}, { as: who });
+  expect(reply.status).toBe(200);
+  return (reply.json as { letters: { id: string; sealed: string }[] }).letters;
+}
+
+async function readFeed(who: TestKomrade, before?: string) {
+  const reply = await client.post('/v1/feed/page', before === undefined ? {} : { before }, {
+    as: who,
+  });
+  expect(reply.status).toBe(200);
+  const sealed = fromBase64url((reply.json as { sealed: string }).sealed)!;
+  const page = openFeedPage(sealed, who.keys.boxPublic, who.keys.boxSecret);
+  if (!page.ok) throw page.error;
+  const bodies = page.value.posts.map((carried) => {
+    const opened = decodeSignedPost(carried);
+    if (!opened.ok) throw opened.error;
+    return opened.value.post.body;
+  });
+  return { bodies, next: page.value.next };
+}
+
+describe('Operator HTTP API', () => {
+  it('publishes its keys and limits, and answers health', async () => {
+    const reply = await client.get('/v1/operator');
+    expect(reply.status).toBe(200);
+    info = operatorInfoSchema.parse(reply.json);
+    expect(info.powBits).toBe(POW_BITS);
+    expect(info.limits.batchLetters).toBe(4);
+    expect((await client.get('/v1/health')).json).toEqual({ ok: true });
+  });
+
+  it('registers komrades and signs receipts with its published key', async () => {
+    for (const komrade of [alice, bob, carol, mallory]) {
+      const reply = await client.register(komrade, POW_BITS);
+      expect(reply.status).toBe(201);
+      const parsed = receiptResponseSchema.parse(reply.json);
+      expect(parsed.receipt.name).toBe(komrade.name);
+      expect(verifyReceipt(parsed.receipt, info.signKey)).toBe(true);
+    }
+  });
+
+  it('looks names up, folding them first', async () => {
+    const reply = await client.get('/v1/komrades/Alice');
+    expect(reply.status).toBe(200);
+    const { receipt } = receiptResponseSchema.parse(reply.json);
+    expect(receipt.name).toBe('alice');
+    expect(toBase64url(receipt.signKey)).toBe(toBase64url(alice.keys.signPublic));
+    expect(errorCode(await client.get('/v1/komrades/nobody'))).toBe('NAME_UNKNOWN');
+    expect((await client.get('/v1/komrades/nobody')).status).toBe(404);
+    expect(errorCode(await client.get('/v1/komrades/%D0%B0lice'))).toBe('NAME_INVALID');
+  });
+
+  describe('registration refusals', () => {
+    it('NAME_TAKEN for a taken name', async () => {
+      const reply = await client.register(makeKomrade('alice'), POW_BITS);
+      expect(reply.status).toBe(409);
+      expect(errorCode(reply)).toBe('NAME_TAKEN');
+    });
+
+    it('NAME_RESERVED for a reserved name', async () => {
+      const reply = await client.register(makeKomrade('admin'), POW_BITS);
+      expect(reply.status).toBe(403);
+      expect(errorCode(reply)).toBe('NAME_RESERVED');
+    });
+
+    it.each([
+      ['a Cyrillic look-alike', '\u0430lice'],
+      ['a space', 'al ice'],
+      ['a name too short', 'al'],
+      ['a name not folded', 'Dave'],
+    ])('NAME_INVALID for %s', async (_label, name) => {
+      const reply = await client.register(makeKomrade(name), POW_BITS);
+      expect(reply.status).toBe(400);
+      expect(errorCode(reply)).toBe('NAME_INVALID');
+    });
+
+    it('BAD_SIGNATURE for a proof of possession by another key', async () => {
+      const dave = makeKomrade('dave');
+      const body = await registrationBody(dave, POW_BITS);
+      body.pop = toBase64url(signDetached(randomBytes(10), mallory.keys.signSecret));
+      const reply = await client.post('/v1/register', body);
+      expect(errorCode(reply)).toBe('BAD_SIGNATURE');
+    });
+
+    it('BAD_PROOF_OF_WORK for a nonce that misses the difficulty', async () => {
+      const dave = makeKomrade('dave');
+      const body = await registrationBody(dave, POW_BITS);
+      const claim = { name: 'dave', signKey: dave.keys.signPublic, boxKey: dave.keys.boxPublic };
+      let nonce = randomBytes(8);
+      while (checkProofOfWork(claimBytesForPow(claim), nonce, POW_BITS)) nonce = randomBytes(8);
+      body.pow = toBase64url(nonce);
+      const reply = await client.post('/v1/register', body);
+      expect(reply.status).toBe(403);
+      expect(errorCode(reply)).toBe('BAD_PROOF_OF_WORK');
+    });
+
+    it('BAD_REQUEST for keys already registered under another name', async () => {
+      const reply = await client.register({ name: 'alice2', keys: alice.keys }, POW_BITS);
+      expect(errorCode(reply)).toBe('BAD_REQUEST');
+      expect(errorCode(await client.get('/v1/komrades/alice2'))).toBe('NAME_UNKNOWN');
+    });
+  });
+
+  describe('mail', () => {
+    it('delivers letters end to end, oldest first, and deletes them on ack', async () => {
+      const sent = await client.post(
+        '/v1/mail/send',
+        {
+          letters: [
+            { to: 'bob', sealed: toBase64url(letterTo(alice, bob, 'first')) },
+            { to: 'bob', sealed: toBase64url(letterTo(alice, bob, 'second')) },
+          ],
+        },
+        { as: alice },
+      );
+      expect(sent.status).toBe(201);
+      const { ids } = sent.json as { ids: string[] };
+      expect(ids).toHaveLength(2);
+
+      const letters = await fetchAll(bob);
+      expect(letters.map((l) => l.id)).toEqual(ids);
+      const texts = letters.map((l) => {
+        const opened = openLetter(fromBase64url(l.sealed)!, bob.keys);
+        if (!opened.ok) throw opened.error;
+        const verified = verifyLetter(opened.value, alice.keys.signPublic, 'bob');
+        if (!verified.ok) throw verified.error;
+        return verified.value.body;
+      });
+      expect(texts).toEqual(['first', 'second']);
+
+      // Someone else's ack deletes nothing.
+      const wrongAck = await client.post('/v1/mail/ack', { ids }, { as: carol });
+      expect(wrongAck.json).toEqual({ deleted: 0 });
+      expect(await fetchAll(bob)).toHaveLength(2);
+
+      const ack = await client.post('/v1/mail/ack', { ids }, { as: bob });
+      expect(ack.json).toEqual({ deleted: 2 });
+      expect(await fetchAll(bob)).toHaveLength(0);
+    });
+
+    it('pages fetches at the configured size', async () => {
+      const letters = [1, 2, 3, 4].map((n) => ({
+        to: 'carol',
+        sealed: toBase64url(letterTo(bob, carol, `n${n}`)),
+      }));
+      expect((await client.post('/v1/mail/send', { letters }, { as: bob })).status).toBe(201);
+      const reply = await client.post('/v1/mail/fetch', { limit: 50 }, { as: carol });
+      expect(errorCode(reply)).toBeUndefined();
+      const first = reply.json as { letters: { id: string }[]; more: boolean };
+      expect(first.letters).toHaveLength(3);
+      expect(first.more).toBe(true);
+      await client.post('/v1/mail/ack', { ids: first.letters.map((l) => l.id) }, { as: carol });
+      const rest = await fetchAll(carol);
+      expect(rest).toHaveLength(1);
+      await client.post('/v1/mail/ack', { ids: rest.map((l) => l.id) }, { as: carol });
+    });
+
+    it('refuses a batch over the limit with BATCH_TOO_LARGE', async () => {
+      const letters = [1, 2, 3, 4, 5].map(() => ({
+        to: 'bob',
+        sealed: toBase64url(randomBytes(80)),
+      }));
+      const reply = await client.post('/v1/mail/send', { letters }, { as: alice });
+      expect(reply.status).toBe(413);
+      expect(errorCode(reply)).toBe('BATCH_TOO_LARGE');
+    });
+
+    it('refuses a letter over the limit with LETTER_TOO_LARGE', async () => {
+      const letters = [
+        { to: 'bob', sealed: toBase64url(randomBytes(80)) },
+        { to: 'bob', sealed: toBase64url(randomBytes(2049)) },
+      ];
+      const reply = await client.post('/v1/mail/send', { letters }, { as: alice });
+      expect(errorCode(reply)).toBe('LETTER_TOO_LARGE');
+      expect(await fetchAll(bob)).toHaveLength(0);
+    });
+
+    it('refuses an unknown recipient with NAME_UNKNOWN, naming the index only', async () => {
+      const letters = [
+        { to: 'bob', sealed: toBase64url(randomBytes(80)) },
+        { to: 'zelda', sealed: toBase64url(randomBytes(80)) },
+      ];
+      const reply = await client.post('/v1/mail/send', { letters }, { as: alice });
+      expect(reply.status).toBe(404);
+      expect(errorCode(reply)).toBe('NAME_UNKNOWN');
+      const message = (reply.json as { error: { message: string } }).error.message;
+      expect(message).toContain('letters.1');
+      expect(message).not.toContain('zelda');
+      expect(await fetchAll(bob)).toHaveLength(0);
+    });
+
+    it('refuses a batch that overfills a mailbox with MAILBOX_FULL, storing none of it', async () => {
+      const batch = (n: number) =>
+        Array.from({ length: n }, () => ({ to: 'mallory', sealed: toBase64url(randomBytes(80)) }));
+      expect(
+        (await client.post('/v1/mail/send', { letters: batch(4) }, { as: alice })).status,
+      ).toBe(201);
+      const full = await client.post('/v1/mail/send', { letters: batch(3) }, { as: alice });
+      expect(full.status).toBe(507);
+      expect(errorCode(full)).toBe('MAILBOX_FULL');
+      const held = await client.post('/v1/mail/fetch', { limit: 3 }, { as: mallory });
+      expect((held.json as { more: boolean }).more).toBe(true);
+      // Drain mallory's mailbox again.
+      for (let i = 0; i < 2; i++) {
+        const ids = (await fetchAll(mallory)).map((l) => l.id);
+        await client.post('/v1/mail/ack', { ids }, { as: mallory });
+      }
+      expect(await fetchAll(mallory)).toHaveLength(0);
+    });
+  });
+
+  describe('signed requests', () => {
+    it('AUTH_REQUIRED without a header, BAD_REQUEST with a malformed one', async () => {
+      expect(errorCode(await client.post('/v1/mail/fetch', {}))).toBe('AUTH_REQUIRED');
+      const reply = await client.post('/v1/mail/fetch', {}, { authorization: 'Komrade nope' });
+      expect(errorCode(reply)).toBe('BAD_REQUEST');
+    });
+
+    it('REPLAY for the same request twice', async () => {
+      const first = await client.post('/v1/mail/fetch', {}, { as: bob });
+      expect(first.status).toBe(200);
+      const again = await client.post(
+        '/v1/mail/fetch',
+        {},
+        { authorization: client.lastAuthorization },
+      );
+      expect(again.status).toBe(409);
+      expect(errorCode(again)).toBe('REPLAY');
+    });
+
+    it('CLOCK_SKEW for a request too far from the Operator’s clock', async () => {
+      const late = await client.post(
+        '/v1/mail/fetch',
+        {},
+        { as: bob, at: now() - CLOCK_SKEW_MS - 5_000 },
+      );
+      expect(errorCode(late)).toBe('CLOCK_SKEW');
+      const early = await client.post(
+        '/v1/mail/fetch',
+        {},
+        { as: bob, at: now() + CLOCK_SKEW_MS + 5_000 },
+      );
+      expect(errorCode(early)).toBe('CLOCK_SKEW');
+    });
+
+    it('BAD_SIGNATURE for a tampered body, another signer’s key, or another path', async () => {
+      await client.post('/v1/mail/fetch', { limit: 1 }, { as: bob });
+      const tampered = await client.post(
+        '/v1/mail/fetch',
+        { limit: 2 },
+        { authorization: client.lastAuthorization },
+      );
+      expect(errorCode(tampered)).toBe('BAD_SIGNATURE');
+
+      const impostor = await client.post('/v1/mail/fetch', {}, { as: mallory, claimName: 'bob' });
+      expect(impostor.status).toBe(401);
+      expect(errorCode(impostor)).toBe('BAD_SIGNATURE');
+
+      const body = { ids: [toBase64url(randomBytes(16))] };
+      const moved = await client.post('/v1/mail/ack', body, {
+        as: bob,
+        signedPath: '/v1/mail/fetch',
+      });
+      expect(errorCode(moved)).toBe('BAD_SIGNATURE');
+    });
+
+    it('NAME_UNKNOWN when the claimed signer is not registered', async () => {
+      const ghost = makeKomrade('ghost');
+      expect(errorCode(await client.post('/v1/mail/fetch', {}, { as: ghost }))).toBe(
+        'NAME_UNKNOWN',
+      );
+    });
+  });
+
+  describe('malformed requests', () => {
+    it('404 for an unknown route, 405 for a wrong method', async () => {
+      const missing = await client.get('/v1/nothing');
+      expect(missing.status).toBe(404);
+      expect(errorCode(missing)).toBe('NOT_FOUND');
+      const wrong = await client.get('/v1/mail/send');
+      expect(wrong.status).toBe(405);
+      expect(errorCode(wrong)).toBe('METHOD_NOT_ALLOWED');
+    });
+
+    it('413 for a body over the limit, declared or streamed', async () => {
+      const big = JSON.stringify({ letters: [{ to: 'bob', sealed: 'A'.repeat(MAX_REQUEST) }] });
+      const declared = await client.post('/v1/mail/send', big, { as: alice });
+      expect(declared.status).toBe(413);
+      expect(errorCode(declared)).toBe('PAYLOAD_TOO_LARGE');
+
+      async function* chunks() {
+        for (let i = 0; i < 8; i++) {
+          await Promise.resolve();
+          yield Buffer.alloc(MAX_REQUEST / 4, 0x41);
+        }
+      }
+      const streamed = await request(`${client.baseUrl}/v1/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: Readable.from(chunks()),
+      }).then(
+        async (res) => ({ status: res.statusCode, text: await res.body.text() }),
+        // The Operator may close before the client finished sending; that is a refusal too.
+        (error: unknown) => ({ status: 413, text: String(error) }),
+      );
+      expect(streamed.status).toBe(413);
+      expect(streamed.text).toContain('PAYLOAD_TOO_LARGE');
+    });
+
+    it('400 for malformed JSON, invalid UTF-8, truncated JSON and unknown fields', async () => {
+      for (const body of ['{"name":', Buffer.from([0x7b, 0xff, 0x7d]), '', 'null']) {
+        const reply = await client.post('/v1/register', body);
+        expect(reply.status).toBe(400);
+        expect(errorCode(reply)).toBe('BAD_REQUEST');
+      }
+      const extra = await client.post('/v1/mail/fetch', { limit: 1, sneaky: true }, { as: bob });
+      expect(errorCode(extra)).toBe('BAD_REQUEST');
+      const wrongType = await client.post('/v1/mail/fetch', { limit: 'ten' }, { as: bob });
+      expect(errorCode(wrongType)).toBe('BAD_REQUEST');
+      expect((wrongType.json as { error: { message: string } }).error.message).toContain('limit');
+    });
+
+    it('400 for a wrong content type', async () => {
+      const reply = await client.post('/v1/mail/fetch', {}, { as: bob, contentType: 'text/plain' });
+      expect(reply.status).toBe(400);
+      expect(errorCode(reply)).toBe('BAD_REQUEST');
+    });
+
+    it('survives a body cut short by the client', async () => {
+      const { port, hostname } = new URL(client.baseUrl);
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => {
+          socket.write(
+            'POST /v1/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+              'Content-Length: 500\r\n\r\n{"name":"trunc',
+          );
+          setTimeout(() => {
+            socket.destroy();
+            resolve();
+          }, 50);
+        });
+        socket.on('error', reject);
+      });
+      expect((await client.get('/v1/health')).status).toBe(200);
+      expect(errorCode(await client.get('/v1/komrades/trunc'))).toBe('NAME_UNKNOWN');
+    });
+  });
+
+  describe('world feed', () => {
+    it('publishes posts and serves them newest first, page by page', async () => {
+      const base = now();
+      for (const [i, author] of [alice, bob, carol].entries()) {
+        const reply = await client.post(
+          '/v1/feed/post',
+          { sealed: sealedPost(author, `post ${i}`, 7, base + i) },
+          { as: author },
+        );
+        expect(reply.status).toBe(201);
+        expect((reply.json as { expiresAt: number }).expiresAt).toBeGreaterThan(base + 6 * DAY);
+      }
+      const first = await readFeed(mallory);
+      expect(first.bodies).toEqual(['post 2', 'post 1']);
+      expect(first.next).not.toBeNull();
+      const second = await readFeed(mallory, first.next!);
+      expect(second.bodies).toEqual(['post 0']);
+      expect(second.next).toBeNull();
+    });
+
+    it('BAD_REQUEST for a garbage cursor', async () => {
+      for (const before of ['garbage!', 'AAAA', toBase64url(randomBytes(25)), '_'.repeat(32)]) {
+        const reply = await client.post('/v1/feed/page', { before }, { as: bob });
+        expect(errorCode(reply)).toBe('BAD_REQUEST');
+      }
+    });
+
+    it('POST_INVALID for too many days or a stale time', async () => {
+      const long = await client.post(
+        '/v1/feed/post',
+        { sealed: sealedPost(alice, 'x', 31) },
+        { as: alice },
+      );
+      expect(errorCode(long)).toBe('POST_INVALID');
+      const stale = await client.post(
+        '/v1/feed/post',
+        { sealed: sealedPost(alice, 'x', 1, now() - CLOCK_SKEW_MS - 60_000) },
+        { as: alice },
+      );
+      expect(errorCode(stale)).toBe('POST_INVALID');
+      const garbage = await client.post(
+        '/v1/feed/post',
+        { sealed: toBase64url(randomBytes(100)) },
+        { as: alice },
+      );
+      expect(errorCode(garbage)).toBe('POST_INVALID');
+    });
+
+    it('BAD_SIGNATURE for a post by someone other than the requester', async () => {
+      const reply = await client.post(
+        '/v1/feed/post',
+        { sealed: sealedPost(bob, 'not mine') },
+        { as: alice },
+      );
+      expect(reply.status).toBe(401);
+      expect(errorCode(reply)).toBe('BAD_SIGNATURE');
+    });
+
+    it('does not serve expired posts, even before the sweeper runs', async () => {
+      await client.post(
+        '/v1/feed/post',
+        { sealed: sealedPost(mallory, 'short-lived', 1) },
+        { as: mallory },
+      );
+      expect((await readFeed(bob)).bodies).toContain('short-lived');
+      offset += DAY + 1_000;
+      try {
+        const page = await readFeed(bob);
+        expect(page.bodies).not.toContain('short-lived');
+        expect(page.bodies).toEqual(['post 2', 'post 1']);
+      } finally {
+        offset -= DAY + 1_000;
+      }
+    });
+  });
+
+  describe('after all the refusals', () => {
+    it('still holds everything stored before, and still answers', async () => {
+      expect((await client.get('/v1/health')).status).toBe(200);
+      for (const name of ['alice', 'bob', 'carol', 'mallory']) {
+        expect((await client.get(`/v1/komrades/${name}`)).status).toBe(200);
+      }
+      const feed = (await readFeed(carol)).bodies;
+      expect(feed).toContain('post 2');
+      expect(feed).toContain('short-lived');
+      for (const name of ['dave', 'admin', 'alice2', 'trunc', 'ghost']) {
+        expect((await client.get(`/v1/komrades/${name}`)).status).not.toBe(200);
+      }
+    });
+
+    it('expires undelivered letters through the sweeper', async () => {
+      const sent = await client.post(
+        '/v1/mail/send',
+        { letters: [{ to: 'carol', sealed: toBase64url(letterTo(alice, carol, 'too late')) }] },
+        { as: alice },
+      );
+      expect(sent.status).toBe(201);
+      expect(await fetchAll(carol)).toHaveLength(1);
+      offset += 21 * DAY;
+      try {
+        const swept = await sweeper.sweep();
+        expect(swept.letters).toBe(1);
+        expect(await fetchAll(carol)).toHaveLength(0);
+      } finally {
+        offset -= 21 * DAY;
+      }
+      expect(await fetchAll(carol)).toHaveLength(0);
+    });
+  });
+});

@@ -1,0 +1,142 @@
+/** The SQLite store: the port contracts on real temp files, plus durability and secure deletion. */
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
+import { SqliteStore, type RegisteredKomrade } from '../../operator/index.js';
+import { describeStoreContract } from './store-contract.js';
+
+const NOW = 1_800_000_000_000;
+const temps: string[] = [];
+
+function tempDb(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'komrade-sqlite-'));
+  temps.push(dir);
+  return join(dir, 'operator.db');
+}
+
+afterEach(() => {
+  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function komrade(name: string): RegisteredKomrade {
+  const keys = generateIdentityKeys();
+  return {
+    name,
+    signKey: keys.signPublic,
+    boxKey: keys.boxPublic,
+    registeredAt: NOW,
+    sig: randomBytes(64),
+  };
+}
+
+describeStoreContract('SqliteStore', () => {
+  const store = new SqliteStore(tempDb());
+  return Promise.resolve({ store, dispose: () => store.close() });
+});
+
+describe('SqliteStore on disk', () => {
+  it('keeps everything across close and reopen, replay nonces included', async () => {
+    const file = tempDb();
+    const first = new SqliteStore(file);
+    await first.register(komrade('alice'));
+    await first.deposit([{ to: 'alice', sealed: Uint8Array.of(1, 2, 3) }], {
+      receivedAt: NOW,
+      expiresAt: NOW + 1_000,
+      quota: 10,
+    });
+    const nonce = randomBytes(16);
+    expect(await first.remember('alice', nonce, NOW + 1_000)).toBe(true);
+    await first.close();
+
+    const second = new SqliteStore(file);
+    expect(await second.lookup('alice')).toBeDefined();
+    expect((await second.fetch('alice', 10, NOW)).letters).toHaveLength(1);
+    expect(await second.remember('alice', nonce, NOW + 1_000)).toBe(false);
+    await second.close();
+  });
+
+  it('sets WAL and the schema version; a second connection sees committed data only', async () => {
+    const file = tempDb();
+    const store = new SqliteStore(file);
+    const register = store.register(komrade('alice'));
+    // Read in the same turn as the write: it must not answer before the write is committed.
+    const lookup = store.lookup('alice');
+    const found = await lookup;
+    expect(found).toBeDefined();
+    const other = new Database(file, { readonly: true });
+    try {
+      expect(other.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(other.pragma('user_version', { simple: true })).toBe(1);
+      expect(other.prepare('SELECT COUNT(*) AS n FROM komrades').get()).toEqual({ n: 1 });
+    } finally {
+      other.close();
+    }
+    await register;
+    await store.close();
+  });
+
+  it('groups one turn’s writes: a failing step leaves the others committed', async () => {
+    const file = tempDb();
+    const store = new SqliteStore(file);
+    const results = await Promise.allSettled([
+      store.register(komrade('alice')),
+      store.register(komrade('alice')),
+      store.register(komrade('bob')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    await store.close();
+    const reopened = new SqliteStore(file);
+    expect(await reopened.lookup('alice')).toBeDefined();
+    expect(await reopened.lookup('bob')).toBeDefined();
+    await reopened.close();
+  });
+
+  it('leaves no trace of an acked letter’s ciphertext in the .db or -wal files', async () => {
+    const file = tempDb();
+    const store = new SqliteStore(file);
+    await store.register(komrade('bob'));
+    const marker = Buffer.from('KOMRADE-SECRET-MARKER-0123456789');
+    // A small letter (in-page) and a large one (overflow pages) both carry the marker.
+    const small = Buffer.concat([marker, randomBytes(100)]);
+    const large = Buffer.concat([randomBytes(5_000), marker, randomBytes(40_000), marker]);
+    const ids = await store.deposit(
+      [
+        { to: 'bob', sealed: small },
+        { to: 'bob', sealed: large },
+      ],
+      { receivedAt: NOW, expiresAt: NOW + 1_000_000, quota: 10 },
+    );
+    const dir = join(file, '..');
+    const filesContaining = () =>
+      readdirSync(dir)
+        .filter((name) => name.startsWith('operator.db'))
+        .filter((name) => readFileSync(join(dir, name)).includes(marker));
+    expect(filesContaining().length).toBeGreaterThan(0);
+
+    expect(await store.ack('bob', ids)).toBe(2);
+    expect(filesContaining()).toEqual([]);
+    await store.close();
+    expect(filesContaining()).toEqual([]);
+  });
+
+  it('leaves no trace of swept letters either', async () => {
+    const file = tempDb();
+    const store = new SqliteStore(file);
+    await store.register(komrade('bob'));
+    const marker = Buffer.from('KOMRADE-EXPIRED-MARKER-987654321');
+    await store.deposit([{ to: 'bob', sealed: Buffer.concat([marker, randomBytes(64)]) }], {
+      receivedAt: NOW,
+      expiresAt: NOW + 10,
+      quota: 10,
+    });
+    expect(await store.sweepExpiredLetters(NOW + 10)).toBe(1);
+    const dir = join(file, '..');
+    for (const name of readdirSync(dir).filter((n) => n.startsWith('operator.db'))) {
+      expect(readFileSync(join(dir, name)).includes(marker)).toBe(false);
+    }
+    await store.close();
+  });
+});

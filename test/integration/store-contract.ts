@@ -1,0 +1,316 @@
+/**
+ * Contract suites for the Operator's store ports. Every implementation (SQLite today, anything we
+ * add later) runs the same suites through {@link describeStoreContract}.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
+import { isKomradeError } from '../../common/errors/index.js';
+import type { OperatorStore, RegisteredKomrade } from '../../operator/index.js';
+
+/** A store under test and how to dispose of it. */
+export interface StoreUnderTest {
+  readonly store: OperatorStore;
+  dispose(): Promise<void>;
+}
+
+/** Makes a fresh, empty store for each test. */
+export type StoreFactory = () => Promise<StoreUnderTest>;
+
+const DAY = 86_400_000;
+const NOW = 1_800_000_000_000;
+
+function komrade(name: string): RegisteredKomrade {
+  const keys = generateIdentityKeys();
+  return {
+    name,
+    signKey: keys.signPublic,
+    boxKey: keys.boxPublic,
+    registeredAt: NOW,
+    sig: randomBytes(64),
+  };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+    return undefined;
+  } catch (error) {
+    return isKomradeError(error) ? error.code : 'not a KomradeError';
+  }
+}
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+function useStore(factory: StoreFactory): () => OperatorStore {
+  let current: StoreUnderTest | undefined;
+  beforeEach(async () => {
+    current = await factory();
+  });
+  afterEach(async () => {
+    await current?.dispose();
+    current = undefined;
+  });
+  return () => {
+    if (current === undefined) throw new Error('no store');
+    return current.store;
+  };
+}
+
+/** The Registry contract: first come first served, permanent, keys never reused. */
+export function describeRegistryContract(label: string, factory: StoreFactory): void {
+  describe(`Registry contract: ${label}`, () => {
+    const store = useStore(factory);
+
+    it('returns what was registered, byte for byte', async () => {
+      const alice = komrade('alice');
+      await store().register(alice);
+      const found = await store().lookup('alice');
+      expect(found).toBeDefined();
+      expect(found?.name).toBe('alice');
+      expect(hex(found!.signKey)).toBe(hex(alice.signKey));
+      expect(hex(found!.boxKey)).toBe(hex(alice.boxKey));
+      expect(hex(found!.sig)).toBe(hex(alice.sig));
+      expect(found?.registeredAt).toBe(NOW);
+    });
+
+    it('answers undefined for an unknown name', async () => {
+      expect(await store().lookup('nobody')).toBeUndefined();
+    });
+
+    it('refuses a taken name with NAME_TAKEN and keeps the first', async () => {
+      const first = komrade('alice');
+      await store().register(first);
+      expect(await codeOf(store().register(komrade('alice')))).toBe('NAME_TAKEN');
+      expect(hex((await store().lookup('alice'))!.signKey)).toBe(hex(first.signKey));
+    });
+
+    it('refuses keys already registered under another name', async () => {
+      const alice = komrade('alice');
+      await store().register(alice);
+      expect(await codeOf(store().register({ ...komrade('bob'), signKey: alice.signKey }))).toBe(
+        'BAD_REQUEST',
+      );
+      expect(await codeOf(store().register({ ...komrade('bob'), boxKey: alice.boxKey }))).toBe(
+        'BAD_REQUEST',
+      );
+      expect(await store().lookup('bob')).toBeUndefined();
+    });
+
+    it('lets exactly one of two simultaneous claims win', async () => {
+      const results = await Promise.allSettled([
+        store().register(komrade('carol')),
+        store().register(komrade('carol')),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(await store().lookup('carol')).toBeDefined();
+    });
+  });
+}
+
+/** The Mailbox contract: atomic batches, quota, oldest first, own-letters-only ack, expiry. */
+export function describeMailboxContract(label: string, factory: StoreFactory): void {
+  describe(`Mailbox contract: ${label}`, () => {
+    const store = useStore(factory);
+    const options = { receivedAt: NOW, expiresAt: NOW + 21 * DAY, quota: 5 };
+
+    beforeEach(async () => {
+      await store().register(komrade('alice'));
+      await store().register(komrade('bob'));
+    });
+
+    it('hands letters back oldest first, with their ids', async () => {
+      const first = await store().deposit([{ to: 'bob', sealed: Uint8Array.of(1) }], options);
+      const second = await store().deposit(
+        [
+          { to: 'bob', sealed: Uint8Array.of(2) },
+          { to: 'alice', sealed: Uint8Array.of(9) },
+          { to: 'bob', sealed: Uint8Array.of(3) },
+        ],
+        { ...options, receivedAt: NOW + 1 },
+      );
+      expect(first).toHaveLength(1);
+      expect(second).toHaveLength(3);
+      expect(second.every((id) => id.length === 16)).toBe(true);
+      const { letters, more } = await store().fetch('bob', 10, NOW + 2);
+      expect(more).toBe(false);
+      expect(letters.map((l) => l.sealed[0])).toEqual([1, 2, 3]);
+      expect(letters.map((l) => hex(l.id))).toEqual([first[0]!, second[0]!, second[2]!].map(hex));
+      expect(letters.map((l) => l.receivedAt)).toEqual([NOW, NOW + 1, NOW + 1]);
+    });
+
+    it('pages with a limit and says when more wait', async () => {
+      await store().deposit(
+        [1, 2, 3].map((n) => ({ to: 'bob', sealed: Uint8Array.of(n) })),
+        options,
+      );
+      const page = await store().fetch('bob', 2, NOW);
+      expect(page.letters.map((l) => l.sealed[0])).toEqual([1, 2]);
+      expect(page.more).toBe(true);
+      expect((await store().fetch('bob', 3, NOW)).more).toBe(false);
+    });
+
+    it('deletes on ack only the recipient’s own letters', async () => {
+      const [forBob] = await store().deposit([{ to: 'bob', sealed: Uint8Array.of(1) }], options);
+      const [forAlice] = await store().deposit(
+        [{ to: 'alice', sealed: Uint8Array.of(2) }],
+        options,
+      );
+      expect(await store().ack('alice', [forBob!])).toBe(0);
+      expect((await store().fetch('bob', 10, NOW)).letters).toHaveLength(1);
+      expect(await store().ack('bob', [forBob!, forAlice!, randomBytes(16)])).toBe(1);
+      expect((await store().fetch('bob', 10, NOW)).letters).toHaveLength(0);
+      expect((await store().fetch('alice', 10, NOW)).letters).toHaveLength(1);
+      expect(await store().ack('bob', [forBob!])).toBe(0);
+    });
+
+    it('refuses a batch over quota with MAILBOX_FULL and stores none of it', async () => {
+      await store().deposit(
+        [1, 2, 3, 4].map((n) => ({ to: 'bob', sealed: Uint8Array.of(n) })),
+        options,
+      );
+      const code = await codeOf(
+        store().deposit(
+          [
+            { to: 'alice', sealed: Uint8Array.of(7) },
+            { to: 'bob', sealed: Uint8Array.of(5) },
+            { to: 'bob', sealed: Uint8Array.of(6) },
+          ],
+          options,
+        ),
+      );
+      expect(code).toBe('MAILBOX_FULL');
+      expect((await store().fetch('alice', 10, NOW)).letters).toHaveLength(0);
+      expect((await store().fetch('bob', 10, NOW)).letters).toHaveLength(4);
+      await store().deposit([{ to: 'bob', sealed: Uint8Array.of(5) }], options);
+      expect((await store().fetch('bob', 10, NOW)).letters).toHaveLength(5);
+    });
+
+    it('does not serve expired letters, and sweeps them', async () => {
+      await store().deposit([{ to: 'bob', sealed: Uint8Array.of(1) }], {
+        ...options,
+        expiresAt: NOW + DAY,
+      });
+      await store().deposit([{ to: 'bob', sealed: Uint8Array.of(2) }], options);
+      expect((await store().fetch('bob', 10, NOW + DAY)).letters.map((l) => l.sealed[0])).toEqual([
+        2,
+      ]);
+      expect(await store().sweepExpiredLetters(NOW + DAY - 1)).toBe(0);
+      expect(await store().sweepExpiredLetters(NOW + DAY)).toBe(1);
+      expect((await store().fetch('bob', 10, NOW)).letters.map((l) => l.sealed[0])).toEqual([2]);
+    });
+  });
+}
+
+/** The Feed contract: newest first, strict paging, expiry, unique ids. */
+export function describeFeedContract(label: string, factory: StoreFactory): void {
+  describe(`Feed contract: ${label}`, () => {
+    const store = useStore(factory);
+    const post = (postedAt: number, days = 30, id = randomBytes(16)) => ({
+      id,
+      author: 'alice',
+      postedAt,
+      expiresAt: postedAt + days * DAY,
+      signed: randomBytes(40),
+      sig: randomBytes(64),
+    });
+
+    beforeEach(async () => {
+      await store().register(komrade('alice'));
+    });
+
+    it('pages newest first, by time then id, without gaps or repeats', async () => {
+      const posts = [
+        post(NOW + 1),
+        post(NOW + 3),
+        post(
+          NOW + 2,
+          30,
+          Uint8Array.from({ length: 16 }, () => 1),
+        ),
+        post(
+          NOW + 2,
+          30,
+          Uint8Array.from({ length: 16 }, () => 2),
+        ),
+        post(NOW),
+      ];
+      for (const p of posts) await store().publish(p);
+      const seen: string[] = [];
+      let before: { postedAt: number; id: Uint8Array } | undefined;
+      for (let i = 0; i < 5; i++) {
+        const page = await store().page(NOW + 4, before, 2);
+        seen.push(...page.posts.map((p) => hex(p.id)));
+        const last = page.posts.at(-1);
+        if (!page.more || last === undefined) break;
+        before = { postedAt: last.postedAt, id: last.id };
+      }
+      const expected = [posts[1]!, posts[3]!, posts[2]!, posts[0]!, posts[4]!].map((p) =>
+        hex(p.id),
+      );
+      expect(seen).toEqual(expected);
+    });
+
+    it('returns the stored bytes and metadata', async () => {
+      const p = post(NOW);
+      await store().publish(p);
+      const [got] = (await store().page(NOW, undefined, 10)).posts;
+      expect(got?.author).toBe('alice');
+      expect(got?.expiresAt).toBe(p.expiresAt);
+      expect(hex(got!.signed)).toBe(hex(p.signed));
+      expect(hex(got!.sig)).toBe(hex(p.sig));
+    });
+
+    it('refuses a duplicate post id with POST_INVALID', async () => {
+      const p = post(NOW);
+      await store().publish(p);
+      expect(await codeOf(store().publish({ ...post(NOW + 1), id: p.id }))).toBe('POST_INVALID');
+    });
+
+    it('hides expired posts before the sweep and deletes them in it', async () => {
+      await store().publish(post(NOW, 1));
+      await store().publish(post(NOW, 2));
+      expect((await store().page(NOW + DAY, undefined, 10)).posts).toHaveLength(1);
+      expect(await store().sweepExpiredPosts(NOW + DAY)).toBe(1);
+      expect((await store().page(NOW, undefined, 10)).posts).toHaveLength(1);
+    });
+  });
+}
+
+/** The ReplayGuard contract: a nonce passes once per name until it is swept. */
+export function describeReplayGuardContract(label: string, factory: StoreFactory): void {
+  describe(`ReplayGuard contract: ${label}`, () => {
+    const store = useStore(factory);
+
+    it('accepts a nonce once per name', async () => {
+      const nonce = randomBytes(16);
+      expect(await store().remember('alice', nonce, NOW + 10)).toBe(true);
+      expect(await store().remember('alice', nonce, NOW + 10)).toBe(false);
+      expect(await store().remember('bob', nonce, NOW + 10)).toBe(true);
+    });
+
+    it('lets only one of two simultaneous uses through', async () => {
+      const nonce = randomBytes(16);
+      const results = await Promise.all([
+        store().remember('alice', nonce, NOW + 10),
+        store().remember('alice', nonce, NOW + 10),
+      ]);
+      expect(results.sort()).toEqual([false, true]);
+    });
+
+    it('forgets nonces once they are swept', async () => {
+      const nonce = randomBytes(16);
+      await store().remember('alice', nonce, NOW + 10);
+      expect(await store().sweepExpiredNonces(NOW + 9)).toBe(0);
+      expect(await store().sweepExpiredNonces(NOW + 10)).toBe(1);
+      expect(await store().remember('alice', nonce, NOW + 20)).toBe(true);
+    });
+  });
+}
+
+/** Runs every port's contract against one implementation. */
+export function describeStoreContract(label: string, factory: StoreFactory): void {
+  describeRegistryContract(label, factory);
+  describeMailboxContract(label, factory);
+  describeFeedContract(label, factory);
+  describeReplayGuardContract(label, factory);
+}

@@ -1,0 +1,312 @@
+/** The engine's letter, request and feed flows, against an in-memory Operator with real crypto. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KomradeClient, SqliteLocalStore, type LocalStore } from '../../bridge/index.js';
+import {
+  generateIdentityKeys,
+  randomBytes,
+  seal,
+  type IdentityKeys,
+} from '../../common/crypto/index.js';
+import {
+  MAX_LETTER_TEXT_BYTES,
+  encodeCanonical,
+  openLetter,
+  sealLetter,
+  signPost,
+  signReceipt,
+} from '../../common/wire/index.js';
+import { FakeOperator } from '../support/fake-operator.js';
+
+let dir: string;
+let operator: FakeOperator;
+let clock: number;
+const stores: LocalStore[] = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'komrade-client-'));
+  clock = 1_700_000_000_000;
+  operator = new FakeOperator(() => clock);
+});
+afterEach(() => {
+  for (const store of stores.splice(0)) store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Komrade {
+  readonly client: KomradeClient;
+  readonly keys: IdentityKeys;
+  readonly store: LocalStore;
+}
+
+function komrade(file: string, via = operator, keys = generateIdentityKeys()): Komrade {
+  const store = new SqliteLocalStore(join(dir, `${file}.db`), { storageKey: randomBytes(32) });
+  stores.push(store);
+  const client = new KomradeClient({ operator: via, store, keys, now: () => clock });
+  return { client, keys, store };
+}
+
+async function registered(name: string): Promise<Komrade> {
+  const k = komrade(name);
+  await k.client.register(name);
+  return k;
+}
+
+const codeOf = async (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'resolved',
+    (e: unknown) => (e as { code?: string }).code,
+  );
+
+/** Delivers a sealed letter straight into a mailbox, as a misbehaving sender could. */
+async function deliver(from: Komrade, fromName: string, to: string, sealed: Uint8Array) {
+  await operator.send({ name: fromName, signSecret: from.keys.signSecret }, [{ to, sealed }]);
+}
+
+describe('KomradeClient registration and lookup', () => {
+  it('registers, pins the Operator, and looks komrades up', async () => {
+    const alice = komrade('alice');
+    expect(alice.client.whoami().name).toBeNull();
+    let progressed = false;
+    operator.powBits = 18;
+    const profile = await alice.client.register('@Alice', {
+      onProgress: () => (progressed = true),
+    });
+    expect(progressed).toBe(true);
+    expect(profile.name).toBe('alice');
+    expect(alice.client.whoami().name).toBe('alice');
+    expect(alice.store.pinnedOperator()?.signKey).toEqual(operator.keys.signPublic);
+    expect((await alice.client.lookup('@alice')).signKey).toBe(profile.signKey);
+    expect(await codeOf(alice.client.lookup('@nobody'))).toBe('NAME_UNKNOWN');
+    expect(await codeOf(alice.client.register('alice2'))).toBe('USAGE');
+  });
+
+  it('refuses invalid, look-alike, reserved and taken names', async () => {
+    await registered('alice');
+    const other = komrade('other');
+    expect(await codeOf(other.client.register('\u0430lice'))).toBe('NAME_INVALID');
+    expect(await codeOf(other.client.register('operator'))).toBe('NAME_RESERVED');
+    expect(await codeOf(other.client.register('alice'))).toBe('NAME_TAKEN');
+  });
+
+  it('adopts its own receipt when an earlier registration answer was lost', async () => {
+    const keys = generateIdentityKeys();
+    const first = komrade('first', operator, keys);
+    await first.client.register('alice');
+    const again = komrade('again', operator, keys);
+    expect((await again.client.register('alice')).name).toBe('alice');
+  });
+
+  it('refuses a receipt the pinned key did not sign', async () => {
+    const alice = await registered('alice');
+    const impostor = generateIdentityKeys();
+    const mallory = operator.receipts.get('alice')!;
+    operator.receipts.set('bob', signReceipt({ ...mallory, name: 'bob' }, impostor.signSecret));
+    expect(await codeOf(alice.client.lookup('bob'))).toBe('OPERATOR_ERROR');
+  });
+
+  it('detects a changed Operator key and refuses to go on', async () => {
+    const alice = await registered('alice');
+    const other = new FakeOperator(() => clock);
+    other.receipts.set('alice', operator.receipts.get('alice')!);
+    const client = new KomradeClient({
+      operator: other,
+      store: alice.store,
+      keys: alice.keys,
+      now: () => clock,
+    });
+    expect(await codeOf(client.send('alice', 'hi'))).toBe('OPERATOR_KEY_CHANGED');
+    expect(await codeOf(client.checkInbox())).toBe('OPERATOR_KEY_CHANGED');
+  });
+});
+
+describe('KomradeClient letters and requests', () => {
+  it('holds a stranger’s letters as requests until accepted; replies go straight in', async () => {
+    const alice = await registered('alice');
+    const bob = await registered('bob');
+    clock += 1_000;
+    await alice.client.send('@bob', 'hello bob');
+    const check = await bob.client.checkInbox();
+    expect(check).toEqual({ received: 0, requested: 1, blocked: 0, rejected: 0, duplicates: 0 });
+    expect(bob.client.inbox()).toEqual([]);
+    const requests = bob.client.requests();
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.from).toBe('alice');
+    expect(requests[0]?.letters[0]?.text).toBe('hello bob');
+    expect(operator.mailboxes.get('bob')).toEqual([]);
+
+    expect(bob.client.accept('@alice')).toEqual({ name: 'alice', moved: 1 });
+    expect(bob.client.requests()).toEqual([]);
+    const [letter] = bob.client.inbox();
+    expect(letter).toMatchObject({ from: 'alice', to: 'bob', text: 'hello bob', sentAt: clock });
+
+    await bob.client.send('alice', 'hello alice');
+    expect((await alice.client.checkInbox()).received).toBe(1);
+    expect(alice.client.inbox().map((l) => l.text)).toEqual(['hello alice']);
+    // Accepted senders go straight to the inbox too.
+    await alice.client.send('bob', 'again');
+    expect((await bob.client.checkInbox()).received).toBe(1);
+  });
+
+  it('fetches until no more are waiting and acknowledges them all', async () => {
+    const alice = await registered('alice');
+    const bob = await registered('bob');
+    bob.client.accept('alice');
+    for (let i = 0; i < 5; i++) await alice.client.send('bob', `letter ${i}`);
+    const check = await bob.client.checkInbox();
+    expect(check.received).toBe(5);
+    expect(bob.client.inbox().map((l) => l.text)).toEqual(
+      [0, 1, 2, 3, 4].map((i) => `letter ${i}`),
+    );
+    expect(operator.mailboxes.get('bob')).toEqual([]);
+  });
+
+  it('does not acknowledge letters it could not store', async () => {
+    const alice = await registered('alice');
+    const bob = await registered('bob');
+    await alice.client.send('bob', 'keep me');
+    // The real store, except that saving fails (as on a full disk).
+    const failing = new Proxy(bob.store, {
+      get(target, property: keyof LocalStore) {
+        if (property === 'saveLetters') {
+          return () => {
+            throw new Error('disk full');
+          };
+        }
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const client = new KomradeClient({
+      operator,
+      store: failing,
+      keys: bob.keys,
+      now: () => clock,
+    });
+    await expect(client.checkInbox()).rejects.toThrow('disk full');
+    expect(operator.mailboxes.get('bob')).toHaveLength(1);
+    expect((await bob.client.checkInbox()).requested).toBe(1);
+  });
+
+  it('counts a letter delivered twice once', async () => {
+    const alice = await registered('alice');
+    const bob = await registered('bob');
+    await alice.client.send('bob', 'once');
+    const copy = operator.mailboxes.get('bob')![0]!;
+    await deliver(alice, 'alice', 'bob', copy.sealed);
+    const check = await bob.client.checkInbox();
+    expect(check).toMatchObject({ requested: 1, duplicates: 1 });
+  });
+
+  it('blocking deletes held letters and drops later ones (still acknowledged)', async () => {
+    const mallory = await registered('mallory');
+    const bob = await registered('bob');
+    await mallory.client.send('bob', 'spam 1');
+    await bob.client.checkInbox();
+    expect(bob.client.block('@mallory')).toEqual({ name: 'mallory', deleted: 1 });
+    expect(bob.client.requests()).toEqual([]);
+    await mallory.client.send('bob', 'spam 2');
+    expect(await bob.client.checkInbox()).toMatchObject({ blocked: 1, requested: 0 });
+    expect(operator.mailboxes.get('bob')).toEqual([]);
+    expect(bob.client.requests()).toEqual([]);
+  });
+
+  it('rejects forged senders, re-addressed letters, tampering and unknown senders', async () => {
+    const alice = await registered('alice');
+    const bob = await registered('bob');
+    const carol = await registered('carol');
+    const mallory = await registered('mallory');
+    const base = { v: 1 as const, kind: 'text' as const, sentAt: clock, body: 'x' };
+
+    // Mallory signs a letter that claims to come from Alice.
+    const forged = sealLetter(
+      { ...base, from: 'alice', to: 'bob', id: randomBytes(16) },
+      mallory.keys.signSecret,
+      bob.keys.boxPublic,
+    );
+    await deliver(mallory, 'mallory', 'bob', forged);
+    // A letter from a name nobody registered.
+    const ghost = sealLetter(
+      { ...base, from: 'ghost', to: 'bob', id: randomBytes(16) },
+      mallory.keys.signSecret,
+      bob.keys.boxPublic,
+    );
+    await deliver(mallory, 'mallory', 'bob', ghost);
+    // A tampered ciphertext.
+    await alice.client.send('bob', 'tamper with me');
+    const box = operator.mailboxes.get('bob')!;
+    const last = box[box.length - 1]!;
+    const tampered = Uint8Array.from(last.sealed);
+    tampered[tampered.length - 5]! ^= 0x40;
+    box[box.length - 1] = { ...last, sealed: tampered };
+    // Garbage that is not even a sealed box.
+    await deliver(mallory, 'mallory', 'bob', randomBytes(10));
+
+    // Alice writes to Bob; Bob re-seals her signed letter to Carol.
+    await alice.client.send('bob', 'for bob only');
+    const forBob = operator.mailboxes.get('bob')!.at(-1)!;
+    const opened = openLetter(forBob.sealed, bob.keys);
+    expect(opened.ok).toBe(true);
+    if (!opened.ok) return;
+    const resealed = seal(
+      encodeCanonical({ signed: opened.value.signed, sig: opened.value.sig }),
+      carol.keys.boxPublic,
+    );
+    await deliver(bob, 'bob', 'carol', resealed);
+
+    expect(await bob.client.checkInbox()).toMatchObject({ rejected: 4, requested: 1 });
+    expect(bob.client.requests()[0]?.letters.map((l) => l.text)).toEqual(['for bob only']);
+    expect(await carol.client.checkInbox()).toMatchObject({ rejected: 1, requested: 0 });
+    expect(carol.client.requests()).toEqual([]);
+    expect(operator.mailboxes.get('bob')).toEqual([]);
+    expect(operator.mailboxes.get('carol')).toEqual([]);
+  });
+
+  it('checks sizes, emptiness and registration before sending', async () => {
+    const stranger = komrade('stranger');
+    expect(await codeOf(stranger.client.send('bob', 'hi'))).toBe('NOT_REGISTERED');
+    const alice = await registered('alice');
+    await registered('bob');
+    expect(await codeOf(alice.client.send('bob', ''))).toBe('LETTER_INVALID');
+    expect(await codeOf(alice.client.send('bob', 'x'.repeat(MAX_LETTER_TEXT_BYTES + 1)))).toBe(
+      'LETTER_TOO_LARGE',
+    );
+    expect(await codeOf(alice.client.send('b\u043eb', 'hi'))).toBe('NAME_INVALID');
+  });
+});
+
+describe('KomradeClient feed', () => {
+  it('posts and reads the feed, dropping posts that do not verify', async () => {
+    const alice = await registered('alice');
+    const bob = await registered('bob');
+    const mallory = await registered('mallory');
+    const posted = await alice.client.post('hello world', 3);
+    expect(posted.expiresAt).toBe(clock + 3 * 86_400_000);
+    // Mallory's post claiming to be Alice's, slipped in by a misbehaving Operator.
+    operator.posts.unshift(
+      signPost(
+        { v: 1, from: 'alice', postedAt: clock, id: randomBytes(16), days: 1, body: 'forged' },
+        mallory.keys.signSecret,
+      ),
+    );
+    const feed = await bob.client.feed();
+    expect(feed.dropped).toBe(1);
+    expect(feed.posts).toEqual([
+      expect.objectContaining({ from: 'alice', text: 'hello world', days: 3, postedAt: clock }),
+    ]);
+    expect(feed.next).toBeNull();
+    const page = await bob.client.feed({ limit: 1 });
+    expect(page.next).toBe('1');
+    expect((await bob.client.feed({ before: '1' })).posts[0]?.text).toBe('hello world');
+  });
+
+  it('refuses posts with bad days or text', async () => {
+    const alice = await registered('alice');
+    expect(await codeOf(alice.client.post('x', 0))).toBe('POST_INVALID');
+    expect(await codeOf(alice.client.post('x', 31))).toBe('POST_INVALID');
+    expect(await codeOf(alice.client.post('', 1))).toBe('POST_INVALID');
+    expect(await codeOf(alice.client.post('x'.repeat(9_000), 1))).toBe('POST_INVALID');
+  });
+});

@@ -1,0 +1,86 @@
+/** The Operator's config: defaults, strictness, and errors that locate the problem but never echo it. */
+import { describe, expect, it } from 'vitest';
+import { isKomradeError } from '../../common/errors/index.js';
+import { operatorConfigSchema, parseOperatorConfig } from '../../operator/index.js';
+
+function messageOf(text: string): string {
+  try {
+    parseOperatorConfig(text, 'operator.yaml');
+  } catch (error) {
+    expect(isKomradeError(error, 'CONFIG_INVALID')).toBe(true);
+    return (error as Error).message;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('Operator config', () => {
+  it('gives every default for an empty file', () => {
+    const config = parseOperatorConfig('');
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8470, maxRequestBytes: 4_194_304 });
+    expect(config.store.dataDir).toBe('./data');
+    expect(config.registration.powBits).toBe(20);
+    expect(config.mail).toEqual({
+      maxSealedLetterBytes: 65_536,
+      maxBatchLetters: 64,
+      mailboxQuotaLetters: 5_000,
+      expireDays: 21,
+      fetchLetters: 200,
+    });
+    expect(config.feed).toEqual({ maxPostDays: 30, pageSize: 50 });
+    expect(config.sweeper.intervalSeconds).toBe(60);
+    expect(config.log.level).toBe('info');
+    expect(Object.isFrozen(config.mail)).toBe(true);
+  });
+
+  it('fills defaults beside the keys given', () => {
+    const config = parseOperatorConfig('mail:\n  expireDays: 7\n');
+    expect(config.mail.expireDays).toBe(7);
+    expect(config.mail.mailboxQuotaLetters).toBe(5_000);
+  });
+
+  it('rejects an unknown key, naming it and its line', () => {
+    const message = messageOf('http:\n  port: 8470\n  prot: 1\n');
+    expect(message).toContain('operator.yaml:');
+    expect(message).toContain('prot');
+    expect(messageOf('bogus: true\n')).toContain('bogus');
+  });
+
+  it('rejects a wrong type, naming the dotted path and line', () => {
+    const message = messageOf('feed:\n  pageSize: lots\n');
+    expect(message).toContain('feed.pageSize');
+    expect(message).toContain('operator.yaml:2:');
+  });
+
+  it('reports a YAML syntax error with its line number', () => {
+    const message = messageOf('http:\n  port: 1\n    bad: [\n');
+    expect(message).toMatch(/operator\.yaml:\d+:\d+: YAML syntax error/);
+  });
+
+  it('never echoes a value, even a secret-looking one', () => {
+    const secret = 'sk-live-THIS-IS-SECRET-0123456789';
+    for (const text of [
+      `store:\n  dataDir: 5\n  password: ${secret}\n`,
+      `http:\n  host: ${secret}\n`,
+      `log:\n  level: ${secret}\n`,
+      `registration:\n  powBits: "${secret}"\n`,
+    ]) {
+      expect(messageOf(text)).not.toContain(secret);
+    }
+  });
+
+  it('accepts only loopback hosts', () => {
+    expect(messageOf('http:\n  host: 0.0.0.0\n')).toContain('loopback');
+    expect(messageOf('http:\n  host: 192.168.1.10\n')).toContain('http.host');
+    for (const host of ['127.0.0.1', '::1', 'localhost', '127.0.0.2']) {
+      expect(parseOperatorConfig(`http:\n  host: "${host}"\n`).http.host).toBe(host);
+    }
+  });
+
+  it('enforces the protocol ceilings', () => {
+    expect(messageOf('mail:\n  maxSealedLetterBytes: 100000\n')).toContain(
+      'mail.maxSealedLetterBytes',
+    );
+    expect(messageOf('feed:\n  maxPostDays: 400\n')).toContain('feed.maxPostDays');
+    expect(operatorConfigSchema.safeParse({ http: { port: -1 } }).success).toBe(false);
+  });
+});

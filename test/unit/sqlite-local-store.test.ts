@@ -1,0 +1,115 @@
+/** SqliteLocalStore: pinning, receipts, contacts, and letters encrypted at rest with dedupe. */
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteLocalStore, type StoredLetter } from '../../bridge/index.js';
+import { randomBytes } from '../../common/crypto/index.js';
+import type { Receipt } from '../../common/wire/index.js';
+
+let dir: string;
+let path: string;
+let key: Uint8Array;
+let store: SqliteLocalStore;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'komrade-store-'));
+  path = join(dir, 'komrade.db');
+  key = randomBytes(32);
+  store = new SqliteLocalStore(path, { storageKey: key });
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const receipt = (name: string): Receipt => ({
+  name,
+  signKey: randomBytes(32),
+  boxKey: randomBytes(32),
+  registeredAt: 1_700_000_000_000,
+  sig: randomBytes(64),
+});
+
+const letter = (from: string, body: string, id = randomBytes(16)): StoredLetter => ({
+  letter: { v: 1, kind: 'text', from, to: 'bob', sentAt: 1_700_000_000_000, id, body },
+  folder: 'request',
+  receivedAt: 1_700_000_000_500,
+});
+
+describe('SqliteLocalStore', () => {
+  it('creates a private file and keeps settings across reopen', () => {
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    store.setOperatorUrl('http://127.0.0.1:1');
+    const pin = { signKey: randomBytes(32), feedKey: randomBytes(32) };
+    store.pinOperator(pin);
+    store.saveOwnReceipt(receipt('alice'));
+    store.close();
+    store = new SqliteLocalStore(path, { storageKey: key });
+    expect(store.operatorUrl()).toBe('http://127.0.0.1:1');
+    expect(store.pinnedOperator()).toEqual(pin);
+    expect(store.ownReceipt()?.name).toBe('alice');
+  });
+
+  it('caches receipts and tracks contact state', () => {
+    const bob = receipt('bob');
+    store.cacheReceipt(bob);
+    expect(store.cachedReceipt('bob')).toEqual(bob);
+    expect(store.cachedReceipt('carol')).toBeUndefined();
+    expect(store.contactState('bob')).toBeUndefined();
+    store.setContactState('bob', 'accepted', 1);
+    store.setContactState('bob', 'blocked', 2);
+    expect(store.contactState('bob')).toBe('blocked');
+  });
+
+  it('stores letters encrypted, dedupes by sender and id, moves and deletes', () => {
+    const first = letter('alice', 'the secret meeting is at noon');
+    const added = store.saveLetters([first, letter('alice', 'second'), first]);
+    expect(added).toHaveLength(2);
+    expect(store.saveLetters([first])).toHaveLength(0);
+    expect(store.letters('request').map((l) => l.letter.body)).toEqual([
+      'the secret meeting is at noon',
+      'second',
+    ]);
+    expect(store.letters('request', 'carol')).toEqual([]);
+    // Neither the database nor its write-ahead log holds the text in the clear.
+    for (const suffix of ['', '-wal']) {
+      const raw = readFileSync(path + suffix);
+      expect(raw.length).toBeGreaterThan(0);
+      expect(raw.includes(Buffer.from('secret meeting'))).toBe(false);
+    }
+    store.close();
+    store = new SqliteLocalStore(path, { storageKey: key });
+    expect(store.moveLetters('alice', 'request', 'inbox')).toBe(2);
+    expect(store.letters('inbox')).toHaveLength(2);
+    expect(store.deleteLetters('alice', 'inbox')).toBe(2);
+    expect(store.letters('inbox')).toHaveLength(0);
+  });
+
+  it('refuses letters under another storage key or swapped between rows', () => {
+    store.saveLetters([letter('alice', 'one'), letter('mallory', 'two')]);
+    store.close();
+    store = new SqliteLocalStore(path, { storageKey: randomBytes(32) });
+    expect(() => store.letters('request')).toThrow(
+      expect.objectContaining({ code: 'DECODE_FAILED' }) as Error,
+    );
+    store.close();
+    // Swap the ciphertexts of two rows: each is bound to its own sender and id.
+    const db = new Database(path);
+    const rows = db.prepare('SELECT rowid, sealed FROM letters ORDER BY rowid').all() as {
+      rowid: number;
+      sealed: Buffer;
+    }[];
+    db.prepare('UPDATE letters SET sealed = ? WHERE rowid = ?').run(
+      rows[1]!.sealed,
+      rows[0]!.rowid,
+    );
+    db.close();
+    store = new SqliteLocalStore(path, { storageKey: key });
+    expect(() => store.letters('request', 'alice')).toThrow(
+      expect.objectContaining({ code: 'DECODE_FAILED' }) as Error,
+    );
+    expect(store.letters('request', 'mallory')[0]?.letter.body).toBe('two');
+  });
+});
