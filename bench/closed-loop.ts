@@ -26,7 +26,9 @@ export async function runClosedLoop(
     Array.from({ length: concurrency }, async (_, worker) => {
       while (performance.now() < deadline) {
         const t0 = performance.now();
-        units += await task(worker);
+        // Read `units` only after the await: `units += await …` would add to a stale value.
+        const done = await task(worker);
+        units += done;
         latenciesMs.push(performance.now() - t0);
       }
     }),

@@ -53,7 +53,9 @@ export interface KomradeClientDeps {
 
 /** Options for {@link KomradeClient.register}. */
 export interface RegisterOptions {
-  /** Called while the proof of work runs. */
+  /** Called once the name is checked and the proof of work starts (2^bits hashes expected). */
+  readonly onSolving?: (work: { readonly bits: number; readonly expected: number }) => void;
+  /** Called while the proof of work runs, about every 64k hashes. */
   readonly onProgress?: (progress: PowProgress) => void;
   readonly signal?: AbortSignal;
 }
@@ -164,6 +166,7 @@ export class KomradeClient {
     const info = await this.operatorInfo();
     const claim = { name, signKey: this.#keys.signPublic, boxKey: this.#keys.boxPublic };
     const pop = proveClaim(claim, this.#keys.signSecret);
+    options.onSolving?.({ bits: info.powBits, expected: 2 ** info.powBits });
     const pow = await solveProofOfWork(claimBytesForPow(claim), info.powBits, {
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),

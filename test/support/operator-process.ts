@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 
@@ -42,7 +42,15 @@ export interface OperatorProcess {
   cleanup(): Promise<void>;
 }
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The project root: the nearest folder with a package.json (this file also runs from dist/). */
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error('cannot find the project root');
+  }
+}
+
+const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 const MAIN = join(ROOT, 'dist', 'operator', 'main.js');
 const LISTENING = /Komrade Operator listening on (http:\/\/\S+)/;
 

@@ -69,12 +69,11 @@ describe('KomradeClient registration and lookup', () => {
   it('registers, pins the Operator, and looks komrades up', async () => {
     const alice = komrade('alice');
     expect(alice.client.whoami().name).toBeNull();
-    let progressed = false;
-    operator.powBits = 18;
+    const solving: number[] = [];
     const profile = await alice.client.register('@Alice', {
-      onProgress: () => (progressed = true),
+      onSolving: ({ bits }) => solving.push(bits),
     });
-    expect(progressed).toBe(true);
+    expect(solving).toEqual([operator.powBits]);
     expect(profile.name).toBe('alice');
     expect(alice.client.whoami().name).toBe('alice');
     expect(alice.store.pinnedOperator()?.signKey).toEqual(operator.keys.signPublic);

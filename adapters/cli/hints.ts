@@ -1,0 +1,69 @@
+/** What to do about each error: the hint printed under the message. */
+import type { ErrorCode } from '../../common/errors/index.js';
+
+/** Facts a hint may mention; none of them secret. */
+export interface HintContext {
+  readonly operatorUrl?: string;
+  readonly home?: string;
+}
+
+/**
+ * The fix for an error code, if there is a useful one. Exhaustive on purpose: a new code must
+ * decide whether it has a hint.
+ */
+export function hintFor(code: ErrorCode, context: HintContext): string | undefined {
+  switch (code) {
+    case 'NAME_TAKEN':
+      return 'That name belongs to someone else: choose another name.';
+    case 'NAME_RESERVED':
+      return 'Choose another name.';
+    case 'NAME_INVALID':
+      return 'Names are 3 to 32 characters from a–z, 0–9 and "_", e.g. @alice or @rosa_l.';
+    case 'NAME_UNKNOWN':
+      return 'Check the spelling: nobody is registered under that name at this Operator.';
+    case 'OPERATOR_UNREACHABLE':
+      return `Is the Operator running at ${context.operatorUrl ?? 'the address given to komrade init'}? Check the address and your connection.`;
+    case 'KEYSTORE_MISSING':
+      return `Run \`komrade init --operator <url>\` first, or point --home / KOMRADE_HOME at your komrade folder${context.home === undefined ? '' : ` (looked in ${context.home})`}.`;
+    case 'KEYSTORE_EXISTS':
+      return 'Keep using it, or pass --home <dir> to create a separate identity.';
+    case 'WRONG_PASSPHRASE':
+      return 'Check the passphrase (KOMRADE_PASSPHRASE in scripts). If the file was altered, restore keystore.json from a backup.';
+    case 'KEYSTORE_CORRUPT':
+      return 'Restore keystore.json from a backup; without it this identity cannot be recovered.';
+    case 'NOT_REGISTERED':
+      return 'Run `komrade register NAME` first.';
+    case 'OPERATOR_KEY_CHANGED':
+      return 'Stop here unless the Operator told you, through a channel you trust, that its keys changed.';
+    case 'OPERATOR_ERROR':
+    case 'INTERNAL':
+      return 'The Operator did not answer as expected; try again later or tell its administrator.';
+    case 'CLOCK_SKEW':
+      return "Check this computer's clock and time zone.";
+    case 'REPLAY':
+    case 'BAD_PROOF_OF_WORK':
+      return 'Try again.';
+    case 'LETTER_TOO_LARGE':
+    case 'PAYLOAD_TOO_LARGE':
+    case 'BATCH_TOO_LARGE':
+      return 'Shorten the text, or split it into several letters.';
+    case 'MAILBOX_FULL':
+      return "The recipient's mailbox is full until they read their letters; try again later.";
+    case 'USAGE':
+      return 'See `komrade --help`.';
+    case 'CONFIG_INVALID':
+      return 'Check the options and environment variables you passed.';
+    case 'TOR_UNAVAILABLE':
+      return 'Is Tor running?';
+    case 'AUTH_REQUIRED':
+    case 'BAD_SIGNATURE':
+      return 'Is this identity registered at this Operator? Check `komrade whoami`.';
+    case 'POST_INVALID':
+    case 'LETTER_INVALID':
+    case 'DECODE_FAILED':
+    case 'BAD_REQUEST':
+    case 'NOT_FOUND':
+    case 'METHOD_NOT_ALLOWED':
+      return undefined;
+  }
+}

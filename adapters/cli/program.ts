@@ -1,0 +1,308 @@
+/** The `komrade` command line: commands, global options, and the one place errors are reported. */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { isKomradeError } from '../../common/errors/index.js';
+import { homePaths } from './environment.js';
+import { hintFor, type HintContext } from './hints.js';
+import {
+  renderFeed,
+  renderInbox,
+  renderLetter,
+  renderPosted,
+  renderProfile,
+  renderRequests,
+  renderWhoAmI,
+} from './render.js';
+import { readText } from './read-text.js';
+import { initHome, openSession, type CliDeps, type Session } from './session.js';
+
+/** Exit codes: 0 success, 1 an error, 2 a usage error (bad arguments or options). */
+export const EXIT = Object.freeze({ ok: 0, error: 1, usage: 2 });
+
+interface GlobalOptions {
+  readonly home?: string;
+  readonly json?: boolean;
+}
+
+const DEFAULT_POST_DAYS = 7;
+const DEFAULT_INBOX_LIMIT = 20;
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError('Expected a whole number of at least 1.');
+  }
+  return n;
+}
+
+/**
+ * Runs the CLI with `args` (without `node` and the script) and resolves to the exit code.
+ * Nothing here reads `process`: main.ts passes in everything.
+ */
+export async function runCli(args: readonly string[], deps: CliDeps): Promise<number> {
+  const hints: { operatorUrl?: string; home?: string } = {};
+  const program = buildProgram(deps, hints);
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+    return EXIT.ok;
+  } catch (error) {
+    if (!deps.output.json && args.includes('--json')) deps.output.json = true;
+    return report(error, deps, hints);
+  }
+}
+
+function report(error: unknown, deps: CliDeps, hints: HintContext): number {
+  const { output } = deps;
+  if (error instanceof CommanderError) {
+    if (
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version' ||
+      error.code === 'commander.help'
+    ) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const message = error.message.replace(/^error: /, '');
+    output.error({ code: 'USAGE', message, hint: 'See `komrade --help`.' });
+    return EXIT.usage;
+  }
+  if (isKomradeError(error)) {
+    const hint = hintFor(error.code, hints);
+    output.error({
+      code: error.code,
+      message: error.message,
+      ...(hint === undefined ? {} : { hint }),
+    });
+    return error.code === 'USAGE' ? EXIT.usage : EXIT.error;
+  }
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : 'unknown failure';
+  output.error({ code: 'INTERNAL', message: `Unexpected error (${message}).` });
+  return EXIT.error;
+}
+
+function buildProgram(deps: CliDeps, hints: { operatorUrl?: string; home?: string }): Command {
+  const { output } = deps;
+  const program = new Command('komrade')
+    .description(
+      'Komrade: letters and a world feed that no one but you and your komrades can read.',
+    )
+    .option('--home <dir>', 'your komrade folder (default: $KOMRADE_HOME, else ~/.komrade)')
+    .option('--json', 'print one JSON document on stdout (errors as JSON on stderr)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Environment:',
+        '  KOMRADE_HOME        the komrade folder, when --home is not given',
+        '  KOMRADE_PASSPHRASE  the keystore passphrase, for scripts (otherwise typed at a prompt)',
+        '  KOMRADE_KDF         "interactive" makes init use a lighter key derivation: for tests only',
+        '',
+        'Output: human text on stdout; with --json, one JSON document on stdout, and errors as',
+        '{"error":{"code","message","hint"?}} on stderr. Progress always goes to stderr.',
+        'Exit codes: 0 success, 1 error, 2 usage error.',
+      ].join('\n'),
+    )
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => {
+        output.writeHelp(text);
+      },
+      writeErr: (text) => {
+        output.writeHelpToStderr(text);
+      },
+      // Reported once, in report(), in the chosen format.
+      outputError: () => undefined,
+    })
+    .showSuggestionAfterError();
+
+  program.hook('preAction', (_root, action) => {
+    output.json = action.optsWithGlobals<GlobalOptions>().json === true;
+  });
+
+  const globals = (command: Command) => command.optsWithGlobals<GlobalOptions>();
+
+  /** Opens the home folder for one command and always closes it. */
+  async function withSession<T>(
+    command: Command,
+    run: (session: Session) => Promise<T>,
+  ): Promise<T> {
+    const home = globals(command).home;
+    hints.home = homePaths(home, deps.environment).home;
+    const session = await openSession(deps, home);
+    hints.operatorUrl = session.operatorUrl;
+    try {
+      return await run(session);
+    } finally {
+      session.close();
+    }
+  }
+
+  program
+    .command('init')
+    .description('create your keystore and local store (once per identity)')
+    .requiredOption('--operator <url>', "the Operator's address, e.g. http://127.0.0.1:8080")
+    .action(async (options: { operator: string }, command: Command) => {
+      const home = globals(command).home;
+      hints.home = homePaths(home, deps.environment).home;
+      hints.operatorUrl = options.operator;
+      const created = await initHome(deps, home, options.operator);
+      output.result(created, () =>
+        [
+          `Created your keystore and local store in ${created.home}.`,
+          `  operator: ${created.operator}`,
+          'Keep your passphrase safe: nobody can recover it. Next: komrade register NAME',
+        ].join('\n'),
+      );
+    });
+
+  program
+    .command('register')
+    .description('register a name at the Operator (solves a small proof of work)')
+    .argument('<name>', 'the name you want, e.g. alice')
+    .action(async (name: string, _options: unknown, command: Command) => {
+      await withSession(command, async ({ client }) => {
+        const profile = await client.register(name, {
+          onSolving: ({ expected }) => {
+            output.progress(`Solving the proof of work (about ${expected} hashes)…`);
+          },
+          onProgress: ({ tried, expected }) => {
+            const percent = Math.floor((tried / expected) * 100);
+            output.progressUpdate(`Proof of work: ${percent}% of the expected hashes`);
+          },
+        });
+        output.result(profile, () => `Registered as @${profile.name}.\n${renderProfile(profile)}`);
+      });
+    });
+
+  program
+    .command('whoami')
+    .description('show your name and public keys')
+    .action(async (_options: unknown, command: Command) => {
+      await withSession(command, async ({ client, operatorUrl }) => {
+        const me = client.whoami();
+        output.result({ ...me, operator: operatorUrl }, () => renderWhoAmI(me, operatorUrl));
+        return Promise.resolve();
+      });
+    });
+
+  program
+    .command('lookup')
+    .description("show a komrade's registered keys, checked against the pinned Operator key")
+    .argument('<name>', 'e.g. @bob')
+    .action(async (name: string, _options: unknown, command: Command) => {
+      await withSession(command, async ({ client }) => {
+        const profile = await client.lookup(name);
+        output.result(profile, () => renderProfile(profile));
+      });
+    });
+
+  program
+    .command('send')
+    .description('send a letter (the text, or stdin when omitted or "-")')
+    .argument('<name>', 'the recipient, e.g. @bob')
+    .argument('[text...]', 'the letter')
+    .action(async (name: string, words: string[], _options: unknown, command: Command) => {
+      await withSession(command, async ({ client }) => {
+        const text = await readText(words, deps.input);
+        const sent = await client.send(name, text);
+        output.result(sent, () => `Sent to @${sent.to}.`);
+      });
+    });
+
+  program
+    .command('inbox')
+    .description('fetch, verify and store new letters, then show your inbox')
+    .option('--limit <n>', 'show at most this many of the latest letters', positiveInteger)
+    .action(async (options: { limit?: number }, command: Command) => {
+      await withSession(command, async ({ client }) => {
+        const checked = await client.checkInbox();
+        const letters = client.inbox().slice(-(options.limit ?? DEFAULT_INBOX_LIMIT));
+        const requests = client.requests();
+        const json = {
+          checked,
+          letters,
+          requests: requests.map((r) => ({ from: r.from, letters: r.letters.length })),
+        };
+        output.result(json, () => renderInbox(checked, letters, requests));
+      });
+    });
+
+  const requests = program
+    .command('requests')
+    .description('letters from komrades you have not accepted yet')
+    .action(async (_options: unknown, command: Command) => {
+      await withSession(command, async ({ client }) => {
+        const held = client.requests();
+        output.result({ requests: held }, () => renderRequests(held));
+        return Promise.resolve();
+      });
+    });
+
+  requests
+    .command('accept')
+    .description('accept a komrade: their letters move to your inbox')
+    .argument('<name>', 'e.g. @alice')
+    .action(async (name: string, _options: unknown, command: Command) => {
+      await withSession(command, async ({ client }) => {
+        const accepted = client.accept(name);
+        const letters = client
+          .inbox()
+          .filter((l) => l.from === accepted.name)
+          .slice(-accepted.moved);
+        output.result({ ...accepted, letters }, () =>
+          [
+            `Accepted @${accepted.name}; ${accepted.moved} letter(s) moved to your inbox.`,
+            ...letters.map((l) => `\n${renderLetter(l)}`),
+          ].join('\n'),
+        );
+        return Promise.resolve();
+      });
+    });
+
+  requests
+    .command('block')
+    .description('block a komrade: their held letters are deleted, later ones dropped')
+    .argument('<name>', 'e.g. @mallory')
+    .action(async (name: string, _options: unknown, command: Command) => {
+      await withSession(command, async ({ client }) => {
+        const blocked = client.block(name);
+        output.result(
+          blocked,
+          () => `Blocked @${blocked.name}; ${blocked.deleted} held letter(s) deleted.`,
+        );
+        return Promise.resolve();
+      });
+    });
+
+  program
+    .command('post')
+    .description('post to the world feed @komrades (the text, or stdin when omitted or "-")')
+    .argument('[text...]', 'the post')
+    .option(
+      '--days <n>',
+      `how many days the post stays (default ${DEFAULT_POST_DAYS})`,
+      positiveInteger,
+    )
+    .action(async (words: string[], options: { days?: number }, command: Command) => {
+      await withSession(command, async ({ client }) => {
+        const text = await readText(words, deps.input);
+        const posted = await client.post(text, options.days ?? DEFAULT_POST_DAYS);
+        output.result(posted, () => renderPosted(posted));
+      });
+    });
+
+  program
+    .command('feed')
+    .description('read the world feed, newest first; every post is checked against its author')
+    .option('--before <cursor>', 'continue from the cursor a previous page printed')
+    .option('--limit <n>', 'posts per page', positiveInteger)
+    .action(async (options: { before?: string; limit?: number }, command: Command) => {
+      await withSession(command, async ({ client }) => {
+        const feed = await client.feed({
+          ...(options.before === undefined ? {} : { before: options.before }),
+          ...(options.limit === undefined ? {} : { limit: options.limit }),
+        });
+        output.result(feed, () => renderFeed(feed));
+      });
+    });
+
+  return program;
+}

@@ -1,0 +1,102 @@
+/** Human-readable text for each command's result. Pure: output.ts does the writing. */
+import type {
+  FeedView,
+  InboxCheck,
+  KomradeProfile,
+  LetterRequest,
+  PublishedPost,
+  ReceivedLetter,
+  WhoAmI,
+} from '../../bridge/index.js';
+import { safeForTerminal } from './output.js';
+
+/** `2024-05-01 12:34 UTC`: unambiguous whatever the reader's zone. */
+export function formatTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+const indent = (text: string) =>
+  safeForTerminal(text)
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+export function renderProfile(profile: KomradeProfile): string {
+  return [
+    `@${profile.name}, registered ${formatTime(profile.registeredAt)}`,
+    `  signing key: ${profile.signKey}`,
+    `  box key:     ${profile.boxKey}`,
+  ].join('\n');
+}
+
+export function renderWhoAmI(me: WhoAmI, operatorUrl: string): string {
+  const head =
+    me.name === null || me.registeredAt === null
+      ? 'Not registered yet (run `komrade register NAME`).'
+      : `@${me.name}, registered ${formatTime(me.registeredAt)}`;
+  return [
+    head,
+    `  operator:    ${operatorUrl}`,
+    `  signing key: ${me.signKey}`,
+    `  box key:     ${me.boxKey}`,
+  ].join('\n');
+}
+
+export function renderLetter(letter: ReceivedLetter): string {
+  return `From @${letter.from} · ${formatTime(letter.sentAt)}\n${indent(letter.text)}`;
+}
+
+export function renderInbox(
+  check: InboxCheck,
+  letters: readonly ReceivedLetter[],
+  requests: readonly LetterRequest[],
+): string {
+  const lines: string[] = [];
+  const news = [plural(check.received, 'new letter')];
+  if (check.requested > 0) news.push(plural(check.requested, 'new request'));
+  if (check.rejected > 0) news.push(`${check.rejected} rejected (failed verification)`);
+  if (check.blocked > 0) news.push(`${check.blocked} from blocked komrades dropped`);
+  lines.push(`${news.join(', ')}.`);
+  if (letters.length === 0) lines.push('', 'Your inbox is empty.');
+  for (const letter of letters) lines.push('', renderLetter(letter));
+  if (requests.length > 0) {
+    const who = requests.map((r) => `@${r.from} (${plural(r.letters.length, 'letter')})`);
+    lines.push(
+      '',
+      `Requests waiting from ${who.join(', ')}: run \`komrade requests\` to read, accept or block.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function renderRequests(requests: readonly LetterRequest[]): string {
+  if (requests.length === 0) return 'No requests.';
+  const lines: string[] = [];
+  for (const request of requests) {
+    lines.push(`Request from @${request.from} (${plural(request.letters.length, 'letter')}):`);
+    for (const letter of request.letters) lines.push(indent(renderLetter(letter)));
+    lines.push(
+      `  Accept: komrade requests accept @${request.from}   Block: komrade requests block @${request.from}`,
+      '',
+    );
+  }
+  return lines.join('\n').trimEnd();
+}
+
+export function renderPosted(post: PublishedPost): string {
+  return `Posted to @komrades; it stays until ${formatTime(post.expiresAt)}.`;
+}
+
+export function renderFeed(feed: FeedView): string {
+  const lines: string[] = [];
+  if (feed.posts.length === 0) lines.push('No posts.');
+  for (const post of feed.posts) {
+    lines.push(`@${post.from} · ${formatTime(post.postedAt)}`, indent(post.text), '');
+  }
+  if (feed.dropped > 0) lines.push(`${feed.dropped} post(s) dropped: they failed verification.`);
+  if (feed.next !== null)
+    lines.push(`Older posts: komrade feed --before ${safeForTerminal(feed.next)}`);
+  return lines.join('\n').trimEnd();
+}
