@@ -1,11 +1,14 @@
 /** The Tor layer against a real private Tor network: onion publishing, SOCKS transport, isolation. */
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { request, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isKomradeError } from '../../common/errors/index.js';
 import {
   assertOnionOrLoopback,
+  attachTor,
   createTorDispatcher,
   launchTor,
   parseCircuitStatus,
@@ -22,7 +25,7 @@ import {
   type PrivateTorNetwork,
 } from '../support/tor-network.js';
 
-let network: PrivateTorNetwork;
+let network: PrivateTorNetwork | undefined;
 let client: TorProcess;
 let service: TorProcess;
 let server: Server;
@@ -55,7 +58,8 @@ function torDispatcher(isolationKey: string, connectionsPerOrigin?: number): Dis
 }
 
 beforeAll(async () => {
-  network = await startPrivateTorNetwork();
+  const started = await startPrivateTorNetwork();
+  network = started;
   server = createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ ok: true, path: req.url }));
@@ -63,17 +67,28 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   serverPort = (server.address() as AddressInfo).port;
   [client, service] = await Promise.all([
-    network.startClientTor({ onProgress: (p) => progress.push(p) }),
-    network.startServiceTor(),
+    started.startClientTor({ onProgress: (p) => progress.push(p) }),
+    started.startServiceTor(),
   ]);
-  timings.networkToClientsReady = Date.now() - network.startedAt;
+  timings.networkToClientsReady = Date.now() - started.startedAt;
 }, 120_000);
 
 afterAll(async () => {
   await Promise.all(dispatchers.map((d) => d.close()));
+  // beforeAll failed before the network was up: startPrivateTorNetwork cleaned up after itself.
+  if (network === undefined) return;
+  const memory = await network.memoryUsage();
+  const stopping = Date.now();
   await network.stop();
+  timings.stopMs = Date.now() - stopping;
   await new Promise((resolve) => server.close(resolve));
-  reportTimings('tor-network', timings);
+  const rssMb = memory.map((m) => Math.round(m.rssKb / 1024));
+  reportTimings('tor-network', {
+    ...network.bootTimings,
+    ...timings,
+    minRssMb: Math.min(...rssMb),
+    maxRssMb: Math.max(...rssMb),
+  });
 }, 30_000);
 
 describe('private Tor network', () => {
@@ -103,7 +118,7 @@ describe('private Tor network', () => {
       path: '/hello',
     });
     timings.addOnionToReachable = Date.now() - added;
-    timings.networkToOnionReachable = Date.now() - network.startedAt;
+    timings.networkToOnionReachable = Date.now() - network!.startedAt;
   });
 
   it('republishes the same address from the persisted key', async () => {
@@ -121,7 +136,7 @@ describe('private Tor network', () => {
       ok: true,
     });
     timings.readdToReachable = Date.now() - added;
-  });
+  }, 60_000);
 
   it('puts different isolation keys on different circuits and reuses one circuit per key', async () => {
     const streams: StreamStatus[] = [];
@@ -160,6 +175,20 @@ describe('private Tor network', () => {
     } finally {
       await unsubscribe();
     }
+  });
+
+  it('attaches to a running tor without taking ownership of it', async () => {
+    const portFile = await readFile(join(client.dataDir, 'control-port'), 'utf8');
+    const port = Number(/:(\d+)/.exec(portFile)?.[1]);
+    const attached = await attachTor({
+      control: { port },
+      cookiePath: join(client.dataDir, 'control_auth_cookie'),
+    });
+    expect(attached.socksPort).toBe(client.socksPort);
+    expect((await attached.control.bootstrapPhase()).percent).toBe(100);
+    await attached.close();
+    // Closing a non-owning controller leaves tor running.
+    expect((await client.control.bootstrapPhase()).percent).toBe(100);
   });
 
   it('refuses an .onion URL when no SOCKS proxy is configured, and clearnet always', () => {
