@@ -58,6 +58,22 @@ export default tseslint.config(
     ]),
   },
   {
+    files: ['tor/**/*.ts'],
+    rules: zone(
+      ['ioredis', 'bullmq', 'grammy', 'discord.js', 'better-sqlite3'],
+      [
+        {
+          group: ['**/operator/**', '**/bridge/**', '**/adapters/**'],
+          message: 'tor/ serves the Operator and the bridge; it imports neither.',
+        },
+        {
+          group: ['**/common/*/*', '!**/common/*/index.js'],
+          message: 'Import common areas through their index.ts.',
+        },
+      ],
+    ),
+  },
+  {
     files: ['operator/**/*.ts'],
     rules: zone(
       ['ioredis', 'bullmq', 'grammy', 'discord.js'],

@@ -11,13 +11,17 @@ const server = createServer((req, res) => {
   req.on('end', () => {
     const size = chunks.reduce((n, c) => n + c.length, 0);
     const body = JSON.stringify({ ok: true, size });
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(body);
   });
 });
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
-  if (address !== null && typeof address === 'object') process.stdout.write(`listening ${address.port}\n`);
+  if (address !== null && typeof address === 'object')
+    process.stdout.write(`listening ${address.port}\n`);
 });
 process.on('SIGTERM', () => {
   server.close();

@@ -37,6 +37,13 @@ interface Komrade {
   readonly keys: IdentityKeys;
 }
 
+/** `items[index]`, or a clear failure: the benchmark's arrays are built to be full. */
+function at<T>(items: readonly T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) throw new Error(`benchmark bug: no item at ${index}`);
+  return item;
+}
+
 /** Sends one request and returns its parsed JSON, throwing on any non-2xx answer. */
 async function call(
   pool: Pool,
@@ -116,7 +123,9 @@ async function benchBaseline(): Promise<Record<number, ReturnType<typeof summari
   const server = await startBareServer();
   const results: Record<number, ReturnType<typeof summarize>> = {};
   // The same body as an unbatched send: one sealed 1 KiB letter in JSON.
-  const body = Buffer.from(JSON.stringify({ letters: [{ to: 'recipient_0', sealed: sealedSample() }] }));
+  const body = Buffer.from(
+    JSON.stringify({ letters: [{ to: 'recipient_0', sealed: sealedSample() }] }),
+  );
   try {
     for (const c of CONCURRENCY) {
       const pool = new Pool(server.url, { connections: c, pipelining: 1 });
@@ -146,7 +155,12 @@ async function deliver(
   recipient: Komrade,
   letters: readonly string[],
 ): Promise<number> {
-  await call(pool, '/v1/mail/send', { letters: letters.map((sealed) => ({ to: recipient.name, sealed })) }, sender);
+  await call(
+    pool,
+    '/v1/mail/send',
+    { letters: letters.map((sealed) => ({ to: recipient.name, sealed })) },
+    sender,
+  );
   let delivered = 0;
   while (delivered < letters.length) {
     const fetched = (await call(pool, '/v1/mail/fetch', { limit: 200 }, recipient)) as {
@@ -192,7 +206,7 @@ async function benchLetters(operator: OperatorProcess) {
     for (const c of CONCURRENCY) {
       const pool = new Pool(operator.url, { connections: c, pipelining: 1 });
       const result = await runClosedLoop(c, SECONDS * 1000, (worker) => {
-        const pair = pairs[worker]!;
+        const pair = at(pairs, worker);
         return deliver(pool, pair.sender, pair.recipient, pair.sealed.slice(0, batch));
       });
       results[`${batch === 1 ? 'unbatched' : `batch${batch}`}_c${c}`] = summarize(result);
@@ -216,11 +230,13 @@ async function benchMemory() {
     for (let i = 0; i < names; i += 16) {
       komrades.push(
         ...(await Promise.all(
-          Array.from({ length: Math.min(16, names - i) }, (_, j) => register(pool, `k_${i + j}`, 0)),
+          Array.from({ length: Math.min(16, names - i) }, (_, j) =>
+            register(pool, `k_${i + j}`, 0),
+          ),
         )),
       );
     }
-    const sender = komrades[0]!;
+    const sender = at(komrades, 0);
     const batches = letters / 50;
     for (let b = 0; b < batches; b += 16) {
       await Promise.all(
@@ -230,7 +246,7 @@ async function benchMemory() {
             '/v1/mail/send',
             {
               letters: Array.from({ length: 50 }, (_, k) => ({
-                to: komrades[((b + j) * 50 + k) % names]!.name,
+                to: at(komrades, ((b + j) * 50 + k) % names).name,
                 sealed: sealedSample(),
               })),
             },
@@ -243,6 +259,13 @@ async function benchMemory() {
     return { names, letters, idle, loaded: memoryOf(operator.pid) };
   } finally {
     await operator.cleanup();
+  }
+}
+
+function printTable(rows: readonly (readonly string[])[]): void {
+  const widths = at(rows, 0).map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)));
+  for (const row of rows) {
+    console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '));
   }
 }
 
@@ -270,21 +293,41 @@ async function main(): Promise<void> {
   const memory = await benchMemory();
 
   const bestBaseline = Math.max(...CONCURRENCY.map((c) => baseline[c]?.perSecond ?? 0));
-  const rows: string[][] = [['measure', 'concurrency', 'per second', 'p50 ms', 'p99 ms', 'ratio to baseline']];
+  const rows: string[][] = [
+    ['measure', 'concurrency', 'per second', 'p50 ms', 'p99 ms', 'ratio to baseline'],
+  ];
   for (const c of CONCURRENCY) {
-    const b = baseline[c]!;
-    rows.push(['bare node:http requests', String(c), String(b.perSecond), String(b.p50Ms), String(b.p99Ms), '1.00']);
+    const b = baseline[c];
+    if (b === undefined) continue;
+    rows.push([
+      'bare node:http requests',
+      String(c),
+      String(b.perSecond),
+      String(b.p50Ms),
+      String(b.p99Ms),
+      '1.00',
+    ]);
   }
   for (const [key, r] of Object.entries(letters)) {
     const [mode, conc] = key.split('_c');
     const c = Number(conc);
     const base = baseline[c]?.perSecond ?? Number.NaN;
-    rows.push([`letters, ${mode ?? ''}`, String(c), String(r.perSecond), String(r.p50Ms), String(r.p99Ms), (r.perSecond / base).toFixed(2)]);
+    rows.push([
+      `letters, ${mode ?? ''}`,
+      String(c),
+      String(r.perSecond),
+      String(r.p50Ms),
+      String(r.p99Ms),
+      (r.perSecond / base).toFixed(2),
+    ]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  '));
-  const bestUnbatched = Math.max(...CONCURRENCY.map((c) => letters[`unbatched_c${c}`]?.perSecond ?? 0));
-  const bestBatched = Math.max(...CONCURRENCY.map((c) => letters[`batch${BATCH}_c${c}`]?.perSecond ?? 0));
+  printTable(rows);
+  const bestUnbatched = Math.max(
+    ...CONCURRENCY.map((c) => letters[`unbatched_c${c}`]?.perSecond ?? 0),
+  );
+  const bestBatched = Math.max(
+    ...CONCURRENCY.map((c) => letters[`batch${BATCH}_c${c}`]?.perSecond ?? 0),
+  );
   const targets = {
     unbatchedRatio: Number((bestUnbatched / bestBaseline).toFixed(2)),
     unbatchedTarget: 0.25,
@@ -299,7 +342,9 @@ async function main(): Promise<void> {
   console.log(
     `Operator RSS: ${memory.idle.rssMb} MB idle, ${memory.loaded.rssMb} MB (peak ${memory.loaded.peakMb} MB) with ${memory.letters} letters queued for ${memory.names} names (target ≤ 150 MB)`,
   );
-  console.log(`BENCH_JSON ${JSON.stringify({ machine, seconds: SECONDS, baseline, letters, memory, targets })}`);
+  console.log(
+    `BENCH_JSON ${JSON.stringify({ machine, seconds: SECONDS, baseline, letters, memory, targets })}`,
+  );
 }
 
 await main();

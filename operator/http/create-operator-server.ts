@@ -108,9 +108,13 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
       } else {
         reply = await route.handle({ deps, body: bodyOf(), now, params });
       }
+      // No answer before what this request changed is on disk.
+      await deps.store.durable();
       status = reply.status;
       sendJson(res, status, JSON.stringify(reply.body));
     } catch (error) {
+      // A refusal may follow a write (the nonce of a request refused later): flush it too.
+      await deps.store.durable().catch(() => undefined);
       const hasBody =
         req.headers['transfer-encoding'] !== undefined ||
         Number(req.headers['content-length'] ?? 0) > 0;

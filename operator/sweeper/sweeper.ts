@@ -3,13 +3,15 @@ import type { Logger } from '../../common/logging/index.js';
 import type { Clock } from '../clock.js';
 import type { Feed } from '../store/feed.js';
 import type { Mailbox } from '../store/mailbox.js';
+import type { OperatorStore } from '../store/operator-store.js';
 import type { ReplayGuard } from '../store/replay-guard.js';
 
 /** Options for {@link Sweeper}. */
 export interface SweeperOptions {
   readonly store: Pick<Mailbox, 'sweepExpiredLetters'> &
     Pick<Feed, 'sweepExpiredPosts'> &
-    Pick<ReplayGuard, 'sweepExpiredNonces'>;
+    Pick<ReplayGuard, 'sweepExpiredNonces'> &
+    Pick<OperatorStore, 'durable'>;
   readonly intervalMs: number;
   readonly logger: Logger;
   /** @defaultValue `Date.now` */
@@ -69,6 +71,7 @@ export class Sweeper {
       store.sweepExpiredPosts(now),
       store.sweepExpiredNonces(now),
     ]);
+    await store.durable();
     if (letters + posts > 0) logger.info('sweeper.swept', { letters, posts, nonces });
     return { letters, posts, nonces };
   }

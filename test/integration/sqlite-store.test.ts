@@ -62,10 +62,16 @@ describe('SqliteStore on disk', () => {
     const file = tempDb();
     const store = new SqliteStore(file);
     const register = store.register(komrade('alice'));
-    // Read in the same turn as the write: it must not answer before the write is committed.
-    const lookup = store.lookup('alice');
-    const found = await lookup;
+    // A read in the same turn sees the write at once; another connection sees it once durable.
+    const found = await store.lookup('alice');
     expect(found).toBeDefined();
+    const outside = new Database(file, { readonly: true });
+    try {
+      expect(outside.prepare('SELECT COUNT(*) AS n FROM komrades').get()).toEqual({ n: 0 });
+    } finally {
+      outside.close();
+    }
+    await store.durable();
     const other = new Database(file, { readonly: true });
     try {
       expect(other.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -109,6 +115,7 @@ describe('SqliteStore on disk', () => {
       ],
       { receivedAt: NOW, expiresAt: NOW + 1_000_000, quota: 10 },
     );
+    await store.durable();
     const dir = join(file, '..');
     const filesContaining = () =>
       readdirSync(dir)
@@ -117,6 +124,9 @@ describe('SqliteStore on disk', () => {
     expect(filesContaining().length).toBeGreaterThan(0);
 
     expect(await store.ack('bob', ids)).toBe(2);
+    await store.durable();
+    // The row is gone at commit; stale WAL copies are overwritten by the next scrub (≤ 200 ms).
+    await store.scrubbed();
     expect(filesContaining()).toEqual([]);
     await store.close();
     expect(filesContaining()).toEqual([]);
@@ -133,6 +143,8 @@ describe('SqliteStore on disk', () => {
       quota: 10,
     });
     expect(await store.sweepExpiredLetters(NOW + 10)).toBe(1);
+    await store.durable();
+    await store.scrubbed();
     const dir = join(file, '..');
     for (const name of readdirSync(dir).filter((n) => n.startsWith('operator.db'))) {
       expect(readFileSync(join(dir, name)).includes(marker)).toBe(false);

@@ -56,6 +56,31 @@ function useStore(factory: StoreFactory): () => OperatorStore {
   };
 }
 
+/** The durability contract: changes are visible at once and durable once durable() resolves. */
+export function describeDurabilityContract(label: string, factory: StoreFactory): void {
+  describe(`Durability contract: ${label}`, () => {
+    const store = useStore(factory);
+
+    it('shows a change to the next operation at once, and durable() resolves after it', async () => {
+      const s = store();
+      const registering = s.register(komrade('alice'));
+      expect(await s.lookup('alice')).toBeDefined();
+      await registering;
+      await expect(s.durable()).resolves.toBeUndefined();
+      // With nothing pending, durable() resolves too.
+      await expect(s.durable()).resolves.toBeUndefined();
+    });
+
+    it('keeps a refused operation from touching anything', async () => {
+      const s = store();
+      await s.register(komrade('alice'));
+      expect(await codeOf(s.register(komrade('alice')))).toBe('NAME_TAKEN');
+      await s.durable();
+      expect(await s.lookup('alice')).toBeDefined();
+    });
+  });
+}
+
 /** The Registry contract: first come first served, permanent, keys never reused. */
 export function describeRegistryContract(label: string, factory: StoreFactory): void {
   describe(`Registry contract: ${label}`, () => {
@@ -309,6 +334,7 @@ export function describeReplayGuardContract(label: string, factory: StoreFactory
 
 /** Runs every port's contract against one implementation. */
 export function describeStoreContract(label: string, factory: StoreFactory): void {
+  describeDurabilityContract(label, factory);
   describeRegistryContract(label, factory);
   describeMailboxContract(label, factory);
   describeFeedContract(label, factory);

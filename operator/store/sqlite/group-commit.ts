@@ -1,6 +1,7 @@
 /**
  * Group commit: writes made within one event-loop turn share one transaction, committed (one
- * fsync) by a `setImmediate`. Each caller awaits the commit that holds its write before answering.
+ * fsync) by a `setImmediate`. Callers await {@link GroupCommit.barrier} before answering anyone.
+ * Deletes also schedule a WAL scrub (checkpoint + truncate), at most once per scrub interval.
  */
 import type Database from 'better-sqlite3';
 
@@ -26,16 +27,28 @@ function pending(): Pending {
   return { promise, resolve, reject, scrub: false };
 }
 
+/** How often at most the WAL is checkpointed and truncated after deletes. */
+export const DEFAULT_SCRUB_INTERVAL_MS = 200;
+
 /** Batches the writes of one turn into one transaction on a single better-sqlite3 connection. */
 export class GroupCommit {
   readonly #db: Database.Database;
   readonly #savepoint: Database.Statement;
   readonly #release: Database.Statement;
   readonly #rollbackTo: Database.Statement;
+  readonly #scrubIntervalMs: number;
   #pending: Pending | undefined;
+  #scrubTimer: NodeJS.Timeout | undefined;
+  #lastScrubAt = 0;
+  #scrubWaiters: (() => void)[] = [];
 
-  constructor(db: Database.Database) {
+  /**
+   * @param scrubIntervalMs - least time between two WAL scrubs; a delete's stale copies in the WAL
+   * are overwritten within about this long
+   */
+  constructor(db: Database.Database, scrubIntervalMs = DEFAULT_SCRUB_INTERVAL_MS) {
     this.#db = db;
+    this.#scrubIntervalMs = scrubIntervalMs;
     this.#savepoint = db.prepare('SAVEPOINT step');
     this.#release = db.prepare('RELEASE step');
     this.#rollbackTo = db.prepare('ROLLBACK TO step');
@@ -79,11 +92,52 @@ export class GroupCommit {
     return this.#pending?.promise ?? SETTLED;
   }
 
-  /** Commits the open transaction now (before closing). */
-  flush(): Promise<void> {
+  /** Resolves once no WAL scrub is pending: stale copies of deleted rows are gone from disk. */
+  scrubbed(): Promise<void> {
+    if (this.#scrubTimer === undefined) return SETTLED;
+    return new Promise((resolve) => this.#scrubWaiters.push(resolve));
+  }
+
+  /** Commits the open transaction and runs a pending scrub now (before closing). */
+  async flush(): Promise<void> {
     const open = this.#pending;
     if (open !== undefined) this.#commit(open);
-    return open?.promise ?? SETTLED;
+    try {
+      await (open?.promise ?? SETTLED);
+    } finally {
+      if (this.#scrubTimer !== undefined) {
+        clearTimeout(this.#scrubTimer);
+        this.#scrubTimer = undefined;
+        this.#scrub();
+      }
+    }
+  }
+
+  #scheduleScrub(): void {
+    if (this.#scrubTimer !== undefined) return;
+    const wait = Math.max(0, this.#lastScrubAt + this.#scrubIntervalMs - Date.now());
+    this.#scrubTimer = setTimeout(() => {
+      this.#scrubTimer = undefined;
+      // A checkpoint cannot run inside this connection's open transaction: retry after its commit.
+      if (this.#pending !== undefined) this.#scheduleScrub();
+      else this.#scrub();
+    }, wait);
+  }
+
+  #scrub(): void {
+    try {
+      // Deleted rows still sit in old WAL frames until overwritten: copy the WAL into the
+      // database (where secure_delete zeroed them) and truncate it, so deleted means gone.
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+      this.#lastScrubAt = Date.now();
+    } catch {
+      // Busy or failing disk: try again on the next interval rather than lose the scrub.
+      this.#scheduleScrub();
+      return;
+    }
+    const waiters = this.#scrubWaiters;
+    this.#scrubWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   #commit(open: Pending): void {
@@ -97,16 +151,7 @@ export class GroupCommit {
       open.reject(error);
       return;
     }
-    if (open.scrub) {
-      // Deleted letters still sit in old WAL frames until they are overwritten: checkpoint and
-      // truncate the WAL so ack means gone from disk, not just unreachable.
-      try {
-        this.#db.pragma('wal_checkpoint(TRUNCATE)');
-      } catch (error) {
-        open.reject(error);
-        return;
-      }
-    }
+    if (open.scrub) this.#scheduleScrub();
     open.resolve();
   }
 }

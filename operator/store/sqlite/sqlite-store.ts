@@ -46,8 +46,10 @@ const toPost = (row: PostRow): StoredPost => ({
 });
 
 /**
- * Implements every store port on one SQLite database. All statements are prepared once; writes go
- * through {@link GroupCommit}, so each method resolves only after its data is durable.
+ * Implements every store port on one SQLite database. All statements are prepared once. Every
+ * method applies its change at once, in the open transaction of this event-loop turn
+ * ({@link GroupCommit}); {@link SqliteStore.durable} resolves once that transaction is committed,
+ * so all requests of a turn share one fsync.
  */
 export class SqliteStore implements OperatorStore {
   readonly #db: Database.Database;
@@ -116,19 +118,26 @@ export class SqliteStore implements OperatorStore {
     };
   }
 
-  /** Runs a synchronous read, then waits for the turn's commit so no uncommitted data leaks out. */
+  // Reads may see this turn's uncommitted writes: callers answer only after durable().
+  // eslint-disable-next-line @typescript-eslint/require-await -- async turns throws into rejections
   async #read<T>(query: () => T): Promise<T> {
     this.#assertOpen();
-    const result = query();
-    await this.#commit.barrier();
-    return result;
+    return query();
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- async turns throws into rejections
   async #write<T>(step: () => T, scrub = false): Promise<T> {
     this.#assertOpen();
-    const result = this.#commit.write(step, scrub);
-    await this.#commit.barrier();
-    return result;
+    return this.#commit.write(step, scrub);
+  }
+
+  durable(): Promise<void> {
+    return this.#commit.barrier();
+  }
+
+  /** Resolves once stale WAL copies of deleted rows are overwritten (tests, shutdown). */
+  scrubbed(): Promise<void> {
+    return this.#commit.scrubbed();
   }
 
   #assertOpen(): void {
