@@ -1,0 +1,217 @@
+/**
+ * Letters through a real Operator process, against a bare node:http baseline measured in the same
+ * run: throughput and latency unbatched and in batches, and memory with a full mailbox table.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+import { randomBytes } from '../common/crypto/index.js';
+import { toBase64url } from '../common/wire/index.js';
+import { startOperatorProcess } from '../test/support/operator-process.js';
+import { percentile, runClosedLoop, type LoopResult } from './closed-loop.js';
+import {
+  callOperator,
+  registerKomrade,
+  sealedLetter,
+  type Komrade,
+  type OperatorEndpoint,
+} from './operator-calls.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const CONCURRENCY = [1, 8, 64] as const;
+export const BATCH = 32;
+const LETTER_BYTES = 1024;
+
+/** Throughput and latency of one measurement. */
+export interface Rate {
+  readonly perSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+function summarize(result: LoopResult): Rate {
+  return {
+    perSecond: Math.round(result.units / result.seconds),
+    p50Ms: Number(percentile(result.latenciesMs, 50).toFixed(2)),
+    p99Ms: Number(percentile(result.latenciesMs, 99).toFixed(2)),
+  };
+}
+
+/** `items[index]`, or a clear failure: the benchmark's arrays are built to be full. */
+function at<T>(items: readonly T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) throw new Error(`benchmark bug: no item at ${index}`);
+  return item;
+}
+
+/** Resident and peak memory of a process, in MB, from /proc. */
+function memoryOf(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rssMb: Math.round(kb('VmRSS') / 1024), peakMb: Math.round(kb('VmHWM') / 1024) };
+}
+
+/** Starts the bare node:http baseline as its own process, like the Operator. */
+async function startBareServer(): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [join(HERE, 'bare-http-server.js')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      const match = /listening (\d+)/.exec(chunk);
+      if (match?.[1] !== undefined) resolve(Number(match[1]));
+    });
+    child.once('exit', () => {
+      reject(new Error('baseline server exited'));
+    });
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+}
+
+/** Requests per second of the bare server, with a body the size of an unbatched send. */
+export async function benchBaseline(seconds: number): Promise<Record<number, Rate>> {
+  const server = await startBareServer();
+  const results: Record<number, Rate> = {};
+  const body = Buffer.from(
+    JSON.stringify({ letters: [{ to: 'recipient_0', sealed: toBase64url(randomBytes(1072)) }] }),
+  );
+  try {
+    for (const c of CONCURRENCY) {
+      const pool = new Pool(server.url, { connections: c, pipelining: 1 });
+      const result = await runClosedLoop(c, seconds * 1000, async () => {
+        const res = await pool.request({
+          path: '/v1/mail/send',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        await res.body.text();
+        return 1;
+      });
+      results[c] = summarize(result);
+      await pool.close();
+    }
+  } finally {
+    server.stop();
+  }
+  return results;
+}
+
+/** One task: a sender writes to its own recipient, who fetches and acks what arrived. */
+async function deliver(
+  endpoint: OperatorEndpoint,
+  sender: Komrade,
+  recipient: Komrade,
+  letters: readonly string[],
+): Promise<number> {
+  await callOperator(
+    endpoint,
+    '/v1/mail/send',
+    { letters: letters.map((sealed) => ({ to: recipient.name, sealed })) },
+    sender,
+  );
+  let delivered = 0;
+  while (delivered < letters.length) {
+    const fetched = (await callOperator(endpoint, '/v1/mail/fetch', { limit: 200 }, recipient)) as {
+      letters: { id: string }[];
+    };
+    if (fetched.letters.length === 0) throw new Error('sent letters were not there to fetch');
+    await callOperator(
+      endpoint,
+      '/v1/mail/ack',
+      { ids: fetched.letters.map((l) => l.id) },
+      recipient,
+    );
+    delivered += fetched.letters.length;
+  }
+  return delivered;
+}
+
+/** Letters per second end to end (send + fetch + ack), unbatched and in batches of {@link BATCH}. */
+export async function benchLetters(seconds: number): Promise<Record<string, Rate>> {
+  const operator = await startOperatorProcess({
+    powBits: 0,
+    config: { mail: { mailboxQuotaLetters: 5_000, maxBatchLetters: 64 } },
+  });
+  try {
+    const setup = { origin: operator.url, dispatcher: new Pool(operator.url, { connections: 8 }) };
+    const pairs: { sender: Komrade; recipient: Komrade; sealed: string[] }[] = [];
+    for (let i = 0; i < Math.max(...CONCURRENCY); i++) {
+      const sender = await registerKomrade(setup, `sender_${i}`, 0);
+      const recipient = await registerKomrade(setup, `recipient_${i}`, 0);
+      // Real sealed letters, made before the clock starts: this measures the Operator.
+      const sealed = Array.from({ length: BATCH }, () =>
+        sealedLetter(sender, recipient, LETTER_BYTES),
+      );
+      pairs.push({ sender, recipient, sealed });
+    }
+    await setup.dispatcher.close();
+    const results: Record<string, Rate> = {};
+    for (const batch of [1, BATCH]) {
+      for (const c of CONCURRENCY) {
+        const pool = new Pool(operator.url, { connections: c, pipelining: 1 });
+        const endpoint = { origin: operator.url, dispatcher: pool };
+        const result = await runClosedLoop(c, seconds * 1000, (worker) => {
+          const pair = at(pairs, worker);
+          return deliver(endpoint, pair.sender, pair.recipient, pair.sealed.slice(0, batch));
+        });
+        results[`${batch === 1 ? 'unbatched' : `batch${batch}`}_c${c}`] = summarize(result);
+        await pool.close();
+      }
+    }
+    return results;
+  } finally {
+    await operator.cleanup();
+  }
+}
+
+/** Operator memory idle and with `letters` queued for `names` komrades. */
+export async function benchMemory(names = 10_000, letters = 100_000) {
+  const operator = await startOperatorProcess({
+    powBits: 0,
+    config: { mail: { mailboxQuotaLetters: 1_000, maxBatchLetters: 64 } },
+  });
+  try {
+    const pool = new Pool(operator.url, { connections: 16 });
+    const endpoint = { origin: operator.url, dispatcher: pool };
+    const idle = memoryOf(operator.pid);
+    const komrades: Komrade[] = [];
+    for (let i = 0; i < names; i += 16) {
+      komrades.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(16, names - i) }, (_, j) =>
+            registerKomrade(endpoint, `k_${i + j}`, 0),
+          ),
+        )),
+      );
+    }
+    const sender = at(komrades, 0);
+    const perBatch = 50;
+    const batches = letters / perBatch;
+    for (let b = 0; b < batches; b += 16) {
+      await Promise.all(
+        Array.from({ length: Math.min(16, batches - b) }, (_, j) =>
+          callOperator(
+            endpoint,
+            '/v1/mail/send',
+            {
+              // Opaque bytes of a sealed letter's size: the Operator never opens letters.
+              letters: Array.from({ length: perBatch }, (_, k) => ({
+                to: at(komrades, ((b + j) * perBatch + k) % names).name,
+                sealed: toBase64url(randomBytes(LETTER_BYTES + 48)),
+              })),
+            },
+            sender,
+          ),
+        ),
+      );
+    }
+    await pool.close();
+    return { names, letters, idle, loaded: memoryOf(operator.pid) };
+  } finally {
+    await operator.cleanup();
+  }
+}
