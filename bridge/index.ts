@@ -37,6 +37,26 @@ export {
   HttpOperatorClient,
   type HttpOperatorClientOptions,
 } from './operator-client/http-operator-client.js';
+export {
+  RetryingOperatorClient,
+  describeTransientFailure,
+  failedBeforeSending,
+  type OperatorRetry,
+  type OperatorRetryPolicy,
+} from './operator-client/retrying-operator-client.js';
+
+// Transport: onion Operators only through Tor, loopback for development, nothing else
+export {
+  createOperatorDispatcher,
+  type OperatorDispatcherOptions,
+} from './transport/create-operator-dispatcher.js';
+export {
+  checkOperatorUrl,
+  checkSocksAddress,
+  parseSocksAddress,
+  type OperatorDestination,
+} from './transport/operator-destination.js';
+export { ensureCircuitIsolationKey } from './transport/isolation-key.js';
 
 // Secrets at rest
 export type { Keystore, KeystoreProgress, KeystoreSecrets } from './keystore/keystore.js';
@@ -52,9 +72,42 @@ export type {
   LetterFolder,
   LocalStore,
   PinnedOperator,
+  SocksAddress,
   StoredLetter,
 } from './local-store/local-store.js';
 export {
   SqliteLocalStore,
   type SqliteLocalStoreOptions,
 } from './local-store/sqlite-local-store.js';
+
+// Running Komrade for many chat users (the Telegram and Discord adapters)
+export {
+  BridgeEngine,
+  type BridgeEngineDeps,
+  type IdentitySummary,
+} from './engine/bridge-engine.js';
+export type { ChatNotice, ChatSurface, LetterForChat } from './chat-surface/chat-surface.js';
+export type {
+  BridgeStore,
+  Delivery,
+  DeliveryState,
+  HeldIdentity,
+} from './identity-vault/bridge-store.js';
+export {
+  SqliteBridgeStore,
+  type SqliteBridgeStoreKeys,
+} from './identity-vault/sqlite-bridge-store.js';
+export {
+  MASTER_KEY_BYTES,
+  deriveBridgeKeys,
+  type BridgeKeys,
+} from './identity-vault/master-key.js';
+export { AeadEnvelopeCodec, type EnvelopeCodec, type OutboxEntry } from './queue/envelope-codec.js';
+export {
+  JOB_SCHEMAS,
+  QUEUE_ROLES,
+  decodeJob,
+  queueNames,
+  type JobPayloads,
+  type QueueRole,
+} from './queue/jobs.js';

@@ -54,7 +54,7 @@ export function hintFor(code: ErrorCode, context: HintContext): string | undefin
     case 'CONFIG_INVALID':
       return 'Check the options and environment variables you passed.';
     case 'TOR_UNAVAILABLE':
-      return 'Is Tor running?';
+      return 'Install tor so komrade can start its own (Debian/Ubuntu: apt-get install tor; or --tor-binary PATH), or use a running tor: KOMRADE_TOR_SOCKS=127.0.0.1:9050. If tor is up, the onion service may not be published yet: try again in a minute.';
     case 'AUTH_REQUIRED':
     case 'BAD_SIGNATURE':
       return 'Is this identity registered at this Operator? Check `komrade whoami`.';

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /** Composition root of the `komrade` command: reads the environment once and builds the real parts. */
-import { Agent } from 'undici';
 import { initCrypto } from '../../common/crypto/index.js';
 import { isKomradeError } from '../../common/errors/index.js';
+import { launchTor } from '../../tor/index.js';
 import { readEnvironment } from './environment.js';
 import { Output } from './output.js';
 import { EXIT, runCli } from './program.js';
+import { transportOpener } from './tor-transport.js';
 
 async function main(): Promise<number> {
   // `komrade … | head` closes stdout early: that is the reader's choice, not an error.
@@ -25,19 +26,15 @@ async function main(): Promise<number> {
     return EXIT.usage;
   }
   await initCrypto();
-  // Direct connections for now; a SOCKS5 dispatcher to Tor plugs in here without touching callers.
-  const dispatcher = new Agent({ connect: { timeout: 15_000 } });
-  try {
-    return await runCli(args, {
-      environment,
-      output,
-      input: process.stdin,
-      dispatcher,
-      now: Date.now,
-    });
-  } finally {
-    await dispatcher.close();
-  }
+  // Each command opens its transport on first use and closes it (stopping any tor it launched)
+  // when it ends, so the process exits promptly; tor also exits with us (__OwningControllerProcess).
+  const openTransport = transportOpener({
+    output,
+    launchTor,
+    extraTorrcFile: environment.torExtraTorrcFile,
+    now: Date.now,
+  });
+  return runCli(args, { environment, output, input: process.stdin, openTransport, now: Date.now });
 }
 
 process.exitCode = await main();

@@ -1,5 +1,6 @@
 /** The `komrade` command line: commands, global options, and the one place errors are reported. */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { parseSocksAddress, type SocksAddress } from '../../bridge/index.js';
 import { isKomradeError } from '../../common/errors/index.js';
 import { homePaths } from './environment.js';
 import { hintFor, type HintContext } from './hints.js';
@@ -21,6 +22,7 @@ export const EXIT = Object.freeze({ ok: 0, error: 1, usage: 2 });
 interface GlobalOptions {
   readonly home?: string;
   readonly json?: boolean;
+  readonly torBinary?: string;
 }
 
 const DEFAULT_POST_DAYS = 7;
@@ -32,6 +34,29 @@ function positiveInteger(value: string): number {
     throw new InvalidArgumentError('Expected a whole number of at least 1.');
   }
   return n;
+}
+
+function socksAddress(value: string): SocksAddress {
+  try {
+    return parseSocksAddress(value);
+  } catch (error) {
+    throw new InvalidArgumentError(isKomradeError(error) ? error.message : 'Expected HOST:PORT.');
+  }
+}
+
+function transportText(
+  transport: 'direct' | 'tor-socks' | 'own-tor',
+  torSocks: string | undefined,
+  home: string,
+): string {
+  switch (transport) {
+    case 'direct':
+      return 'connection: direct, because the Operator is on this machine (loopback: for development and tests only; a real Operator is an onion service reached through Tor)';
+    case 'tor-socks':
+      return `connection: through Tor, via the SOCKS port ${torSocks ?? '?'}`;
+    case 'own-tor':
+      return `connection: through Tor; komrade starts its own tor when needed (data in ${home}/tor)`;
+  }
 }
 
 /**
@@ -86,6 +111,10 @@ function buildProgram(deps: CliDeps, hints: { operatorUrl?: string; home?: strin
     )
     .option('--home <dir>', 'your komrade folder (default: $KOMRADE_HOME, else ~/.komrade)')
     .option('--json', 'print one JSON document on stdout (errors as JSON on stderr)')
+    .option(
+      '--tor-binary <path>',
+      'the tor to launch for an onion Operator without --tor-socks (default: $KOMRADE_TOR_BINARY, else tor on PATH)',
+    )
     .addHelpText(
       'after',
       [
@@ -94,6 +123,13 @@ function buildProgram(deps: CliDeps, hints: { operatorUrl?: string; home?: strin
         '  KOMRADE_HOME        the komrade folder, when --home is not given',
         '  KOMRADE_PASSPHRASE  the keystore passphrase, for scripts (otherwise typed at a prompt)',
         '  KOMRADE_KDF         "interactive" makes init use a lighter key derivation: for tests only',
+        "  KOMRADE_TOR_SOCKS   a running tor's SOCKS port (HOST:PORT on this machine), overriding init's",
+        '  KOMRADE_TOR_BINARY  the tor to launch when no SOCKS port is set (like --tor-binary)',
+        '  KOMRADE_TOR_EXTRA_TORRC  a file of extra torrc lines for the launched tor: for tests only',
+        '',
+        'Tor: an onion Operator is reached only through Tor: the SOCKS port from --tor-socks or',
+        'KOMRADE_TOR_SOCKS, else a tor komrade starts for the command (data in <home>/tor). Each',
+        'identity gets its own circuits. Only onion and loopback (development) Operators are allowed.',
         '',
         'Output: human text on stdout; with --json, one JSON document on stdout, and errors as',
         '{"error":{"code","message","hint"?}} on stderr. Progress always goes to stderr.',
@@ -124,30 +160,39 @@ function buildProgram(deps: CliDeps, hints: { operatorUrl?: string; home?: strin
     command: Command,
     run: (session: Session) => Promise<T>,
   ): Promise<T> {
-    const home = globals(command).home;
+    const { home, torBinary } = globals(command);
     hints.home = homePaths(home, deps.environment).home;
-    const session = await openSession(deps, home);
+    const session = await openSession(deps, home, torBinary === undefined ? {} : { torBinary });
     hints.operatorUrl = session.operatorUrl;
     try {
       return await run(session);
     } finally {
-      session.close();
+      await session.close();
     }
   }
 
   program
     .command('init')
     .description('create your keystore and local store (once per identity)')
-    .requiredOption('--operator <url>', "the Operator's address, e.g. http://127.0.0.1:8080")
-    .action(async (options: { operator: string }, command: Command) => {
+    .requiredOption(
+      '--operator <url>',
+      "the Operator's onion address, e.g. http://…onion (or http://127.0.0.1:PORT for development)",
+    )
+    .option(
+      '--tor-socks <host:port>',
+      "a running tor's SOCKS port, e.g. 127.0.0.1:9050 (default: komrade starts its own tor)",
+      socksAddress,
+    )
+    .action(async (options: { operator: string; torSocks?: SocksAddress }, command: Command) => {
       const home = globals(command).home;
       hints.home = homePaths(home, deps.environment).home;
       hints.operatorUrl = options.operator;
-      const created = await initHome(deps, home, options.operator);
+      const created = await initHome(deps, home, options.operator, options.torSocks);
       output.result(created, () =>
         [
           `Created your keystore and local store in ${created.home}.`,
           `  operator: ${created.operator}`,
+          `  ${transportText(created.transport, created.torSocks, created.home)}`,
           'Keep your passphrase safe: nobody can recover it. Next: komrade register NAME',
         ].join('\n'),
       );

@@ -1,18 +1,25 @@
 /** Creating a komrade home (`init`) and opening one for every other command. */
 import { mkdirSync, rmSync, existsSync } from 'node:fs';
-import type { Dispatcher } from 'undici';
 import {
   FileKeystore,
   HttpOperatorClient,
   KomradeClient,
+  RetryingOperatorClient,
   SqliteLocalStore,
+  checkOperatorUrl,
+  ensureCircuitIsolationKey,
+  type OperatorDestination,
+  type OperatorRetry,
+  type SocksAddress,
 } from '../../bridge/index.js';
 import { AEAD_KEY_BYTES, generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { toBase64url } from '../../common/wire/index.js';
 import { homePaths, type CliEnvironment, type HomePaths } from './environment.js';
 import type { Output } from './output.js';
+import { LazyOperatorClient } from './lazy-operator-client.js';
 import { obtainPassphrase, type PromptInput } from './passphrase.js';
+import type { OpenTransport, OperatorTransport } from './tor-transport.js';
 
 /** Everything a command needs from the outside world; built once in main.ts. */
 export interface CliDeps {
@@ -20,9 +27,15 @@ export interface CliDeps {
   readonly output: Output;
   /** stdin: passphrase prompts and letter text. */
   readonly input: PromptInput & AsyncIterable<string | Buffer>;
-  /** How HTTP connections to the Operator are made. */
-  readonly dispatcher: Dispatcher;
+  /** Opens the connection to the Operator (direct, a tor's SOCKS port, or our own tor). */
+  readonly openTransport: OpenTransport;
   readonly now: () => number;
+}
+
+/** Per-command options that shape the transport. */
+export interface SessionOptions {
+  /** `--tor-binary`. */
+  readonly torBinary?: string;
 }
 
 /** A home folder opened with its passphrase. */
@@ -30,13 +43,18 @@ export interface Session {
   readonly client: KomradeClient;
   readonly operatorUrl: string;
   readonly paths: HomePaths;
-  close(): void;
+  /** Closes the local store, then the transport (stopping a tor this command launched). */
+  close(): Promise<void>;
 }
 
 /** What `init` created. */
 export interface InitResult {
   readonly home: string;
   readonly operator: string;
+  /** `direct` (loopback), `tor-socks` (a running tor) or `own-tor` (launched when needed). */
+  readonly transport: 'direct' | 'tor-socks' | 'own-tor';
+  /** The SOCKS port given with `--tor-socks`, as `host:port`. */
+  readonly torSocks?: string;
   readonly signKey: string;
   readonly boxKey: string;
 }
@@ -45,14 +63,21 @@ const deriving = (output: Output) => () => {
   output.progress('Deriving key from passphrase…');
 };
 
+/** `host:port`, with brackets around an IPv6 host. */
+const showSocks = (socks: SocksAddress): string =>
+  `${socks.host.includes(':') ? `[${socks.host}]` : socks.host}:${socks.port}`;
+
 /**
  * Creates the keystore and the local store in the home folder.
- * @throws `KEYSTORE_EXISTS`, `CONFIG_INVALID` for a bad Operator URL, `USAGE` for the passphrase
+ * @param torSocks - `--tor-socks`, already parsed
+ * @throws `KEYSTORE_EXISTS`, `CONFIG_INVALID` for an Operator URL that is neither onion nor
+ * loopback, `USAGE` for the passphrase
  */
 export async function initHome(
   deps: CliDeps,
   homeFlag: string | undefined,
   operatorUrl: string,
+  torSocks?: SocksAddress,
 ): Promise<InitResult> {
   const paths = homePaths(homeFlag, deps.environment);
   const keystore = new FileKeystore(paths.keystore, { kdf: deps.environment.kdf });
@@ -65,12 +90,9 @@ export async function initHome(
       `A local store (komrade.db) already exists in ${paths.home} without a keystore; move it away first.`,
     );
   }
-  // Checks the URL's shape without connecting.
-  const url = new HttpOperatorClient({
-    baseUrl: operatorUrl,
-    dispatcher: deps.dispatcher,
-    now: deps.now,
-  }).url;
+  // Refuses anything but an onion or loopback Operator, without connecting.
+  const destination = checkOperatorUrl(operatorUrl);
+  const url = destination.url;
   const passphrase = await obtainPassphrase({
     fromEnv: deps.environment.passphrase,
     input: deps.input,
@@ -83,6 +105,8 @@ export async function initHome(
   const store = new SqliteLocalStore(paths.store, { storageKey });
   try {
     store.setOperatorUrl(url);
+    store.setTorSocks(torSocks);
+    ensureCircuitIsolationKey(store);
   } finally {
     store.close();
   }
@@ -96,6 +120,8 @@ export async function initHome(
   return {
     home: paths.home,
     operator: url,
+    transport: transportOf(destination, torSocks),
+    ...(torSocks === undefined ? {} : { torSocks: showSocks(torSocks) }),
     signKey: toBase64url(keys.signPublic),
     boxKey: toBase64url(keys.boxPublic),
   };
@@ -105,7 +131,11 @@ export async function initHome(
  * Unlocks the keystore and opens the local store and the Operator client.
  * @throws `KEYSTORE_MISSING`, `WRONG_PASSPHRASE`, `KEYSTORE_CORRUPT`, `USAGE`
  */
-export async function openSession(deps: CliDeps, homeFlag: string | undefined): Promise<Session> {
+export async function openSession(
+  deps: CliDeps,
+  homeFlag: string | undefined,
+  options: SessionOptions = {},
+): Promise<Session> {
   const paths = homePaths(homeFlag, deps.environment);
   const keystore = new FileKeystore(paths.keystore);
   if (!keystore.exists()) {
@@ -134,18 +164,65 @@ export async function openSession(deps: CliDeps, homeFlag: string | undefined): 
       `The local store in ${paths.home} has no Operator address; it was not created by komrade init.`,
     );
   }
-  const operator = new HttpOperatorClient({
-    baseUrl: operatorUrl,
-    dispatcher: deps.dispatcher,
-    now: deps.now,
+  let destination: OperatorDestination;
+  let isolationKey: string;
+  try {
+    // Every command refuses an Operator that is neither onion nor loopback, before connecting.
+    destination = checkOperatorUrl(operatorUrl);
+    isolationKey = ensureCircuitIsolationKey(store);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const socks = deps.environment.torSocks ?? store.torSocks();
+  let transport: OperatorTransport | undefined;
+  const operator = new LazyOperatorClient(async () => {
+    transport = await deps.openTransport({
+      destination,
+      socks,
+      isolationKey,
+      torDataDir: paths.tor,
+      torBinary: options.torBinary ?? deps.environment.torBinary,
+    });
+    const http = new HttpOperatorClient({
+      baseUrl: destination.url,
+      dispatcher: transport.dispatcher,
+      now: deps.now,
+    });
+    return new RetryingOperatorClient(http, {
+      onRetry: (retry) => {
+        deps.output.progress(retryMessage(retry, destination.kind));
+      },
+    });
   });
   const client = new KomradeClient({ operator, store, keys: secrets.keys, now: deps.now });
   return {
     client,
-    operatorUrl,
+    operatorUrl: destination.url,
     paths,
-    close: () => {
+    close: async () => {
       store.close();
+      await transport?.close();
     },
   };
+}
+
+function transportOf(
+  destination: OperatorDestination,
+  socks: SocksAddress | undefined,
+): InitResult['transport'] {
+  if (destination.kind === 'loopback') return 'direct';
+  return socks === undefined ? 'own-tor' : 'tor-socks';
+}
+
+/** The stderr line before a retry, e.g. "Tor: onion service not reachable yet (…); retrying in 2 s…". */
+export function retryMessage(retry: OperatorRetry, kind: OperatorDestination['kind']): string {
+  const seconds = Math.max(1, Math.round(retry.delayMs / 1000));
+  const what =
+    kind === 'loopback'
+      ? 'Operator not reachable'
+      : retry.tor
+        ? 'Tor: onion service not reachable yet'
+        : 'Tor: the onion service did not answer';
+  return `${what} (${retry.reason}); retrying in ${seconds} s… (attempt ${retry.attempt + 1} of ${retry.attempts})`;
 }

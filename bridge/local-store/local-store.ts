@@ -7,6 +7,15 @@ export interface PinnedOperator {
   readonly feedKey: Uint8Array;
 }
 
+/**
+ * A Tor SOCKS port the komrade chose at `init` (`--tor-socks`). Always on this machine: the
+ * onion name goes to it in the clear.
+ */
+export interface SocksAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
 /** How the komrade stands with someone: written to or accepted, or blocked. */
 export type ContactState = 'accepted' | 'blocked';
 
@@ -30,6 +39,17 @@ export interface LocalStore {
   /** The Operator's URL, set once at `init`. */
   operatorUrl(): string | undefined;
   setOperatorUrl(url: string): void;
+
+  /** The Tor SOCKS port to reach an onion Operator through; `undefined`: launch our own tor. */
+  torSocks(): SocksAddress | undefined;
+  setTorSocks(address: SocksAddress | undefined): void;
+
+  /**
+   * This identity's circuit isolation key: a random secret sent to the local tor as SOCKS
+   * credentials so no other identity shares its circuits. Not the name, and never logged.
+   */
+  circuitIsolationKey(): string | undefined;
+  setCircuitIsolationKey(key: string): void;
 
   pinnedOperator(): PinnedOperator | undefined;
   pinOperator(pin: PinnedOperator): void;

@@ -21,6 +21,7 @@ import type {
   LetterFolder,
   LocalStore,
   PinnedOperator,
+  SocksAddress,
   StoredLetter,
 } from './local-store.js';
 import { MIGRATIONS } from './migrations.js';
@@ -51,6 +52,8 @@ const SETTING = Object.freeze({
   operatorUrl: 'operator.url',
   operatorSignKey: 'operator.signKey',
   operatorFeedKey: 'operator.feedKey',
+  torSocks: 'tor.socks',
+  circuitIsolationKey: 'tor.isolationKey',
   self: 'self.name',
 });
 
@@ -136,6 +139,31 @@ export class SqliteLocalStore implements LocalStore {
 
   setOperatorUrl(url: string): void {
     this.#setSetting(SETTING.operatorUrl, url);
+  }
+
+  torSocks(): SocksAddress | undefined {
+    const value = this.#setting(SETTING.torSocks);
+    if (typeof value !== 'string') return undefined;
+    const match = /^(.+):(\d{1,5})$/.exec(value);
+    if (match?.[1] === undefined || match[2] === undefined) return undefined;
+    return { host: match[1], port: Number(match[2]) };
+  }
+
+  setTorSocks(address: SocksAddress | undefined): void {
+    if (address === undefined) {
+      this.#db.prepare('DELETE FROM settings WHERE key = ?').run(SETTING.torSocks);
+      return;
+    }
+    this.#setSetting(SETTING.torSocks, `${address.host}:${address.port}`);
+  }
+
+  circuitIsolationKey(): string | undefined {
+    const value = this.#setting(SETTING.circuitIsolationKey);
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  setCircuitIsolationKey(key: string): void {
+    this.#setSetting(SETTING.circuitIsolationKey, key);
   }
 
   pinnedOperator(): PinnedOperator | undefined {

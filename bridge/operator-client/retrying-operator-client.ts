@@ -1,0 +1,246 @@
+/**
+ * `RetryingOperatorClient`: any `OperatorClient` with transient transport failures (a Tor circuit
+ * not ready, a descriptor not yet published, a timeout) retried with backoff, where that is safe.
+ */
+import { KomradeError, isKomradeError } from '../../common/errors/index.js';
+import type { OperatorInfo, Receipt, RegisterRequest } from '../../common/wire/index.js';
+import { TorError, isTransientTorError, retryWithBackoff } from '../../tor/index.js';
+import type {
+  FeedPageRequest,
+  FetchedLetters,
+  OperatorClient,
+  OutgoingLetter,
+  PostedToFeed,
+  RequestSigner,
+  SentLetters,
+} from './operator-client.js';
+
+/** One retry about to happen, for a progress line ("retrying in 2 s…"). */
+export interface OperatorRetry {
+  /** The operation being retried, e.g. `send`. */
+  readonly operation: keyof OperatorClient;
+  /** The attempt that just failed (1-based). */
+  readonly attempt: number;
+  /** Total attempts allowed. */
+  readonly attempts: number;
+  /** How long until the next attempt. */
+  readonly delayMs: number;
+  /** Why, in a few words, e.g. `descriptor not published`. Never a secret. */
+  readonly reason: string;
+  /** Whether the failure came from Tor (SOCKS), rather than the connection after it. */
+  readonly tor: boolean;
+}
+
+/** When and how often to retry; see {@link RetryingOperatorClient}. */
+export interface OperatorRetryPolicy {
+  /** Total tries, the first included. @defaultValue 6 */
+  readonly attempts?: number;
+  /** Delay before the first retry, doubled each time (±20% jitter). @defaultValue 1000 */
+  readonly baseMs?: number;
+  /** Upper bound of one delay. @defaultValue 15000 */
+  readonly maxMs?: number;
+  /** Called before each wait. */
+  readonly onRetry?: (retry: OperatorRetry) => void;
+  /** Stops retrying (the last error is thrown) once aborted. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * How safe an operation is to send again when its first attempt may have reached the Operator.
+ * `always`: reads, idempotent writes, and writes the protocol deduplicates. `unsent`: only when
+ * the failure proves nothing reached the Operator.
+ */
+type RetrySafety = 'always' | 'unsent';
+
+/** Node and undici codes of failures that happen before any request byte is written. */
+const UNSENT_CODES: ReadonlySet<string> = new Set(['UND_ERR_CONNECT_TIMEOUT', 'ECONNREFUSED']);
+
+const SOCKS_REASONS: Readonly<Record<number, string>> = {
+  0x01: 'circuit failed',
+  0x03: 'network unreachable',
+  0x04: 'descriptor not found',
+  0x05: 'the service refused the connection',
+  0x06: 'circuit timed out',
+  0xf0: 'descriptor not published',
+  0xf1: 'descriptor not valid yet',
+  0xf2: 'introduction failed',
+  0xf3: 'rendezvous failed',
+  0xf7: 'introduction timed out',
+};
+
+const CODE_REASONS: Readonly<Record<string, string>> = {
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'no answer in time',
+  UND_ERR_BODY_TIMEOUT: 'answer stalled',
+  ETIMEDOUT: 'connection timed out',
+};
+
+/** The chain of `error` and its causes (bounded). */
+function* causes(error: unknown): Generator {
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 8; depth++) {
+    yield e;
+    e = (e as { cause?: unknown }).cause;
+  }
+}
+
+/**
+ * True when `error` proves the request never left this machine: Tor refused or failed the SOCKS
+ * connection (the HTTP request is written only after it), or the connection was never opened.
+ */
+export function failedBeforeSending(error: unknown): boolean {
+  for (const e of causes(error)) {
+    if (e instanceof TorError) return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNSENT_CODES.has(code)) return true;
+  }
+  return false;
+}
+
+/**
+ * A few words on why a request failed, for a retry message.
+ * @returns e.g. `descriptor not published`, `no answer in time`, `connection lost`
+ */
+export function describeTransientFailure(error: unknown): { reason: string; tor: boolean } {
+  for (const e of causes(error)) {
+    if (e instanceof TorError) {
+      const reason =
+        e.socksReply === undefined
+          ? e.message.replace(/^Tor could not connect: /, '').replace(/\.$/, '')
+          : (SOCKS_REASONS[e.socksReply] ?? `SOCKS reply 0x${e.socksReply.toString(16)}`);
+      return { reason, tor: true };
+    }
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code in CODE_REASONS) {
+      return { reason: CODE_REASONS[code] ?? code, tor: false };
+    }
+  }
+  return { reason: 'connection lost', tor: false };
+}
+
+/**
+ * Wraps an {@link OperatorClient} so transient transport failures (`isTransientTorError`: Tor
+ * SOCKS failures marked transient, timeouts, resets) are retried with exponential backoff. Every
+ * other failure, including every answer from the Operator, is passed on at once. Adapters get the
+ * same behaviour by wrapping their client the same way.
+ *
+ * Why retrying is safe here:
+ * - Each attempt calls the inner client again, and `HttpOperatorClient` signs each call afresh:
+ *   a retried signed request carries a new nonce and time, so the Operator never sees a replay.
+ * - Reads (`info`, `lookup`, `fetch`, `feedPage`) change nothing; `ack` deletes by id, so a second
+ *   ack of the same ids deletes nothing more.
+ * - `register`: if the lost attempt did register, the retry answers `NAME_TAKEN`, and
+ *   `KomradeClient.register` adopts the existing receipt when its keys are ours.
+ * - `send` resends the same sealed letters. If the first attempt was delivered before the
+ *   connection failed, the recipient gets the letter twice, but letters carry a random id inside
+ *   the signature and the recipient stores them by (sender, id), so the copy is dropped (counted
+ *   as a duplicate). A letter lost is worse than a copy discarded.
+ * - `post` is retried only when the failure proves nothing reached the Operator (the SOCKS or TCP
+ *   connection never opened): the Operator refuses a second post with the same id, and a resent
+ *   post after a lost answer would report `POST_INVALID` for a post that in fact went up.
+ *
+ * @example
+ * ```ts
+ * const operator = new RetryingOperatorClient(new HttpOperatorClient({ baseUrl, dispatcher, now }), {
+ *   onRetry: (r) => ui.note(`Tor: ${r.reason}; retrying in ${Math.round(r.delayMs / 1000)} s…`),
+ * });
+ * ```
+ */
+export class RetryingOperatorClient implements OperatorClient {
+  readonly #inner: OperatorClient;
+  readonly #policy: OperatorRetryPolicy;
+
+  /**
+   * @param inner - the client doing the requests (usually {@link HttpOperatorClient})
+   * @param policy - attempts, delays, and the retry callback
+   */
+  constructor(inner: OperatorClient, policy: OperatorRetryPolicy = {}) {
+    this.#inner = inner;
+    this.#policy = policy;
+  }
+
+  info(): Promise<OperatorInfo> {
+    return this.#retry('info', 'always', () => this.#inner.info());
+  }
+
+  register(request: RegisterRequest): Promise<Receipt> {
+    return this.#retry('register', 'always', () => this.#inner.register(request));
+  }
+
+  lookup(name: string): Promise<Receipt> {
+    return this.#retry('lookup', 'always', () => this.#inner.lookup(name));
+  }
+
+  send(signer: RequestSigner, letters: readonly OutgoingLetter[]): Promise<SentLetters> {
+    return this.#retry('send', 'always', () => this.#inner.send(signer, letters));
+  }
+
+  fetch(signer: RequestSigner, limit?: number): Promise<FetchedLetters> {
+    return this.#retry('fetch', 'always', () => this.#inner.fetch(signer, limit));
+  }
+
+  ack(signer: RequestSigner, ids: readonly Uint8Array[]): Promise<number> {
+    return this.#retry('ack', 'always', () => this.#inner.ack(signer, ids));
+  }
+
+  post(signer: RequestSigner, sealed: Uint8Array): Promise<PostedToFeed> {
+    return this.#retry('post', 'unsent', () => this.#inner.post(signer, sealed));
+  }
+
+  feedPage(signer: RequestSigner, request?: FeedPageRequest): Promise<Uint8Array> {
+    return this.#retry('feedPage', 'always', () => this.#inner.feedPage(signer, request));
+  }
+
+  async #retry<T>(
+    operation: keyof OperatorClient,
+    safety: RetrySafety,
+    call: () => Promise<T>,
+  ): Promise<T> {
+    const attempts = Math.max(1, this.#policy.attempts ?? 6);
+    const retryable = (error: unknown): boolean =>
+      isTransientTorError(error) && (safety === 'always' || failedBeforeSending(error));
+    let tries = 0;
+    try {
+      return await retryWithBackoff(
+        () => {
+          tries++;
+          return call();
+        },
+        {
+          attempts,
+          baseMs: this.#policy.baseMs ?? 1_000,
+          maxMs: this.#policy.maxMs ?? 15_000,
+          retryIf: retryable,
+          onRetry: ({ attempt, delayMs, error }) => {
+            this.#policy.onRetry?.({
+              operation,
+              attempt,
+              attempts,
+              delayMs,
+              ...describeTransientFailure(error),
+            });
+          },
+          ...(this.#policy.signal === undefined ? {} : { signal: this.#policy.signal }),
+        },
+      );
+    } catch (error) {
+      throw tries > 1 && retryable(error) ? gaveUp(error, tries) : error;
+    }
+  }
+}
+
+/** The last transient error, restated with how many attempts were made; still transient. */
+function gaveUp(error: unknown, tries: number): unknown {
+  const { reason, tor } = describeTransientFailure(error);
+  const message = tor
+    ? `Could not reach the Operator's onion service through Tor (${reason}), ${tries} attempts.`
+    : `Could not reach the Operator (${reason}), ${tries} attempts.`;
+  if (error instanceof TorError) {
+    return new TorError(message, {
+      transient: true,
+      ...(error.socksReply === undefined ? {} : { socksReply: error.socksReply }),
+      cause: error,
+    });
+  }
+  if (isKomradeError(error)) return new KomradeError(error.code, message, { cause: error });
+  return error;
+}

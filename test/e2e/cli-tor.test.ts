@@ -1,0 +1,225 @@
+/**
+ * The `komrade` command against an Operator published as an onion on a private Tor network:
+ * through a configured SOCKS port, and through a tor the CLI launches itself.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TorProcess } from '../../tor/index.js';
+import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
+import {
+  reportTimings,
+  startPrivateTorNetwork,
+  type PrivateTorNetwork,
+} from '../support/tor-network.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = join(ROOT, 'dist', 'adapters', 'cli', 'main.js');
+const PASSPHRASE = 'a long and secret passphrase';
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
+let network: PrivateTorNetwork | undefined;
+let operator: OperatorProcess | undefined;
+let clientTor: TorProcess;
+let onionUrl: string;
+let dir: string;
+let torrcFile: string;
+const timings: Record<string, number> = {};
+
+/** Runs `komrade --home <home> ...args` with the test passphrase and the light KDF. */
+function komrade(
+  home: string,
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<Run> {
+  return new Promise((resolveRun, reject) => {
+    const merged = Object.fromEntries(
+      Object.entries<string | undefined>({
+        ...process.env,
+        KOMRADE_PASSPHRASE: PASSPHRASE,
+        KOMRADE_KDF: 'interactive',
+        KOMRADE_TOR_SOCKS: undefined,
+        KOMRADE_TOR_EXTRA_TORRC: undefined,
+        ...env,
+      }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    );
+    const started = Date.now();
+    const child = spawn(process.execPath, [CLI, '--home', home, ...args], {
+      env: merged,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      resolveRun({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+async function ok(home: string, args: readonly string[], env = {}): Promise<Run> {
+  const run = await komrade(home, args, env);
+  expect(run.code, `komrade ${args.join(' ')} failed:\n${run.stderr}`).toBe(0);
+  expect(run.stderr + run.stdout).not.toContain(PASSPHRASE);
+  return run;
+}
+
+/** Pids of tor processes whose command line mentions `path` (Linux /proc). */
+function torsUsing(path: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        return cmdline.includes(path) && cmdline.includes('torrc');
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first.`);
+  const started = Date.now();
+  dir = mkdtempSync(join(tmpdir(), 'komrade-cli-tor-'));
+  const [net0, op] = await Promise.all([
+    startPrivateTorNetwork(),
+    // No `tor` option: the Operator listens on loopback only, and we publish it ourselves.
+    startOperatorProcess({ powBits: 8 }),
+  ]);
+  network = net0;
+  operator = op;
+  const [service, client] = await Promise.all([net0.startServiceTor(), net0.startClientTor()]);
+  clientTor = client;
+  const onion = await service.control.addOnion({
+    ports: [{ virtualPort: 80, targetPort: Number(new URL(op.url).port) }],
+    waitForPublication: { timeoutMs: 60_000 },
+  });
+  onionUrl = `http://${onion.hostname}`;
+  torrcFile = join(dir, 'private-network.torrc');
+  writeFileSync(torrcFile, `${net0.torrcLinesForClient().join('\n')}\n`);
+  timings.setupMs = Date.now() - started;
+}, 120_000);
+
+afterAll(async () => {
+  await operator?.cleanup();
+  await network?.stop();
+  rmSync(dir, { recursive: true, force: true });
+  reportTimings('cli-tor', timings);
+}, 60_000);
+
+describe('komrade CLI over Tor', () => {
+  it('two komrades write through the onion via a configured SOCKS port', async () => {
+    const socks = `127.0.0.1:${clientTor.socksPort!}`;
+    const alice = join(dir, 'alice');
+    const bob = join(dir, 'bob');
+    const init = await ok(alice, ['init', '--operator', `${onionUrl}/`, '--tor-socks', socks]);
+    expect(init.stdout).toContain(`operator: ${onionUrl}`);
+    expect(init.stdout).toContain(`through Tor, via the SOCKS port ${socks}`);
+    const bobInit = await ok(bob, ['--json', 'init', '--operator', onionUrl, '--tor-socks', socks]);
+    expect(JSON.parse(bobInit.stdout)).toMatchObject({
+      operator: onionUrl,
+      transport: 'tor-socks',
+      torSocks: socks,
+    });
+
+    const register = await ok(alice, ['register', 'alice']);
+    timings.cliRegisterViaSocksMs = register.ms;
+    expect(register.stdout).toContain('Registered as @alice');
+    // A configured SOCKS port: komrade never starts a tor of its own.
+    expect(register.stderr).not.toContain('Starting Tor');
+    await ok(bob, ['register', 'bob']);
+
+    const sent = await ok(alice, ['send', '@bob', 'hello', 'bob', 'over', 'tor']);
+    timings.cliSendViaSocksMs = sent.ms;
+    expect(sent.stdout).toContain('Sent to @bob');
+    expect((await ok(bob, ['inbox'])).stdout).toContain('1 new request');
+    const requests = await ok(bob, ['requests']);
+    expect(requests.stdout).toContain('Request from @alice');
+    expect(requests.stdout).toContain('hello bob over tor');
+    expect((await ok(bob, ['requests', 'accept', '@alice'])).stdout).toContain('Accepted @alice');
+    const inbox = await ok(bob, ['inbox', '--json']);
+    expect(JSON.parse(inbox.stdout)).toMatchObject({
+      letters: [expect.objectContaining({ from: 'alice', text: 'hello bob over tor' })],
+    });
+  }, 60_000);
+
+  it('launches its own tor when no SOCKS port is set, showing bootstrap progress', async () => {
+    const carol = join(dir, 'carol');
+    const init = await ok(carol, ['init', '--operator', onionUrl]);
+    expect(init.stdout).toContain('komrade starts its own tor when needed');
+    const env = { KOMRADE_TOR_EXTRA_TORRC: torrcFile };
+
+    const first = await ok(carol, ['register', 'carol'], env);
+    timings.cliFirstRunOwnTorMs = first.ms;
+    expect(first.stderr).toContain('KOMRADE_TOR_EXTRA_TORRC is set');
+    expect(first.stderr).toContain('Starting Tor for the first time');
+    expect(first.stderr).toMatch(/Tor: bootstrapped \d+% \(/);
+    expect(first.stderr).toContain('Tor: bootstrapped 100% (Done)');
+    const ready = /Tor: ready in ([\d.]+) s\./.exec(first.stderr);
+    expect(ready).not.toBeNull();
+    timings.ownTorFirstBootstrapMs = Math.round(Number(ready![1]) * 1000);
+    expect(first.stdout).toContain('Registered as @carol');
+    expect(existsSync(join(carol, 'tor', 'torrc'))).toBe(true);
+    // The command's tor is gone once the command is.
+    expect(torsUsing(join(carol, 'tor'))).toEqual([]);
+
+    const again = await ok(carol, ['lookup', '@alice'], env);
+    timings.cliSecondRunOwnTorMs = again.ms;
+    expect(again.stderr).toContain('Starting Tor…');
+    expect(again.stdout).toContain('@alice');
+    const readyAgain = /Tor: ready in ([\d.]+) s\./.exec(again.stderr);
+    timings.ownTorSecondBootstrapMs = Math.round(Number(readyAgain?.[1]) * 1000);
+
+    // Local-only commands never start tor.
+    const whoami = await ok(carol, ['whoami'], env);
+    expect(whoami.stderr).not.toContain('Starting Tor');
+  }, 80_000);
+
+  it('refuses non-onion Operators, and onions it cannot reach through Tor', async () => {
+    const clearnet = await komrade(join(dir, 'dave'), [
+      'init',
+      '--operator',
+      'http://93.184.216.34',
+    ]);
+    expect(clearnet.code).toBe(1);
+    expect(clearnet.stderr).toContain('CONFIG_INVALID');
+    expect(clearnet.stderr).toContain('only as a Tor onion service');
+    expect(existsSync(join(dir, 'dave', 'keystore.json'))).toBe(false);
+
+    const remoteSocks = await komrade(join(dir, 'erin'), [
+      'init',
+      '--operator',
+      onionUrl,
+      '--tor-socks',
+      '192.168.1.1:9050',
+    ]);
+    expect(remoteSocks.code).toBe(2);
+    expect(remoteSocks.stderr).toContain('must be on this machine');
+
+    const loopback = await ok(join(dir, 'frank'), ['init', '--operator', operator!.url]);
+    expect(loopback.stdout).toContain('loopback: for development and tests only');
+
+    const noTor = join(dir, 'gina');
+    await ok(noTor, ['init', '--operator', onionUrl]);
+    const missing = await komrade(noTor, ['register', 'gina'], {
+      KOMRADE_TOR_BINARY: join(dir, 'no-such-tor'),
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('Error [TOR_UNAVAILABLE]');
+    expect(missing.stderr).toContain('nothing was sent');
+    expect(missing.stderr).toContain('KOMRADE_TOR_SOCKS=127.0.0.1:9050');
+  }, 60_000);
+});
