@@ -14,14 +14,43 @@ export type { Clock } from './clock.js';
 export { operatorConfigSchema, type OperatorConfig } from './config/operator-config.js';
 export { loadOperatorConfig, parseOperatorConfig } from './config/load-operator-config.js';
 
-// Keys
+// Keys at rest
 export {
-  KEY_FILE,
+  KeyProtection,
   MASTER_KEY_FILE,
   PASSPHRASE_ENV,
+  type KeyProtectionOptions,
+  type OpenedSecret,
+  type SecretPurpose,
+} from './keys/key-protection.js';
+export {
+  KEY_FILE,
   loadOperatorKeys,
   type LoadOperatorKeysOptions,
 } from './keys/load-operator-keys.js';
+
+// The onion service
+export type { OnionService, PublishedOnion } from './onion/onion-service.js';
+export {
+  TorOnionService,
+  type OnionServiceEvents,
+  type TorOnionServiceOptions,
+} from './onion/tor-onion-service.js';
+export type { OnionKeyStore } from './onion/onion-key-store.js';
+export {
+  EncryptedOnionKeyFile,
+  ONION_KEY_FILE,
+  type EncryptedOnionKeyFileOptions,
+} from './onion/onion-key-file.js';
+export type { ConnectedTor, TorConnector, TorLoss } from './onion/tor-connector.js';
+export {
+  LaunchedTorConnector,
+  type LaunchedTorConnectorOptions,
+} from './onion/launched-tor-connector.js';
+export {
+  AttachedTorConnector,
+  type AttachedTorConnectorOptions,
+} from './onion/attached-tor-connector.js';
 
 // Storage ports and the SQLite store
 export type { Feed, FeedPosition, StoredPost } from './store/feed.js';

@@ -5,39 +5,133 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initCrypto } from '../common/crypto/index.js';
 import { KomradeError, isKomradeError } from '../common/errors/index.js';
-import { createJsonLogger } from '../common/logging/index.js';
+import { createJsonLogger, type Logger } from '../common/logging/index.js';
+import type { BootstrapProgress } from '../tor/index.js';
+import type { OperatorConfig } from './config/operator-config.js';
 import { loadOperatorConfig } from './config/load-operator-config.js';
 import { createOperatorServer } from './http/create-operator-server.js';
-import { PASSPHRASE_ENV, loadOperatorKeys } from './keys/load-operator-keys.js';
+import { KeyProtection, PASSPHRASE_ENV } from './keys/key-protection.js';
+import { loadOperatorKeys } from './keys/load-operator-keys.js';
+import { AttachedTorConnector } from './onion/attached-tor-connector.js';
+import { LaunchedTorConnector } from './onion/launched-tor-connector.js';
+import { EncryptedOnionKeyFile } from './onion/onion-key-file.js';
+import type { OnionService, PublishedOnion } from './onion/onion-service.js';
+import type { TorConnector } from './onion/tor-connector.js';
+import { TorOnionService } from './onion/tor-onion-service.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { Sweeper } from './sweeper/sweeper.js';
 
 const DEFAULT_CONFIG = 'config/operator.example.yaml';
 const DATABASE_FILE = 'operator.db';
+/** The launched tor's DataDirectory, inside the data folder. */
+const TOR_DIR = 'tor';
+const INSECURE_FLAG = 'insecure-no-tor';
 
-const USAGE = `Usage: komrade-operator [--config <file>]
+const USAGE = `Usage: komrade-operator [--config <file>] [--${INSECURE_FLAG}]
 
-Runs the Komrade Operator: an HTTP server on a loopback address, to be reached through Tor.
+Runs the Komrade Operator: an HTTP server on a loopback address, published as a Tor onion
+service. It launches its own tor (or attaches to a running one, see tor.control in the config)
+and prints its .onion address; the address stays the same across restarts.
 
 Options:
-  --config <file>  YAML config (default: ${DEFAULT_CONFIG} if it exists, else built-in defaults)
-  --help           Show this help
+  --config <file>     YAML config (default: ${DEFAULT_CONFIG} if it exists, else built-in defaults)
+  --${INSECURE_FLAG}   Development only: no Tor, loopback HTTP only. NOT anonymous.
+  --help              Show this help
 
 Environment:
-  ${PASSPHRASE_ENV}  Passphrase that encrypts the Operator's keys at rest. Without it, a
-                     random master.key file in the data folder protects them.
+  ${PASSPHRASE_ENV}  Passphrase that encrypts the Operator's keys and its onion key at rest.
+                     Without it, a random master.key file in the data folder protects them.
 `;
+
+const INSECURE_WARNING = `WARNING: --${INSECURE_FLAG}: Tor is off. The Operator listens on loopback only and is NOT anonymous; komrades' clients must not use it. Development only.`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(1);
 }
 
+/** `Tor bootstrap 45%: Loading relay descriptors`, plus tor's warning when it reports one. */
+function bootstrapLine(progress: BootstrapProgress): string {
+  const warning = progress.warning === undefined ? '' : ` (tor warns: ${progress.warning})`;
+  return `Tor bootstrap ${progress.percent}%: ${progress.summary}${warning}\n`;
+}
+
+/** Builds the onion service from the config: launch a private tor, or attach to a running one. */
+function createOnionService(
+  config: OperatorConfig,
+  dataDir: string,
+  target: { host: string; port: number },
+  protection: KeyProtection,
+  logger: Logger,
+): TorOnionService {
+  const onProgress = (progress: BootstrapProgress): void => {
+    process.stdout.write(bootstrapLine(progress));
+  };
+  const { tor } = config;
+  const connector: TorConnector =
+    tor.control === null
+      ? new LaunchedTorConnector({
+          torPath: tor.binary,
+          dataDir: join(dataDir, TOR_DIR),
+          extraTorrcLines: tor.extraTorrcLines,
+          bootstrapTimeoutMs: tor.bootstrapTimeoutSeconds * 1_000,
+          onProgress,
+          logger,
+        })
+      : new AttachedTorConnector({
+          control:
+            'port' in tor.control ? { port: tor.control.port } : { path: tor.control.socket },
+          ...(tor.cookieFile === null ? {} : { cookiePath: resolve(tor.cookieFile) }),
+          onProgress,
+          logger,
+        });
+  return new TorOnionService({
+    connector,
+    keys: new EncryptedOnionKeyFile({ dataDir, protection, logger }),
+    // ADD_ONION wants an IPv6 target in brackets.
+    target: {
+      host: target.host.includes(':') ? `[${target.host}]` : target.host,
+      port: target.port,
+    },
+    virtualPort: tor.onionVirtualPort,
+    powDefenses: true,
+    logger,
+    events: {
+      onTorLost: (loss) => {
+        const how =
+          loss.exitSignal !== undefined && loss.exitSignal !== null
+            ? ` (killed by ${loss.exitSignal})`
+            : loss.exitCode !== undefined && loss.exitCode !== null
+              ? ` (exit code ${loss.exitCode})`
+              : '';
+        process.stderr.write(`Tor stopped unexpectedly${how}; restarting it.\n`);
+      },
+      onRestartFailed: ({ attempt, delayMs, error }) => {
+        const why = isKomradeError(error) ? `: ${error.message}` : '';
+        process.stderr.write(
+          `Tor restart attempt ${attempt} failed${why}; retrying in ${Math.round(delayMs / 1_000)} s.\n`,
+        );
+      },
+      onRepublished: (onion) => {
+        process.stdout.write(`Tor restarted; onion service republished at ${onion.url}\n`);
+      },
+    },
+  });
+}
+
 async function main(): Promise<void> {
-  let args: { config?: string | undefined; help?: boolean | undefined };
+  let args: {
+    config?: string | undefined;
+    help?: boolean | undefined;
+    [INSECURE_FLAG]?: boolean | undefined;
+  };
   try {
     ({ values: args } = parseArgs({
-      options: { config: { type: 'string' }, help: { type: 'boolean' } },
+      options: {
+        config: { type: 'string' },
+        help: { type: 'boolean' },
+        [INSECURE_FLAG]: { type: 'boolean' },
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -48,6 +142,7 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  const insecureNoTor = args[INSECURE_FLAG] === true;
   const passphraseValue = process.env[PASSPHRASE_ENV];
   const passphrase = passphraseValue === '' ? undefined : passphraseValue;
 
@@ -59,7 +154,16 @@ async function main(): Promise<void> {
   const logger = createJsonLogger({ level: config.log.level });
   const dataDir = resolve(config.store.dataDir);
 
-  const keys = loadOperatorKeys({ dataDir, passphrase, logger });
+  if (insecureNoTor) {
+    process.stderr.write(`${INSECURE_WARNING}\n`);
+    logger.warn('operator.insecure_no_tor', {
+      detail: 'Started with --insecure-no-tor: no onion service, not anonymous.',
+    });
+  }
+
+  // One protection for every secret at rest, so a passphrase is stretched once per start.
+  const protection = new KeyProtection({ dataDir, passphrase, logger });
+  const keys = loadOperatorKeys({ dataDir, passphrase, logger, protection });
   const store = new SqliteStore(join(dataDir, DATABASE_FILE));
   const operator = createOperatorServer({ config, store, keys, logger });
   const sweeper = new Sweeper({
@@ -79,20 +183,27 @@ async function main(): Promise<void> {
     );
   }
   sweeper.start();
-  logger.info('operator.started', { port: Number(new URL(url).port) });
+  const port = Number(new URL(url).port);
+  logger.info('operator.started', { port });
   process.stdout.write(`Komrade Operator listening on ${url}\n`);
 
-  let stopping = false;
+  const onion: OnionService | undefined = insecureNoTor
+    ? undefined
+    : createOnionService(config, dataDir, { host: config.http.host, port }, protection, logger);
+
+  // An object, so the compiler does not keep a narrowing of the flag across an await.
+  const state = { stopping: false };
+  const stopAll = async (): Promise<void> => {
+    await onion?.stop();
+    await sweeper.stop();
+    await operator.close();
+    await store.close();
+  };
   const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
+    if (state.stopping) return;
+    state.stopping = true;
     logger.info('operator.stopping', { signal });
-    const stop = async () => {
-      await sweeper.stop();
-      await operator.close();
-      await store.close();
-    };
-    stop().then(
+    stopAll().then(
       () => {
         logger.info('operator.stopped');
         process.exit(0);
@@ -107,10 +218,36 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+
+  if (onion !== undefined) {
+    let published: PublishedOnion;
+    try {
+      published = await onion.start();
+    } catch (error) {
+      if (state.stopping) return;
+      state.stopping = true;
+      await stopAll();
+      throw isKomradeError(error, 'TOR_UNAVAILABLE')
+        ? new KomradeError(
+            'TOR_UNAVAILABLE',
+            `Cannot publish the Operator as an onion service: ${error.message}. (Set tor.binary or tor.control in the config; --${INSECURE_FLAG} runs without Tor, for development only.)`,
+            { cause: error },
+          )
+        : error;
+    }
+    if (state.stopping) return;
+    logger.info('operator.onion.ready', { pow: published.powDefenses });
+    if (!published.powDefenses) {
+      process.stderr.write(
+        'Note: this tor does not support onion-service proof-of-work defences (tor 0.4.9.1 or newer does).\n',
+      );
+    }
+    process.stdout.write(`Komrade Operator onion: ${published.url}\n`);
+  }
 }
 
 main().catch((error: unknown) => {
-  // Config and key errors carry a safe, actionable message; anything else only its message.
+  // Config, key and Tor errors carry a safe, actionable message; anything else only its message.
   if (isKomradeError(error)) fail(error.message);
   fail(
     `Komrade Operator failed to start: ${error instanceof Error ? error.message : 'unknown error'}`,

@@ -61,6 +61,45 @@ const sweeperSchema = z.strictObject({
   intervalSeconds: int(1, 86_400).default(60),
 });
 
+const torControlSchema = z.union(
+  [
+    z.strictObject({
+      /** TCP control port of a tor on this machine (127.0.0.1). */
+      port: int(1, 65_535),
+    }),
+    z.strictObject({
+      /** Path of a tor's Unix control socket. */
+      socket: z.string().min(1),
+    }),
+  ],
+  { error: 'must be null, { port: <number> } or { socket: <path> }' },
+);
+
+const torSchema = z.strictObject({
+  /** The tor binary the Operator launches (a name on PATH or a path). @defaultValue `'tor'` */
+  binary: z.string().min(1).default('tor'),
+  /**
+   * `null`: launch a private tor (DataDirectory `<dataDir>/tor`, control port with cookie auth).
+   * `{ port }` or `{ socket }`: attach to a tor that is already running there instead.
+   * @defaultValue `null`
+   */
+  control: torControlSchema.nullable().default(null),
+  /** Cookie file of the attached tor; `null` uses the one its control port names. @defaultValue `null` */
+  cookieFile: z.string().min(1).nullable().default(null),
+  /** How long a launched tor may take to bootstrap before the start fails. @defaultValue 180 */
+  bootstrapTimeoutSeconds: int(5, 3_600).default(180),
+  /**
+   * More torrc lines for the launched tor. For testing only (a private Tor network's
+   * `DirAuthority` lines); production Operators leave it empty. @defaultValue `[]`
+   */
+  extraTorrcLines: z
+    .array(z.string().regex(/^[^\r\n\0]*$/, 'must be a single line'))
+    .max(200)
+    .default([]),
+  /** The port clients use on the `.onion` address. @defaultValue 80 */
+  onionVirtualPort: int(1, 65_535).default(80),
+});
+
 const logSchema = z.strictObject({
   /** @defaultValue `'info'` */
   level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -77,6 +116,7 @@ export const operatorConfigSchema = z.strictObject({
   mail: mailSchema.prefault({}),
   feed: feedSchema.prefault({}),
   sweeper: sweeperSchema.prefault({}),
+  tor: torSchema.prefault({}),
   log: logSchema.prefault({}),
 });
 

@@ -20,7 +20,16 @@ export interface OperatorProcessOptions {
   readonly dataDir?: string;
   /** Extra environment variables for the child (e.g. `KOMRADE_OPERATOR_PASSPHRASE`). */
   readonly env?: Record<string, string>;
-  /** How long to wait for the "listening on" line. @defaultValue 20000 */
+  /**
+   * Publish the Operator as an onion service through its own tor, with these torrc lines (a
+   * private network's `network.torrcLinesForClient()`). Without it the harness passes
+   * `--insecure-no-tor`: loopback HTTP only.
+   */
+  readonly tor?: { readonly extraTorrcLines: readonly string[] };
+  /**
+   * How long to wait for the "listening on" line, and with `tor` for the onion line.
+   * @defaultValue 20000, or 90000 with `tor`
+   */
   readonly timeoutMs?: number;
 }
 
@@ -28,18 +37,27 @@ export interface OperatorProcessOptions {
 export interface OperatorProcess {
   /** Base URL, e.g. `http://127.0.0.1:41234` (routes start with `/v1`). */
   readonly url: string;
+  /** With the `tor` option: the printed onion URL, `http://<56 characters>.onion`. */
+  readonly onion?: string;
   readonly dataDir: string;
   readonly pid: number;
   /** Resolves with the exit code (`null` when killed by a signal) once the process has exited. */
   readonly exited: Promise<number | null>;
-  /** Everything the child wrote to stderr so far (its JSON logs). */
+  /** Everything the child wrote to stderr so far (its JSON logs and warnings). */
   stderr(): string;
+  /** Everything the child wrote to stdout so far (its human lines: listening, bootstrap, onion). */
+  stdout(): string;
   /** SIGTERM, then wait for exit (graceful: in-flight requests finish, the store commits). */
   stop(): Promise<void>;
   /** SIGKILL, then wait for exit (a crash: nothing gets a chance to flush). */
   kill(): Promise<void>;
   /** Stops the process if still running and removes the temp folders the harness created. */
   cleanup(): Promise<void>;
+  /**
+   * SIGTERM, wait for exit, then start again with the same options on the same data folder (the
+   * temp folders move to the new handle, whose `cleanup()` removes them).
+   */
+  restart(): Promise<OperatorProcess>;
 }
 
 /** The project root: the nearest folder with a package.json (this file also runs from dist/). */
@@ -53,6 +71,8 @@ function findRoot(from: string): string {
 const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 const MAIN = join(ROOT, 'dist', 'operator', 'main.js');
 const LISTENING = /Komrade Operator listening on (http:\/\/\S+)/;
+const ONION = /Komrade Operator onion: (http:\/\/[a-z2-7]{56}\.onion(?::\d+)?)\n/;
+const INSECURE_FLAG = '--insecure-no-tor';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -73,7 +93,7 @@ function deepMerge(
 const tail = (text: string, lines = 20) => text.trimEnd().split('\n').slice(-lines).join('\n');
 
 /**
- * Spawns the Operator and resolves once it listens.
+ * Spawns the Operator and resolves once it listens (with `tor`: once it printed its onion).
  * @throws Error when dist is not built, the process exits early, or it does not listen in time
  * @example
  * ```ts
@@ -85,10 +105,17 @@ const tail = (text: string, lines = 20) => text.trimEnd().split('\n').slice(-lin
 export async function startOperatorProcess(
   options: OperatorProcessOptions = {},
 ): Promise<OperatorProcess> {
+  return spawnOperator(options, []);
+}
+
+async function spawnOperator(
+  options: OperatorProcessOptions,
+  inheritedTempDirs: readonly string[],
+): Promise<OperatorProcess> {
   if (!existsSync(MAIN)) {
     throw new Error(`${MAIN} is missing: run \`npm run build\` before starting the Operator.`);
   }
-  const tempDirs: string[] = [];
+  const tempDirs: string[] = [...inheritedTempDirs];
   const configDir = await mkdtemp(join(tmpdir(), 'komrade-operator-config-'));
   tempDirs.push(configDir);
   let dataDir = options.dataDir;
@@ -101,12 +128,23 @@ export async function startOperatorProcess(
     store: { dataDir },
     registration: { powBits: options.powBits ?? 8 },
     log: { level: 'warn' },
+    ...(options.tor === undefined
+      ? {}
+      : {
+          tor: { extraTorrcLines: [...options.tor.extraTorrcLines], bootstrapTimeoutSeconds: 60 },
+        }),
   };
   const config = deepMerge(base, options.config ?? {});
   const configFile = join(configDir, 'operator.yaml');
   await writeFile(configFile, stringify(config), { mode: 0o600 });
 
-  const child = spawn(process.execPath, [MAIN, '--config', configFile], {
+  const args = [
+    MAIN,
+    '--config',
+    configFile,
+    ...(options.tor === undefined ? [INSECURE_FLAG] : []),
+  ];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -118,6 +156,9 @@ export async function startOperatorProcess(
   child.stderr.on('data', (chunk: string) => {
     stderr += chunk;
   });
+  child.stdout.on('data', (chunk: string) => {
+    stdout += chunk;
+  });
   const exited = new Promise<number | null>((resolveExit) => {
     child.once('exit', (code) => {
       resolveExit(code);
@@ -128,29 +169,38 @@ export async function startOperatorProcess(
   process.once('exit', reap);
   void exited.then(() => process.removeListener('exit', reap));
 
-  const timeoutMs = options.timeoutMs ?? 20_000;
-  const url = await new Promise<string>((resolveUrl, reject) => {
+  const withTor = options.tor !== undefined;
+  const timeoutMs = options.timeoutMs ?? (withTor ? 90_000 : 20_000);
+  const waitingFor = withTor ? 'its onion address' : 'its listening line';
+  const ready = await new Promise<{ url: string; onion?: string }>((resolveReady, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(
         new Error(
-          `Operator did not print its listening line within ${timeoutMs} ms. stderr:\n${tail(stderr)}`,
+          `Operator did not print ${waitingFor} within ${timeoutMs} ms. stdout:\n${tail(stdout, 5)}\nstderr:\n${tail(stderr)}`,
         ),
       );
     }, timeoutMs);
-    child.stdout.on('data', (chunk: string) => {
-      stdout += chunk;
-      const match = LISTENING.exec(stdout);
-      if (match?.[1] !== undefined) {
+    const check = (): void => {
+      const url = LISTENING.exec(stdout)?.[1];
+      if (url === undefined) return;
+      if (!withTor) {
         clearTimeout(timer);
-        resolveUrl(match[1]);
+        resolveReady({ url });
+        return;
       }
-    });
+      const onion = ONION.exec(stdout)?.[1];
+      if (onion === undefined) return;
+      clearTimeout(timer);
+      resolveReady({ url, onion });
+    };
+    child.stdout.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
+      const stage = LISTENING.test(stdout) && withTor ? 'printing its onion address' : 'listening';
       reject(
         new Error(
-          `Operator exited with code ${String(code)} before listening. stderr:\n${tail(stderr)}`,
+          `Operator exited with code ${String(code)} before ${stage}. stderr:\n${tail(stderr)}`,
         ),
       );
     });
@@ -165,17 +215,33 @@ export async function startOperatorProcess(
   };
   const pid = child.pid;
   if (pid === undefined) throw new Error('Operator process has no pid');
+  const restartWith: OperatorProcessOptions = { ...options, dataDir };
+  // After restart() the new handle owns the temp folders; this one's cleanup leaves them alone.
+  let ownsTempDirs = true;
   return {
-    url,
+    url: ready.url,
+    ...(ready.onion === undefined ? {} : { onion: ready.onion }),
     dataDir,
     pid,
     exited,
     stderr: () => stderr,
+    stdout: () => stdout,
     stop: () => signalAndWait('SIGTERM'),
     kill: () => signalAndWait('SIGKILL'),
     cleanup: async () => {
       await signalAndWait('SIGTERM');
+      if (!ownsTempDirs) return;
       await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+    },
+    restart: async () => {
+      await signalAndWait('SIGTERM');
+      ownsTempDirs = false;
+      // This config folder is rewritten by the new start; the data folder moves over.
+      await rm(configDir, { recursive: true, force: true });
+      return spawnOperator(
+        restartWith,
+        tempDirs.filter((dir) => dir !== configDir),
+      );
     },
   };
 }

@@ -1,5 +1,5 @@
 /** Test helpers that speak the Operator's API over real HTTP: komrades, registration, signing. */
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { generateIdentityKeys, randomBytes, type IdentityKeys } from '../../common/crypto/index.js';
 import {
   NONCE_BYTES,
@@ -55,13 +55,24 @@ export class TestClient {
   /** Header value of the last signed request. */
   lastAuthorization = '';
 
+  /**
+   * @param baseUrl - the Operator's URL (loopback, or an onion with a Tor `dispatcher`)
+   * @param now - the clock signed requests are stamped with
+   * @param dispatcher - how to connect, e.g. `createTorDispatcher(...)`; undici's global by default
+   */
   constructor(
     readonly baseUrl: string,
     readonly now: () => number = Date.now,
+    readonly dispatcher?: Dispatcher,
   ) {}
 
+  /** undici options that route through {@link TestClient.dispatcher} when one is set. */
+  get #via(): { dispatcher?: Dispatcher } {
+    return this.dispatcher === undefined ? {} : { dispatcher: this.dispatcher };
+  }
+
   async get(path: string): Promise<TestReply> {
-    const res = await request(`${this.baseUrl}${path}`, { method: 'GET' });
+    const res = await request(`${this.baseUrl}${path}`, { method: 'GET', ...this.#via });
     return this.#reply(res);
   }
 
@@ -92,7 +103,12 @@ export class TestClient {
       headers.authorization = authorization;
       this.lastAuthorization = authorization;
     }
-    const res = await request(`${this.baseUrl}${path}`, { method: 'POST', headers, body: bytes });
+    const res = await request(`${this.baseUrl}${path}`, {
+      method: 'POST',
+      headers,
+      body: bytes,
+      ...this.#via,
+    });
     return this.#reply(res);
   }
 

@@ -1,7 +1,12 @@
 /** The Operator's config: defaults, strictness, and errors that locate the problem but never echo it. */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isKomradeError } from '../../common/errors/index.js';
 import { operatorConfigSchema, parseOperatorConfig } from '../../operator/index.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function messageOf(text: string): string {
   try {
@@ -29,7 +34,36 @@ describe('Operator config', () => {
     expect(config.feed).toEqual({ maxPostDays: 30, pageSize: 50 });
     expect(config.sweeper.intervalSeconds).toBe(60);
     expect(config.log.level).toBe('info');
+    expect(config.tor).toEqual({
+      binary: 'tor',
+      control: null,
+      cookieFile: null,
+      bootstrapTimeoutSeconds: 180,
+      extraTorrcLines: [],
+      onionVirtualPort: 80,
+    });
     expect(Object.isFrozen(config.mail)).toBe(true);
+  });
+
+  it('the example file is valid and spells out every default', () => {
+    const example = readFileSync(join(ROOT, 'config', 'operator.example.yaml'), 'utf8');
+    expect(parseOperatorConfig(example, 'operator.example.yaml')).toEqual(parseOperatorConfig(''));
+  });
+
+  it('launches tor by default, or attaches to a control port or socket', () => {
+    expect(parseOperatorConfig('tor:\n  control: { port: 9051 }\n').tor.control).toEqual({
+      port: 9051,
+    });
+    const socket = parseOperatorConfig(
+      'tor:\n  control: { socket: /run/tor/control }\n  cookieFile: /run/tor/control.authcookie\n',
+    ).tor;
+    expect(socket.control).toEqual({ socket: '/run/tor/control' });
+    expect(socket.cookieFile).toBe('/run/tor/control.authcookie');
+    expect(messageOf('tor:\n  control: { host: example.org }\n')).toContain('tor.control');
+    expect(messageOf('tor:\n  control: { port: 70000 }\n')).toContain('tor.control');
+    expect(messageOf('tor:\n  onionVirtualPort: 0\n')).toContain('tor.onionVirtualPort');
+    expect(messageOf('tor:\n  extraTorrcLines: [1]\n')).toContain('tor.extraTorrcLines.0');
+    expect(messageOf('tor:\n  binray: tor\n')).toContain('binray');
   });
 
   it('fills defaults beside the keys given', () => {
