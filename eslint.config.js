@@ -123,10 +123,28 @@ export default tseslint.config(
     ),
   },
   {
+    files: ['adapters/telegram/**/*.ts'],
+    rules: zone(
+      ['discord.js', 'bullmq', 'better-sqlite3'],
+      [
+        { group: ['**/operator/**'], message: 'Adapters reach the Operator only over the wire.' },
+        {
+          group: ['**/bridge/*/**'],
+          message: 'Adapters import bridge/index.ts, never its internals.',
+        },
+        {
+          group: ['**/common/*/*', '!**/common/*/index.js'],
+          message: 'Import common areas through their index.ts.',
+        },
+      ],
+    ),
+  },
+  {
     // The CLI's output module is the one place that writes to the terminal.
     files: [
       'adapters/cli/output.ts',
       'adapters/cli/**/output.ts',
+      'adapters/telegram/output.ts',
       'bench/**/*.ts',
       'test/support/**/*.ts',
     ],

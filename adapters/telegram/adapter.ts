@@ -1,0 +1,136 @@
+/**
+ * Builds and runs the Telegram adapter from already-made parts: the grammY bot (paced by the
+ * throttler, 429s retried after `retry_after`), the Telegram chat surface and the bridge engine.
+ * main.ts supplies production parts; tests supply a local Bot API emulator and Operator.
+ */
+import { autoRetry } from '@grammyjs/auto-retry';
+import { apiThrottler } from '@grammyjs/transformer-throttler';
+import { Bot } from 'grammy';
+import type { Redis } from 'ioredis';
+import type { Dispatcher } from 'undici';
+import {
+  AeadEnvelopeCodec,
+  BridgeEngine,
+  HttpOperatorClient,
+  SqliteBridgeStore,
+  deriveBridgeKeys,
+} from '../../bridge/index.js';
+import type { Logger } from '../../common/logging/index.js';
+import { installHandlers, type BotContext } from './bot.js';
+import { TelegramSurface } from './telegram-surface.js';
+import { COMMANDS } from './texts.js';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+
+/** What {@link startTelegramAdapter} is built from. */
+export interface TelegramAdapterDeps {
+  readonly token: string;
+  /** The Bot API root. @defaultValue https://api.telegram.org */
+  readonly apiRoot?: string;
+  /** Pace to Telegram's limits (429s are retried after `retry_after` either way). @defaultValue true */
+  readonly throttle?: boolean;
+  readonly operatorUrl: string;
+  /**
+   * The dispatcher for one identity's Operator connections; `isolationKey` must map to its own
+   * Tor circuit once the Tor transport is in.
+   */
+  readonly dispatcherFor: (isolationKey: string) => Dispatcher;
+  /** The master key text (64 hex characters). */
+  readonly masterKey: string;
+  readonly dataDir: string;
+  /** A Redis connection with `maxRetriesPerRequest: null`; not closed by the adapter. */
+  readonly connection: Redis;
+  readonly queuePrefix: string;
+  readonly pollIntervalMs: number;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+/** A running adapter. */
+export interface TelegramAdapter {
+  readonly engine: BridgeEngine;
+  readonly bot: Bot<BotContext>;
+  /** Stops polling Telegram, lets running jobs finish, closes the stores. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the adapter and resolves once it polls Telegram.
+ * @throws `CONFIG_INVALID` for a bad master key
+ */
+export async function startTelegramAdapter(deps: TelegramAdapterDeps): Promise<TelegramAdapter> {
+  const keys = deriveBridgeKeys(deps.masterKey);
+  mkdirSync(deps.dataDir, { recursive: true, mode: 0o700 });
+  const store = new SqliteBridgeStore(join(deps.dataDir, 'bridge.db'), keys, deps.now);
+  const bot = new Bot<BotContext>(deps.token, {
+    client: { apiRoot: deps.apiRoot ?? 'https://api.telegram.org' },
+  });
+  // 429 and 5xx answers are retried after Telegram's `retry_after`, whatever the pacing.
+  bot.api.config.use(autoRetry({ maxRetryAttempts: 10, maxDelaySeconds: 120 }));
+  if (deps.throttle ?? true) {
+    bot.api.config.use(
+      apiThrottler({
+        // Evenly spaced rather than bursts of 30: never more than 30 in any one-second window.
+        global: { minTime: 35, maxConcurrent: 30 },
+        out: { maxConcurrent: 1, minTime: 1_050 },
+        group: {
+          maxConcurrent: 1,
+          minTime: 3_100,
+          reservoir: 20,
+          reservoirRefreshAmount: 20,
+          reservoirRefreshInterval: 61_000,
+        },
+      }),
+    );
+  }
+  const surface = new TelegramSurface(bot.api);
+  const codec = new AeadEnvelopeCodec(keys.queueKey);
+  const engine = new BridgeEngine({
+    store,
+    surface,
+    connection: deps.connection,
+    queuePrefix: deps.queuePrefix,
+    codec,
+    operatorFor: (isolationKey) =>
+      new HttpOperatorClient({
+        baseUrl: deps.operatorUrl,
+        dispatcher: deps.dispatcherFor(isolationKey),
+        now: deps.now,
+      }),
+    dataDir: deps.dataDir,
+    now: deps.now,
+    logger: deps.logger,
+    pollIntervalMs: deps.pollIntervalMs,
+  });
+  installHandlers(bot, engine, deps.logger);
+  await bot.init();
+  await bot.api.setMyCommands(COMMANDS.map((c) => ({ ...c })));
+  await engine.start();
+  const polling = new Promise<void>((resolveStart, reject) => {
+    bot
+      .start({
+        drop_pending_updates: false,
+        allowed_updates: ['message', 'callback_query'],
+        onStart: () => {
+          resolveStart();
+        },
+      })
+      .catch((error: unknown) => {
+        deps.logger.error('telegram.polling_stopped', {
+          code: error instanceof Error ? error.name : 'INTERNAL',
+        });
+        reject(error instanceof Error ? error : new Error('polling stopped'));
+      });
+  });
+  await polling;
+  deps.logger.info('telegram.started', { queues: deps.queuePrefix });
+  return {
+    engine,
+    bot,
+    stop: async () => {
+      await bot.stop();
+      await engine.close();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * The `ChatSurface` port: the few things the engine asks of a chat platform (Telegram, Discord, a
+ * terminal). Deliberately excluded: commands, buttons, formatting and rate limits, which each
+ * implementation handles in its own way.
+ */
+
+/** A verified letter, ready to show. */
+export interface LetterForChat {
+  readonly from: string;
+  readonly to: string;
+  /** When the sender says they sent it (ms since the epoch). */
+  readonly sentAt: number;
+  readonly text: string;
+  /** True when the sender is not accepted yet: show it as a first contact to accept or block. */
+  readonly firstContact: boolean;
+  /** True when the sender's identity is held by this adapter (not on the sender's own device). */
+  readonly viaAdapter: boolean;
+}
+
+/** Something the engine tells a chat user on its own initiative. */
+export type ChatNotice =
+  | { readonly kind: 'send-failed'; readonly to: string; readonly code: string }
+  | { readonly kind: 'sent'; readonly to: string };
+
+/**
+ * Where the engine shows letters and notices. `chat` is the surface's own opaque address of a
+ * chat user; the engine stores it encrypted and never sends it to the Operator.
+ */
+export interface ChatSurface {
+  /**
+   * Shows a letter. Resolves only once the platform accepted the message (the engine acknowledges
+   * the letter at the Operator after that), with the platform's reference of the message.
+   * @throws anything the platform throws; the engine retries later
+   */
+  deliverLetter(chat: string, letter: LetterForChat): Promise<string>;
+  notify(chat: string, notice: ChatNotice): Promise<void>;
+}

@@ -1,0 +1,592 @@
+/**
+ * `BridgeEngine`: runs Komrade for many chat users at once. It holds one identity per chat user,
+ * seals everything they write before it is queued, sends through a BullMQ outbox, polls each
+ * identity's mail on a schedule, and shows every letter in the chat before acknowledging it at the
+ * Operator, so no letter is lost and none is shown twice.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { AEAD_KEY_BYTES, generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
+import { KomradeError, isKomradeError } from '../../common/errors/index.js';
+import type { Logger } from '../../common/logging/index.js';
+import {
+  ID_BYTES,
+  MAX_LETTER_TEXT_BYTES,
+  fromBase64url,
+  openLetter,
+  parseName,
+  sealLetter,
+  toBase64url,
+  verifyLetter,
+  type Letter,
+} from '../../common/wire/index.js';
+import type { ChatSurface } from '../chat-surface/chat-surface.js';
+import { KomradeClient, type RegisterOptions } from '../client/komrade-client.js';
+import type { KomradeProfile, SentLetter } from '../client/views.js';
+import type { BridgeStore, Delivery, HeldIdentity } from '../identity-vault/bridge-store.js';
+import { SqliteLocalStore } from '../local-store/sqlite-local-store.js';
+import type { OperatorClient, RequestSigner } from '../operator-client/operator-client.js';
+import type { EnvelopeCodec } from '../queue/envelope-codec.js';
+import { decodeJob, queueNames, type JobPayloads, type QueueRole } from '../queue/jobs.js';
+
+/** Codes that no retry can fix: the job fails at once and the user is told. */
+const PERMANENT = new Set<string>([
+  'BAD_SIGNATURE',
+  'NAME_UNKNOWN',
+  'NAME_INVALID',
+  'LETTER_TOO_LARGE',
+  'BATCH_TOO_LARGE',
+  'BAD_REQUEST',
+  'AUTH_REQUIRED',
+  'NOT_REGISTERED',
+  'DECODE_FAILED',
+  'OPERATOR_KEY_CHANGED',
+  'IDENTITY_GONE',
+]);
+
+/** Letters fetched per poll; more wait for the next poll (unacknowledged ones come first). */
+const FETCH_LIMIT = 100;
+
+/** What {@link BridgeEngine} is built from; the adapter's composition root supplies each. */
+export interface BridgeEngineDeps {
+  readonly store: BridgeStore;
+  readonly surface: ChatSurface;
+  /** A Redis connection with `maxRetriesPerRequest: null`; the engine does not close it. */
+  readonly connection: Redis;
+  /** Prefix of the queue names and Redis keys (one per deployment, one per test). */
+  readonly queuePrefix: string;
+  readonly codec: EnvelopeCodec;
+  /**
+   * The Operator client of one identity. `isolationKey` is the identity's opaque id: give each its
+   * own Tor circuit (SOCKS isolation) so the Operator cannot link identities by circuit.
+   */
+  readonly operatorFor: (isolationKey: string) => OperatorClient;
+  /** Folder for the identities' letter stores. */
+  readonly dataDir: string;
+  readonly now: () => number;
+  readonly logger: Logger;
+  /** How often each identity's mail is fetched. @defaultValue 30000 */
+  readonly pollIntervalMs?: number;
+  /** Parallel jobs per worker. @defaultValue `{ outbox: 8, poll: 4, deliver: 64 }` */
+  readonly concurrency?: Partial<Record<QueueRole, number>>;
+}
+
+/** An identity as the adapter shows it. */
+export interface IdentitySummary {
+  readonly id: string;
+  readonly name: string | null;
+}
+
+interface Session {
+  readonly held: HeldIdentity;
+  readonly local: SqliteLocalStore;
+  readonly operator: OperatorClient;
+  readonly client: KomradeClient;
+}
+
+const backoff = (attemptsMade: number) => Math.min(30_000, 250 * 2 ** Math.max(0, attemptsMade));
+
+const codeOf = (error: unknown): string => {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    if (error.name === 'UnrecoverableError' && /^[A-Z_]+$/.test(error.message)) {
+      return error.message;
+    }
+  }
+  return 'INTERNAL';
+};
+
+/** Turns a failure into what BullMQ should do: give up (permanent) or retry with backoff. */
+function forQueue(error: unknown): Error {
+  const code = codeOf(error);
+  if (PERMANENT.has(code)) return new UnrecoverableError(code);
+  return error instanceof Error ? error : new Error(code);
+}
+
+function nameOrThrow(input: string): string {
+  const parsed = parseName(input);
+  if (!parsed.ok) throw parsed.error;
+  return parsed.value;
+}
+
+/**
+ * The engine. Call {@link BridgeEngine.start} once, then drive it from a chat adapter.
+ *
+ * @example
+ * ```ts
+ * const engine = new BridgeEngine({ store, surface, connection, queuePrefix: 'komrade', codec,
+ *   operatorFor, dataDir, now: Date.now, logger });
+ * await engine.start();
+ * const id = engine.createIdentity('telegram:42', '42');
+ * await engine.register(id, 'alice');
+ * ```
+ */
+export class BridgeEngine {
+  readonly #deps: BridgeEngineDeps;
+  readonly #names: Readonly<Record<QueueRole, string>>;
+  readonly #sessions = new Map<string, Session>();
+  readonly #queues: { [K in QueueRole]: Queue<JobPayloads[K]> };
+  readonly #workers: Worker[] = [];
+  readonly #pollIntervalMs: number;
+  /**
+   * Names this run's delivery jobs. A job left "active" by a crashed run stays locked in Redis
+   * until BullMQ's stall check frees it; a new id lets this run deliver at once, and the ledger
+   * (plus {@link BridgeEngine.#inFlight}) makes the stale job a no-op when it runs later.
+   */
+  readonly #runId = toBase64url(randomBytes(6));
+  readonly #inFlight = new Set<string>();
+  #started = false;
+
+  constructor(deps: BridgeEngineDeps) {
+    this.#deps = deps;
+    this.#names = queueNames(deps.queuePrefix);
+    this.#pollIntervalMs = deps.pollIntervalMs ?? 30_000;
+    const opts = { connection: deps.connection, prefix: deps.queuePrefix };
+    this.#queues = {
+      outbox: new Queue<JobPayloads['outbox']>(this.#names.outbox, opts),
+      poll: new Queue<JobPayloads['poll']>(this.#names.poll, opts),
+      deliver: new Queue<JobPayloads['deliver']>(this.#names.deliver, opts),
+    };
+    for (const queue of Object.values(this.#queues)) {
+      // Redis going away is expected (ioredis reconnects); say so in the log, without detail.
+      queue.on('error', (error: Error) => {
+        deps.logger.warn('bridge.queue_error', { code: codeOf(error) });
+      });
+    }
+    mkdirSync(join(deps.dataDir, 'identities'), { recursive: true, mode: 0o700 });
+  }
+
+  /** Starts the workers, requeues letters fetched but not yet shown, and schedules polling. */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    const { connection, queuePrefix, concurrency = {} } = this.#deps;
+    const common = {
+      connection,
+      prefix: queuePrefix,
+      settings: { backoffStrategy: backoff },
+    };
+    const outbox = new Worker<JobPayloads['outbox']>(
+      this.#names.outbox,
+      (job, token, signal) => this.#processOutbox(job, token, signal),
+      { ...common, concurrency: concurrency.outbox ?? 8 },
+    );
+    outbox.on('failed', (job, error) => {
+      if (job === undefined) return;
+      const gaveUp =
+        error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+      if (gaveUp) void this.#tellSendFailed(job.data, codeOf(error));
+    });
+    const poll = new Worker<JobPayloads['poll']>(
+      this.#names.poll,
+      (job, token, signal) => this.#processPoll(job, token, signal),
+      { ...common, concurrency: concurrency.poll ?? 4 },
+    );
+    const deliver = new Worker<JobPayloads['deliver']>(
+      this.#names.deliver,
+      (job, token, signal) => this.#processDeliver(job, token, signal),
+      { ...common, concurrency: concurrency.deliver ?? 64 },
+    );
+    for (const worker of [outbox, poll, deliver]) {
+      worker.on('error', (error) => {
+        this.#deps.logger.warn('bridge.worker_error', { code: codeOf(error) });
+      });
+      this.#workers.push(worker);
+    }
+    // Letters fetched before a crash (or lost from Redis) are queued again from the ledger.
+    for (const delivery of this.#deps.store.pendingDeliveries()) {
+      await this.#enqueueDelivery(delivery.identity, delivery.id);
+    }
+    for (const id of this.#deps.store.registeredIdentities()) {
+      await this.#schedulePolling(id);
+      await this.pollNow(id);
+    }
+  }
+
+  /** Stops the workers (letting running jobs finish) and closes every store. */
+  async close(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.close()));
+    await Promise.all(Object.values(this.#queues).map((q) => q.close()));
+    for (const session of this.#sessions.values()) session.local.close();
+    this.#sessions.clear();
+  }
+
+  // ---- identities ----------------------------------------------------------------------------
+
+  /** The identity held for a chat user, if any. */
+  identityOf(surfaceUser: string): IdentitySummary | undefined {
+    const held = this.#deps.store.identityOfUser(surfaceUser);
+    return held === undefined ? undefined : { id: held.id, name: held.name };
+  }
+
+  /**
+   * Generates a new identity for a chat user, here in the adapter: its keys never leave it.
+   * @param chat - where the surface shows this user's letters
+   * @throws `KEYSTORE_EXISTS` when the user already has one
+   */
+  createIdentity(surfaceUser: string, chat: string): string {
+    const id = toBase64url(randomBytes(16));
+    this.#deps.store.createIdentity(surfaceUser, {
+      id,
+      keys: generateIdentityKeys(),
+      storageKey: randomBytes(AEAD_KEY_BYTES),
+      chat,
+    });
+    return id;
+  }
+
+  #session(id: string): Session | undefined {
+    const cached = this.#sessions.get(id);
+    if (cached !== undefined) return cached;
+    const held = this.#deps.store.identity(id);
+    if (held === undefined) return undefined;
+    const local = new SqliteLocalStore(this.#localPath(id), { storageKey: held.storageKey });
+    const operator = this.#deps.operatorFor(id);
+    const client = new KomradeClient({
+      operator,
+      store: local,
+      keys: held.keys,
+      now: this.#deps.now,
+    });
+    const session = { held, local, operator, client };
+    this.#sessions.set(id, session);
+    return session;
+  }
+
+  #localPath(id: string): string {
+    return join(this.#deps.dataDir, 'identities', `${id}.db`);
+  }
+
+  #mustSession(id: string): Session {
+    const session = this.#session(id);
+    if (session === undefined) {
+      throw new KomradeError('KEYSTORE_MISSING', 'There is no identity here for you.');
+    }
+    return session;
+  }
+
+  #signer(session: Session): RequestSigner {
+    const own = session.local.ownReceipt();
+    if (own === undefined) {
+      throw new KomradeError('NOT_REGISTERED', 'You have not registered a name yet.');
+    }
+    return { name: own.name, signSecret: session.held.keys.signSecret };
+  }
+
+  /** The engine's client of an identity, for the operations that need no queue. */
+  client(id: string): KomradeClient {
+    return this.#mustSession(id).client;
+  }
+
+  /**
+   * Registers a name for an identity (proof of work included) and starts polling its mail.
+   * @throws `NAME_INVALID`, `NAME_RESERVED`, `NAME_TAKEN`, `USAGE` when already registered
+   */
+  async register(id: string, name: string, options: RegisterOptions = {}): Promise<KomradeProfile> {
+    const session = this.#mustSession(id);
+    const profile = await session.client.register(name, options);
+    this.#deps.store.setName(id, profile.name);
+    this.#sessions.set(id, { ...session, held: { ...session.held, name: profile.name } });
+    await this.#schedulePolling(id);
+    return profile;
+  }
+
+  /** Destroys an identity: its keys, its letters, its ledger, its polling. Irreversible. */
+  async forget(id: string): Promise<void> {
+    await this.#queues.poll.removeJobScheduler(`poll-${id}`);
+    const session = this.#sessions.get(id);
+    session?.local.close();
+    this.#sessions.delete(id);
+    this.#deps.store.deleteIdentity(id);
+    const path = this.#localPath(id);
+    for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+  }
+
+  // ---- letters -------------------------------------------------------------------------------
+
+  /**
+   * Signs and seals a letter here, then queues the sealed letter; the outbox hands it to the
+   * Operator, retrying while Tor or the Operator are down.
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_UNKNOWN`, `LETTER_INVALID`, `LETTER_TOO_LARGE`
+   */
+  async send(id: string, toInput: string, text: string): Promise<SentLetter> {
+    const session = this.#mustSession(id);
+    const signer = this.#signer(session);
+    const to = nameOrThrow(toInput);
+    if (text.trim().length === 0) {
+      throw new KomradeError('LETTER_INVALID', 'A letter cannot be empty.');
+    }
+    const size = Buffer.byteLength(text, 'utf8');
+    if (size > MAX_LETTER_TEXT_BYTES) {
+      throw new KomradeError(
+        'LETTER_TOO_LARGE',
+        `The letter is ${size} bytes; a letter may have at most ${MAX_LETTER_TEXT_BYTES} bytes.`,
+      );
+    }
+    const info = await session.client.operatorInfo();
+    const recipient = await session.client.lookup(to);
+    const boxKey = fromBase64url(recipient.boxKey);
+    if (boxKey === undefined) throw new KomradeError('OPERATOR_ERROR', 'Bad recipient key.');
+    const letter: Letter = {
+      v: 1,
+      kind: 'text',
+      from: signer.name,
+      to,
+      sentAt: this.#deps.now(),
+      id: randomBytes(ID_BYTES),
+      body: text,
+    };
+    const sealed = sealLetter(letter, session.held.keys.signSecret, boxKey);
+    if (sealed.length > info.limits.sealedLetterBytes) {
+      throw new KomradeError(
+        'LETTER_TOO_LARGE',
+        `The sealed letter is ${sealed.length} bytes; this Operator accepts at most ${info.limits.sealedLetterBytes}.`,
+      );
+    }
+    const envelope = this.#deps.codec.encode(id, { to, sealed });
+    await this.#queues.outbox.add(
+      'outbox',
+      { identity: id, envelope },
+      {
+        attempts: 12,
+        backoff: { type: 'custom' },
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    );
+    session.local.setContactState(to, 'accepted', this.#deps.now());
+    return { id: toBase64url(letter.id), to, sentAt: letter.sentAt };
+  }
+
+  /**
+   * Answers the letter a chat message showed.
+   * @returns `undefined` when that message did not show a letter
+   */
+  async answer(id: string, surfaceRef: string, text: string): Promise<SentLetter | undefined> {
+    const delivery = this.#deps.store.deliveryByRef(id, surfaceRef);
+    if (delivery === undefined) return undefined;
+    return this.send(id, delivery.sender, text);
+  }
+
+  /** Fetches an identity's mail now (besides its schedule). */
+  async pollNow(id: string): Promise<void> {
+    await this.#queues.poll.add(
+      'poll',
+      { identity: id },
+      { removeOnComplete: true, removeOnFail: true, attempts: 1 },
+    );
+  }
+
+  // ---- follows -------------------------------------------------------------------------------
+
+  /**
+   * Follows a komrade (checked in the directory). Kept only here, never sent anywhere.
+   * @throws `NAME_INVALID`, `NAME_UNKNOWN`, `NOT_REGISTERED`
+   */
+  async follow(id: string, input: string): Promise<{ name: string; added: boolean }> {
+    const session = this.#mustSession(id);
+    this.#signer(session);
+    const name = nameOrThrow(input);
+    await session.client.lookup(name);
+    return { name, added: this.#deps.store.follow(id, name) };
+  }
+
+  /** @throws `NAME_INVALID` */
+  unfollow(id: string, input: string): { name: string; removed: boolean } {
+    const name = nameOrThrow(input);
+    return { name, removed: this.#deps.store.unfollow(id, name) };
+  }
+
+  following(id: string): string[] {
+    return this.#deps.store.following(id);
+  }
+
+  // ---- queue internals -----------------------------------------------------------------------
+
+  async #schedulePolling(id: string): Promise<void> {
+    await this.#queues.poll.upsertJobScheduler(
+      `poll-${id}`,
+      { every: this.#pollIntervalMs },
+      {
+        name: 'poll',
+        data: { identity: id },
+        opts: { removeOnComplete: true, removeOnFail: true, attempts: 1 },
+      },
+    );
+  }
+
+  async #enqueueDelivery(identity: string, delivery: string): Promise<void> {
+    await this.#queues.deliver.add(
+      'deliver',
+      { identity, delivery },
+      {
+        jobId: `d_${delivery}_${this.#runId}`,
+        attempts: 20,
+        backoff: { type: 'custom' },
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    );
+  }
+
+  async #processOutbox(
+    job: Job<JobPayloads['outbox']>,
+    _token: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const { identity, envelope } = decodeJob('outbox', job.data);
+    if (signal?.aborted === true) throw new Error('ABORTED');
+    try {
+      const session = this.#session(identity);
+      if (session === undefined) throw new UnrecoverableError('IDENTITY_GONE');
+      const entry = this.#deps.codec.decode(identity, envelope);
+      await session.operator.send(this.#signer(session), [entry]);
+      this.#deps.logger.debug('bridge.sent', { job: job.id });
+      // The recipient is held here too: fetch now rather than at its next scheduled poll.
+      const local = this.#deps.store.identityNamed(entry.to);
+      if (local !== undefined) await this.pollNow(local);
+    } catch (error) {
+      this.#deps.logger.warn('bridge.send_failed', {
+        job: job.id,
+        code: codeOf(error),
+        attempt: job.attemptsMade + 1,
+      });
+      throw forQueue(error);
+    }
+  }
+
+  async #tellSendFailed(data: JobPayloads['outbox'], code: string): Promise<void> {
+    try {
+      const { identity, envelope } = decodeJob('outbox', data);
+      const session = this.#session(identity);
+      if (session === undefined) return;
+      const { to } = this.#deps.codec.decode(identity, envelope);
+      await this.#deps.surface.notify(session.held.chat, { kind: 'send-failed', to, code });
+    } catch (error) {
+      this.#deps.logger.warn('bridge.notify_failed', { code: codeOf(error) });
+    }
+  }
+
+  async #processPoll(
+    job: Job<JobPayloads['poll']>,
+    _token: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const { identity } = decodeJob('poll', job.data);
+    const session = this.#session(identity);
+    if (session === undefined) {
+      await this.#queues.poll.removeJobScheduler(`poll-${identity}`);
+      return;
+    }
+    if (session.local.ownReceipt() === undefined) return;
+    const signer = this.#signer(session);
+    await session.client.operatorInfo();
+    const batch = await session.operator.fetch(signer, FETCH_LIMIT);
+    const ackNow: Uint8Array[] = [];
+    for (const waiting of batch.letters) {
+      if (signal?.aborted === true) break;
+      const letter = await this.#verifiedLetter(session, waiting.sealed, signer.name);
+      const state = letter === undefined ? undefined : session.local.contactState(letter.from);
+      if (letter === undefined || state === 'blocked') {
+        // Forged, undecryptable or blocked: nothing to show; the Operator may forget it.
+        ackNow.push(waiting.id);
+        continue;
+      }
+      session.local.saveLetters([
+        {
+          letter,
+          folder: state === 'accepted' ? 'inbox' : 'request',
+          receivedAt: this.#deps.now(),
+        },
+      ]);
+      const delivery = this.#deps.store.recordFetched(
+        identity,
+        letter.from,
+        toBase64url(letter.id),
+        toBase64url(waiting.id),
+      );
+      if (delivery.state === 'delivered') ackNow.push(waiting.id);
+      else await this.#enqueueDelivery(identity, delivery.id);
+    }
+    if (ackNow.length > 0) await session.operator.ack(signer, ackNow);
+  }
+
+  async #verifiedLetter(
+    session: Session,
+    sealed: Uint8Array,
+    myName: string,
+  ): Promise<Letter | undefined> {
+    const opened = openLetter(sealed, session.held.keys);
+    if (!opened.ok) return undefined;
+    let signKey: Uint8Array | undefined;
+    try {
+      signKey = fromBase64url((await session.client.lookup(opened.value.letter.from)).signKey);
+    } catch (error) {
+      if (isKomradeError(error, 'NAME_UNKNOWN') || isKomradeError(error, 'NAME_INVALID')) {
+        return undefined;
+      }
+      throw error;
+    }
+    if (signKey === undefined) return undefined;
+    const verified = verifyLetter(opened.value, signKey, myName);
+    return verified.ok ? verified.value : undefined;
+  }
+
+  async #processDeliver(
+    job: Job<JobPayloads['deliver']>,
+    _token: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const { identity, delivery: deliveryId } = decodeJob('deliver', job.data);
+    const session = this.#session(identity);
+    const delivery = this.#deps.store.delivery(deliveryId);
+    if (session === undefined || delivery === undefined) return;
+    // One adapter process per queue prefix: within it, never show one letter from two jobs at once.
+    if (this.#inFlight.has(deliveryId)) throw new Error('BUSY');
+    this.#inFlight.add(deliveryId);
+    try {
+      await this.#deliver(session, delivery, job, signal);
+    } finally {
+      this.#inFlight.delete(deliveryId);
+    }
+  }
+
+  async #deliver(
+    session: Session,
+    delivery: Delivery,
+    job: Job<JobPayloads['deliver']>,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const deliveryId = delivery.id;
+    if (delivery.state === 'pending') {
+      if (signal?.aborted === true) throw new Error('ABORTED');
+      const stored = [
+        ...session.local.letters('inbox', delivery.sender),
+        ...session.local.letters('request', delivery.sender),
+      ].find((s) => toBase64url(s.letter.id) === delivery.letterId);
+      let ref: string | null = null;
+      if (stored !== undefined) {
+        const { letter } = stored;
+        ref = await this.#deps.surface.deliverLetter(session.held.chat, {
+          from: letter.from,
+          to: letter.to,
+          sentAt: letter.sentAt,
+          text: letter.body,
+          firstContact: stored.folder === 'request',
+          viaAdapter: this.#deps.store.identityNamed(letter.from) !== undefined,
+        });
+      }
+      // Shown (or deleted meanwhile by a block): never show it again.
+      this.#deps.store.markDelivered(deliveryId, ref);
+      this.#deps.logger.debug('bridge.delivered', { job: job.id });
+    }
+    const ids = this.#deps.store.delivery(deliveryId)?.operatorIds ?? [];
+    if (ids.length === 0) return;
+    const bytes = ids.map((o) => fromBase64url(o)).filter((b) => b !== undefined);
+    await session.operator.ack(this.#signer(session), bytes);
+    this.#deps.store.markAcked(deliveryId, ids);
+  }
+}

@@ -1,0 +1,305 @@
+/**
+ * `SqliteBridgeStore`: the adapter's own SQLite file (WAL, synchronous=FULL, secure_delete). Each
+ * identity's secrets and chat address are sealed with XChaCha20-Poly1305 under the vault key; chat
+ * users are found by an HMAC of their id, never stored in the clear.
+ */
+import { closeSync, openSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import Database from 'better-sqlite3';
+import {
+  aeadDecrypt,
+  aeadEncrypt,
+  identityKeysFromSecrets,
+  randomBytes,
+  secretsOf,
+} from '../../common/crypto/index.js';
+import { KomradeError } from '../../common/errors/index.js';
+import { decodeCanonical, encodeCanonical, toBase64url } from '../../common/wire/index.js';
+import type { BridgeStore, Delivery, HeldIdentity } from './bridge-store.js';
+
+/** Keys the store is opened with (derived from the adapter's master key). */
+export interface SqliteBridgeStoreKeys {
+  /** Seals identity secrets and chat addresses. */
+  readonly vaultKey: Uint8Array;
+  /** Keys the HMAC that finds a chat user's identity. */
+  readonly lookupKey: Uint8Array;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS identities (
+  id TEXT PRIMARY KEY,
+  lookup BLOB NOT NULL UNIQUE,
+  sealed BLOB NOT NULL,
+  name TEXT UNIQUE,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS deliveries (
+  id TEXT PRIMARY KEY,
+  identity TEXT NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+  sender TEXT NOT NULL,
+  letter_id TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'delivered')),
+  operator_ids TEXT NOT NULL,
+  surface_ref TEXT,
+  created_at INTEGER NOT NULL,
+  UNIQUE (identity, sender, letter_id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (state, identity);
+CREATE INDEX IF NOT EXISTS deliveries_ref ON deliveries (identity, surface_ref);
+CREATE TABLE IF NOT EXISTS follows (
+  identity TEXT NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  PRIMARY KEY (identity, name)
+) STRICT;
+`;
+
+interface DeliveryRow {
+  id: string;
+  identity: string;
+  sender: string;
+  letter_id: string;
+  state: 'pending' | 'delivered';
+  operator_ids: string;
+  surface_ref: string | null;
+}
+
+const AD_TAG = 'komrade/bridge-identity/v1';
+
+const toDelivery = (row: DeliveryRow): Delivery => ({
+  id: row.id,
+  identity: row.identity,
+  sender: row.sender,
+  letterId: row.letter_id,
+  state: row.state,
+  operatorIds: JSON.parse(row.operator_ids) as string[],
+  surfaceRef: row.surface_ref,
+});
+
+/** Implements {@link BridgeStore} on better-sqlite3. */
+export class SqliteBridgeStore implements BridgeStore {
+  readonly #db: Database.Database;
+  readonly #vaultKey: Uint8Array;
+  readonly #lookupKey: Uint8Array;
+  readonly #now: () => number;
+
+  /**
+   * @param path - the SQLite file (created mode 0600)
+   * @throws `CONFIG_INVALID` for keys that are not 32 bytes
+   */
+  constructor(path: string, keys: SqliteBridgeStoreKeys, now: () => number = Date.now) {
+    if (keys.vaultKey.length !== 32 || keys.lookupKey.length !== 32) {
+      throw new KomradeError('CONFIG_INVALID', 'The bridge store keys must be 32 bytes.');
+    }
+    this.#vaultKey = Uint8Array.from(keys.vaultKey);
+    this.#lookupKey = Uint8Array.from(keys.lookupKey);
+    this.#now = now;
+    if (path !== ':memory:') closeSync(openSync(path, 'a', 0o600));
+    this.#db = new Database(path);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = FULL');
+    this.#db.pragma('secure_delete = ON');
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.exec(SCHEMA);
+  }
+
+  #lookup(surfaceUser: string): Buffer {
+    return createHmac('sha256', this.#lookupKey).update(surfaceUser).digest();
+  }
+
+  createIdentity(surfaceUser: string, identity: Omit<HeldIdentity, 'name'>): void {
+    const { signSeed, boxSecret } = secretsOf(identity.keys);
+    const plain = encodeCanonical({
+      signSeed,
+      boxSecret,
+      storageKey: identity.storageKey,
+      chat: identity.chat,
+    });
+    const sealed = aeadEncrypt(plain, this.#vaultKey, encodeCanonical([AD_TAG, identity.id]));
+    plain.fill(0);
+    signSeed.fill(0);
+    boxSecret.fill(0);
+    try {
+      this.#db
+        .prepare('INSERT INTO identities (id, lookup, sealed, created_at) VALUES (?, ?, ?, ?)')
+        .run(identity.id, this.#lookup(surfaceUser), sealed, this.#now());
+    } catch (cause) {
+      throw new KomradeError('KEYSTORE_EXISTS', 'This chat user already has an identity here.', {
+        cause,
+      });
+    }
+  }
+
+  #unseal(row: { id: string; sealed: Uint8Array; name: string | null }): HeldIdentity {
+    const plain = aeadDecrypt(
+      new Uint8Array(row.sealed),
+      this.#vaultKey,
+      encodeCanonical([AD_TAG, row.id]),
+    );
+    if (plain === undefined) {
+      throw new KomradeError(
+        'WRONG_PASSPHRASE',
+        'An identity in the bridge store cannot be opened: wrong master key, or the file was altered.',
+      );
+    }
+    try {
+      const value = decodeCanonical(plain, 'identity') as Record<string, unknown>;
+      const { signSeed, boxSecret, storageKey, chat } = value;
+      if (
+        !(signSeed instanceof Uint8Array) ||
+        !(boxSecret instanceof Uint8Array) ||
+        !(storageKey instanceof Uint8Array) ||
+        typeof chat !== 'string'
+      ) {
+        throw new KomradeError('KEYSTORE_CORRUPT', 'An identity in the bridge store is damaged.');
+      }
+      return {
+        id: row.id,
+        keys: identityKeysFromSecrets(signSeed, boxSecret),
+        storageKey: Uint8Array.from(storageKey),
+        chat,
+        name: row.name,
+      };
+    } finally {
+      plain.fill(0);
+    }
+  }
+
+  identityOfUser(surfaceUser: string): HeldIdentity | undefined {
+    const row = this.#db
+      .prepare('SELECT id, sealed, name FROM identities WHERE lookup = ?')
+      .get(this.#lookup(surfaceUser)) as
+      { id: string; sealed: Uint8Array; name: string | null } | undefined;
+    return row === undefined ? undefined : this.#unseal(row);
+  }
+
+  identity(id: string): HeldIdentity | undefined {
+    const row = this.#db.prepare('SELECT id, sealed, name FROM identities WHERE id = ?').get(id) as
+      { id: string; sealed: Uint8Array; name: string | null } | undefined;
+    return row === undefined ? undefined : this.#unseal(row);
+  }
+
+  identityNamed(name: string): string | undefined {
+    const row = this.#db.prepare('SELECT id FROM identities WHERE name = ?').get(name) as
+      { id: string } | undefined;
+    return row?.id;
+  }
+
+  setName(id: string, name: string): void {
+    this.#db.prepare('UPDATE identities SET name = ? WHERE id = ?').run(name, id);
+  }
+
+  registeredIdentities(): string[] {
+    return (
+      this.#db.prepare('SELECT id FROM identities WHERE name IS NOT NULL').all() as { id: string }[]
+    ).map((r) => r.id);
+  }
+
+  deleteIdentity(id: string): void {
+    this.#db.prepare('DELETE FROM identities WHERE id = ?').run(id);
+  }
+
+  recordFetched(identity: string, sender: string, letterId: string, operatorId: string): Delivery {
+    return this.#db.transaction(() => {
+      const existing = this.#db
+        .prepare('SELECT * FROM deliveries WHERE identity = ? AND sender = ? AND letter_id = ?')
+        .get(identity, sender, letterId) as DeliveryRow | undefined;
+      if (existing === undefined) {
+        const id = toBase64url(randomBytes(16));
+        this.#db
+          .prepare(
+            `INSERT INTO deliveries (id, identity, sender, letter_id, state, operator_ids, created_at)
+             VALUES (?, ?, ?, ?, 'pending', ?, ?)`,
+          )
+          .run(id, identity, sender, letterId, JSON.stringify([operatorId]), this.#now());
+        return {
+          id,
+          identity,
+          sender,
+          letterId,
+          state: 'pending' as const,
+          operatorIds: [operatorId],
+          surfaceRef: null,
+        };
+      }
+      const ids = JSON.parse(existing.operator_ids) as string[];
+      if (!ids.includes(operatorId)) ids.push(operatorId);
+      this.#db
+        .prepare('UPDATE deliveries SET operator_ids = ? WHERE id = ?')
+        .run(JSON.stringify(ids), existing.id);
+      return toDelivery({ ...existing, operator_ids: JSON.stringify(ids) });
+    })();
+  }
+
+  delivery(id: string): Delivery | undefined {
+    const row = this.#db.prepare('SELECT * FROM deliveries WHERE id = ?').get(id) as
+      DeliveryRow | undefined;
+    return row === undefined ? undefined : toDelivery(row);
+  }
+
+  markDelivered(id: string, surfaceRef: string | null): void {
+    this.#db
+      .prepare(`UPDATE deliveries SET state = 'delivered', surface_ref = ? WHERE id = ?`)
+      .run(surfaceRef, id);
+  }
+
+  markAcked(id: string, operatorIds: readonly string[]): void {
+    this.#db.transaction(() => {
+      const row = this.#db.prepare('SELECT operator_ids FROM deliveries WHERE id = ?').get(id) as
+        { operator_ids: string } | undefined;
+      if (row === undefined) return;
+      const left = (JSON.parse(row.operator_ids) as string[]).filter(
+        (o) => !operatorIds.includes(o),
+      );
+      this.#db
+        .prepare('UPDATE deliveries SET operator_ids = ? WHERE id = ?')
+        .run(JSON.stringify(left), id);
+    })();
+  }
+
+  pendingDeliveries(identity?: string): Delivery[] {
+    const rows = (
+      identity === undefined
+        ? this.#db.prepare(`SELECT * FROM deliveries WHERE state = 'pending'`).all()
+        : this.#db
+            .prepare(`SELECT * FROM deliveries WHERE state = 'pending' AND identity = ?`)
+            .all(identity)
+    ) as DeliveryRow[];
+    return rows.map(toDelivery);
+  }
+
+  deliveryByRef(identity: string, surfaceRef: string): Delivery | undefined {
+    const row = this.#db
+      .prepare('SELECT * FROM deliveries WHERE identity = ? AND surface_ref = ?')
+      .get(identity, surfaceRef) as DeliveryRow | undefined;
+    return row === undefined ? undefined : toDelivery(row);
+  }
+
+  follow(identity: string, name: string): boolean {
+    return (
+      this.#db
+        .prepare('INSERT INTO follows (identity, name) VALUES (?, ?) ON CONFLICT DO NOTHING')
+        .run(identity, name).changes > 0
+    );
+  }
+
+  unfollow(identity: string, name: string): boolean {
+    return (
+      this.#db.prepare('DELETE FROM follows WHERE identity = ? AND name = ?').run(identity, name)
+        .changes > 0
+    );
+  }
+
+  following(identity: string): string[] {
+    return (
+      this.#db
+        .prepare('SELECT name FROM follows WHERE identity = ? ORDER BY name')
+        .all(identity) as { name: string }[]
+    ).map((r) => r.name);
+  }
+
+  close(): void {
+    this.#vaultKey.fill(0);
+    this.#lookupKey.fill(0);
+    if (this.#db.open) this.#db.close();
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * Komrade from Telegram: the real grammY bot, against the local Bot API emulator, with a real
+ * Redis and a real Operator process. Users register, exchange letters both ways, accept and block
+ * first contacts, post and read the feed, follow, forget; nothing readable reaches Redis or the logs.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
+import {
+  dumpRedis,
+  startRedisServer,
+  testPrefix,
+  type RedisServer,
+} from '../support/redis-server.js';
+import { TelegramEmulator, type EmulatedMessage } from '../support/telegram-emulator.js';
+import {
+  register,
+  startBridge,
+  telegramUser,
+  type RunningBridge,
+} from '../support/telegram-bridge.js';
+
+const MARKER = `plaintext-marker-${Date.now().toString(36)}`;
+
+let operator: OperatorProcess;
+let redis: RedisServer;
+let emulator: TelegramEmulator;
+let bridge: RunningBridge;
+
+const alice = telegramUser('Alice');
+const bob = telegramUser('Bob');
+const carol = telegramUser('Carol');
+
+beforeAll(async () => {
+  [operator, redis] = await Promise.all([startOperatorProcess({ powBits: 8 }), startRedisServer()]);
+  emulator = new TelegramEmulator();
+  await emulator.start();
+  bridge = await startBridge({ emulator, redis, operatorUrl: operator.url, prefix: testPrefix() });
+});
+
+afterAll(async () => {
+  await bridge.cleanup();
+  await emulator.close();
+  await Promise.all([operator.cleanup(), redis.cleanup()]);
+});
+
+const letterFrom = (from: string, text: string) => (m: EmulatedMessage) =>
+  m.text.includes(`from @${from}`) && m.text.includes(text);
+
+describe('komrade-telegram', () => {
+  it('registers its commands and explains itself on /start', async () => {
+    expect(emulator.commands.length).toBeGreaterThan(0);
+    const names = (emulator.commands[0] as { command: string }[]).map((c) => c.command);
+    expect(names).toEqual(
+      expect.arrayContaining(['start', 'register', 'send', 'inbox', 'requests', 'feed', 'forget']),
+    );
+    emulator.userSends(alice, '/start');
+    const intro = await emulator.waitForBotMessage(alice.id, /Komrade is/);
+    expect(intro.text).toMatch(/Telegram sees everything/);
+    expect(intro.text).toMatch(/\/register NAME/);
+  });
+
+  it('answers wrong commands, missing arguments and group chats helpfully', async () => {
+    emulator.userSends(alice, '/frobnicate');
+    await emulator.waitForBotMessage(alice.id, /don't know \/frobnicate/);
+    emulator.userSends(alice, '/register');
+    await emulator.waitForBotMessage(alice.id, /Which name\?/);
+    emulator.userSends(alice, '/whoami');
+    await emulator.waitForBotMessage(alice.id, /no Komrade identity here yet/);
+    emulator.userSends(alice, '/send');
+    await emulator.waitForBotMessage(alice.id, /Usage: \/send @name text/);
+    emulator.userSends(alice, 'hello?');
+    await emulator.waitForBotMessage(alice.id, /To write a letter/);
+    emulator.userSends(alice, '/register alice', { chatId: -4242 });
+    await emulator.waitForBotMessage(-4242, /only work in a private chat/);
+  });
+
+  it('registers two users, showing proof-of-work progress in an edited message', async () => {
+    await Promise.all([register(emulator, alice, 'alice'), register(emulator, bob, 'bob')]);
+    emulator.userSends(alice, '/whoami');
+    await emulator.waitForBotMessage(alice.id, /You are @alice\.\nSigning key: /);
+    emulator.userSends(alice, '/register other');
+    await emulator.waitForBotMessage(alice.id, /already registered as @alice/);
+    emulator.userSends(alice, '/send @nobody_here hi');
+    await emulator.waitForBotMessage(alice.id, /Nobody is registered under that name/);
+  });
+
+  it('delivers a first contact with Accept/Block, then letters both ways by reply', async () => {
+    emulator.userSends(alice, `/send @bob hello bob ${MARKER}`);
+    await emulator.waitForBotMessage(alice.id, /on its way to @bob/);
+    const first = await emulator.waitForBotMessage(bob.id, letterFrom('alice', MARKER));
+    expect(first.text).toMatch(/First letter from @alice/);
+    expect(first.text).toMatch(/held by a bot/);
+    expect(first.reply_markup?.inline_keyboard[0]?.map((b) => b.text)).toEqual(['Accept', 'Block']);
+
+    emulator.userSends(bob, '/requests');
+    const request = await emulator.waitForBotMessage(bob.id, /wrote to you for the first time/);
+    emulator.userClicks(bob, request.message_id, 'acc:alice');
+    await emulator.waitForBotMessage(bob.id, /Accepted @alice/);
+
+    // Bob answers by replying to the letter; Alice wrote first, so it lands in her inbox directly.
+    emulator.userSends(bob, `hi alice ${MARKER}`, { replyTo: first.message_id });
+    await emulator.waitForBotMessage(bob.id, /on its way to @alice/);
+    const answer = await emulator.waitForBotMessage(alice.id, letterFrom('bob', 'hi alice'));
+    expect(answer.text).toMatch(/✉️ Letter from @bob/);
+    expect(answer.text).toMatch(/Reply to this message/);
+
+    emulator.userSends(alice, 'and back again', { replyTo: answer.message_id });
+    await emulator.waitForBotMessage(bob.id, letterFrom('alice', 'and back again'));
+
+    emulator.userSends(bob, '/inbox');
+    await emulator.waitForBotMessage(
+      bob.id,
+      (m) => m.text.includes('and back again') && !m.text.includes('Letter from'),
+    );
+    await bridge.drained();
+    // Each letter shown exactly once.
+    const shown = emulator.botMessages(bob.id).filter((m) => /etter from @alice/.test(m.text));
+    expect(shown).toHaveLength(2);
+  });
+
+  it('blocks a first contact: later letters from them are never shown', async () => {
+    await register(emulator, carol, 'carol');
+    emulator.userSends(carol, '/send @bob spam one');
+    const spam = await emulator.waitForBotMessage(bob.id, letterFrom('carol', 'spam one'));
+    emulator.userClicks(bob, spam.message_id, 'blk:carol');
+    await emulator.waitForBotMessage(bob.id, /Blocked @carol/);
+    emulator.userSends(carol, '/send @bob spam two');
+    await emulator.waitForBotMessage(carol.id, /on its way to @bob/);
+    await bridge.drained();
+    const bobId = bridge.adapter.engine.identityOf(`telegram:${bob.id}`)!.id;
+    await bridge.adapter.engine.pollNow(bobId);
+    await bridge.drained();
+    expect(emulator.botMessages(bob.id).some((m) => m.text.includes('spam two'))).toBe(false);
+  });
+
+  it('posts with a lifetime to the world feed, paged with a button', async () => {
+    emulator.userSends(alice, '/post');
+    await emulator.waitForBotMessage(alice.id, /Usage: \/post text/);
+    emulator.userSends(alice, '/post 2d The first post');
+    await emulator.waitForBotMessage(alice.id, /Posted to the world feed until/);
+    for (let i = 2; i <= 6; i++) {
+      emulator.userSends(alice, `/post post number ${i}`);
+      await emulator.waitForBotMessage(
+        alice.id,
+        (m) =>
+          m.text.startsWith('Posted') &&
+          emulator.botMessages(alice.id).filter((x) => x.text.startsWith('Posted')).length >= i,
+      );
+    }
+    emulator.userSends(bob, '/feed');
+    const page = await emulator.waitForBotMessage(bob.id, /post number 6/);
+    expect(page.text).toMatch(/@alice/);
+    const button = page.reply_markup?.inline_keyboard[0]?.[0];
+    expect(button?.text).toBe('Older ›');
+    emulator.userClicks(bob, page.message_id, button!.callback_data!);
+    const older = await emulator.waitForBotMessage(bob.id, /The first post/);
+    expect(older.text).not.toMatch(/post number 6/);
+  });
+
+  it('follows and unfollows', async () => {
+    emulator.userSends(bob, '/follow @alice');
+    await emulator.waitForBotMessage(bob.id, /You follow @alice\./);
+    emulator.userSends(bob, '/following');
+    await emulator.waitForBotMessage(bob.id, /You follow: @alice/);
+    emulator.userSends(bob, '/follow @nobody_here');
+    await emulator.waitForBotMessage(bob.id, /Nobody is registered under that name/);
+    emulator.userSends(bob, '/unfollow @alice');
+    await emulator.waitForBotMessage(bob.id, /no longer follow @alice/);
+  });
+
+  it('keeps plaintext out of Redis, the logs and the adapter’s files', async () => {
+    await bridge.drained();
+    const dump = await dumpRedis(redis);
+    expect(dump.length).toBeGreaterThan(0);
+    expect(dump).not.toContain(MARKER);
+    expect(dump).not.toContain(String(alice.id));
+    const logs = bridge.logs.join('\n');
+    expect(logs.length).toBeGreaterThan(0);
+    expect(logs).not.toContain(MARKER);
+    expect(logs).not.toContain(String(bob.id));
+    const files = [
+      join(bridge.dataDir, 'bridge.db'),
+      ...readdirSync(join(bridge.dataDir, 'identities')).map((f) =>
+        join(bridge.dataDir, 'identities', f),
+      ),
+    ];
+    for (const file of files) {
+      expect(readFileSync(file).toString('latin1')).not.toContain(MARKER);
+    }
+  });
+
+  it('forgets an identity only after an explicit confirmation', async () => {
+    emulator.userSends(carol, '/forget');
+    const confirm = await emulator.waitForBotMessage(carol.id, /cannot be undone/);
+    emulator.userClicks(carol, confirm.message_id, 'forget:no');
+    await emulator.waitForBotMessage(carol.id, /Nothing was destroyed/);
+    emulator.userSends(carol, '/forget');
+    const again = await emulator.waitFor(
+      () => emulator.botMessages(carol.id).filter((m) => /cannot be undone/.test(m.text))[0],
+    );
+    emulator.userClicks(carol, again.message_id, 'forget:yes');
+    await emulator.waitForBotMessage(carol.id, /identity is destroyed/);
+    emulator.userSends(carol, '/whoami');
+    await emulator.waitForBotMessage(carol.id, /no Komrade identity here yet/);
+  });
+});
