@@ -6,6 +6,8 @@
 import { cpus, totalmem } from 'node:os';
 import { initCrypto } from '../common/crypto/index.js';
 import { BATCH, CONCURRENCY, benchBaseline, benchLetters, benchMemory } from './letters.js';
+import { benchTelegram } from './telegram.js';
+import { benchTor } from './tor.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '4');
 
@@ -27,6 +29,10 @@ async function main(): Promise<void> {
   const letters = await benchLetters(SECONDS);
   console.error('memory with 100,000 letters for 10,000 names …');
   const memory = await benchMemory();
+  console.error('over Tor: a private Tor network on loopback …');
+  const tor = await benchTor();
+  console.error('Telegram: adapter + Operator against the Bot API emulator …');
+  const telegram = await benchTelegram();
 
   const rows: string[][] = [
     ['measure', 'concurrency', 'per second', 'p50 ms', 'p99 ms', 'ratio to baseline'],
@@ -78,8 +84,53 @@ async function main(): Promise<void> {
   console.log(
     `Operator RSS: ${memory.idle.rssMb} MB idle, ${memory.loaded.rssMb} MB (peak ${memory.loaded.peakMb} MB) with ${memory.letters} letters queued for ${memory.names} names (target ≤ 150 MB)`,
   );
+
+  const torRows: string[][] = [
+    ['over Tor (p50 / p99 ms)', 'through the onion', 'on loopback', 'target met'],
+  ];
+  for (const kind of ['floor', 'send', 'fetch', 'ack'] as const) {
+    const met = kind === 'floor' ? '' : tor.withinTarget[kind] ? 'yes' : 'NO';
+    torRows.push([
+      kind,
+      `${tor.overTor[kind].p50Ms} / ${tor.overTor[kind].p99Ms}`,
+      `${tor.loopback[kind].p50Ms} / ${tor.loopback[kind].p99Ms}`,
+      met,
+    ]);
+  }
+  console.log('');
+  printTable(torRows);
   console.log(
-    `BENCH_JSON ${JSON.stringify({ machine, seconds: SECONDS, baseline, letters, memory, targets })}`,
+    `Operator start → onion reachable: ${tor.startToReachableMs} ms; circuits built during ${tor.samples * 4} requests: ${tor.circuitsBuiltDuringRequests} (target: p50 over Tor ≤ (floor + loopback) × 1.1, no circuit per request)`,
+  );
+
+  console.log('');
+  printTable([
+    [
+      'Telegram → Telegram',
+      'letters/s',
+      'bot msgs/s',
+      'p50 ms',
+      'p99 ms',
+      'lost',
+      'shown twice',
+      '429s',
+    ],
+    ...(['unlimited', 'limited'] as const).map((mode) => {
+      const r = telegram[mode];
+      return [
+        mode === 'limited' ? 'platform limits on' : 'no limits',
+        `${r.lettersPerSecond}`,
+        `${r.botMessagesPerSecond}`,
+        `${r.p50Ms}`,
+        `${r.p99Ms}`,
+        `${r.lost}`,
+        `${r.shownTwice}`,
+        `${r.tooManyRequests}`,
+      ];
+    }),
+  ]);
+  console.log(
+    `BENCH_JSON ${JSON.stringify({ machine, seconds: SECONDS, baseline, letters, memory, targets, tor, telegram })}`,
   );
 }
 

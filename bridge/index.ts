@@ -13,10 +13,12 @@ export {
 export type {
   FeedPost,
   FeedView,
+  FollowersPost,
   InboxCheck,
   KomradeProfile,
   LetterRequest,
   PublishedPost,
+  ReceivedKind,
   ReceivedLetter,
   SentLetter,
   WhoAmI,

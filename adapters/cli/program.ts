@@ -36,6 +36,13 @@ function positiveInteger(value: string): number {
   return n;
 }
 
+type PostTarget = 'feed' | 'followers' | 'both';
+
+function postTarget(value: string): PostTarget {
+  if (value === 'feed' || value === 'followers' || value === 'both') return value;
+  throw new InvalidArgumentError('Expected feed, followers or both.');
+}
+
 function socksAddress(value: string): SocksAddress {
   try {
     return parseSocksAddress(value);
@@ -326,11 +333,49 @@ function buildProgram(deps: CliDeps, hints: { operatorUrl?: string; home?: strin
       `how many days the post stays (default ${DEFAULT_POST_DAYS})`,
       positiveInteger,
     )
-    .action(async (words: string[], options: { days?: number }, command: Command) => {
+    .option(
+      '--to <where>',
+      'feed, followers (a sealed letter each) or both (default feed)',
+      postTarget,
+    )
+    .action(
+      async (words: string[], options: { days?: number; to?: PostTarget }, command: Command) => {
+        await withSession(command, async ({ client }) => {
+          const text = await readText(words, deps.input);
+          const to = options.to ?? 'feed';
+          const feed =
+            to === 'followers' ? null : await client.post(text, options.days ?? DEFAULT_POST_DAYS);
+          const followers = to === 'feed' ? null : await client.postToFollowers(text);
+          const lines = [
+            ...(feed === null ? [] : [renderPosted(feed)]),
+            ...(followers === null
+              ? []
+              : [`Sent to ${followers.followers.length} follower(s) as sealed letters.`]),
+          ];
+          output.result(to === 'feed' ? feed : { feed, followers }, () => lines.join('\n'));
+        });
+      },
+    );
+
+  program
+    .command('follow')
+    .description('follow a komrade: a sealed letter tells them, and their posts reach your inbox')
+    .argument('<name>', 'e.g. @alice')
+    .action(async (name: string, _options: unknown, command: Command) => {
       await withSession(command, async ({ client }) => {
-        const text = await readText(words, deps.input);
-        const posted = await client.post(text, options.days ?? DEFAULT_POST_DAYS);
-        output.result(posted, () => renderPosted(posted));
+        const followed = await client.follow(name);
+        output.result(followed, () => `You follow @${followed.name}.`);
+      });
+    });
+
+  program
+    .command('unfollow')
+    .description('stop following a komrade (a sealed letter tells them)')
+    .argument('<name>', 'e.g. @alice')
+    .action(async (name: string, _options: unknown, command: Command) => {
+      await withSession(command, async ({ client }) => {
+        const unfollowed = await client.unfollow(name);
+        output.result(unfollowed, () => `You no longer follow @${unfollowed.name}.`);
       });
     });
 

@@ -45,7 +45,8 @@ export function renderWhoAmI(me: WhoAmI, operatorUrl: string): string {
 }
 
 export function renderLetter(letter: ReceivedLetter): string {
-  return `From @${letter.from} · ${formatTime(letter.sentAt)}\n${indent(letter.text)}`;
+  const head = letter.kind === 'post' ? '[post] From' : 'From';
+  return `${head} @${letter.from} · ${formatTime(letter.sentAt)}\n${indent(letter.text)}`;
 }
 
 export function renderInbox(
@@ -55,6 +56,7 @@ export function renderInbox(
 ): string {
   const lines: string[] = [];
   const news = [plural(check.received, 'new letter')];
+  if (check.posts > 0) news.push(plural(check.posts, 'new post'));
   if (check.requested > 0) news.push(plural(check.requested, 'new request'));
   if (check.rejected > 0) news.push(`${check.rejected} rejected (failed verification)`);
   if (check.blocked > 0) news.push(`${check.blocked} from blocked komrades dropped`);

@@ -228,8 +228,24 @@ export function installHandlers(bot: Bot<BotContext>, engine: BridgeEngine, logg
     if (name.length === 0) return ctx.reply(texts.usage.unfollow);
     const id = await mustIdentity(ctx);
     if (id === undefined) return undefined;
-    const result = engine.unfollow(id.id, name);
+    const result = await engine.unfollow(id.id, name);
     return ctx.reply(texts.unfollowed(result.name, result.removed));
+  });
+
+  bot.command('postfollowers', async (ctx) => {
+    const text = ctx.match.trim();
+    if (text.length === 0) return ctx.reply(texts.usage.postfollowers);
+    const id = await mustIdentity(ctx);
+    if (id === undefined) return undefined;
+    const sent = await engine.postToFollowers(id.id, text);
+    return ctx.reply(texts.postedToFollowers(sent.followers.length));
+  });
+
+  bot.command('followers', async (ctx) => {
+    const id = await mustIdentity(ctx);
+    if (id === undefined) return;
+    const names = engine.followers(id.id);
+    await ctx.reply(names.length === 0 ? texts.followersNone : texts.followers(names));
   });
 
   bot.command('following', async (ctx) => {

@@ -40,6 +40,9 @@ export class TelegramSurface implements ChatSurface {
       case 'sent':
         await this.#api.sendMessage(chat, texts.queued(notice.to));
         return;
+      case 'new-follower':
+        await this.#api.sendMessage(chat, texts.newFollower(notice.name));
+        return;
     }
   }
 }

@@ -15,10 +15,12 @@ export const COMMANDS = [
   { command: 'inbox', description: 'Your latest letters' },
   { command: 'requests', description: 'First letters from people you have not accepted' },
   { command: 'post', description: 'Post to the world feed: /post [3d] text' },
+  { command: 'postfollowers', description: 'Post to your followers only: /postfollowers text' },
   { command: 'feed', description: 'Read the world feed' },
-  { command: 'follow', description: 'Follow a komrade: /follow @name' },
+  { command: 'follow', description: 'Follow a komrade (get their posts): /follow @name' },
   { command: 'unfollow', description: 'Stop following: /unfollow @name' },
   { command: 'following', description: 'Who you follow' },
+  { command: 'followers', description: 'Who follows you' },
   { command: 'forget', description: 'Destroy the identity this bot holds for you' },
   { command: 'help', description: 'All commands' },
 ] as const;
@@ -55,6 +57,7 @@ export const texts = {
     register: 'Which name? /register NAME (3–32 letters a–z, digits or _).',
     send: 'Usage: /send @name text',
     post: 'Usage: /post text — or /post 3d text to keep it 3 days (default 7).',
+    postfollowers: 'Usage: /postfollowers text — sealed to each of your followers, not the feed.',
     follow: 'Usage: /follow @name',
     unfollow: 'Usage: /unfollow @name',
   },
@@ -83,8 +86,18 @@ export const texts = {
   posted: (expiresAt: number) => `Posted to the world feed until ${time(expiresAt)}.`,
   feedEmpty: 'The world feed is empty.',
   feedEnd: 'No older posts.',
+  postedToFollowers: (count: number) =>
+    count === 0
+      ? 'You have no followers yet, so nothing was sent. /post text posts to the world feed.'
+      : `Sealed for ${count} follower${count === 1 ? '' : 's'} and on its way.`,
   followed: (name: string, added: boolean) =>
-    added ? `You follow @${name}.` : `You already follow @${name}.`,
+    added
+      ? `You follow @${name}. Their posts to followers will arrive here.`
+      : `You already follow @${name}.`,
+  newFollower: (name: string) => `@${name} now follows you.`,
+  followersNone: 'Nobody follows you yet.',
+  followers: (names: readonly string[]) =>
+    `Your followers: ${names.map((n) => `@${n}`).join(', ')}`,
   unfollowed: (name: string, removed: boolean) =>
     removed ? `You no longer follow @${name}.` : `You did not follow @${name}.`,
   followingNone: 'You follow nobody yet. /follow @name',
@@ -102,9 +115,11 @@ export const texts = {
 
 /** A letter as pushed into the chat. */
 export function letterMessage(letter: LetterForChat): string {
-  const head = letter.firstContact
-    ? `👋 First letter from @${letter.from} (not accepted yet)`
-    : `✉️ Letter from @${letter.from}`;
+  const head = letter.post
+    ? `📣 Post from @${letter.from}`
+    : letter.firstContact
+      ? `👋 First letter from @${letter.from} (not accepted yet)`
+      : `✉️ Letter from @${letter.from}`;
   const lines = [head, `🕒 ${time(letter.sentAt)}`];
   if (letter.viaAdapter) lines.push('🔑 sent from an identity held by a bot, not by its owner');
   lines.push('', letter.text);
@@ -114,7 +129,8 @@ export function letterMessage(letter: LetterForChat): string {
 
 /** One line per stored letter, for /inbox. */
 export function inboxLine(letter: ReceivedLetter): string {
-  return `@${letter.from} · ${time(letter.sentAt)}\n${letter.text}`;
+  const mark = letter.kind === 'post' ? '📣 post from ' : '';
+  return `${mark}@${letter.from} · ${time(letter.sentAt)}\n${letter.text}`;
 }
 
 export function postLine(post: FeedPost): string {

@@ -15,12 +15,15 @@ export interface LetterForChat {
   readonly firstContact: boolean;
   /** True when the sender's identity is held by this adapter (not on the sender's own device). */
   readonly viaAdapter: boolean;
+  /** True for a post its author sent to their followers (show it as a post, not a letter). */
+  readonly post: boolean;
 }
 
 /** Something the engine tells a chat user on its own initiative. */
 export type ChatNotice =
   | { readonly kind: 'send-failed'; readonly to: string; readonly code: string }
-  | { readonly kind: 'sent'; readonly to: string };
+  | { readonly kind: 'sent'; readonly to: string }
+  | { readonly kind: 'new-follower'; readonly name: string };
 
 /**
  * Where the engine shows letters and notices. `chat` is the surface's own opaque address of a

@@ -21,6 +21,7 @@ import {
   verifyPost,
   verifyReceipt,
   type Letter,
+  type LetterKind,
   type OperatorInfo,
   type PowProgress,
   type Receipt,
@@ -30,6 +31,7 @@ import type { OperatorClient, RequestSigner } from '../operator-client/operator-
 import type {
   FeedPost,
   FeedView,
+  FollowersPost,
   InboxCheck,
   KomradeProfile,
   LetterRequest,
@@ -79,6 +81,7 @@ const profileOf = (receipt: Receipt): KomradeProfile => ({
 });
 
 const viewOf = (stored: StoredLetter): ReceivedLetter => ({
+  kind: stored.letter.kind === 'post' ? 'post' : 'letter',
   id: toBase64url(stored.letter.id),
   from: stored.letter.from,
   to: stored.letter.to,
@@ -86,6 +89,26 @@ const viewOf = (stored: StoredLetter): ReceivedLetter => ({
   receivedAt: stored.receivedAt,
   text: stored.letter.body,
 });
+
+function checkTextSize(
+  text: string,
+  max: number,
+  code: 'LETTER_TOO_LARGE' | 'POST_INVALID',
+  what: 'letter' | 'post',
+): void {
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size > max) {
+    throw new KomradeError(
+      code,
+      `The ${what} is ${size} bytes; a ${what} may have at most ${max} bytes of text.`,
+    );
+  }
+}
+
+function checkPostText(text: string): void {
+  if (text.trim().length === 0) throw new KomradeError('POST_INVALID', 'A post cannot be empty.');
+  checkTextSize(text, MAX_POST_BODY_BYTES, 'POST_INVALID', 'post');
+}
 
 function nameOrThrow(input: string): string {
   const parsed = parseName(input);
@@ -252,24 +275,21 @@ export class KomradeClient {
     const signer = this.#signer();
     const to = nameOrThrow(toInput);
     if (text.length === 0) throw new KomradeError('LETTER_INVALID', 'A letter cannot be empty.');
-    const size = Buffer.byteLength(text, 'utf8');
-    if (size > MAX_LETTER_TEXT_BYTES) {
-      throw new KomradeError(
-        'LETTER_TOO_LARGE',
-        `The letter is ${size} bytes; a letter may have at most ${MAX_LETTER_TEXT_BYTES} bytes of text.`,
-      );
-    }
+    checkTextSize(text, MAX_LETTER_TEXT_BYTES, 'LETTER_TOO_LARGE', 'letter');
     const info = await this.operatorInfo();
     const recipient = await this.#receiptOf(to);
-    const letter: Letter = {
-      v: 1,
-      kind: 'text',
-      from: signer.name,
-      to,
-      sentAt: this.#now(),
-      id: this.#random(ID_BYTES),
-      body: text,
-    };
+    const letter = this.#letter(signer.name, to, 'text', text, this.#random(ID_BYTES));
+    const sealed = this.#seal(letter, recipient, info);
+    await this.#operator.send(signer, [{ to, sealed }]);
+    this.#store.setContactState(to, 'accepted', this.#now());
+    return { id: toBase64url(letter.id), to, sentAt: letter.sentAt };
+  }
+
+  #letter(from: string, to: string, kind: LetterKind, body: string, id: Uint8Array): Letter {
+    return { v: 1, kind, from, to, sentAt: this.#now(), id, body };
+  }
+
+  #seal(letter: Letter, recipient: Receipt, info: OperatorInfo): Uint8Array {
     const sealed = sealLetter(letter, this.#keys.signSecret, recipient.boxKey);
     if (sealed.length > info.limits.sealedLetterBytes) {
       throw new KomradeError(
@@ -277,9 +297,87 @@ export class KomradeClient {
         `The sealed letter is ${sealed.length} bytes; this Operator accepts at most ${info.limits.sealedLetterBytes}.`,
       );
     }
-    await this.#operator.send(signer, [{ to, sealed }]);
-    this.#store.setContactState(to, 'accepted', this.#now());
-    return { id: toBase64url(letter.id), to, sentAt: letter.sentAt };
+    return sealed;
+  }
+
+  /**
+   * Follows a komrade: a sealed, signed `follow` letter tells them (the Operator cannot tell it
+   * from any other letter), and they are recorded here so their posts are shown.
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_UNKNOWN`, `USAGE` (following yourself)
+   */
+  async follow(input: string): Promise<{ readonly name: string; readonly added: boolean }> {
+    const name = await this.#sendBodyless(input, 'follow');
+    return { name, added: this.#store.addFollowing(name, this.#now()) };
+  }
+
+  /**
+   * Stops following a komrade: an `unfollow` letter tells them, and their posts are dropped here.
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_UNKNOWN`, `USAGE` (unfollowing yourself)
+   */
+  async unfollow(input: string): Promise<{ readonly name: string; readonly removed: boolean }> {
+    const name = await this.#sendBodyless(input, 'unfollow');
+    return { name, removed: this.#store.removeFollowing(name) };
+  }
+
+  async #sendBodyless(input: string, kind: 'follow' | 'unfollow'): Promise<string> {
+    const signer = this.#signer();
+    const name = nameOrThrow(input);
+    if (name === signer.name) throw new KomradeError('USAGE', `You cannot ${kind} yourself.`);
+    const info = await this.operatorInfo();
+    const author = await this.#receiptOf(name);
+    const letter = this.#letter(signer.name, name, kind, '', this.#random(ID_BYTES));
+    await this.#operator.send(signer, [{ to: name, sealed: this.#seal(letter, author, info) }]);
+    return name;
+  }
+
+  /** Komrades you follow. Local only. */
+  following(): string[] {
+    return this.#store.following();
+  }
+
+  /** Komrades who follow you (blocked ones excluded). Local only. */
+  followers(): string[] {
+    return this.#store.followers().filter((name) => this.#store.contactState(name) !== 'blocked');
+  }
+
+  /**
+   * Sends a post to every follower as its own sealed `post` letter, in batches of the Operator's
+   * `batchLetters` limit. Followers no longer registered are skipped.
+   * @throws `NOT_REGISTERED`, `POST_INVALID` (empty or too long), `LETTER_TOO_LARGE`
+   */
+  async postToFollowers(text: string): Promise<FollowersPost> {
+    const signer = this.#signer();
+    checkPostText(text);
+    const info = await this.operatorInfo();
+    const id = this.#random(ID_BYTES);
+    const sentAt = this.#now();
+    const entries: { to: string; sealed: Uint8Array }[] = [];
+    const skipped: string[] = [];
+    for (const name of this.followers()) {
+      let receipt: Receipt;
+      try {
+        receipt = await this.#receiptOf(name);
+      } catch (error) {
+        if (!isKomradeError(error, 'NAME_UNKNOWN')) throw error;
+        skipped.push(name);
+        continue;
+      }
+      const letter: Letter = {
+        v: 1,
+        kind: 'post',
+        from: signer.name,
+        to: name,
+        sentAt,
+        id,
+        body: text,
+      };
+      entries.push({ to: name, sealed: this.#seal(letter, receipt, info) });
+    }
+    const batch = Math.max(1, info.limits.batchLetters);
+    for (let start = 0; start < entries.length; start += batch) {
+      await this.#operator.send(signer, entries.slice(start, start + batch));
+    }
+    return { id: toBase64url(id), sentAt, followers: entries.map((e) => e.to), skipped };
   }
 
   /**
@@ -290,7 +388,16 @@ export class KomradeClient {
   async checkInbox(): Promise<InboxCheck> {
     const signer = this.#signer();
     await this.operatorInfo();
-    const counts = { received: 0, requested: 0, blocked: 0, rejected: 0, duplicates: 0 };
+    const counts = {
+      received: 0,
+      requested: 0,
+      blocked: 0,
+      rejected: 0,
+      duplicates: 0,
+      posts: 0,
+      follows: 0,
+      unsolicited: 0,
+    };
     for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
       const batch = await this.#operator.fetch(signer);
       if (batch.letters.length === 0) break;
@@ -306,13 +413,38 @@ export class KomradeClient {
           counts.blocked++;
           continue;
         }
-        const folder = state === 'accepted' ? 'inbox' : 'request';
-        keep.push({ letter, folder, receivedAt: this.#now() });
+        switch (letter.kind) {
+          case 'text':
+            keep.push({
+              letter,
+              folder: state === 'accepted' ? 'inbox' : 'request',
+              receivedAt: this.#now(),
+            });
+            break;
+          case 'post':
+            // Shown only from komrades followed here: nobody can push posts at a stranger.
+            if (this.#store.following().includes(letter.from)) {
+              keep.push({ letter, folder: 'inbox', receivedAt: this.#now() });
+            } else {
+              counts.unsolicited++;
+            }
+            break;
+          case 'follow':
+            // A first contact may follow without being accepted: followers only receive posts.
+            this.#store.addFollower(letter.from, this.#now());
+            counts.follows++;
+            break;
+          case 'unfollow':
+            this.#store.removeFollower(letter.from);
+            counts.follows++;
+            break;
+        }
       }
       const added = this.#store.saveLetters(keep);
       counts.duplicates += keep.length - added.length;
       for (const stored of added) {
-        if (stored.folder === 'inbox') counts.received++;
+        if (stored.letter.kind === 'post') counts.posts++;
+        else if (stored.folder === 'inbox') counts.received++;
         else counts.requested++;
       }
       // Stored durably above: now the Operator may forget them.
@@ -374,6 +506,7 @@ export class KomradeClient {
   block(input: string): { readonly name: string; readonly deleted: number } {
     const name = nameOrThrow(input);
     this.#store.setContactState(name, 'blocked', this.#now());
+    this.#store.removeFollower(name);
     return { name, deleted: this.#store.deleteLetters(name, 'request') };
   }
 
@@ -388,14 +521,7 @@ export class KomradeClient {
     if (!Number.isInteger(days) || days < 1 || days > maxDays) {
       throw new KomradeError('POST_INVALID', `Days must be a whole number from 1 to ${maxDays}.`);
     }
-    if (text.length === 0) throw new KomradeError('POST_INVALID', 'A post cannot be empty.');
-    const size = Buffer.byteLength(text, 'utf8');
-    if (size > MAX_POST_BODY_BYTES) {
-      throw new KomradeError(
-        'POST_INVALID',
-        `The post is ${size} bytes; a post may have at most ${MAX_POST_BODY_BYTES} bytes of text.`,
-      );
-    }
+    checkPostText(text);
     const postedAt = this.#now();
     const sealed = sealPost(
       { v: 1, from: signer.name, postedAt, id: this.#random(ID_BYTES), days, body: text },

@@ -18,8 +18,13 @@ export interface KomradeProfile {
   readonly boxKey: string;
 }
 
+/** What a received letter is: a letter to answer, or a post from someone the komrade follows. */
+export type ReceivedKind = 'letter' | 'post';
+
 /** A letter the komrade received, verified against its sender's registered key. */
 export interface ReceivedLetter {
+  /** `post` for a post its author sent to their followers. */
+  readonly kind: ReceivedKind;
   /** The letter's own id (base64url), chosen by its sender. */
   readonly id: string;
   readonly from: string;
@@ -49,6 +54,12 @@ export interface InboxCheck {
   readonly rejected: number;
   /** Letters already stored (a previous run stored them but could not acknowledge them). */
   readonly duplicates: number;
+  /** New posts from komrades you follow (in the inbox, marked as posts). */
+  readonly posts: number;
+  /** Follow and unfollow letters applied to your followers. */
+  readonly follows: number;
+  /** Posts dropped because you do not follow their author. */
+  readonly unsolicited: number;
 }
 
 /** A sent letter. */
@@ -56,6 +67,17 @@ export interface SentLetter {
   readonly id: string;
   readonly to: string;
   readonly sentAt: number;
+}
+
+/** A post sealed and sent to each follower as a letter. */
+export interface FollowersPost {
+  /** The letters' shared id (base64url). */
+  readonly id: string;
+  readonly sentAt: number;
+  /** Followers it was sent to. */
+  readonly followers: readonly string[];
+  /** Followers skipped because they are no longer registered. */
+  readonly skipped: readonly string[];
 }
 
 /** A post accepted by the Operator. */

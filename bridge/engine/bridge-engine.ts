@@ -14,6 +14,7 @@ import type { Logger } from '../../common/logging/index.js';
 import {
   ID_BYTES,
   MAX_LETTER_TEXT_BYTES,
+  MAX_POST_BODY_BYTES,
   fromBase64url,
   openLetter,
   parseName,
@@ -21,10 +22,11 @@ import {
   toBase64url,
   verifyLetter,
   type Letter,
+  type LetterKind,
 } from '../../common/wire/index.js';
 import type { ChatSurface } from '../chat-surface/chat-surface.js';
 import { KomradeClient, type RegisterOptions } from '../client/komrade-client.js';
-import type { KomradeProfile, SentLetter } from '../client/views.js';
+import type { FollowersPost, KomradeProfile, SentLetter } from '../client/views.js';
 import type { BridgeStore, Delivery, HeldIdentity } from '../identity-vault/bridge-store.js';
 import { SqliteLocalStore } from '../local-store/sqlite-local-store.js';
 import type { OperatorClient, RequestSigner } from '../operator-client/operator-client.js';
@@ -78,6 +80,13 @@ export interface IdentitySummary {
   readonly id: string;
   readonly name: string | null;
 }
+
+const OUTBOX_JOB = {
+  attempts: 12,
+  backoff: { type: 'custom' },
+  removeOnComplete: true,
+  removeOnFail: true,
+} as const;
 
 interface Session {
   readonly held: HeldIdentity;
@@ -326,19 +335,20 @@ export class BridgeEngine {
         `The letter is ${size} bytes; a letter may have at most ${MAX_LETTER_TEXT_BYTES} bytes.`,
       );
     }
+    const letter = await this.#queueLetter(id, session, signer.name, to, 'text', text);
+    session.local.setContactState(to, 'accepted', this.#deps.now());
+    return { id: toBase64url(letter.id), to, sentAt: letter.sentAt };
+  }
+
+  /** Signs and seals one letter here; the caller queues the sealed letter. */
+  async #sealed(
+    session: Session,
+    letter: Letter,
+  ): Promise<{ readonly to: string; readonly sealed: Uint8Array }> {
     const info = await session.client.operatorInfo();
-    const recipient = await session.client.lookup(to);
+    const recipient = await session.client.lookup(letter.to);
     const boxKey = fromBase64url(recipient.boxKey);
     if (boxKey === undefined) throw new KomradeError('OPERATOR_ERROR', 'Bad recipient key.');
-    const letter: Letter = {
-      v: 1,
-      kind: 'text',
-      from: signer.name,
-      to,
-      sentAt: this.#deps.now(),
-      id: randomBytes(ID_BYTES),
-      body: text,
-    };
     const sealed = sealLetter(letter, session.held.keys.signSecret, boxKey);
     if (sealed.length > info.limits.sealedLetterBytes) {
       throw new KomradeError(
@@ -346,19 +356,30 @@ export class BridgeEngine {
         `The sealed letter is ${sealed.length} bytes; this Operator accepts at most ${info.limits.sealedLetterBytes}.`,
       );
     }
-    const envelope = this.#deps.codec.encode(id, { to, sealed });
-    await this.#queues.outbox.add(
-      'outbox',
-      { identity: id, envelope },
-      {
-        attempts: 12,
-        backoff: { type: 'custom' },
-        removeOnComplete: true,
-        removeOnFail: true,
-      },
-    );
-    session.local.setContactState(to, 'accepted', this.#deps.now());
-    return { id: toBase64url(letter.id), to, sentAt: letter.sentAt };
+    return { to: letter.to, sealed };
+  }
+
+  async #queueLetter(
+    id: string,
+    session: Session,
+    from: string,
+    to: string,
+    kind: LetterKind,
+    body: string,
+  ): Promise<Letter> {
+    const letter: Letter = {
+      v: 1,
+      kind,
+      from,
+      to,
+      sentAt: this.#deps.now(),
+      id: randomBytes(ID_BYTES),
+      body,
+    };
+    const entry = await this.#sealed(session, letter);
+    const envelope = this.#deps.codec.encode(id, entry);
+    await this.#queues.outbox.add('outbox', { identity: id, envelope }, OUTBOX_JOB);
+    return letter;
   }
 
   /**
@@ -380,28 +401,93 @@ export class BridgeEngine {
     );
   }
 
-  // ---- follows -------------------------------------------------------------------------------
+  // ---- follows ----------------------------------------------------------------------------
 
   /**
-   * Follows a komrade (checked in the directory). Kept only here, never sent anywhere.
-   * @throws `NAME_INVALID`, `NAME_UNKNOWN`, `NOT_REGISTERED`
+   * Follows a komrade: queues a sealed `follow` letter to them and keeps them in this identity's
+   * follow list, so their posts are shown.
+   * @throws `NAME_INVALID`, `NAME_UNKNOWN`, `NOT_REGISTERED`, `USAGE` (following yourself)
    */
   async follow(id: string, input: string): Promise<{ name: string; added: boolean }> {
-    const session = this.#mustSession(id);
-    this.#signer(session);
-    const name = nameOrThrow(input);
-    await session.client.lookup(name);
+    const name = await this.#queueBodyless(id, input, 'follow');
     return { name, added: this.#deps.store.follow(id, name) };
   }
 
-  /** @throws `NAME_INVALID` */
-  unfollow(id: string, input: string): { name: string; removed: boolean } {
-    const name = nameOrThrow(input);
+  /**
+   * Stops following a komrade: queues an `unfollow` letter and drops them from the follow list.
+   * @throws `NAME_INVALID`, `NAME_UNKNOWN`, `NOT_REGISTERED`, `USAGE` (unfollowing yourself)
+   */
+  async unfollow(id: string, input: string): Promise<{ name: string; removed: boolean }> {
+    const name = await this.#queueBodyless(id, input, 'unfollow');
     return { name, removed: this.#deps.store.unfollow(id, name) };
   }
 
+  async #queueBodyless(id: string, input: string, kind: 'follow' | 'unfollow'): Promise<string> {
+    const session = this.#mustSession(id);
+    const signer = this.#signer(session);
+    const name = nameOrThrow(input);
+    if (name === signer.name) throw new KomradeError('USAGE', `You cannot ${kind} yourself.`);
+    await this.#queueLetter(id, session, signer.name, name, kind, '');
+    return name;
+  }
+
+  /** Komrades this identity follows. */
   following(id: string): string[] {
     return this.#deps.store.following(id);
+  }
+
+  /** Komrades who follow this identity (blocked ones excluded). */
+  followers(id: string): string[] {
+    return this.#mustSession(id).client.followers();
+  }
+
+  /**
+   * Signs and seals a post once per follower, as a `post` letter to each, and queues them all in
+   * the outbox. Followers no longer registered are skipped.
+   * @throws `NOT_REGISTERED`, `POST_INVALID` (empty or too long), `LETTER_TOO_LARGE`
+   */
+  async postToFollowers(id: string, text: string): Promise<FollowersPost> {
+    const session = this.#mustSession(id);
+    const signer = this.#signer(session);
+    if (text.trim().length === 0) throw new KomradeError('POST_INVALID', 'A post cannot be empty.');
+    const size = Buffer.byteLength(text, 'utf8');
+    if (size > MAX_POST_BODY_BYTES) {
+      throw new KomradeError(
+        'POST_INVALID',
+        `The post is ${size} bytes; a post may have at most ${MAX_POST_BODY_BYTES} bytes of text.`,
+      );
+    }
+    const letterId = randomBytes(ID_BYTES);
+    const sentAt = this.#deps.now();
+    const jobs: { name: 'outbox'; data: JobPayloads['outbox']; opts: typeof OUTBOX_JOB }[] = [];
+    const sent: string[] = [];
+    const skipped: string[] = [];
+    for (const to of session.client.followers()) {
+      let entry: { readonly to: string; readonly sealed: Uint8Array };
+      try {
+        entry = await this.#sealed(session, {
+          v: 1,
+          kind: 'post',
+          from: signer.name,
+          to,
+          sentAt,
+          id: letterId,
+          body: text,
+        });
+      } catch (error) {
+        if (!isKomradeError(error, 'NAME_UNKNOWN')) throw error;
+        skipped.push(to);
+        continue;
+      }
+      jobs.push({
+        name: 'outbox',
+        data: { identity: id, envelope: this.#deps.codec.encode(id, entry) },
+        opts: OUTBOX_JOB,
+      });
+      sent.push(to);
+    }
+    if (jobs.length > 0) await this.#queues.outbox.addBulk(jobs);
+    return { id: toBase64url(letterId), sentAt, followers: sent, skipped };
   }
 
   // ---- queue internals -----------------------------------------------------------------------
@@ -495,13 +581,27 @@ export class BridgeEngine {
         ackNow.push(waiting.id);
         continue;
       }
-      session.local.saveLetters([
-        {
-          letter,
-          folder: state === 'accepted' ? 'inbox' : 'request',
-          receivedAt: this.#deps.now(),
-        },
-      ]);
+      let folder: 'inbox' | 'request';
+      switch (letter.kind) {
+        case 'text':
+          folder = state === 'accepted' ? 'inbox' : 'request';
+          break;
+        case 'post':
+          // Shown only from komrades this identity follows: nobody can push posts at a stranger.
+          if (!this.#deps.store.following(identity).includes(letter.from)) {
+            ackNow.push(waiting.id);
+            continue;
+          }
+          folder = 'inbox';
+          break;
+        case 'follow':
+        case 'unfollow':
+          // Recorded durably before the ack; a first contact may follow without being accepted.
+          await this.#applyFollow(session, letter);
+          ackNow.push(waiting.id);
+          continue;
+      }
+      session.local.saveLetters([{ letter, folder, receivedAt: this.#deps.now() }]);
       const delivery = this.#deps.store.recordFetched(
         identity,
         letter.from,
@@ -512,6 +612,23 @@ export class BridgeEngine {
       else await this.#enqueueDelivery(identity, delivery.id);
     }
     if (ackNow.length > 0) await session.operator.ack(signer, ackNow);
+  }
+
+  async #applyFollow(session: Session, letter: Letter): Promise<void> {
+    if (letter.kind === 'unfollow') {
+      session.local.removeFollower(letter.from);
+      return;
+    }
+    if (!session.local.addFollower(letter.from, this.#deps.now())) return;
+    try {
+      await this.#deps.surface.notify(session.held.chat, {
+        kind: 'new-follower',
+        name: letter.from,
+      });
+    } catch (error) {
+      // The follower is recorded; the notice is a courtesy and is not retried.
+      this.#deps.logger.warn('bridge.notify_failed', { code: codeOf(error) });
+    }
   }
 
   async #verifiedLetter(
@@ -577,6 +694,7 @@ export class BridgeEngine {
           text: letter.body,
           firstContact: stored.folder === 'request',
           viaAdapter: this.#deps.store.identityNamed(letter.from) !== undefined,
+          post: letter.kind === 'post',
         });
       }
       // Shown (or deleted meanwhile by a block): never show it again.

@@ -78,5 +78,19 @@ export interface LocalStore {
   /** Deletes a sender's letters in a folder (securely: pages are zeroed); returns how many. */
   deleteLetters(from: string, folder: LetterFolder): number;
 
+  /** Komrades who follow this identity (their follow letter verified), by name. */
+  followers(): string[];
+  /** @returns true when `name` was not a follower yet */
+  addFollower(name: string, at: number): boolean;
+  /** @returns true when `name` was a follower */
+  removeFollower(name: string): boolean;
+
+  /** Komrades this identity follows, by name. */
+  following(): string[];
+  /** @returns true when `name` was not followed yet */
+  addFollowing(name: string, at: number): boolean;
+  /** @returns true when `name` was followed */
+  removeFollowing(name: string): boolean;
+
   close(): void;
 }

@@ -29,4 +29,15 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX letters_by_folder ON letters (folder, received_at);
   `,
+  // 2: followers (komrades whose follow letter verified) and the komrades this identity follows.
+  `
+  CREATE TABLE followers (
+    name TEXT PRIMARY KEY,
+    since INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE following (
+    name TEXT PRIMARY KEY,
+    since INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

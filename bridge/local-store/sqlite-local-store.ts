@@ -301,6 +301,48 @@ export class SqliteLocalStore implements LocalStore {
       .changes;
   }
 
+  followers(): string[] {
+    return this.#names('followers');
+  }
+
+  addFollower(name: string, at: number): boolean {
+    return this.#addName('followers', name, at);
+  }
+
+  removeFollower(name: string): boolean {
+    return this.#removeName('followers', name);
+  }
+
+  following(): string[] {
+    return this.#names('following');
+  }
+
+  addFollowing(name: string, at: number): boolean {
+    return this.#addName('following', name, at);
+  }
+
+  removeFollowing(name: string): boolean {
+    return this.#removeName('following', name);
+  }
+
+  #names(table: 'followers' | 'following'): string[] {
+    return (
+      this.#db.prepare(`SELECT name FROM ${table} ORDER BY name`).all() as { name: string }[]
+    ).map((r) => r.name);
+  }
+
+  #addName(table: 'followers' | 'following', name: string, at: number): boolean {
+    return (
+      this.#db
+        .prepare(`INSERT INTO ${table} (name, since) VALUES (?, ?) ON CONFLICT DO NOTHING`)
+        .run(name, at).changes > 0
+    );
+  }
+
+  #removeName(table: 'followers' | 'following', name: string): boolean {
+    return this.#db.prepare(`DELETE FROM ${table} WHERE name = ?`).run(name).changes > 0;
+  }
+
   close(): void {
     this.#storageKey.fill(0);
     if (this.#db.open) this.#db.close();

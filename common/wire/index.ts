@@ -68,6 +68,7 @@ export {
 // Letters and posts
 export {
   LETTER_KINDS,
+  isBodylessKind,
   openLetter,
   sealLetter,
   verifyLetter,

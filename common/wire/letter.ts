@@ -17,21 +17,37 @@ const bytesOf = (length: number) =>
 
 const canonicalName = z.string().max(32).refine(isCanonicalName, 'not a canonical name');
 
-/** The kinds of letter this version understands. */
-export const LETTER_KINDS = ['text'] as const;
+/**
+ * The kinds of letter this version understands: `text` (a letter), `follow` and `unfollow` (sent
+ * by a follower to an author; empty body) and `post` (sent by an author to each follower).
+ */
+export const LETTER_KINDS = ['text', 'follow', 'unfollow', 'post'] as const;
 export type LetterKind = (typeof LETTER_KINDS)[number];
 
-const letterSchema = z.strictObject({
-  v: z.literal(1),
-  kind: z.enum(LETTER_KINDS),
-  from: canonicalName,
-  to: canonicalName,
-  sentAt: z.number().int().nonnegative(),
-  id: bytesOf(ID_BYTES),
-  body: z
-    .string()
-    .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_LETTER_TEXT_BYTES, 'body too long'),
-});
+/** Kinds whose body must be the empty string. */
+const EMPTY_BODY_KINDS: ReadonlySet<LetterKind> = new Set<LetterKind>(['follow', 'unfollow']);
+
+/** True for the kinds that carry no body (`follow`, `unfollow`). */
+export function isBodylessKind(kind: LetterKind): boolean {
+  return EMPTY_BODY_KINDS.has(kind);
+}
+
+const letterSchema = z
+  .strictObject({
+    v: z.literal(1),
+    kind: z.enum(LETTER_KINDS),
+    from: canonicalName,
+    to: canonicalName,
+    sentAt: z.number().int().nonnegative(),
+    id: bytesOf(ID_BYTES),
+    body: z
+      .string()
+      .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_LETTER_TEXT_BYTES, 'body too long'),
+  })
+  .refine((l) => !isBodylessKind(l.kind) || l.body === '', {
+    message: 'follow and unfollow letters have an empty body',
+    path: ['body'],
+  });
 
 /** A letter's signed content. */
 export type Letter = z.output<typeof letterSchema>;

@@ -236,3 +236,86 @@ describe('KomradeClient against a real Operator', () => {
     expect((error as Error).message).toContain(stopped.url);
   });
 });
+
+describe('followers against a real Operator', () => {
+  it('follows, posts to followers in batches of the Operator limit, unfollows', async () => {
+    const ben = await registered('ben');
+    const fans = [await registered('ann'), await registered('cat'), await registered('dan')];
+    for (const fan of fans)
+      expect(await fan.client.follow(`@${ben.name}`)).toMatchObject({ added: true });
+    expect(fans[0]!.client.following()).toEqual([ben.name]);
+
+    // A follow is a sealed letter: the author learns of it on the next check, as a follower only.
+    const check = await ben.client.checkInbox();
+    expect(check).toMatchObject({ follows: 3, received: 0, requested: 0 });
+    expect(ben.client.followers()).toEqual(fans.map((f) => f.name).sort());
+    expect(ben.client.inbox()).toEqual([]);
+    expect(ben.client.requests()).toEqual([]);
+
+    // The same engine, with the Operator's batch limit at 2: three followers take two sends.
+    const batches: number[] = [];
+    const batched = new KomradeClient({
+      operator: {
+        info: async () => {
+          const info = await ben.http.info();
+          return { ...info, limits: { ...info.limits, batchLetters: 2 } };
+        },
+        lookup: (name) => ben.http.lookup(name),
+        fetch: (signer) => ben.http.fetch(signer),
+        ack: (signer, ids) => ben.http.ack(signer, ids),
+        register: (request) => ben.http.register(request),
+        send: (signer, letters) => {
+          batches.push(letters.length);
+          return ben.http.send(signer, letters);
+        },
+        post: (signer, sealed) => ben.http.post(signer, sealed),
+        feedPage: (signer, request) => ben.http.feedPage(signer, request),
+      },
+      store: ben.store,
+      keys: ben.keys,
+      now: Date.now,
+    });
+    const sent = await batched.postToFollowers('to my followers only');
+    expect(batches).toEqual([2, 1]);
+    expect(sent.followers).toHaveLength(3);
+
+    const [ann] = fans;
+    expect(await ann!.client.checkInbox()).toMatchObject({ posts: 1, received: 0 });
+    expect(ann!.client.inbox()).toMatchObject([
+      { kind: 'post', from: ben.name, text: 'to my followers only' },
+    ]);
+    // Not in the world feed.
+    expect((await ann!.client.feed()).posts.some((p) => p.from === ben.name)).toBe(false);
+
+    // Ann unfollows: Ben drops her, and a later post does not reach her.
+    await ann!.client.unfollow(ben.name);
+    expect(await ben.client.checkInbox()).toMatchObject({ follows: 1 });
+    expect(ben.client.followers()).not.toContain(ann!.name);
+    const again = await ben.client.postToFollowers('second post');
+    expect(again.followers).not.toContain(ann!.name);
+    expect(await ann!.client.checkInbox()).toMatchObject({ posts: 0 });
+    expect(ann!.client.inbox()).toHaveLength(1);
+  });
+
+  it('ignores follows from blocked komrades and posts from authors one does not follow', async () => {
+    const ben = await registered('ben');
+    const eve = await registered('eve');
+    await eve.client.send(ben.name, 'hi');
+    await ben.client.checkInbox();
+    ben.client.block(eve.name);
+    await eve.client.follow(ben.name);
+    expect(await ben.client.checkInbox()).toMatchObject({ blocked: 1, follows: 0 });
+    expect(ben.client.followers()).toEqual([]);
+
+    // Eve sends a post letter to Ann, who does not follow her: dropped, and acknowledged.
+    const ann = await registered('ann');
+    await ann.client.follow(eve.name);
+    await eve.client.checkInbox();
+    await ann.client.unfollow(eve.name);
+    await eve.client.postToFollowers('pushed at a stranger');
+    expect(await ann.client.checkInbox()).toMatchObject({ unsolicited: 1, posts: 0 });
+    expect(ann.client.inbox()).toEqual([]);
+    expect((await ann.http.fetch(ann.signer)).letters).toEqual([]);
+    expect(await codeOf(ann.client.follow(ann.name))).toBe('USAGE');
+  });
+});

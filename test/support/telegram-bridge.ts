@@ -115,7 +115,8 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   };
 }
 
-let nextUserId = 1_000;
+// Ten-digit ids like Telegram's, random so a leak scan cannot match them inside a timestamp.
+let nextUserId = 6_100_000_000 + Math.floor(Math.random() * 90_000_000);
 /** A new simulated Telegram user. */
 export function telegramUser(firstName: string): EmulatedUser {
   nextUserId += 1;

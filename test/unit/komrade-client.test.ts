@@ -128,7 +128,16 @@ describe('KomradeClient letters and requests', () => {
     clock += 1_000;
     await alice.client.send('@bob', 'hello bob');
     const check = await bob.client.checkInbox();
-    expect(check).toEqual({ received: 0, requested: 1, blocked: 0, rejected: 0, duplicates: 0 });
+    expect(check).toEqual({
+      received: 0,
+      requested: 1,
+      blocked: 0,
+      rejected: 0,
+      duplicates: 0,
+      posts: 0,
+      follows: 0,
+      unsolicited: 0,
+    });
     expect(bob.client.inbox()).toEqual([]);
     const requests = bob.client.requests();
     expect(requests).toHaveLength(1);

@@ -113,3 +113,35 @@ describe('SqliteLocalStore', () => {
     expect(store.letters('request', 'mallory')[0]?.letter.body).toBe('two');
   });
 });
+
+describe('followers and following (migration 2)', () => {
+  it('keeps both lists, idempotently, and survives a reopen', () => {
+    expect(store.addFollower('ann', 1)).toBe(true);
+    expect(store.addFollower('ann', 2)).toBe(false);
+    expect(store.addFollower('cat', 3)).toBe(true);
+    expect(store.addFollowing('ben', 4)).toBe(true);
+    expect(store.removeFollower('cat')).toBe(true);
+    expect(store.removeFollower('cat')).toBe(false);
+    store.close();
+    store = new SqliteLocalStore(path, { storageKey: key });
+    expect(store.followers()).toEqual(['ann']);
+    expect(store.following()).toEqual(['ben']);
+    expect(store.removeFollowing('ben')).toBe(true);
+    expect(store.following()).toEqual([]);
+  });
+
+  it('migrates a version-1 store, keeping what it held', () => {
+    store.saveOwnReceipt(receipt('alice'));
+    store.close();
+    const db = new Database(path);
+    db.exec('DROP TABLE followers; DROP TABLE following;');
+    db.pragma('user_version = 1');
+    db.close();
+    store = new SqliteLocalStore(path, { storageKey: key });
+    expect(store.ownReceipt()?.name).toBe('alice');
+    expect(store.addFollower('ann', 1)).toBe(true);
+    const check = new Database(path, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(2);
+    check.close();
+  });
+});

@@ -2,12 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { generateIdentityKeys, randomBytes, seal } from '../../../common/crypto/index.js';
 import {
   encodeCanonical,
+  LETTER_KINDS,
+  isBodylessKind,
   openLetter,
   sealLetter,
   signValue,
   TAGS,
   verifyLetter,
   type Letter,
+  type LetterKind,
 } from '../../../common/wire/index.js';
 
 const letterFrom = (from: string, to: string, body = 'hello'): Letter => ({
@@ -97,5 +100,74 @@ describe('letters', () => {
       bob.boxPublic,
     );
     expect(openLetter(wrongTag, bob).ok).toBe(false);
+  });
+});
+
+describe('follow, unfollow and post letters', () => {
+  const ann = generateIdentityKeys();
+  const ben = generateIdentityKeys();
+  const ofKind = (kind: LetterKind, body: string, from = 'ann', to = 'ben'): Letter => ({
+    ...letterFrom(from, to, body),
+    kind,
+  });
+  const sealedVia = (letter: Letter, signer = ann, recipient = ben) =>
+    sealLetter(letter, signer.signSecret, recipient.boxPublic);
+
+  it('knows exactly the four kinds, and which carry no body', () => {
+    expect(LETTER_KINDS).toEqual(['text', 'follow', 'unfollow', 'post']);
+    expect(LETTER_KINDS.filter(isBodylessKind)).toEqual(['follow', 'unfollow']);
+  });
+
+  it.each([
+    ['follow', ''],
+    ['unfollow', ''],
+    ['post', 'to my followers 📣'],
+  ] as const)('round-trips a %s letter through seal, open and verify', (kind, body) => {
+    const letter = ofKind(kind, body);
+    const opened = openLetter(sealedVia(letter), ben);
+    if (!opened.ok) throw opened.error;
+    const verified = verifyLetter(opened.value, ann.signPublic, 'ben');
+    if (!verified.ok) throw verified.error;
+    expect(verified.value).toEqual(letter);
+  });
+
+  it('refuses a follow or unfollow letter that carries a body', () => {
+    for (const kind of ['follow', 'unfollow'] as const) {
+      const opened = openLetter(sealedVia(ofKind(kind, 'sneaky text')), ben);
+      expect(opened.ok).toBe(false);
+      if (!opened.ok) expect(opened.error.code).toBe('LETTER_INVALID');
+    }
+  });
+
+  it('refuses a kind this version does not know', () => {
+    const signed = signValue(
+      TAGS.letter,
+      { ...letterFrom('ann', 'ben'), kind: 'repost' },
+      ann.signSecret,
+    );
+    const sealed = seal(encodeCanonical({ signed: signed.bytes, sig: signed.sig }), ben.boxPublic);
+    expect(openLetter(sealed, ben).ok).toBe(false);
+  });
+
+  it('refuses a post letter re-addressed to another follower', () => {
+    const cat = generateIdentityKeys();
+    const opened = openLetter(sealedVia(ofKind('post', 'for ben only')), ben);
+    if (!opened.ok) throw opened.error;
+    const resealed = seal(
+      encodeCanonical({ signed: opened.value.signed, sig: opened.value.sig }),
+      cat.boxPublic,
+    );
+    const atCat = openLetter(resealed, cat);
+    if (!atCat.ok) throw atCat.error;
+    const verified = verifyLetter(atCat.value, ann.signPublic, 'cat');
+    expect(verified.ok).toBe(false);
+    if (!verified.ok) expect(verified.error.message).toMatch(/re-addressed/);
+  });
+
+  it('refuses a follow letter signed by someone other than its claimed follower', () => {
+    const mallory = generateIdentityKeys();
+    const opened = openLetter(sealedVia(ofKind('follow', ''), mallory), ben);
+    if (!opened.ok) throw opened.error;
+    expect(verifyLetter(opened.value, ann.signPublic, 'ben').ok).toBe(false);
   });
 });
