@@ -67,12 +67,18 @@ export async function registerKomrade(
   powBits: number,
 ): Promise<Komrade> {
   const keys = generateIdentityKeys();
-  const claim = { name, signKey: keys.signPublic, boxKey: keys.boxPublic };
+  const claim = {
+    name,
+    signKey: keys.signPublic,
+    boxKey: keys.boxPublic,
+    keyHolder: 'self' as const,
+  };
   const pow = await solveProofOfWork(claimBytesForPow(claim), powBits);
   await callOperator(endpoint, '/v1/register', {
     name,
     signKey: toBase64url(keys.signPublic),
     boxKey: toBase64url(keys.boxPublic),
+    keyHolder: claim.keyHolder,
     pop: toBase64url(proveClaim(claim, keys.signSecret)),
     pow: toBase64url(pow),
   });

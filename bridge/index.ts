@@ -23,6 +23,8 @@ export type {
   SentLetter,
   WhoAmI,
 } from './client/views.js';
+/** Who holds an identity's keys, as signed in its registration (re-exported from common/wire). */
+export type { AdapterKeyHolder, KeyHolder } from '../common/wire/index.js';
 
 // Reaching the Operator
 export type {

@@ -2,6 +2,7 @@
 import type {
   FeedView,
   InboxCheck,
+  KeyHolder,
   KomradeProfile,
   LetterRequest,
   PublishedPost,
@@ -23,9 +24,18 @@ const indent = (text: string) =>
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+// From the signed receipt: an adapter's host can read what the identities it holds write.
+const BRIDGE_TEXT: Record<Exclude<KeyHolder, 'self'>, string> = {
+  telegram: 'a Telegram bridge',
+  discord: 'a Discord bridge',
+};
+const holderText = (holder: KeyHolder, self: string): string =>
+  holder === 'self' ? self : `${BRIDGE_TEXT[holder]} (its host can read what is written)`;
+
 export function renderProfile(profile: KomradeProfile): string {
   return [
     `@${profile.name}, registered ${formatTime(profile.registeredAt)}`,
+    `  keys held by: ${holderText(profile.keyHolder, 'their own device')}`,
     `  signing key: ${profile.signKey}`,
     `  box key:     ${profile.boxKey}`,
   ].join('\n');
@@ -39,6 +49,7 @@ export function renderWhoAmI(me: WhoAmI, operatorUrl: string): string {
   return [
     head,
     `  operator:    ${operatorUrl}`,
+    `  keys held by: ${holderText(me.keyHolder, 'this device')}`,
     `  signing key: ${me.signKey}`,
     `  box key:     ${me.boxKey}`,
   ].join('\n');
@@ -46,7 +57,11 @@ export function renderWhoAmI(me: WhoAmI, operatorUrl: string): string {
 
 export function renderLetter(letter: ReceivedLetter): string {
   const head = letter.kind === 'post' ? '[post] From' : 'From';
-  return `${head} @${letter.from} · ${formatTime(letter.sentAt)}\n${indent(letter.text)}`;
+  const held =
+    letter.fromKeyHolder === undefined || letter.fromKeyHolder === 'self'
+      ? ''
+      : ` · keys held by ${BRIDGE_TEXT[letter.fromKeyHolder]}`;
+  return `${head} @${letter.from} · ${formatTime(letter.sentAt)}${held}\n${indent(letter.text)}`;
 }
 
 export function renderInbox(

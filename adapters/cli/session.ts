@@ -195,7 +195,14 @@ export async function openSession(
       },
     });
   });
-  const client = new KomradeClient({ operator, store, keys: secrets.keys, now: deps.now });
+  // The CLI keeps the keys on the komrade's own device.
+  const client = new KomradeClient({
+    operator,
+    store,
+    keys: secrets.keys,
+    now: deps.now,
+    keyHolder: 'self',
+  });
   return {
     client,
     operatorUrl: destination.url,

@@ -98,6 +98,7 @@ export async function startTelegramAdapter(deps: TelegramAdapterDeps): Promise<T
         now: deps.now,
       }),
     dataDir: deps.dataDir,
+    keyHolder: 'telegram',
     now: deps.now,
     logger: deps.logger,
     pollIntervalMs: deps.pollIntervalMs,

@@ -110,7 +110,7 @@ export function installHandlers(bot: Bot<BotContext>, engine: BridgeEngine, logg
     const id = await mustIdentity(ctx);
     if (id === undefined) return;
     const me = ctx.komrade.engine.client(id.id).whoami();
-    await ctx.reply(texts.whoami(me.name, me.signKey, me.boxKey));
+    await ctx.reply(texts.whoami(me.name, me.signKey, me.boxKey, me.keyHolder));
   });
 
   bot.command('send', async (ctx) => {

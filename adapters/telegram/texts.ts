@@ -1,6 +1,6 @@
 /** Everything the bot says, in one place (plain text: no parse mode, so nothing needs escaping). */
 import { isKomradeError } from '../../common/errors/index.js';
-import type { FeedPost, LetterForChat, ReceivedLetter } from '../../bridge/index.js';
+import type { FeedPost, KeyHolder, LetterForChat, ReceivedLetter } from '../../bridge/index.js';
 
 /** Telegram's longest message. */
 export const TELEGRAM_TEXT_LIMIT = 4096;
@@ -67,12 +67,13 @@ export const texts = {
     `Registering @${name}… proof of work ${percent}% (this keeps name squatters away).`,
   registered: (name: string) =>
     `Registered as @${name}. Komrades can now write to you: letters arrive here by themselves.`,
-  whoami: (name: string | null, signKey: string, boxKey: string) =>
+  whoami: (name: string | null, signKey: string, boxKey: string, keyHolder: KeyHolder) =>
     [
       name === null ? 'Not registered yet (/register NAME).' : `You are @${name}.`,
       `Signing key: ${signKey}`,
       `Box key: ${boxKey}`,
       'Your keys are held by this bot (see /start).',
+      ...keyHolderLines(keyHolder).map((mark) => `Komrades see on your letters: ${mark}`),
     ].join('\n'),
   queued: (to: string) => `Sealed and on its way to @${to}.`,
   notALetter: 'That message is not a letter, so I cannot answer it. Use /send @name text.',
@@ -113,6 +114,25 @@ export const texts = {
   tooLong: (limit: number) => `That is too long: at most ${limit} characters.`,
 } as const;
 
+const BRIDGE_NAMES: Record<Exclude<KeyHolder, 'self'>, string> = {
+  telegram: 'Telegram',
+  discord: 'Discord',
+};
+
+/**
+ * The mark for a komrade whose keys an adapter holds (its host can read what they write), from
+ * their signed registration; nothing for keys on the komrade's own device.
+ */
+export function keyHolderMark(keyHolder: KeyHolder | null | undefined): string | undefined {
+  if (keyHolder === null || keyHolder === undefined || keyHolder === 'self') return undefined;
+  return `🤖 keys held by a ${BRIDGE_NAMES[keyHolder]} bridge`;
+}
+
+function keyHolderLines(keyHolder: KeyHolder | null | undefined): string[] {
+  const mark = keyHolderMark(keyHolder);
+  return mark === undefined ? [] : [mark];
+}
+
 /** A letter as pushed into the chat. */
 export function letterMessage(letter: LetterForChat): string {
   const head = letter.post
@@ -121,7 +141,7 @@ export function letterMessage(letter: LetterForChat): string {
       ? `👋 First letter from @${letter.from} (not accepted yet)`
       : `✉️ Letter from @${letter.from}`;
   const lines = [head, `🕒 ${time(letter.sentAt)}`];
-  if (letter.viaAdapter) lines.push('🔑 sent from an identity held by a bot, not by its owner');
+  lines.push(...keyHolderLines(letter.senderKeyHolder));
   lines.push('', letter.text);
   if (!letter.firstContact) lines.push('', '↩️ Reply to this message to answer.');
   return lines.join('\n');
@@ -130,7 +150,8 @@ export function letterMessage(letter: LetterForChat): string {
 /** One line per stored letter, for /inbox. */
 export function inboxLine(letter: ReceivedLetter): string {
   const mark = letter.kind === 'post' ? '📣 post from ' : '';
-  return `${mark}@${letter.from} · ${time(letter.sentAt)}\n${letter.text}`;
+  const held = keyHolderMark(letter.fromKeyHolder);
+  return `${mark}@${letter.from} · ${time(letter.sentAt)}${held === undefined ? '' : ` · ${held}`}\n${letter.text}`;
 }
 
 export function postLine(post: FeedPost): string {

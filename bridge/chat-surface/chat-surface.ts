@@ -3,6 +3,7 @@
  * terminal). Deliberately excluded: commands, buttons, formatting and rate limits, which each
  * implementation handles in its own way.
  */
+import type { KeyHolder } from '../../common/wire/index.js';
 
 /** A verified letter, ready to show. */
 export interface LetterForChat {
@@ -13,8 +14,11 @@ export interface LetterForChat {
   readonly text: string;
   /** True when the sender is not accepted yet: show it as a first contact to accept or block. */
   readonly firstContact: boolean;
-  /** True when the sender's identity is held by this adapter (not on the sender's own device). */
-  readonly viaAdapter: boolean;
+  /**
+   * Who holds the sender's keys, from their verified receipt: `self` (their own device) or an
+   * adapter kind, which the chat should mark. `null` when the sender's receipt is gone.
+   */
+  readonly senderKeyHolder: KeyHolder | null;
   /** True for a post its author sent to their followers (show it as a post, not a letter). */
   readonly post: boolean;
 }

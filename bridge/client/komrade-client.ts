@@ -20,6 +20,7 @@ import {
   verifyLetter,
   verifyPost,
   verifyReceipt,
+  type KeyHolder,
   type Letter,
   type LetterKind,
   type OperatorInfo,
@@ -49,6 +50,11 @@ export interface KomradeClientDeps {
   readonly keys: IdentityKeys;
   /** The clock (ms since the epoch). */
   readonly now: () => number;
+  /**
+   * Who holds `keys`: `self` on the komrade's own device (the CLI), or the adapter that keeps them
+   * (`telegram`, `discord`). Signed into the registration, so peers see it.
+   */
+  readonly keyHolder: KeyHolder;
   /** Source of letter and post ids. @defaultValue common/crypto `randomBytes` */
   readonly random?: (length: number) => Uint8Array;
 }
@@ -76,14 +82,16 @@ const MAX_FETCH_ROUNDS = 1_000;
 const profileOf = (receipt: Receipt): KomradeProfile => ({
   name: receipt.name,
   registeredAt: receipt.registeredAt,
+  keyHolder: receipt.keyHolder,
   signKey: toBase64url(receipt.signKey),
   boxKey: toBase64url(receipt.boxKey),
 });
 
-const viewOf = (stored: StoredLetter): ReceivedLetter => ({
+const viewOf = (stored: StoredLetter, fromKeyHolder: KeyHolder | undefined): ReceivedLetter => ({
   kind: stored.letter.kind === 'post' ? 'post' : 'letter',
   id: toBase64url(stored.letter.id),
   from: stored.letter.from,
+  fromKeyHolder,
   to: stored.letter.to,
   sentAt: stored.letter.sentAt,
   receivedAt: stored.receivedAt,
@@ -123,7 +131,7 @@ function nameOrThrow(input: string): string {
  *
  * @example
  * ```ts
- * const client = new KomradeClient({ operator, store, keys, now: Date.now });
+ * const client = new KomradeClient({ operator, store, keys, now: Date.now, keyHolder: 'self' });
  * await client.register('alice');
  * await client.send('@bob', 'hello');
  * ```
@@ -133,6 +141,7 @@ export class KomradeClient {
   readonly #store: LocalStore;
   readonly #keys: IdentityKeys;
   readonly #now: () => number;
+  readonly #keyHolder: KeyHolder;
   readonly #random: (length: number) => Uint8Array;
   #info: OperatorInfo | undefined;
 
@@ -141,6 +150,7 @@ export class KomradeClient {
     this.#store = deps.store;
     this.#keys = deps.keys;
     this.#now = deps.now;
+    this.#keyHolder = deps.keyHolder;
     this.#random = deps.random ?? randomBytes;
   }
 
@@ -175,7 +185,7 @@ export class KomradeClient {
 
   /**
    * Registers `name` with this identity: proof of possession, proof of work, then the Operator's
-   * receipt, checked against the pinned key and stored.
+   * receipt, checked against the pinned key and stored. The claim carries the client's `keyHolder`.
    * @throws `NAME_INVALID`, `NAME_RESERVED`, `NAME_TAKEN`, `USAGE` when already registered
    */
   async register(input: string, options: RegisterOptions = {}): Promise<KomradeProfile> {
@@ -187,7 +197,12 @@ export class KomradeClient {
       throw new KomradeError('USAGE', `This identity is already registered as @${own.name}.`);
     }
     const info = await this.operatorInfo();
-    const claim = { name, signKey: this.#keys.signPublic, boxKey: this.#keys.boxPublic };
+    const claim = {
+      name,
+      signKey: this.#keys.signPublic,
+      boxKey: this.#keys.boxPublic,
+      keyHolder: this.#keyHolder,
+    };
     const pop = proveClaim(claim, this.#keys.signSecret);
     options.onSolving?.({ bits: info.powBits, expected: 2 ** info.powBits });
     const pow = await solveProofOfWork(claimBytesForPow(claim), info.powBits, {
@@ -217,7 +232,8 @@ export class KomradeClient {
   #isMine(receipt: Receipt): boolean {
     return (
       bytesEqual(receipt.signKey, this.#keys.signPublic) &&
-      bytesEqual(receipt.boxKey, this.#keys.boxPublic)
+      bytesEqual(receipt.boxKey, this.#keys.boxPublic) &&
+      receipt.keyHolder === this.#keyHolder
     );
   }
 
@@ -227,6 +243,7 @@ export class KomradeClient {
     return {
       name: own?.name ?? null,
       registeredAt: own?.registeredAt ?? null,
+      keyHolder: own?.keyHolder ?? this.#keyHolder,
       signKey: toBase64url(this.#keys.signPublic),
       boxKey: toBase64url(this.#keys.boxPublic),
     };
@@ -473,9 +490,14 @@ export class KomradeClient {
     return verified.ok ? verified.value : undefined;
   }
 
+  // The sender's receipt was verified before it was cached (and before the letter was kept).
+  #view(stored: StoredLetter): ReceivedLetter {
+    return viewOf(stored, this.#store.cachedReceipt(stored.letter.from)?.keyHolder);
+  }
+
   /** Letters in the inbox, oldest first. Local only. */
   inbox(): ReceivedLetter[] {
-    return this.#store.letters('inbox').map(viewOf);
+    return this.#store.letters('inbox').map((stored) => this.#view(stored));
   }
 
   /** Letters held from komrades not yet accepted, grouped by sender. Local only. */
@@ -483,7 +505,7 @@ export class KomradeClient {
     const bySender = new Map<string, ReceivedLetter[]>();
     for (const stored of this.#store.letters('request')) {
       const list = bySender.get(stored.letter.from) ?? [];
-      list.push(viewOf(stored));
+      list.push(this.#view(stored));
       bySender.set(stored.letter.from, list);
     }
     return [...bySender].map(([from, letters]) => ({ from, letters }));

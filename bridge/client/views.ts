@@ -1,10 +1,17 @@
 /** What the engine hands to adapters: plain, display-ready views with no secrets in them. */
 
+import type { KeyHolder } from '../../common/wire/index.js';
+
 /** The komrade using this client. */
 export interface WhoAmI {
   /** The registered name, or `null` before `register`. */
   readonly name: string | null;
   readonly registeredAt: number | null;
+  /**
+   * Who holds this identity's keys: from the receipt once registered, else what `register` will
+   * claim.
+   */
+  readonly keyHolder: KeyHolder;
   /** Public keys, base64url (safe to show and compare out of band). */
   readonly signKey: string;
   readonly boxKey: string;
@@ -14,6 +21,8 @@ export interface WhoAmI {
 export interface KomradeProfile {
   readonly name: string;
   readonly registeredAt: number;
+  /** Who holds the komrade's keys (`self`, or an adapter), as signed in the receipt. */
+  readonly keyHolder: KeyHolder;
   readonly signKey: string;
   readonly boxKey: string;
 }
@@ -28,6 +37,11 @@ export interface ReceivedLetter {
   /** The letter's own id (base64url), chosen by its sender. */
   readonly id: string;
   readonly from: string;
+  /**
+   * Who holds the sender's keys, from their verified receipt; `undefined` when the receipt is no
+   * longer at hand (a sender whose name vanished).
+   */
+  readonly fromKeyHolder: KeyHolder | undefined;
   readonly to: string;
   /** When the sender says they sent it (ms since the epoch). */
   readonly sentAt: number;

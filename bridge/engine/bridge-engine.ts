@@ -21,6 +21,8 @@ import {
   sealLetter,
   toBase64url,
   verifyLetter,
+  type AdapterKeyHolder,
+  type KeyHolder,
   type Letter,
   type LetterKind,
 } from '../../common/wire/index.js';
@@ -67,6 +69,11 @@ export interface BridgeEngineDeps {
   readonly operatorFor: (isolationKey: string) => OperatorClient;
   /** Folder for the identities' letter stores. */
   readonly dataDir: string;
+  /**
+   * The kind of adapter holding the identities' keys (`telegram`, `discord`). Every registration
+   * claims it, signed, so peers can see that this adapter's host holds the keys.
+   */
+  readonly keyHolder: AdapterKeyHolder;
   readonly now: () => number;
   readonly logger: Logger;
   /** How often each identity's mail is fetched. @defaultValue 30000 */
@@ -127,7 +134,7 @@ function nameOrThrow(input: string): string {
  * @example
  * ```ts
  * const engine = new BridgeEngine({ store, surface, connection, queuePrefix: 'komrade', codec,
- *   operatorFor, dataDir, now: Date.now, logger });
+ *   operatorFor, dataDir, keyHolder: 'telegram', now: Date.now, logger });
  * await engine.start();
  * const id = engine.createIdentity('telegram:42', '42');
  * await engine.register(id, 'alice');
@@ -259,6 +266,7 @@ export class BridgeEngine {
       store: local,
       keys: held.keys,
       now: this.#deps.now,
+      keyHolder: this.#deps.keyHolder,
     });
     const session = { held, local, operator, client };
     this.#sessions.set(id, session);
@@ -652,6 +660,21 @@ export class BridgeEngine {
     return verified.ok ? verified.value : undefined;
   }
 
+  /**
+   * Who holds a sender's keys, from their receipt: cached when the letter was verified, else
+   * looked up again (and checked against the pinned Operator key). `null` if they vanished.
+   */
+  async #keyHolderOf(session: Session, name: string): Promise<KeyHolder | null> {
+    const cached = session.local.cachedReceipt(name);
+    if (cached !== undefined) return cached.keyHolder;
+    try {
+      return (await session.client.lookup(name)).keyHolder;
+    } catch (error) {
+      if (isKomradeError(error, 'NAME_UNKNOWN')) return null;
+      throw error;
+    }
+  }
+
   async #processDeliver(
     job: Job<JobPayloads['deliver']>,
     _token: string | undefined,
@@ -693,7 +716,7 @@ export class BridgeEngine {
           sentAt: letter.sentAt,
           text: letter.body,
           firstContact: stored.folder === 'request',
-          viaAdapter: this.#deps.store.identityNamed(letter.from) !== undefined,
+          senderKeyHolder: await this.#keyHolderOf(session, letter.from),
           post: letter.kind === 'post',
         });
       }

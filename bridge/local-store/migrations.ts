@@ -40,4 +40,9 @@ export const MIGRATIONS: readonly string[] = [
     since INTEGER NOT NULL
   ) STRICT;
   `,
+  // 3: who holds each komrade's keys, from their receipt. Receipts cached before it have NULL and
+  // are treated as not cached (fetched again), since their signature does not cover the holder.
+  `
+  ALTER TABLE receipts ADD COLUMN key_holder TEXT;
+  `,
 ];

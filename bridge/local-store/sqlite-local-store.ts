@@ -12,6 +12,7 @@ import {
   base64urlBytes,
   encodeCanonical,
   isCanonicalName,
+  isKeyHolder,
   toBase64url,
   type Letter,
   type Receipt,
@@ -36,6 +37,7 @@ interface ReceiptRow {
   name: string;
   sign_key: Uint8Array;
   box_key: Uint8Array;
+  key_holder: string | null;
   registered_at: number;
   sig: Uint8Array;
 }
@@ -194,11 +196,12 @@ export class SqliteLocalStore implements LocalStore {
   cachedReceipt(name: string): Receipt | undefined {
     const row = this.#db.prepare('SELECT * FROM receipts WHERE name = ?').get(name) as
       ReceiptRow | undefined;
-    if (row === undefined) return undefined;
+    if (row === undefined || !isKeyHolder(row.key_holder)) return undefined;
     return {
       name: row.name,
       signKey: new Uint8Array(row.sign_key),
       boxKey: new Uint8Array(row.box_key),
+      keyHolder: row.key_holder,
       registeredAt: row.registered_at,
       sig: new Uint8Array(row.sig),
     };
@@ -207,11 +210,20 @@ export class SqliteLocalStore implements LocalStore {
   cacheReceipt(receipt: Receipt): void {
     this.#db
       .prepare(
-        `INSERT INTO receipts (name, sign_key, box_key, registered_at, sig) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO receipts (name, sign_key, box_key, key_holder, registered_at, sig)
+         VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (name) DO UPDATE SET sign_key = excluded.sign_key, box_key = excluded.box_key,
-           registered_at = excluded.registered_at, sig = excluded.sig`,
+           key_holder = excluded.key_holder, registered_at = excluded.registered_at,
+           sig = excluded.sig`,
       )
-      .run(receipt.name, receipt.signKey, receipt.boxKey, receipt.registeredAt, receipt.sig);
+      .run(
+        receipt.name,
+        receipt.signKey,
+        receipt.boxKey,
+        receipt.keyHolder,
+        receipt.registeredAt,
+        receipt.sig,
+      );
   }
 
   contactState(name: string): ContactState | undefined {

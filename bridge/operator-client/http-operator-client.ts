@@ -103,6 +103,7 @@ export class HttpOperatorClient implements OperatorClient {
       name: input.name,
       signKey: toBase64url(input.signKey),
       boxKey: toBase64url(input.boxKey),
+      keyHolder: input.keyHolder,
       pop: toBase64url(input.pop),
       pow: toBase64url(input.pow),
     };

@@ -20,5 +20,7 @@ export const HTTP_STATUS: Readonly<Record<OperatorErrorCode, number>> = Object.f
   BATCH_TOO_LARGE: 413,
   MAILBOX_FULL: 507,
   POST_INVALID: 400,
+  COLLECTIVE_RULE: 409,
+  COLLECTIVE_CONFLICT: 409,
   INTERNAL: 500,
 });

@@ -13,12 +13,15 @@ import {
   POW_NONCE_BYTES,
 } from './limits.js';
 import { isCanonicalName } from './names.js';
+import { KEY_HOLDERS } from './registration.js';
 
 const key = base64urlBytes({ exact: 32 });
 const sig = base64urlBytes({ exact: 64 });
 const id = base64urlBytes({ exact: ID_BYTES });
 const canonicalName = z.string().max(32).refine(isCanonicalName, 'not a canonical name');
 const time = z.number().int().nonnegative();
+/** Who holds the registrant's secret keys; signed in the claim and the receipt. */
+const keyHolder = z.enum(KEY_HOLDERS);
 
 /** The API's routes. */
 export const ROUTES = Object.freeze({
@@ -56,6 +59,7 @@ export const registerRequestSchema = z.strictObject({
   name: z.string().max(64),
   signKey: key,
   boxKey: key,
+  keyHolder,
   pop: sig,
   pow: base64urlBytes({ exact: POW_NONCE_BYTES }),
 });
@@ -66,6 +70,7 @@ export const receiptSchema = z.strictObject({
   name: canonicalName,
   signKey: key,
   boxKey: key,
+  keyHolder,
   registeredAt: time,
   sig,
 });

@@ -48,12 +48,16 @@ export {
 
 // Registration
 export {
+  KEY_HOLDERS,
   claimBytesForPow,
+  isKeyHolder,
   keysOfReceipt,
   proveClaim,
   signReceipt,
   verifyClaimProof,
   verifyReceipt,
+  type AdapterKeyHolder,
+  type KeyHolder,
   type Receipt,
   type RegistrationClaim,
 } from './registration.js';

@@ -2,11 +2,32 @@
 import { signDetached, verifyDetached, type PublicKeys } from '../crypto/index.js';
 import { TAGS, signedBytes } from './signed.js';
 
-/** What a komrade registers: a name and two public keys. */
+/**
+ * Who holds an identity's secret keys: `self` (the komrade's own device, e.g. the CLI) or the kind
+ * of adapter that holds them for its users. Closed on purpose: peers decide trust on it.
+ */
+export const KEY_HOLDERS = Object.freeze(['self', 'telegram', 'discord'] as const);
+
+/** One of {@link KEY_HOLDERS}. */
+export type KeyHolder = (typeof KEY_HOLDERS)[number];
+
+/** The key holders that are adapters (an adapter's host can read what its identities write). */
+export type AdapterKeyHolder = Exclude<KeyHolder, 'self'>;
+
+/** Whether `value` is one of {@link KEY_HOLDERS}. */
+export function isKeyHolder(value: unknown): value is KeyHolder {
+  return typeof value === 'string' && (KEY_HOLDERS as readonly string[]).includes(value);
+}
+
+/**
+ * What a komrade registers: a name, two public keys, and who holds the secret keys. All of it is
+ * signed by the registrant and countersigned in the Operator's receipt.
+ */
 export interface RegistrationClaim {
   readonly name: string;
   readonly signKey: Uint8Array;
   readonly boxKey: Uint8Array;
+  readonly keyHolder: KeyHolder;
 }
 
 /** The Operator's record of a name, as it signs it. */
@@ -19,6 +40,7 @@ const claimValue = (claim: RegistrationClaim) => ({
   name: claim.name,
   signKey: claim.signKey,
   boxKey: claim.boxKey,
+  keyHolder: claim.keyHolder,
 });
 
 /** The claim as data for proof of work (see pow.ts). */

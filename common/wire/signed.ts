@@ -15,6 +15,7 @@ export const TAGS = Object.freeze({
   letter: 'komrade/letter/v1',
   post: 'komrade/post/v1',
   keystore: 'komrade/keystore/v1',
+  collective: 'komrade/collective/v1',
 });
 
 export type Tag = (typeof TAGS)[keyof typeof TAGS];

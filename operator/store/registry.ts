@@ -1,4 +1,5 @@
 /** The Registry port: every komrade's name and public keys, kept forever. */
+import type { KeyHolder } from '../../common/wire/index.js';
 
 /** A registered komrade, exactly as the Operator's receipt vouches for it. */
 export interface RegisteredKomrade {
@@ -6,6 +7,8 @@ export interface RegisteredKomrade {
   readonly name: string;
   readonly signKey: Uint8Array;
   readonly boxKey: Uint8Array;
+  /** Who holds the komrade's secret keys, as the registrant signed it. */
+  readonly keyHolder: KeyHolder;
   readonly registeredAt: number;
   /** The Operator's receipt signature, so lookups can answer the same receipt. */
   readonly sig: Uint8Array;

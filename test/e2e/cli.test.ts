@@ -87,8 +87,14 @@ describe('komrade CLI', () => {
     expect(register.stderr).toContain('proof of work');
     const bob = json(await ok(bobHome, ['register', '@Bob', '--json']));
     expect(bob).toMatchObject({ name: 'bob' });
-    expect(json(await ok(aliceHome, ['whoami', '--json']))).toMatchObject({ name: 'alice' });
-    expect(await ok(aliceHome, ['lookup', '@bob'])).toContain('@bob');
+    expect(json(await ok(aliceHome, ['whoami', '--json']))).toMatchObject({
+      name: 'alice',
+      keyHolder: 'self',
+    });
+    expect(await ok(aliceHome, ['whoami'])).toContain('keys held by: this device');
+    const bobProfile = await ok(aliceHome, ['lookup', '@bob']);
+    expect(bobProfile).toContain('@bob');
+    expect(bobProfile).toContain('keys held by: their own device');
 
     expect(await ok(aliceHome, ['send', '@bob', 'hello', 'bob'])).toContain('Sent to @bob');
     const held = await ok(bobHome, ['inbox']);

@@ -3,9 +3,13 @@
  * Redis and a real Operator process. Users register, exchange letters both ways, accept and block
  * first contacts, post and read the feed, follow, forget; nothing readable reaches Redis or the logs.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpOperatorClient, KomradeClient, SqliteLocalStore } from '../../bridge/index.js';
+import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
 import {
   dumpRedis,
@@ -79,7 +83,8 @@ describe('komrade-telegram', () => {
   it('registers two users, showing proof-of-work progress in an edited message', async () => {
     await Promise.all([register(emulator, alice, 'alice'), register(emulator, bob, 'bob')]);
     emulator.userSends(alice, '/whoami');
-    await emulator.waitForBotMessage(alice.id, /You are @alice\.\nSigning key: /);
+    const me = await emulator.waitForBotMessage(alice.id, /You are @alice\.\nSigning key: /);
+    expect(me.text).toContain('Komrades see on your letters: 🤖 keys held by a Telegram bridge');
     emulator.userSends(alice, '/register other');
     await emulator.waitForBotMessage(alice.id, /already registered as @alice/);
     emulator.userSends(alice, '/send @nobody_here hi');
@@ -91,7 +96,8 @@ describe('komrade-telegram', () => {
     await emulator.waitForBotMessage(alice.id, /on its way to @bob/);
     const first = await emulator.waitForBotMessage(bob.id, letterFrom('alice', MARKER));
     expect(first.text).toMatch(/First letter from @alice/);
-    expect(first.text).toMatch(/held by a bot/);
+    // Alice's receipt, signed by her and countersigned by the Operator, says a Telegram bridge holds her keys.
+    expect(first.text).toContain('🤖 keys held by a Telegram bridge');
     expect(first.reply_markup?.inline_keyboard[0]?.map((b) => b.text)).toEqual(['Accept', 'Block']);
 
     emulator.userSends(bob, '/requests');
@@ -118,6 +124,32 @@ describe('komrade-telegram', () => {
     // Each letter shown exactly once.
     const shown = emulator.botMessages(bob.id).filter((m) => /etter from @alice/.test(m.text));
     expect(shown).toHaveLength(2);
+  });
+
+  it('marks no letter from an identity whose keys are on its own device', async () => {
+    // A CLI-style komrade: the bridge's KomradeClient with keyHolder 'self', against the same Operator.
+    const dir = mkdtempSync(join(tmpdir(), 'komrade-self-'));
+    const dispatcher = new Agent();
+    const store = new SqliteLocalStore(join(dir, 'dan.db'), { storageKey: randomBytes(32) });
+    try {
+      const dan = new KomradeClient({
+        operator: new HttpOperatorClient({ baseUrl: operator.url, dispatcher, now: Date.now }),
+        store,
+        keys: generateIdentityKeys(),
+        now: Date.now,
+        keyHolder: 'self',
+      });
+      expect((await dan.register('dan')).keyHolder).toBe('self');
+      expect((await dan.lookup('bob')).keyHolder).toBe('telegram');
+      await dan.send('bob', `from my own laptop ${MARKER}`);
+      const shown = await emulator.waitForBotMessage(bob.id, letterFrom('dan', 'own laptop'));
+      expect(shown.text).toMatch(/First letter from @dan/);
+      expect(shown.text).not.toMatch(/🤖|held by/);
+    } finally {
+      store.close();
+      await dispatcher.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('blocks a first contact: later letters from them are never shown', async () => {

@@ -8,6 +8,7 @@ import {
   HttpOperatorClient,
   KomradeClient,
   SqliteLocalStore,
+  type KeyHolder,
   type RequestSigner,
 } from '../../bridge/index.js';
 import {
@@ -47,19 +48,30 @@ interface Komrade {
 
 const http = (url: string) => new HttpOperatorClient({ baseUrl: url, dispatcher, now: Date.now });
 
-function komradeAt(url: string, file: string, keys = generateIdentityKeys()) {
+function komradeAt(
+  url: string,
+  file: string,
+  keys = generateIdentityKeys(),
+  keyHolder: KeyHolder = 'self',
+) {
   const store = new SqliteLocalStore(join(dir, `${file}.db`), { storageKey: randomBytes(32) });
   stores.push(store);
   const operatorClient = http(url);
-  const client = new KomradeClient({ operator: operatorClient, store, keys, now: Date.now });
+  const client = new KomradeClient({
+    operator: operatorClient,
+    store,
+    keys,
+    now: Date.now,
+    keyHolder,
+  });
   return { client, http: operatorClient, keys, store };
 }
 
 let counter = 0;
 /** Registers a fresh komrade with a unique name (the Operator is shared by the whole file). */
-async function registered(prefix: string): Promise<Komrade> {
+async function registered(prefix: string, keyHolder: KeyHolder = 'self'): Promise<Komrade> {
   const name = `${prefix}_${++counter}_${process.pid % 1000}`;
-  const k = komradeAt(operator.url, name);
+  const k = komradeAt(operator.url, name, generateIdentityKeys(), keyHolder);
   await k.client.register(name);
   return { ...k, name, signer: { name, signSecret: k.keys.signSecret } };
 }
@@ -114,10 +126,25 @@ describe('KomradeClient against a real Operator', () => {
       store: bob.store,
       keys: bob.keys,
       now: Date.now,
+      keyHolder: 'self',
     });
     expect((await client.checkInbox()).received).toBe(7);
     expect(bob.client.inbox()).toHaveLength(7);
     expect((await bob.http.fetch(bob.signer)).letters).toEqual([]);
+  });
+
+  it("shows who holds a komrade's keys, from the signed receipt", async () => {
+    const held = await registered('held', 'telegram');
+    const own = await registered('own');
+    const viewer = await registered('viewer');
+    expect((await viewer.client.lookup(held.name)).keyHolder).toBe('telegram');
+    expect((await viewer.client.lookup(own.name)).keyHolder).toBe('self');
+    expect(held.client.whoami().keyHolder).toBe('telegram');
+    // A letter's view carries its sender's holder (from the receipt checked when it arrived).
+    await held.client.send(viewer.name, 'from a bot-held identity');
+    await viewer.client.checkInbox();
+    const [request] = viewer.client.requests();
+    expect(request?.letters[0]?.fromKeyHolder).toBe('telegram');
   });
 
   it('blocking drops future letters, which are still acknowledged', async () => {
@@ -219,6 +246,7 @@ describe('KomradeClient against a real Operator', () => {
         store: alice.store,
         keys: alice.keys,
         now: Date.now,
+        keyHolder: 'self',
       });
       expect(await codeOf(client.checkInbox())).toBe('OPERATOR_KEY_CHANGED');
       expect(await codeOf(client.lookup(alice.name))).toBe('OPERATOR_KEY_CHANGED');
@@ -274,6 +302,7 @@ describe('followers against a real Operator', () => {
       store: ben.store,
       keys: ben.keys,
       now: Date.now,
+      keyHolder: 'self',
     });
     const sent = await batched.postToFollowers('to my followers only');
     expect(batches).toEqual([2, 1]);

@@ -97,6 +97,7 @@ function komrade(file: string) {
     store,
     keys: generateIdentityKeys(),
     now: Date.now,
+    keyHolder: 'self',
   });
   return { client, operator: operatorClient, store, isolationKey };
 }

@@ -91,6 +91,7 @@ describe('HttpOperatorClient', () => {
         name: 'ALICE',
         signKey: toBase64url(randomBytes(32)),
         boxKey: toBase64url(randomBytes(32)),
+        keyHolder: 'self',
         registeredAt: 1,
         sig: toBase64url(randomBytes(64)),
       },

@@ -157,6 +157,18 @@ describe('Operator HTTP API', () => {
     expect(errorCode(await client.get('/v1/komrades/%D0%B0lice'))).toBe('NAME_INVALID');
   });
 
+  it('records who holds the keys, signed in the receipt and answered by lookup', async () => {
+    const tess = { ...makeKomrade('tess'), keyHolder: 'telegram' as const };
+    const registered = receiptResponseSchema.parse((await client.register(tess, POW_BITS)).json);
+    expect(registered.receipt.keyHolder).toBe('telegram');
+    const { receipt } = receiptResponseSchema.parse((await client.get('/v1/komrades/tess')).json);
+    expect(receipt.keyHolder).toBe('telegram');
+    expect(verifyReceipt(receipt, info.signKey)).toBe(true);
+    expect(verifyReceipt({ ...receipt, keyHolder: 'self' }, info.signKey)).toBe(false);
+    const own = receiptResponseSchema.parse((await client.get('/v1/komrades/alice')).json);
+    expect(own.receipt.keyHolder).toBe('self');
+  });
+
   describe('registration refusals', () => {
     it('NAME_TAKEN for a taken name', async () => {
       const reply = await client.register(makeKomrade('alice'), POW_BITS);
@@ -192,13 +204,38 @@ describe('Operator HTTP API', () => {
     it('BAD_PROOF_OF_WORK for a nonce that misses the difficulty', async () => {
       const dave = makeKomrade('dave');
       const body = await registrationBody(dave, POW_BITS);
-      const claim = { name: 'dave', signKey: dave.keys.signPublic, boxKey: dave.keys.boxPublic };
+      const claim = {
+        name: 'dave',
+        signKey: dave.keys.signPublic,
+        boxKey: dave.keys.boxPublic,
+        keyHolder: 'self' as const,
+      };
       let nonce = randomBytes(8);
       while (checkProofOfWork(claimBytesForPow(claim), nonce, POW_BITS)) nonce = randomBytes(8);
       body.pow = toBase64url(nonce);
       const reply = await client.post('/v1/register', body);
       expect(reply.status).toBe(403);
       expect(errorCode(reply)).toBe('BAD_PROOF_OF_WORK');
+    });
+
+    it('BAD_REQUEST naming the field for an unknown or missing key holder', async () => {
+      const body: Record<string, string> = await registrationBody(makeKomrade('dave'), POW_BITS);
+      const unknown = await client.post('/v1/register', { ...body, keyHolder: 'matrix' });
+      expect(unknown.status).toBe(400);
+      expect(errorCode(unknown)).toBe('BAD_REQUEST');
+      expect((unknown.json as { error: { message: string } }).error.message).toContain('keyHolder');
+      const missing = { ...body };
+      delete missing.keyHolder;
+      const absent = await client.post('/v1/register', missing);
+      expect(absent.status).toBe(400);
+      expect((absent.json as { error: { message: string } }).error.message).toContain('keyHolder');
+      expect(errorCode(await client.get('/v1/komrades/dave'))).toBe('NAME_UNKNOWN');
+    });
+
+    it('BAD_SIGNATURE when the key holder is changed after signing', async () => {
+      const body = await registrationBody(makeKomrade('dave'), POW_BITS);
+      const reply = await client.post('/v1/register', { ...body, keyHolder: 'telegram' });
+      expect(errorCode(reply)).toBe('BAD_SIGNATURE');
     });
 
     it('BAD_REQUEST for keys already registered under another name', async () => {

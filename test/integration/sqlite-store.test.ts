@@ -27,6 +27,7 @@ function komrade(name: string): RegisteredKomrade {
     name,
     signKey: keys.signPublic,
     boxKey: keys.boxPublic,
+    keyHolder: 'self',
     registeredAt: NOW,
     sig: randomBytes(64),
   };
@@ -75,13 +76,43 @@ describe('SqliteStore on disk', () => {
     const other = new Database(file, { readonly: true });
     try {
       expect(other.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(other.pragma('user_version', { simple: true })).toBe(1);
+      expect(other.pragma('user_version', { simple: true })).toBe(2);
       expect(other.prepare('SELECT COUNT(*) AS n FROM komrades').get()).toEqual({ n: 1 });
     } finally {
       other.close();
     }
     await register;
     await store.close();
+  });
+
+  it('keeps each key holder, and migrates a version-1 file with its komrades held by self', async () => {
+    const file = tempDb();
+    const store = new SqliteStore(file);
+    await store.register({ ...komrade('tess'), keyHolder: 'telegram' });
+    await store.register(komrade('alice'));
+    expect((await store.lookup('tess'))?.keyHolder).toBe('telegram');
+    await store.close();
+    const db = new Database(file);
+    db.exec(`
+      ALTER TABLE komrades DROP COLUMN key_holder;
+      PRAGMA user_version = 1;
+    `);
+    db.close();
+    const migrated = new SqliteStore(file);
+    expect((await migrated.lookup('tess'))?.keyHolder).toBe('self');
+    expect((await migrated.lookup('alice'))?.keyHolder).toBe('self');
+    await migrated.register({ ...komrade('dina'), keyHolder: 'discord' });
+    expect((await migrated.lookup('dina'))?.keyHolder).toBe('discord');
+    await migrated.close();
+    const check = new Database(file, { readonly: true });
+    try {
+      expect(check.pragma('user_version', { simple: true })).toBe(2);
+      expect(() =>
+        check.prepare("SELECT 1 FROM komrades WHERE key_holder = 'matrix'").all(),
+      ).not.toThrow();
+    } finally {
+      check.close();
+    }
   });
 
   it('groups one turn’s writes: a failing step leaves the others committed', async () => {

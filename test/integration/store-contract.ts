@@ -25,6 +25,7 @@ function komrade(name: string): RegisteredKomrade {
     name,
     signKey: keys.signPublic,
     boxKey: keys.boxPublic,
+    keyHolder: 'self',
     registeredAt: NOW,
     sig: randomBytes(64),
   };

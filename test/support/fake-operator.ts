@@ -72,7 +72,12 @@ export class FakeOperator implements OperatorClient {
   register(request: RegisterRequest): Promise<Receipt> {
     const name = parseNewName(request.name);
     if (!name.ok) return Promise.reject(name.error);
-    const claim = { name: name.value, signKey: request.signKey, boxKey: request.boxKey };
+    const claim = {
+      name: name.value,
+      signKey: request.signKey,
+      boxKey: request.boxKey,
+      keyHolder: request.keyHolder,
+    };
     if (!verifyClaimProof(claim, request.pop)) {
       return Promise.reject(new KomradeError('BAD_SIGNATURE', 'bad proof of possession'));
     }

@@ -8,12 +8,15 @@ import {
   signRequest,
   solveProofOfWork,
   toBase64url,
+  type KeyHolder,
 } from '../../common/wire/index.js';
 
 /** A test identity. */
 export interface TestKomrade {
   readonly name: string;
   readonly keys: IdentityKeys;
+  /** Who holds the keys, as claimed at registration. @defaultValue 'self' */
+  readonly keyHolder?: KeyHolder;
 }
 
 /** An answer: status and parsed JSON body (or `undefined` when not JSON). */
@@ -138,6 +141,7 @@ export async function registrationBody(
     name: komrade.name,
     signKey: komrade.keys.signPublic,
     boxKey: komrade.keys.boxPublic,
+    keyHolder: komrade.keyHolder ?? 'self',
   };
   const pop = proveClaim(claim, komrade.keys.signSecret);
   const pow = await solveProofOfWork(claimBytesForPow(claim), powBits);
@@ -145,6 +149,7 @@ export async function registrationBody(
     name: komrade.name,
     signKey: toBase64url(claim.signKey),
     boxKey: toBase64url(claim.boxKey),
+    keyHolder: claim.keyHolder,
     pop: toBase64url(pop),
     pow: toBase64url(pow),
   };

@@ -44,7 +44,13 @@ interface Komrade {
 function komrade(file: string, via = operator, keys = generateIdentityKeys()): Komrade {
   const store = new SqliteLocalStore(join(dir, `${file}.db`), { storageKey: randomBytes(32) });
   stores.push(store);
-  const client = new KomradeClient({ operator: via, store, keys, now: () => clock });
+  const client = new KomradeClient({
+    operator: via,
+    store,
+    keys,
+    now: () => clock,
+    keyHolder: 'self',
+  });
   return { client, keys, store };
 }
 
@@ -115,6 +121,7 @@ describe('KomradeClient registration and lookup', () => {
       store: alice.store,
       keys: alice.keys,
       now: () => clock,
+      keyHolder: 'self',
     });
     expect(await codeOf(client.send('alice', 'hi'))).toBe('OPERATOR_KEY_CHANGED');
     expect(await codeOf(client.checkInbox())).toBe('OPERATOR_KEY_CHANGED');
@@ -192,6 +199,7 @@ describe('KomradeClient letters and requests', () => {
       store: failing,
       keys: bob.keys,
       now: () => clock,
+      keyHolder: 'self',
     });
     await expect(client.checkInbox()).rejects.toThrow('disk full');
     expect(operator.mailboxes.get('bob')).toHaveLength(1);

@@ -28,6 +28,7 @@ const receipt = (name: string): Receipt => ({
   name,
   signKey: randomBytes(32),
   boxKey: randomBytes(32),
+  keyHolder: 'self',
   registeredAt: 1_700_000_000_000,
   sig: randomBytes(64),
 });
@@ -131,17 +132,38 @@ describe('followers and following (migration 2)', () => {
   });
 
   it('migrates a version-1 store, keeping what it held', () => {
-    store.saveOwnReceipt(receipt('alice'));
+    store.setContactState('bob', 'accepted', 1);
     store.close();
     const db = new Database(path);
     db.exec('DROP TABLE followers; DROP TABLE following;');
+    db.exec('ALTER TABLE receipts DROP COLUMN key_holder');
     db.pragma('user_version = 1');
     db.close();
     store = new SqliteLocalStore(path, { storageKey: key });
-    expect(store.ownReceipt()?.name).toBe('alice');
+    expect(store.contactState('bob')).toBe('accepted');
     expect(store.addFollower('ann', 1)).toBe(true);
     const check = new Database(path, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(2);
+    expect(check.pragma('user_version', { simple: true })).toBe(3);
     check.close();
+  });
+});
+
+describe('key holders in cached receipts (migration 3)', () => {
+  it("keeps each receipt's holder, and treats receipts cached before it as not cached", () => {
+    store.cacheReceipt({ ...receipt('tess'), keyHolder: 'telegram' });
+    store.saveOwnReceipt({ ...receipt('alice'), keyHolder: 'discord' });
+    expect(store.cachedReceipt('tess')?.keyHolder).toBe('telegram');
+    expect(store.ownReceipt()?.keyHolder).toBe('discord');
+    store.cacheReceipt(receipt('bob'));
+    store.close();
+    const db = new Database(path);
+    db.exec('ALTER TABLE receipts DROP COLUMN key_holder');
+    db.pragma('user_version = 2');
+    db.close();
+    store = new SqliteLocalStore(path, { storageKey: key });
+    // Signed before the holder was part of the receipt: the client must fetch it again.
+    expect(store.cachedReceipt('bob')).toBeUndefined();
+    store.cacheReceipt(receipt('bob'));
+    expect(store.cachedReceipt('bob')?.keyHolder).toBe('self');
   });
 });

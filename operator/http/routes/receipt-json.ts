@@ -9,6 +9,7 @@ export function receiptJson(komrade: RegisteredKomrade): { receipt: Record<strin
       name: komrade.name,
       signKey: toBase64url(komrade.signKey),
       boxKey: toBase64url(komrade.boxKey),
+      keyHolder: komrade.keyHolder,
       registeredAt: komrade.registeredAt,
       sig: toBase64url(komrade.sig),
     },

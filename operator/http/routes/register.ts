@@ -32,7 +32,12 @@ export const registerRoute: PublicRoute = {
         `Send the name in its folded form ("${name.value}"): the proofs must cover it exactly.`,
       );
     }
-    const claim = { name: name.value, signKey: request.signKey, boxKey: request.boxKey };
+    const claim = {
+      name: name.value,
+      signKey: request.signKey,
+      boxKey: request.boxKey,
+      keyHolder: request.keyHolder,
+    };
     if (!verifyClaimProof(claim, request.pop)) {
       throw new KomradeError('BAD_SIGNATURE', 'The proof of possession does not verify.');
     }

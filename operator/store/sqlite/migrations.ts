@@ -42,6 +42,11 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX nonces_by_expiry ON nonces (keep_until);
   `,
+  // 2: who holds each komrade's secret keys (part of the signed claim); earlier rows were 'self'.
+  `
+  ALTER TABLE komrades ADD COLUMN key_holder TEXT NOT NULL DEFAULT 'self'
+    CHECK (key_holder IN ('self', 'telegram', 'discord'));
+  `,
 ];
 
 /**

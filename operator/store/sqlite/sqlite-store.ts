@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { randomBytes } from '../../../common/crypto/index.js';
 import { KomradeError } from '../../../common/errors/index.js';
-import { ID_BYTES } from '../../../common/wire/index.js';
+import { ID_BYTES, isKeyHolder, type KeyHolder } from '../../../common/wire/index.js';
 import type { FeedPosition, StoredPost } from '../feed.js';
 import type { DepositOptions, LetterToDeposit, StoredLetter } from '../mailbox.js';
 import type { OperatorStore } from '../operator-store.js';
@@ -16,6 +16,7 @@ interface KomradeRow {
   name: string;
   sign_key: Buffer;
   box_key: Buffer;
+  key_holder: string;
   registered_at: number;
   sig: Buffer;
 }
@@ -35,6 +36,12 @@ interface PostRow {
 
 const bytes = (buffer: Buffer): Uint8Array =>
   new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+
+// The column's CHECK constraint admits only known holders; this guards against a hand-edited file.
+const keyHolderOf = (value: string): KeyHolder => {
+  if (!isKeyHolder(value)) throw new Error('komrades.key_holder holds an unknown value');
+  return value;
+};
 
 const toPost = (row: PostRow): StoredPost => ({
   id: bytes(row.id),
@@ -79,13 +86,14 @@ export class SqliteStore implements OperatorStore {
     this.#commit = new GroupCommit(db);
     this.#sql = {
       komrade: db.prepare<[string], KomradeRow>(
-        'SELECT name, sign_key, box_key, registered_at, sig FROM komrades WHERE name = ?',
+        'SELECT name, sign_key, box_key, key_holder, registered_at, sig FROM komrades WHERE name = ?',
       ),
       keyInUse: db.prepare<[Uint8Array, Uint8Array], { n: number }>(
         'SELECT 1 AS n FROM komrades WHERE sign_key = ? OR box_key = ? LIMIT 1',
       ),
-      insertKomrade: db.prepare<[string, Uint8Array, Uint8Array, number, Uint8Array]>(
-        'INSERT INTO komrades (name, sign_key, box_key, registered_at, sig) VALUES (?, ?, ?, ?, ?)',
+      insertKomrade: db.prepare<[string, Uint8Array, Uint8Array, KeyHolder, number, Uint8Array]>(
+        `INSERT INTO komrades (name, sign_key, box_key, key_holder, registered_at, sig)
+         VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       countLetters: db
         .prepare<[string], number>('SELECT COUNT(*) FROM letters WHERE recipient = ?')
@@ -159,6 +167,7 @@ export class SqliteStore implements OperatorStore {
         komrade.name,
         komrade.signKey,
         komrade.boxKey,
+        komrade.keyHolder,
         komrade.registeredAt,
         komrade.sig,
       );
@@ -174,6 +183,7 @@ export class SqliteStore implements OperatorStore {
             name: row.name,
             signKey: bytes(row.sign_key),
             boxKey: bytes(row.box_key),
+            keyHolder: keyHolderOf(row.key_holder),
             registeredAt: row.registered_at,
             sig: bytes(row.sig),
           };

@@ -17,7 +17,12 @@ describe('proof of work', () => {
 
   it('solves, reports progress, and binds the proof to the claim', async () => {
     const keys = generateIdentityKeys();
-    const claim = { name: 'alice', signKey: keys.signPublic, boxKey: keys.boxPublic };
+    const claim = {
+      name: 'alice',
+      signKey: keys.signPublic,
+      boxKey: keys.boxPublic,
+      keyHolder: 'self' as const,
+    };
     const progress: number[] = [];
     const nonce = await solveProofOfWork(claimBytesForPow(claim), 17, {
       onProgress: (p) => progress.push(p.tried),
@@ -28,7 +33,8 @@ describe('proof of work', () => {
     // The same nonce does not serve another name or other keys.
     const other = { ...claim, name: 'alicf' };
     const otherKeys = { ...claim, boxKey: generateIdentityKeys().boxPublic };
-    const reused = [other, otherKeys].filter((c) =>
+    const otherHolder = { ...claim, keyHolder: 'telegram' as const };
+    const reused = [other, otherKeys, otherHolder].filter((c) =>
       checkProofOfWork(claimBytesForPow(c), nonce, 17),
     );
     expect(reused.length).toBe(0);
@@ -41,6 +47,7 @@ describe('proof of work', () => {
       name: 'bob',
       signKey: keys.signPublic,
       boxKey: keys.boxPublic,
+      keyHolder: 'self',
     });
     const controller = new AbortController();
     const solving = solveProofOfWork(claim, 40, {

@@ -24,9 +24,11 @@ import {
   signValue,
   verifyLetter,
   verifyReceipt,
+  type KeyHolder,
   type Letter,
   type Post,
 } from '../../../common/wire/index.js';
+import { registrationVectors } from '../../vectors/registration-vectors.js';
 
 const V = JSON.parse(
   readFileSync(new URL('../../vectors/protocol-v1.json', import.meta.url), 'utf8'),
@@ -52,8 +54,8 @@ const V = JSON.parse(
     body: string;
     authorization: string;
   };
-  receipt: { name: string; registeredAt: number; sig: string };
-  pow: { claimBytes: string; bits: number; nonce: string; hash: string };
+  receipt: { name: string; keyHolder: KeyHolder; registeredAt: number; sig: string };
+  pow: { keyHolder: KeyHolder; claimBytes: string; bits: number; nonce: string; hash: string };
   aead: { key: string; nonce: string; ad: string; plaintext: string; sealed: string };
   argon2id: {
     passphrase: string;
@@ -146,6 +148,7 @@ describe('protocol v1 vectors', () => {
         name: 'alice',
         signKey: alice.signPublic,
         boxKey: alice.boxPublic,
+        keyHolder: V.receipt.keyHolder,
         registeredAt: V.receipt.registeredAt,
       },
       keysOf('operator').signSecret,
@@ -158,6 +161,21 @@ describe('protocol v1 vectors', () => {
         keysOf('operator').signPublic,
       ),
     ).toBe(false);
+    // The key holder is countersigned: stripping the adapter label breaks the receipt.
+    expect(verifyReceipt({ ...receipt, keyHolder: 'self' }, keysOf('operator').signPublic)).toBe(
+      false,
+    );
+  });
+
+  it('recomputes the registration vectors exactly (the nonce is the first from zero)', () => {
+    expect(
+      registrationVectors({
+        alice: keysOf('alice'),
+        operator: keysOf('operator'),
+        receipt: { keyHolder: V.receipt.keyHolder, registeredAt: V.receipt.registeredAt },
+        pow: { keyHolder: V.pow.keyHolder, bits: V.pow.bits },
+      }),
+    ).toEqual({ receipt: V.receipt, pow: V.pow });
   });
 
   it('checks the proof-of-work vector', () => {
@@ -166,6 +184,7 @@ describe('protocol v1 vectors', () => {
       name: 'alice',
       signKey: alice.signPublic,
       boxKey: alice.boxPublic,
+      keyHolder: V.pow.keyHolder,
     });
     expect(hex(claimBytes)).toBe(V.pow.claimBytes);
     expect(hex(blake2b(new Uint8Array([...claimBytes, ...bytes(V.pow.nonce)]), 32))).toBe(
