@@ -6,6 +6,7 @@
 import { cpus, totalmem } from 'node:os';
 import { initCrypto } from '../common/crypto/index.js';
 import { BATCH, CONCURRENCY, benchBaseline, benchLetters, benchMemory } from './letters.js';
+import { benchCollectiveLog } from './collectives.js';
 import { benchTelegram } from './telegram.js';
 import { benchTor } from './tor.js';
 
@@ -33,6 +34,8 @@ async function main(): Promise<void> {
   const tor = await benchTor();
   console.error('Telegram: adapter + Operator against the Bot API emulator …');
   const telegram = await benchTelegram();
+  console.error('collectives: verifying a 10,000-event log …');
+  const collectiveLogMs = benchCollectiveLog();
 
   const rows: string[][] = [
     ['measure', 'concurrency', 'per second', 'p50 ms', 'p99 ms', 'ratio to baseline'],
@@ -129,8 +132,9 @@ async function main(): Promise<void> {
       ];
     }),
   ]);
+  console.log(`\nCollective log of 10,000 events verified in ${Math.round(collectiveLogMs)} ms`);
   console.log(
-    `BENCH_JSON ${JSON.stringify({ machine, seconds: SECONDS, baseline, letters, memory, targets, tor, telegram })}`,
+    `BENCH_JSON ${JSON.stringify({ machine, seconds: SECONDS, baseline, letters, memory, targets, tor, telegram, collectiveLogMs })}`,
   );
 }
 

@@ -64,6 +64,10 @@ export function hintFor(code: ErrorCode, context: HintContext): string | undefin
     case 'BAD_REQUEST':
     case 'NOT_FOUND':
     case 'METHOD_NOT_ALLOWED':
+    // Collectives are not in the CLI yet; their messages say what went wrong.
+    case 'COLLECTIVE_RULE':
+    case 'COLLECTIVE_CONFLICT':
+    case 'COLLECTIVE_INVALID':
       return undefined;
   }
 }

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 /** Composition root of the `komrade` command: reads the environment once and builds the real parts. */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { initCrypto } from '../../common/crypto/index.js';
 import { isKomradeError } from '../../common/errors/index.js';
 import { launchTor } from '../../tor/index.js';
@@ -34,7 +37,34 @@ async function main(): Promise<number> {
     extraTorrcFile: environment.torExtraTorrcFile,
     now: Date.now,
   });
-  return runCli(args, { environment, output, input: process.stdin, openTransport, now: Date.now });
+  return runCli(args, {
+    environment,
+    output,
+    input: process.stdin,
+    openTransport,
+    now: Date.now,
+    runAdapter,
+  });
+}
+
+/** Runs `dist/adapters/<adapter>/main.js` in the foreground, passing signals through. */
+function runAdapter(adapter: 'telegram', args: readonly string[]): Promise<number> {
+  const entry = fileURLToPath(new URL(`../${adapter}/main.js`, import.meta.url));
+  const child = spawn(process.execPath, [entry, ...args], { stdio: 'inherit' });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  return new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      // A child ended by a signal exits like a shell reports it: 128 + the signal's number.
+      resolve(code ?? (signal === null ? EXIT.error : 128 + constants.signals[signal]));
+    });
+    child.once('error', () => {
+      resolve(EXIT.error);
+    });
+  });
 }
 
 process.exitCode = await main();

@@ -1,7 +1,7 @@
 /** The `komrade` command line: commands, global options, and the one place errors are reported. */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { parseSocksAddress, type SocksAddress } from '../../bridge/index.js';
-import { isKomradeError } from '../../common/errors/index.js';
+import { KomradeError, isKomradeError } from '../../common/errors/index.js';
 import { homePaths } from './environment.js';
 import { hintFor, type HintContext } from './hints.js';
 import {
@@ -72,10 +72,11 @@ function transportText(
  */
 export async function runCli(args: readonly string[], deps: CliDeps): Promise<number> {
   const hints: { operatorUrl?: string; home?: string } = {};
-  const program = buildProgram(deps, hints);
+  const exit: { code: number } = { code: EXIT.ok };
+  const program = buildProgram(deps, hints, exit);
   try {
     await program.parseAsync([...args], { from: 'user' });
-    return EXIT.ok;
+    return exit.code;
   } catch (error) {
     if (!deps.output.json && args.includes('--json')) deps.output.json = true;
     return report(error, deps, hints);
@@ -110,7 +111,11 @@ function report(error: unknown, deps: CliDeps, hints: HintContext): number {
   return EXIT.error;
 }
 
-function buildProgram(deps: CliDeps, hints: { operatorUrl?: string; home?: string }): Command {
+function buildProgram(
+  deps: CliDeps,
+  hints: { operatorUrl?: string; home?: string },
+  exit: { code: number },
+): Command {
   const { output } = deps;
   const program = new Command('komrade')
     .description(
@@ -392,6 +397,20 @@ function buildProgram(deps: CliDeps, hints: { operatorUrl?: string; home?: strin
         });
         output.result(feed, () => renderFeed(feed));
       });
+    });
+
+  program
+    .command('telegram')
+    .description(
+      "run the Telegram bot: a long-running process holding its users' identities (docs/telegram.md)",
+    )
+    .requiredOption('--config <file>', "the bot's YAML config (see config/telegram.example.yaml)")
+    .action(async (options: { config: string }) => {
+      if (deps.runAdapter === undefined) {
+        throw new KomradeError('USAGE', 'This build of komrade cannot start adapters.');
+      }
+      // Its own process: grammY and the queues live only in the adapter, never in this CLI.
+      exit.code = await deps.runAdapter('telegram', ['--config', options.config]);
     });
 
   return program;

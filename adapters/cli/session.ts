@@ -30,6 +30,11 @@ export interface CliDeps {
   /** Opens the connection to the Operator (direct, a tor's SOCKS port, or our own tor). */
   readonly openTransport: OpenTransport;
   readonly now: () => number;
+  /**
+   * Runs a long-running adapter (`komrade telegram`) as its own process with these arguments and
+   * resolves to its exit code. Absent in tests that do not need it.
+   */
+  readonly runAdapter?: (adapter: 'telegram', args: readonly string[]) => Promise<number>;
 }
 
 /** Per-command options that shape the transport. */
