@@ -9,12 +9,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TorProcess } from '../../tor/index.js';
-import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
-import {
-  reportTimings,
-  startPrivateTorNetwork,
-  type PrivateTorNetwork,
-} from '../support/tor-network.js';
+import type { OperatorProcess } from '../support/operator-process.js';
+import { startPublishedOperator } from '../support/published-operator.js';
+import { reportTimings, type PrivateTorNetwork } from '../support/tor-network.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'dist', 'adapters', 'cli', 'main.js');
@@ -94,22 +91,10 @@ beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first.`);
   const started = Date.now();
   dir = mkdtempSync(join(tmpdir(), 'komrade-cli-tor-'));
-  const [net0, op] = await Promise.all([
-    startPrivateTorNetwork(),
-    // No `tor` option: the Operator listens on loopback only, and we publish it ourselves.
-    startOperatorProcess({ powBits: 8 }),
-  ]);
-  network = net0;
-  operator = op;
-  const [service, client] = await Promise.all([net0.startServiceTor(), net0.startClientTor()]);
-  clientTor = client;
-  const onion = await service.control.addOnion({
-    ports: [{ virtualPort: 80, targetPort: Number(new URL(op.url).port) }],
-    waitForPublication: { timeoutMs: 60_000 },
-  });
-  onionUrl = `http://${onion.hostname}`;
+  // The Operator listens on loopback only (--insecure-no-tor); the helper publishes it as an onion.
+  ({ network, operator, clientTor, onionUrl } = await startPublishedOperator());
   torrcFile = join(dir, 'private-network.torrc');
-  writeFileSync(torrcFile, `${net0.torrcLinesForClient().join('\n')}\n`);
+  writeFileSync(torrcFile, `${network.torrcLinesForClient().join('\n')}\n`);
   timings.setupMs = Date.now() - started;
 }, 120_000);
 

@@ -27,12 +27,9 @@ import {
   type StreamStatus,
   type TorProcess,
 } from '../../tor/index.js';
-import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
-import {
-  reportTimings,
-  startPrivateTorNetwork,
-  type PrivateTorNetwork,
-} from '../support/tor-network.js';
+import type { OperatorProcess } from '../support/operator-process.js';
+import { startPublishedOperator } from '../support/published-operator.js';
+import { reportTimings, type PrivateTorNetwork } from '../support/tor-network.js';
 
 let network: PrivateTorNetwork | undefined;
 let operator: OperatorProcess | undefined;
@@ -47,20 +44,8 @@ const timings: Record<string, number> = {};
 beforeAll(async () => {
   const started = Date.now();
   dir = mkdtempSync(join(tmpdir(), 'komrade-client-tor-'));
-  const [net0, op] = await Promise.all([
-    startPrivateTorNetwork(),
-    // No `tor` option: the harness runs the Operator with --insecure-no-tor, on loopback only.
-    startOperatorProcess({ powBits: 8 }),
-  ]);
-  network = net0;
-  operator = op;
-  const [service, client] = await Promise.all([net0.startServiceTor(), net0.startClientTor()]);
-  clientTor = client;
-  const onion = await service.control.addOnion({
-    ports: [{ virtualPort: 80, targetPort: Number(new URL(op.url).port) }],
-    waitForPublication: { timeoutMs: 60_000 },
-  });
-  onionUrl = `http://${onion.hostname}`;
+  // The Operator listens on loopback only (--insecure-no-tor); the helper publishes it as an onion.
+  ({ network, operator, clientTor, onionUrl } = await startPublishedOperator());
   timings.setupMs = Date.now() - started;
 }, 120_000);
 
