@@ -89,6 +89,23 @@ function retrying(fn: () => Promise<TestReply>): Promise<TestReply> {
   return retryWithBackoff(fn, { attempts: 40, baseMs: 250, maxMs: 2_000 });
 }
 
+const uploads = (process: OperatorProcess): number =>
+  process.stderr().split('"event":"operator.onion.published"').length - 1;
+
+/**
+ * Waits until the Operator has uploaded a descriptor more than `before` times, then has the client
+ * tor fetch it. Without this the client keeps its cached descriptor of the previous tor, whose
+ * intro points are gone, and tor lets it ask each onion directory again only after 15 minutes.
+ */
+async function refreshAfterUpload(
+  process: OperatorProcess,
+  onionUrl: string,
+  before: number,
+): Promise<void> {
+  await eventually(() => uploads(process) > before, 'the Operator to upload its descriptor');
+  await client.control.command(`HSFETCH ${new URL(onionUrl).hostname.replace(/\.onion$/, '')}`);
+}
+
 /** Polls with backoff until `check` is true (no fixed sleeps). */
 async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
   await retryWithBackoff(
@@ -208,6 +225,7 @@ describe('the Operator as an onion service', () => {
     operators.push(operator);
     expect(operator.onion).toBe(onion);
     expect(operator.stdout().match(/^Komrade Operator onion: /gm)).toHaveLength(1);
+    await refreshAfterUpload(operator, onion, 0);
     const b = onionClient(onion, 'bob-after-restart');
     expect(await bobReads(b)).toEqual(['before the restart']);
     timings.restartToOnionReachable = Date.now() - restarting;
@@ -223,6 +241,7 @@ describe('the Operator as an onion service', () => {
     );
     expect(sent.status).toBe(201);
 
+    const uploadsBeforeKill = uploads(operator);
     const pid = await operatorTorPid(operator.dataDir);
     expect(network!.pids()).not.toContain(pid);
     process.kill(pid, 'SIGKILL');
@@ -238,6 +257,7 @@ describe('the Operator as an onion service', () => {
     expect(newPid).not.toBe(pid);
     expect(isRunning(operator.pid)).toBe(true);
 
+    await refreshAfterUpload(operator, onion, uploadsBeforeKill);
     const b = onionClient(onion, 'bob-after-kill');
     expect(await bobReads(b)).toEqual(['before the restart', 'before the kill']);
     timings.killToOnionReachable = Date.now() - killed;
