@@ -2,27 +2,22 @@
  * The `komrade` command against an Operator published as an onion on a private Tor network:
  * through a configured SOCKS port, and through a tor the CLI launches itself.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TorProcess } from '../../tor/index.js';
+import {
+  TEST_PASSPHRASE,
+  assertCliBuilt,
+  runKomrade,
+  type CliRun,
+} from '../support/komrade-cli.js';
 import type { OperatorProcess } from '../support/operator-process.js';
 import { startPublishedOperator } from '../support/published-operator.js';
 import { reportTimings, type PrivateTorNetwork } from '../support/tor-network.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = join(ROOT, 'dist', 'adapters', 'cli', 'main.js');
-const PASSPHRASE = 'a long and secret passphrase';
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
-}
+const PASSPHRASE = TEST_PASSPHRASE;
 
 let network: PrivateTorNetwork | undefined;
 let operator: OperatorProcess | undefined;
@@ -33,39 +28,13 @@ let torrcFile: string;
 const timings: Record<string, number> = {};
 
 /** Runs `komrade --home <home> ...args` with the test passphrase and the light KDF. */
-function komrade(
+const komrade = (
   home: string,
   args: readonly string[],
   env: Record<string, string | undefined> = {},
-): Promise<Run> {
-  return new Promise((resolveRun, reject) => {
-    const merged = Object.fromEntries(
-      Object.entries<string | undefined>({
-        ...process.env,
-        KOMRADE_PASSPHRASE: PASSPHRASE,
-        KOMRADE_KDF: 'interactive',
-        KOMRADE_TOR_SOCKS: undefined,
-        KOMRADE_TOR_EXTRA_TORRC: undefined,
-        ...env,
-      }).filter((entry): entry is [string, string] => entry[1] !== undefined),
-    );
-    const started = Date.now();
-    const child = spawn(process.execPath, [CLI, '--home', home, ...args], {
-      env: merged,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      resolveRun({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
+): Promise<CliRun> => runKomrade(args, { home, env });
 
-async function ok(home: string, args: readonly string[], env = {}): Promise<Run> {
+async function ok(home: string, args: readonly string[], env = {}): Promise<CliRun> {
   const run = await komrade(home, args, env);
   expect(run.code, `komrade ${args.join(' ')} failed:\n${run.stderr}`).toBe(0);
   expect(run.stderr + run.stdout).not.toContain(PASSPHRASE);
@@ -88,7 +57,7 @@ function torsUsing(path: string): number[] {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first.`);
+  assertCliBuilt();
   const started = Date.now();
   dir = mkdtempSync(join(tmpdir(), 'komrade-cli-tor-'));
   // The Operator listens on loopback only (--insecure-no-tor); the helper publishes it as an onion.

@@ -1,21 +1,17 @@
 /** The `komrade` command end to end: two real CLI processes talking through a real Operator. */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  TEST_PASSPHRASE,
+  assertCliBuilt,
+  runKomrade,
+  type CliRun,
+} from '../support/komrade-cli.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = join(ROOT, 'dist', 'adapters', 'cli', 'main.js');
-const PASSPHRASE = 'a long and secret passphrase';
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+const PASSPHRASE = TEST_PASSPHRASE;
 
 let operator: OperatorProcess;
 let dir: string;
@@ -23,36 +19,11 @@ let aliceHome: string;
 let bobHome: string;
 
 /** Runs `komrade --home <home> ...args` with the test passphrase and the light KDF. */
-function komrade(
+const komrade = (
   home: string,
   args: readonly string[],
   options: { input?: string; env?: Record<string, string | undefined> } = {},
-): Promise<Run> {
-  return new Promise((resolveRun, reject) => {
-    // An `undefined` in options.env removes that variable.
-    const env = Object.fromEntries(
-      Object.entries<string | undefined>({
-        ...process.env,
-        KOMRADE_PASSPHRASE: PASSPHRASE,
-        KOMRADE_KDF: 'interactive',
-        ...options.env,
-      }).filter((entry): entry is [string, string] => entry[1] !== undefined),
-    );
-    const child = spawn(process.execPath, [CLI, '--home', home, ...args], {
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      resolveRun({ code, stdout, stderr });
-    });
-    child.stdin.end(options.input ?? '');
-  });
-}
+): Promise<CliRun> => runKomrade(args, { home, ...options });
 
 async function ok(home: string, args: readonly string[], input?: string): Promise<string> {
   const run = await komrade(home, args, input === undefined ? {} : { input });
@@ -64,7 +35,7 @@ async function ok(home: string, args: readonly string[], input?: string): Promis
 const json = (text: string): unknown => JSON.parse(text);
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first.`);
+  assertCliBuilt();
   operator = await startOperatorProcess({ powBits: 8 });
   dir = mkdtempSync(join(tmpdir(), 'komrade-cli-'));
   aliceHome = join(dir, 'alice');
