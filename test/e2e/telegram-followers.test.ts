@@ -4,25 +4,19 @@
  * letter per follower; unfollowing and blocking keep posts and follows away.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
-import {
-  dumpRedis,
-  startRedisServer,
-  testPrefix,
-  type RedisServer,
-} from '../support/redis-server.js';
-import { TelegramEmulator } from '../support/telegram-emulator.js';
+import { dumpRedis } from '../support/redis-server.js';
+import type { TelegramEmulator } from '../support/telegram-emulator.js';
 import {
   register,
-  startBridge,
+  startTelegramStack,
   telegramUser,
   type RunningBridge,
+  type TelegramStack,
 } from '../support/telegram-bridge.js';
 
 const MARKER = `follower-post-${Date.now().toString(36)}`;
 
-let operator: OperatorProcess;
-let redis: RedisServer;
+let stack: TelegramStack;
 let emulator: TelegramEmulator;
 let bridge: RunningBridge;
 
@@ -31,10 +25,8 @@ const ben = telegramUser('Ben');
 const eve = telegramUser('Eve');
 
 beforeAll(async () => {
-  [operator, redis] = await Promise.all([startOperatorProcess({ powBits: 8 }), startRedisServer()]);
-  emulator = new TelegramEmulator();
-  await emulator.start();
-  bridge = await startBridge({ emulator, redis, operatorUrl: operator.url, prefix: testPrefix() });
+  stack = await startTelegramStack();
+  ({ emulator, bridge } = stack);
   await Promise.all([
     register(emulator, ann, 'ann'),
     register(emulator, ben, 'ben'),
@@ -43,9 +35,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await bridge.cleanup();
-  await emulator.close();
-  await Promise.all([operator.cleanup(), redis.cleanup()]);
+  await stack.stop();
 });
 
 /** Runs every identity's poll once more and waits for the queues to settle. */
@@ -138,7 +128,7 @@ describe('komrade-telegram followers', () => {
 
   it('keeps follower posts out of Redis and drops followers with a forgotten identity', async () => {
     await bridge.drained();
-    expect(await dumpRedis(redis)).not.toContain(MARKER);
+    expect(await dumpRedis(stack.redis)).not.toContain(MARKER);
     emulator.userSends(ann, '/follow @ben');
     // Ann followed Ben once before: wait for the bot's second confirmation, then Ben's second notice.
     const count = (chatId: number, pattern: RegExp) =>

@@ -10,25 +10,21 @@ import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpOperatorClient, KomradeClient, SqliteLocalStore } from '../../bridge/index.js';
 import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
-import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
-import {
-  dumpRedis,
-  startRedisServer,
-  testPrefix,
-  type RedisServer,
-} from '../support/redis-server.js';
-import { TelegramEmulator, type EmulatedMessage } from '../support/telegram-emulator.js';
+import type { OperatorProcess } from '../support/operator-process.js';
+import { dumpRedis } from '../support/redis-server.js';
+import type { EmulatedMessage, TelegramEmulator } from '../support/telegram-emulator.js';
 import {
   register,
-  startBridge,
+  startTelegramStack,
   telegramUser,
   type RunningBridge,
+  type TelegramStack,
 } from '../support/telegram-bridge.js';
 
 const MARKER = `plaintext-marker-${Date.now().toString(36)}`;
 
 let operator: OperatorProcess;
-let redis: RedisServer;
+let stack: TelegramStack;
 let emulator: TelegramEmulator;
 let bridge: RunningBridge;
 
@@ -37,16 +33,12 @@ const bob = telegramUser('Bob');
 const carol = telegramUser('Carol');
 
 beforeAll(async () => {
-  [operator, redis] = await Promise.all([startOperatorProcess({ powBits: 8 }), startRedisServer()]);
-  emulator = new TelegramEmulator();
-  await emulator.start();
-  bridge = await startBridge({ emulator, redis, operatorUrl: operator.url, prefix: testPrefix() });
+  stack = await startTelegramStack();
+  ({ operator, emulator, bridge } = stack);
 });
 
 afterAll(async () => {
-  await bridge.cleanup();
-  await emulator.close();
-  await Promise.all([operator.cleanup(), redis.cleanup()]);
+  await stack.stop();
 });
 
 const letterFrom = (from: string, text: string) => (m: EmulatedMessage) =>
@@ -204,7 +196,7 @@ describe('komrade-telegram', () => {
 
   it('keeps plaintext out of Redis, the logs and the adapter’s files', async () => {
     await bridge.drained();
-    const dump = await dumpRedis(redis);
+    const dump = await dumpRedis(stack.redis);
     expect(dump.length).toBeGreaterThan(0);
     expect(dump).not.toContain(MARKER);
     expect(dump).not.toContain(String(alice.id));

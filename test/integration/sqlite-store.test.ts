@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
-import { SqliteStore, type RegisteredKomrade } from '../../operator/index.js';
-import { describeStoreContract } from './store-contract.js';
+import { randomBytes } from '../../common/crypto/index.js';
+import { SqliteStore } from '../../operator/index.js';
+import { describeStoreContract, komrade } from './store-contract.js';
 
 const NOW = 1_800_000_000_000;
 const temps: string[] = [];
@@ -20,18 +20,6 @@ function tempDb(): string {
 afterEach(() => {
   for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-
-function komrade(name: string): RegisteredKomrade {
-  const keys = generateIdentityKeys();
-  return {
-    name,
-    signKey: keys.signPublic,
-    boxKey: keys.boxPublic,
-    keyHolder: 'self',
-    registeredAt: NOW,
-    sig: randomBytes(64),
-  };
-}
 
 describeStoreContract('SqliteStore', () => {
   const store = new SqliteStore(tempDb());

@@ -19,7 +19,8 @@ export type StoreFactory = () => Promise<StoreUnderTest>;
 const DAY = 86_400_000;
 const NOW = 1_800_000_000_000;
 
-function komrade(name: string): RegisteredKomrade {
+/** A registry record with fresh keys, registered at a fixed time (the signature is filler). */
+export function komrade(name: string): RegisteredKomrade {
   const keys = generateIdentityKeys();
   return {
     name,

@@ -10,8 +10,9 @@ import { Queue } from 'bullmq';
 import { Agent } from 'undici';
 import { startTelegramAdapter, type TelegramAdapter } from '../../adapters/telegram/adapter.js';
 import { createJsonLogger } from '../../common/logging/index.js';
-import type { RedisServer } from './redis-server.js';
-import type { EmulatedUser, TelegramEmulator } from './telegram-emulator.js';
+import { startOperatorProcess, type OperatorProcess } from './operator-process.js';
+import { startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
+import { TelegramEmulator, type EmulatedUser } from './telegram-emulator.js';
 
 /** Options for {@link startBridge}. */
 export interface BridgeOptions {
@@ -131,4 +132,41 @@ export async function register(
 ): Promise<void> {
   emulator.userSends(user, `/register ${name}`);
   await emulator.waitForBotMessage(user.id, new RegExp(`Registered as @${name}\\b`), 20_000);
+}
+
+/** Everything a Telegram end-to-end test runs against, started together. */
+export interface TelegramStack {
+  readonly operator: OperatorProcess;
+  readonly redis: RedisServer;
+  readonly emulator: TelegramEmulator;
+  readonly bridge: RunningBridge;
+  /** Stops the adapter, the emulator, the Operator and Redis, and removes their folders. */
+  stop(): Promise<void>;
+}
+
+/** A real Operator and Redis, the Bot API emulator, and the adapter on a fresh queue prefix. */
+export async function startTelegramStack(): Promise<TelegramStack> {
+  const [operator, redis] = await Promise.all([
+    startOperatorProcess({ powBits: 8 }),
+    startRedisServer(),
+  ]);
+  const emulator = new TelegramEmulator();
+  await emulator.start();
+  const bridge = await startBridge({
+    emulator,
+    redis,
+    operatorUrl: operator.url,
+    prefix: testPrefix(),
+  });
+  return {
+    operator,
+    redis,
+    emulator,
+    bridge,
+    stop: async () => {
+      await bridge.cleanup();
+      await emulator.close();
+      await Promise.all([operator.cleanup(), redis.cleanup()]);
+    },
+  };
 }
