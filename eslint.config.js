@@ -27,6 +27,34 @@ const zone = (paths, patterns) => ({
   ],
 });
 
+const ADAPTERS = ['cli', 'telegram', 'discord'];
+
+/**
+ * An adapter's zone: none of the `packages` (other platforms' libraries; the queue and SQLite
+ * drivers, which the bridge owns), the bridge and common areas only through their index.ts, and no
+ * other adapter.
+ */
+const adapterZone = (self, packages, patterns = []) =>
+  zone(packages, [
+    ...patterns,
+    { group: ['**/operator/**'], message: 'Adapters reach the Operator only over the wire.' },
+    {
+      group: ['**/bridge/*/**'],
+      message: 'Adapters import bridge/index.ts, never its internals.',
+    },
+    {
+      group: ['**/common/*/*', '!**/common/*/index.js'],
+      message: 'Import common areas through their index.ts.',
+    },
+    {
+      group: ADAPTERS.filter((a) => a !== self).flatMap((a) => [
+        `../${a}/**`,
+        `**/adapters/${a}/**`,
+      ]),
+      message: 'Adapters never import each other: what they share lives in bridge/.',
+    },
+  ]);
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'eslint.config.js'] },
   ...tseslint.configs.strictTypeChecked,
@@ -107,36 +135,18 @@ export default tseslint.config(
   },
   {
     files: ['adapters/cli/**/*.ts'],
-    rules: zone(
-      ['grammy', 'discord.js', 'bullmq', 'ioredis', 'better-sqlite3'],
-      [
-        { group: ['**/operator/**'], message: 'Adapters reach the Operator only over the wire.' },
-        {
-          group: ['**/bridge/*/**'],
-          message: 'Adapters import bridge/index.ts, never its internals.',
-        },
-        {
-          group: ['**/common/*/*', '!**/common/*/index.js'],
-          message: 'Import common areas through their index.ts.',
-        },
-      ],
-    ),
+    rules: adapterZone('cli', ['grammy', 'discord.js', 'bullmq', 'ioredis', 'better-sqlite3']),
   },
   {
     files: ['adapters/telegram/**/*.ts'],
-    rules: zone(
-      ['discord.js', 'bullmq', 'better-sqlite3'],
-      [
-        { group: ['**/operator/**'], message: 'Adapters reach the Operator only over the wire.' },
-        {
-          group: ['**/bridge/*/**'],
-          message: 'Adapters import bridge/index.ts, never its internals.',
-        },
-        {
-          group: ['**/common/*/*', '!**/common/*/index.js'],
-          message: 'Import common areas through their index.ts.',
-        },
-      ],
+    rules: adapterZone('telegram', ['discord.js', 'bullmq', 'better-sqlite3']),
+  },
+  {
+    files: ['adapters/discord/**/*.ts'],
+    rules: adapterZone(
+      'discord',
+      ['grammy', 'bullmq', 'better-sqlite3'],
+      [{ group: ['@grammyjs/*'], message: 'grammY lives in adapters/telegram only.' }],
     ),
   },
   {

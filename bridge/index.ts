@@ -6,10 +6,22 @@
 // The engine
 export {
   KomradeClient,
+  type CreateCollectiveOptions,
   type FeedOptions,
   type KomradeClientDeps,
   type RegisterOptions,
 } from './client/komrade-client.js';
+export type {
+  CandidateView,
+  CollectiveView,
+  MemberView,
+  ProposalView,
+  ReceivedCollectiveMessage,
+  SentCollectiveMessage,
+  Standing,
+  VoteOutcome,
+  VouchOutcome,
+} from './client/collective-views.js';
 export type {
   FeedPost,
   FeedView,
@@ -28,6 +40,7 @@ export type { AdapterKeyHolder, KeyHolder } from '../common/wire/index.js';
 
 // Reaching the Operator
 export type {
+  CollectiveLogPage,
   FeedPageRequest,
   FetchedLetters,
   OperatorClient,
@@ -35,6 +48,7 @@ export type {
   PostedToFeed,
   RequestSigner,
   SentLetters,
+  SentToCollective,
   WaitingLetter,
 } from './operator-client/operator-client.js';
 export {
@@ -77,6 +91,7 @@ export type {
   LocalStore,
   PinnedOperator,
   SocksAddress,
+  StoredCollectiveMessage,
   StoredLetter,
 } from './local-store/local-store.js';
 export {
@@ -90,7 +105,18 @@ export {
   type BridgeEngineDeps,
   type IdentitySummary,
 } from './engine/bridge-engine.js';
-export type { ChatNotice, ChatSurface, LetterForChat } from './chat-surface/chat-surface.js';
+export type {
+  ChatNotice,
+  ChatSurface,
+  CollectiveMessageForChat,
+  LetterForChat,
+} from './chat-surface/chat-surface.js';
+export {
+  constitutionMessage,
+  describeChange,
+  trustLabel,
+} from './chat-surface/collective-texts.js';
+export { splitText } from './chat-surface/split-text.js';
 export type {
   BridgeStore,
   Delivery,
@@ -101,11 +127,42 @@ export {
   SqliteBridgeStore,
   type SqliteBridgeStoreKeys,
 } from './identity-vault/sqlite-bridge-store.js';
+export type {
+  ChannelLink,
+  ChannelLinkStore,
+  ShownMessage,
+  StoredWebhook,
+} from './channel-links/channel-link-store.js';
+export {
+  SqliteChannelLinkStore,
+  type SqliteChannelLinkStoreKeys,
+} from './channel-links/sqlite-channel-link-store.js';
 export {
   MASTER_KEY_BYTES,
   deriveBridgeKeys,
   type BridgeKeys,
 } from './identity-vault/master-key.js';
+
+// What every chat adapter's process shares: its config, secrets, parts and lifecycle
+export {
+  adapterConfigShape,
+  secretSource,
+  type AdapterConfig,
+  type AdapterConfigDefaults,
+  type SecretSource,
+} from './adapter-host/adapter-config.js';
+export {
+  readAdapterSecrets,
+  type AdapterSecrets,
+  type BotTokenRule,
+} from './adapter-host/adapter-secrets.js';
+export {
+  createBridgeEngine,
+  openBridgeVault,
+  type BridgeHostDeps,
+  type BridgeVault,
+} from './adapter-host/bridge-host.js';
+export { runAdapterProgram, type AdapterProgram } from './adapter-host/run-adapter-program.js';
 export { AeadEnvelopeCodec, type EnvelopeCodec, type OutboxEntry } from './queue/envelope-codec.js';
 export {
   JOB_SCHEMAS,

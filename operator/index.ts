@@ -53,12 +53,35 @@ export {
 } from './onion/attached-tor-connector.js';
 
 // Storage ports and the SQLite store
+export type {
+  CollectiveStore,
+  NewCollective,
+  StoredCollectiveEvent,
+} from './store/collective-store.js';
 export type { Feed, FeedPosition, StoredPost } from './store/feed.js';
-export type { DepositOptions, LetterToDeposit, Mailbox, StoredLetter } from './store/mailbox.js';
+export type {
+  DepositOptions,
+  LetterToDeposit,
+  Mailbox,
+  SharedLetterToDeposit,
+  StoredLetter,
+} from './store/mailbox.js';
 export type { OperatorStore } from './store/operator-store.js';
 export type { RegisteredKomrade, Registry } from './store/registry.js';
 export type { ReplayGuard } from './store/replay-guard.js';
 export { SqliteStore } from './store/sqlite/sqlite-store.js';
+
+// Collectives
+export {
+  CollectiveService,
+  type CollectiveHeadInfo,
+  type CollectiveLogPageInfo,
+  type CollectiveRequestContext,
+  type CollectiveSendInput,
+  type CollectiveSent,
+  type CollectiveServiceOptions,
+  type CollectiveServiceStore,
+} from './collectives/collective-service.js';
 
 // Housekeeping
 export { Sweeper, type SweepResult, type SweeperOptions } from './sweeper/sweeper.js';

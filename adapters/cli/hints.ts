@@ -64,10 +64,14 @@ export function hintFor(code: ErrorCode, context: HintContext): string | undefin
     case 'BAD_REQUEST':
     case 'NOT_FOUND':
     case 'METHOD_NOT_ALLOWED':
-    // Collectives are not in the CLI yet; their messages say what went wrong.
-    case 'COLLECTIVE_RULE':
-    case 'COLLECTIVE_CONFLICT':
-    case 'COLLECTIVE_INVALID':
       return undefined;
+    case 'NOT_MEMBER':
+      return 'Only members (and candidates who asked to join) can do that: `komrade collective join @NAME` first.';
+    case 'COLLECTIVE_RULE':
+      return "See the collective's rules with `komrade collective constitution @NAME` and its state with `komrade collective show @NAME`.";
+    case 'COLLECTIVE_CONFLICT':
+      return 'Many members acted on the collective at once and komrade gave up retrying; try again in a moment.';
+    case 'COLLECTIVE_INVALID':
+      return "The log the Operator served breaks the collective's rules: nothing was accepted from it. Tell the other members; the Operator may be misbehaving.";
   }
 }

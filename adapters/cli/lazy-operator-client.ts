@@ -1,14 +1,8 @@
 /** An `OperatorClient` built on first use, so local-only commands never start tor or connect. */
-import type {
-  FeedPageRequest,
-  FetchedLetters,
-  OperatorClient,
-  OutgoingLetter,
-  PostedToFeed,
-  RequestSigner,
-  SentLetters,
-} from '../../bridge/index.js';
-import type { OperatorInfo, Receipt, RegisterRequest } from '../../common/wire/index.js';
+import type { OperatorClient } from '../../bridge/index.js';
+
+/** The arguments of operation `K`, passed on as they came. */
+type Args<K extends keyof OperatorClient> = Parameters<OperatorClient[K]>;
 
 /** Delegates to the client `open` resolves to, calling `open` once, on the first operation. */
 export class LazyOperatorClient implements OperatorClient {
@@ -24,35 +18,55 @@ export class LazyOperatorClient implements OperatorClient {
     return this.#client;
   }
 
-  async info(): Promise<OperatorInfo> {
-    return (await this.#get()).info();
+  async info(...args: Args<'info'>) {
+    return (await this.#get()).info(...args);
   }
 
-  async register(request: RegisterRequest): Promise<Receipt> {
-    return (await this.#get()).register(request);
+  async register(...args: Args<'register'>) {
+    return (await this.#get()).register(...args);
   }
 
-  async lookup(name: string): Promise<Receipt> {
-    return (await this.#get()).lookup(name);
+  async lookup(...args: Args<'lookup'>) {
+    return (await this.#get()).lookup(...args);
   }
 
-  async send(signer: RequestSigner, letters: readonly OutgoingLetter[]): Promise<SentLetters> {
-    return (await this.#get()).send(signer, letters);
+  async send(...args: Args<'send'>) {
+    return (await this.#get()).send(...args);
   }
 
-  async fetch(signer: RequestSigner, limit?: number): Promise<FetchedLetters> {
-    return (await this.#get()).fetch(signer, limit);
+  async fetch(...args: Args<'fetch'>) {
+    return (await this.#get()).fetch(...args);
   }
 
-  async ack(signer: RequestSigner, ids: readonly Uint8Array[]): Promise<number> {
-    return (await this.#get()).ack(signer, ids);
+  async ack(...args: Args<'ack'>) {
+    return (await this.#get()).ack(...args);
   }
 
-  async post(signer: RequestSigner, sealed: Uint8Array): Promise<PostedToFeed> {
-    return (await this.#get()).post(signer, sealed);
+  async post(...args: Args<'post'>) {
+    return (await this.#get()).post(...args);
   }
 
-  async feedPage(signer: RequestSigner, request?: FeedPageRequest): Promise<Uint8Array> {
-    return (await this.#get()).feedPage(signer, request);
+  async feedPage(...args: Args<'feedPage'>) {
+    return (await this.#get()).feedPage(...args);
+  }
+
+  async createCollective(...args: Args<'createCollective'>) {
+    return (await this.#get()).createCollective(...args);
+  }
+
+  async appendEvent(...args: Args<'appendEvent'>) {
+    return (await this.#get()).appendEvent(...args);
+  }
+
+  async collectiveHead(...args: Args<'collectiveHead'>) {
+    return (await this.#get()).collectiveHead(...args);
+  }
+
+  async collectiveLog(...args: Args<'collectiveLog'>) {
+    return (await this.#get()).collectiveLog(...args);
+  }
+
+  async sendToCollective(...args: Args<'sendToCollective'>) {
+    return (await this.#get()).sendToCollective(...args);
   }
 }

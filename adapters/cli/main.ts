@@ -9,6 +9,7 @@ import { launchTor } from '../../tor/index.js';
 import { readEnvironment } from './environment.js';
 import { Output } from './output.js';
 import { EXIT, runCli } from './program.js';
+import type { ChatAdapter } from './session.js';
 import { transportOpener } from './tor-transport.js';
 
 async function main(): Promise<number> {
@@ -48,7 +49,7 @@ async function main(): Promise<number> {
 }
 
 /** Runs `dist/adapters/<adapter>/main.js` in the foreground, passing signals through. */
-function runAdapter(adapter: 'telegram', args: readonly string[]): Promise<number> {
+function runAdapter(adapter: ChatAdapter, args: readonly string[]): Promise<number> {
   const entry = fileURLToPath(new URL(`../${adapter}/main.js`, import.meta.url));
   const child = spawn(process.execPath, [entry, ...args], { stdio: 'inherit' });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);

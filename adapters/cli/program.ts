@@ -2,6 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { parseSocksAddress, type SocksAddress } from '../../bridge/index.js';
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
+import { addCollectiveCommands } from './collective-commands.js';
 import { homePaths } from './environment.js';
 import { hintFor, type HintContext } from './hints.js';
 import {
@@ -14,7 +15,7 @@ import {
   renderWhoAmI,
 } from './render.js';
 import { readText } from './read-text.js';
-import { initHome, openSession, type CliDeps, type Session } from './session.js';
+import { initHome, openSession, type ChatAdapter, type CliDeps, type Session } from './session.js';
 
 /** Exit codes: 0 success, 1 an error, 2 a usage error (bad arguments or options). */
 export const EXIT = Object.freeze({ ok: 0, error: 1, usage: 2 });
@@ -27,6 +28,12 @@ interface GlobalOptions {
 
 const DEFAULT_POST_DAYS = 7;
 const DEFAULT_INBOX_LIMIT = 20;
+
+/** The bots `komrade` starts, in the order `--help` lists them. */
+const CHAT_ADAPTERS: readonly { adapter: ChatAdapter; platform: string }[] = [
+  { adapter: 'telegram', platform: 'Telegram' },
+  { adapter: 'discord', platform: 'Discord' },
+];
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -399,19 +406,27 @@ function buildProgram(
       });
     });
 
-  program
-    .command('telegram')
-    .description(
-      "run the Telegram bot: a long-running process holding its users' identities (docs/telegram.md)",
-    )
-    .requiredOption('--config <file>', "the bot's YAML config (see config/telegram.example.yaml)")
-    .action(async (options: { config: string }) => {
-      if (deps.runAdapter === undefined) {
-        throw new KomradeError('USAGE', 'This build of komrade cannot start adapters.');
-      }
-      // Its own process: grammY and the queues live only in the adapter, never in this CLI.
-      exit.code = await deps.runAdapter('telegram', ['--config', options.config]);
-    });
+  // Each bot runs as its own process: its chat library and the queues live only in the adapter,
+  // never in this CLI.
+  for (const { adapter, platform } of CHAT_ADAPTERS) {
+    program
+      .command(adapter)
+      .description(
+        `run the ${platform} bot: a long-running process holding its users' identities (docs/${adapter}.md)`,
+      )
+      .requiredOption(
+        '--config <file>',
+        `the bot's YAML config (see config/${adapter}.example.yaml)`,
+      )
+      .action(async (options: { config: string }) => {
+        if (deps.runAdapter === undefined) {
+          throw new KomradeError('USAGE', 'This build of komrade cannot start adapters.');
+        }
+        exit.code = await deps.runAdapter(adapter, ['--config', options.config]);
+      });
+  }
+
+  addCollectiveCommands(program, { output, input: deps.input, withSession });
 
   return program;
 }

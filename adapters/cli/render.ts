@@ -73,6 +73,11 @@ export function renderInbox(
   const news = [plural(check.received, 'new letter')];
   if (check.posts > 0) news.push(plural(check.posts, 'new post'));
   if (check.requested > 0) news.push(plural(check.requested, 'new request'));
+  if (check.collective > 0) {
+    news.push(
+      `${plural(check.collective, 'new collective message')} (komrade collective read @NAME)`,
+    );
+  }
   if (check.rejected > 0) news.push(`${check.rejected} rejected (failed verification)`);
   if (check.blocked > 0) news.push(`${check.blocked} from blocked komrades dropped`);
   lines.push(`${news.join(', ')}.`);

@@ -31,11 +31,14 @@ export interface CliDeps {
   readonly openTransport: OpenTransport;
   readonly now: () => number;
   /**
-   * Runs a long-running adapter (`komrade telegram`) as its own process with these arguments and
-   * resolves to its exit code. Absent in tests that do not need it.
+   * Runs a long-running adapter (`komrade telegram`, `komrade discord`) as its own process with
+   * these arguments and resolves to its exit code. Absent in tests that do not need it.
    */
-  readonly runAdapter?: (adapter: 'telegram', args: readonly string[]) => Promise<number>;
+  readonly runAdapter?: (adapter: ChatAdapter, args: readonly string[]) => Promise<number>;
 }
+
+/** The chat adapters `komrade` can start, each as its own process. */
+export type ChatAdapter = 'telegram' | 'discord';
 
 /** Per-command options that shape the transport. */
 export interface SessionOptions {

@@ -6,44 +6,23 @@
 import { autoRetry } from '@grammyjs/auto-retry';
 import { apiThrottler } from '@grammyjs/transformer-throttler';
 import { Bot } from 'grammy';
-import type { Redis } from 'ioredis';
-import type { Dispatcher } from 'undici';
 import {
-  AeadEnvelopeCodec,
-  BridgeEngine,
-  HttpOperatorClient,
-  SqliteBridgeStore,
-  deriveBridgeKeys,
+  createBridgeEngine,
+  openBridgeVault,
+  type BridgeEngine,
+  type BridgeHostDeps,
 } from '../../bridge/index.js';
-import type { Logger } from '../../common/logging/index.js';
 import { installHandlers, type BotContext } from './bot.js';
 import { TelegramSurface } from './telegram-surface.js';
 import { COMMANDS } from './texts.js';
-import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
 
 /** What {@link startTelegramAdapter} is built from. */
-export interface TelegramAdapterDeps {
+export interface TelegramAdapterDeps extends BridgeHostDeps {
   readonly token: string;
   /** The Bot API root. @defaultValue https://api.telegram.org */
   readonly apiRoot?: string;
   /** Pace to Telegram's limits (429s are retried after `retry_after` either way). @defaultValue true */
   readonly throttle?: boolean;
-  readonly operatorUrl: string;
-  /**
-   * The dispatcher for one identity's Operator connections; `isolationKey` must map to its own
-   * Tor circuit once the Tor transport is in.
-   */
-  readonly dispatcherFor: (isolationKey: string) => Dispatcher;
-  /** The master key text (64 hex characters). */
-  readonly masterKey: string;
-  readonly dataDir: string;
-  /** A Redis connection with `maxRetriesPerRequest: null`; not closed by the adapter. */
-  readonly connection: Redis;
-  readonly queuePrefix: string;
-  readonly pollIntervalMs: number;
-  readonly logger: Logger;
-  readonly now: () => number;
 }
 
 /** A running adapter. */
@@ -59,9 +38,7 @@ export interface TelegramAdapter {
  * @throws `CONFIG_INVALID` for a bad master key
  */
 export async function startTelegramAdapter(deps: TelegramAdapterDeps): Promise<TelegramAdapter> {
-  const keys = deriveBridgeKeys(deps.masterKey);
-  mkdirSync(deps.dataDir, { recursive: true, mode: 0o700 });
-  const store = new SqliteBridgeStore(join(deps.dataDir, 'bridge.db'), keys, deps.now);
+  const vault = openBridgeVault(deps);
   const bot = new Bot<BotContext>(deps.token, {
     client: { apiRoot: deps.apiRoot ?? 'https://api.telegram.org' },
   });
@@ -84,26 +61,7 @@ export async function startTelegramAdapter(deps: TelegramAdapterDeps): Promise<T
       }),
     );
   }
-  const surface = new TelegramSurface(bot.api);
-  const codec = new AeadEnvelopeCodec(keys.queueKey);
-  const engine = new BridgeEngine({
-    store,
-    surface,
-    connection: deps.connection,
-    queuePrefix: deps.queuePrefix,
-    codec,
-    operatorFor: (isolationKey) =>
-      new HttpOperatorClient({
-        baseUrl: deps.operatorUrl,
-        dispatcher: deps.dispatcherFor(isolationKey),
-        now: deps.now,
-      }),
-    dataDir: deps.dataDir,
-    keyHolder: 'telegram',
-    now: deps.now,
-    logger: deps.logger,
-    pollIntervalMs: deps.pollIntervalMs,
-  });
+  const engine = createBridgeEngine(deps, vault, new TelegramSurface(bot.api), 'telegram');
   installHandlers(bot, engine, deps.logger);
   await bot.init();
   await bot.api.setMyCommands(COMMANDS.map((c) => ({ ...c })));
@@ -132,7 +90,7 @@ export async function startTelegramAdapter(deps: TelegramAdapterDeps): Promise<T
     stop: async () => {
       await bot.stop();
       await engine.close();
-      store.close();
+      vault.store.close();
     },
   };
 }

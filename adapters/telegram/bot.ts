@@ -1,10 +1,12 @@
 /** The bot's commands and buttons: grammY handlers that drive the bridge engine. */
 import type { Bot } from 'grammy';
 import { InlineKeyboard, type Context } from 'grammy';
-import type { BridgeEngine } from '../../bridge/index.js';
+import { constitutionMessage, type BridgeEngine } from '../../bridge/index.js';
 import type { Logger } from '../../common/logging/index.js';
-import { isKomradeError } from '../../common/errors/index.js';
+import { KomradeError, isKomradeError } from '../../common/errors/index.js';
 import { randomBytes } from '../../common/crypto/index.js';
+import type { Constitution, ProposalChange } from '../../common/collectives/index.js';
+import { parseName, parseNewName } from '../../common/wire/index.js';
 import {
   COMMANDS,
   TELEGRAM_TEXT_LIMIT,
@@ -23,6 +25,10 @@ export type BotContext = Context & KomradeFlavor;
 
 const FEED_PAGE = 5;
 const DEFAULT_POST_DAYS = 7;
+const DAY_MS = 86_400_000;
+/** Bounds of what /propose accepts (the constitution's own limits). */
+const MAX_QUORUM = 10_000;
+const MAX_WINDOW_DAYS = 366;
 const KNOWN = new Set<string>(COMMANDS.map((c) => c.command));
 
 /** The Telegram user key the engine knows an identity by (kept only in the adapter's store). */
@@ -35,6 +41,16 @@ function firstWord(text: string): [string, string] {
   return space === -1 ? [trimmed, ''] : [trimmed.slice(0, space), trimmed.slice(space).trim()];
 }
 
+/** Splits arguments into words (`/cmd a b c`). */
+const words = (text: string) =>
+  text
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w.length > 0);
+
+/** A name as typed (`@Portland`), the way the Operator spells it (`portland`), for replies. */
+const shownName = (input: string) => input.replace(/^@/, '').toLowerCase();
+
 async function replyLong(ctx: Context, text: string): Promise<void> {
   for (const chunk of splitForTelegram(text)) await ctx.reply(chunk);
 }
@@ -45,6 +61,7 @@ async function replyLong(ctx: Context, text: string): Promise<void> {
  */
 export function installHandlers(bot: Bot<BotContext>, engine: BridgeEngine, logger: Logger): void {
   const registering = new Set<string>();
+  const creating = new Set<string>();
   // Feed cursors are longer than a button's 64 bytes: buttons carry a short token instead.
   const cursors = new Map<string, string>();
 
@@ -65,6 +82,17 @@ export function installHandlers(bot: Bot<BotContext>, engine: BridgeEngine, logg
     const found = identity(ctx);
     if (found === undefined) await ctx.reply(texts.noIdentity);
     return found;
+  };
+
+  /** The user's identity if it has a registered name; otherwise says what to do. */
+  const mustRegistered = async (ctx: BotContext) => {
+    const found = await mustIdentity(ctx);
+    if (found === undefined) return undefined;
+    if (found.name === null) {
+      await ctx.reply(errorMessage(new KomradeError('NOT_REGISTERED', 'Not registered.')));
+      return undefined;
+    }
+    return { id: found.id, name: found.name };
   };
 
   bot.command('start', (ctx) => ctx.reply(texts.start));
@@ -255,6 +283,173 @@ export function installHandlers(bot: Bot<BotContext>, engine: BridgeEngine, logg
     await ctx.reply(names.length === 0 ? texts.followingNone : texts.following(names));
   });
 
+  // ---- collectives -------------------------------------------------------------------------
+
+  bot.command('create_collective', async (ctx) => {
+    const args = words(ctx.match);
+    const [wanted] = args;
+    if (wanted === undefined || args.length > 1) return ctx.reply(texts.usage.createCollective);
+    // Checked here so a bad name is answered at once, not after a progress message.
+    const parsed = parseNewName(wanted);
+    if (!parsed.ok) return ctx.reply(errorMessage(parsed.error));
+    const id = await mustRegistered(ctx);
+    if (id === undefined) return undefined;
+    const key = userKey(ctx);
+    if (creating.has(key)) return ctx.reply(texts.busyCollective);
+    const shown = parsed.value;
+    const progress = await ctx.reply(texts.creatingCollective(shown, 0));
+    creating.add(key);
+    let lastEdit = Date.now();
+    let lastPercent = 0;
+    const edit = (text: string) =>
+      ctx.api.editMessageText(ctx.chat.id, progress.message_id, text).catch(() => undefined);
+    // Proof of work, as for /register: beside the update loop, so nobody else waits.
+    void engine
+      .createCollective(id.id, wanted, {
+        onProgress: ({ tried, expected }) => {
+          const percent = Math.min(99, Math.floor((100 * tried) / expected));
+          if (percent > lastPercent && Date.now() - lastEdit > 1_000) {
+            lastEdit = Date.now();
+            lastPercent = percent;
+            void edit(texts.creatingCollective(shown, percent));
+          }
+        },
+      })
+      .then(
+        (view) => edit(texts.createdCollective(view.name)),
+        (error: unknown) => edit(errorMessage(error)),
+      )
+      .finally(() => creating.delete(key));
+    return undefined;
+  });
+
+  bot.command('join', async (ctx) => {
+    const [name, note] = firstWord(ctx.match);
+    if (name.length === 0) return ctx.reply(texts.usage.join);
+    const id = await mustRegistered(ctx);
+    if (id === undefined) return undefined;
+    const view = await engine.requestToJoin(id.id, name, note.length > 0 ? note : undefined);
+    return ctx.reply(texts.joinRequested(view, id.name));
+  });
+
+  bot.command('vouch', async (ctx) => {
+    const args = words(ctx.match);
+    const [name, candidate] = args;
+    if (name === undefined || candidate === undefined || args.length > 2) {
+      return ctx.reply(texts.usage.vouch);
+    }
+    const id = await mustRegistered(ctx);
+    if (id === undefined) return undefined;
+    return ctx.reply(texts.vouched(await engine.vouch(id.id, name, candidate)));
+  });
+
+  /** `/cmd NAME` commands that show a collective. */
+  const showCollective = (
+    command: 'pending' | 'members' | 'constitution' | 'proposals',
+    render: (view: Awaited<ReturnType<BridgeEngine['collective']>>) => string,
+  ) => {
+    bot.command(command, async (ctx) => {
+      const args = words(ctx.match);
+      const [name] = args;
+      if (name === undefined || args.length > 1) return ctx.reply(texts.usage[command]);
+      const id = await mustRegistered(ctx);
+      if (id === undefined) return undefined;
+      await replyLong(ctx, render(await engine.collective(id.id, name)));
+      return undefined;
+    });
+  };
+  showCollective('pending', (view) =>
+    view.pending.length === 0
+      ? texts.pendingNone(view.name)
+      : texts.pending(view.name, view.pending),
+  );
+  showCollective('members', (view) => texts.members(view.name, view.members));
+  showCollective('constitution', constitutionMessage);
+  showCollective('proposals', (view) =>
+    view.proposals.length === 0 ? texts.proposalsNone(view.name) : texts.proposals(view),
+  );
+
+  bot.command('propose', async (ctx) => {
+    const args = words(ctx.match);
+    const [name, what = '', value = ''] = args;
+    const number = /^\d{1,5}$/.test(value) ? Number(value) : 0;
+    let rule: Partial<Constitution> | undefined;
+    let member: string | undefined;
+    switch (what.toLowerCase()) {
+      case 'quorum':
+        if (number >= 1 && number <= MAX_QUORUM) rule = { quorum: { fixed: number } };
+        break;
+      case 'window':
+        if (number >= 1 && number <= MAX_WINDOW_DAYS) rule = { votingWindowMs: number * DAY_MS };
+        break;
+      case 'remove': {
+        const parsed = parseName(value);
+        if (!parsed.ok) return ctx.reply(errorMessage(parsed.error));
+        member = parsed.value;
+        break;
+      }
+    }
+    if (name === undefined || args.length !== 3 || (rule === undefined && member === undefined)) {
+      return ctx.reply(texts.usage.propose);
+    }
+    const id = await mustRegistered(ctx);
+    if (id === undefined) return undefined;
+    let current: Constitution | undefined;
+    let change: ProposalChange;
+    if (rule === undefined) {
+      change = { action: 'remove', member: member ?? '' };
+    } else {
+      // An amendment carries a whole constitution: the one in force, with the one rule changed.
+      current = (await engine.collective(id.id, name)).constitution;
+      change = { action: 'amend', constitution: { ...current, ...rule } };
+    }
+    const proposal = await engine.propose(id.id, name, change);
+    return ctx.reply(texts.proposed(shownName(name), proposal, current));
+  });
+
+  bot.command('vote', async (ctx) => {
+    const args = words(ctx.match);
+    const [name, number, choice] = args;
+    const proposal = /^#?\d{1,15}$/.test(number ?? '') ? Number(number?.replace('#', '')) : NaN;
+    const yes = /^(yes|y)$/i.test(choice ?? '')
+      ? true
+      : /^(no|n)$/i.test(choice ?? '')
+        ? false
+        : undefined;
+    if (name === undefined || Number.isNaN(proposal) || yes === undefined || args.length > 3) {
+      return ctx.reply(texts.usage.vote);
+    }
+    const id = await mustRegistered(ctx);
+    if (id === undefined) return undefined;
+    return ctx.reply(texts.voted(yes, await engine.vote(id.id, name, proposal, yes)));
+  });
+
+  bot.command('leave', async (ctx) => {
+    const args = words(ctx.match);
+    const [name] = args;
+    if (name === undefined || args.length > 1) return ctx.reply(texts.usage.leave);
+    const id = await mustRegistered(ctx);
+    if (id === undefined) return undefined;
+    await engine.leave(id.id, name);
+    return ctx.reply(texts.left(shownName(name)));
+  });
+
+  bot.command('say', async (ctx) => {
+    const [name, text] = firstWord(ctx.match);
+    if (name.length === 0 || text.length === 0) return ctx.reply(texts.usage.say);
+    const id = await mustRegistered(ctx);
+    if (id === undefined) return undefined;
+    const sent = await engine.sendToCollective(id.id, name, text);
+    return ctx.reply(texts.said(sent.collective, sent.recipients));
+  });
+
+  bot.command('collectives', async (ctx) => {
+    const id = await mustRegistered(ctx);
+    if (id === undefined) return;
+    const names = engine.collectives(id.id);
+    await ctx.reply(names.length === 0 ? texts.collectivesNone : texts.collectives(names));
+  });
+
   bot.command('forget', async (ctx) => {
     const id = await mustIdentity(ctx);
     if (id === undefined) return;
@@ -292,7 +487,13 @@ export function installHandlers(bot: Bot<BotContext>, engine: BridgeEngine, logg
     const id = await mustIdentity(ctx);
     if (id === undefined) return;
     const sent = await engine.answer(id.id, String(replied.message_id), text);
-    await ctx.reply(sent === undefined ? texts.notALetter : texts.queued(sent.to));
+    await ctx.reply(
+      sent === undefined
+        ? texts.notALetter
+        : 'collective' in sent
+          ? texts.said(sent.collective, sent.recipients)
+          : texts.queued(sent.to),
+    );
   });
 
   bot.catch(async (err) => {

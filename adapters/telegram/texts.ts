@@ -1,6 +1,22 @@
 /** Everything the bot says, in one place (plain text: no parse mode, so nothing needs escaping). */
 import { isKomradeError } from '../../common/errors/index.js';
-import type { FeedPost, KeyHolder, LetterForChat, ReceivedLetter } from '../../bridge/index.js';
+import type { Constitution, ProposalChange } from '../../common/collectives/index.js';
+import {
+  describeChange,
+  splitText,
+  trustLabel,
+  type CandidateView,
+  type CollectiveMessageForChat,
+  type CollectiveView,
+  type FeedPost,
+  type KeyHolder,
+  type LetterForChat,
+  type MemberView,
+  type ProposalView,
+  type ReceivedLetter,
+  type VoteOutcome,
+  type VouchOutcome,
+} from '../../bridge/index.js';
 
 /** Telegram's longest message. */
 export const TELEGRAM_TEXT_LIMIT = 4096;
@@ -21,6 +37,21 @@ export const COMMANDS = [
   { command: 'unfollow', description: 'Stop following: /unfollow @name' },
   { command: 'following', description: 'Who you follow' },
   { command: 'followers', description: 'Who follows you' },
+  { command: 'collectives', description: 'Your collectives' },
+  { command: 'create_collective', description: 'Start a collective: /create_collective NAME' },
+  { command: 'join', description: 'Ask to join a collective: /join NAME [note]' },
+  { command: 'say', description: 'Write to every member: /say NAME text' },
+  { command: 'pending', description: 'Who waits to join, with vouches: /pending NAME' },
+  { command: 'vouch', description: 'Vouch for a candidate: /vouch NAME @candidate' },
+  { command: 'members', description: 'Members and who holds their keys: /members NAME' },
+  { command: 'constitution', description: "A collective's rules: /constitution NAME" },
+  {
+    command: 'propose',
+    description: 'Propose: /propose NAME quorum N | remove @member | window DAYS',
+  },
+  { command: 'proposals', description: 'Open proposals: /proposals NAME' },
+  { command: 'vote', description: 'Vote on a proposal: /vote NAME ID yes|no' },
+  { command: 'leave', description: 'Leave a collective: /leave NAME' },
   { command: 'forget', description: 'Destroy the identity this bot holds for you' },
   { command: 'help', description: 'All commands' },
 ] as const;
@@ -47,7 +78,8 @@ export const texts = {
     'Commands:',
     ...COMMANDS.map((c) => `/${c.command} — ${c.description}`),
     '',
-    'Reply to a letter to answer its sender. New letters arrive by themselves.',
+    'Reply to a letter to answer its sender, to a collective message to answer the collective.',
+    'New letters and collective messages arrive by themselves.',
   ].join('\n'),
   groupRefusal:
     'I keep a Komrade identity for each person, so I only work in a private chat. Write to me directly.',
@@ -60,6 +92,24 @@ export const texts = {
     postfollowers: 'Usage: /postfollowers text — sealed to each of your followers, not the feed.',
     follow: 'Usage: /follow @name',
     unfollow: 'Usage: /unfollow @name',
+    createCollective:
+      'Which name? /create_collective NAME (3–32 letters a–z, digits or _), e.g. /create_collective portland',
+    join: 'Usage: /join NAME [a note for the members], e.g. /join portland I organize the food bank',
+    vouch: 'Usage: /vouch NAME @candidate, e.g. /vouch portland @dave (see /pending NAME)',
+    pending: 'Usage: /pending NAME, e.g. /pending portland',
+    members: 'Usage: /members NAME, e.g. /members portland',
+    constitution: 'Usage: /constitution NAME, e.g. /constitution portland',
+    propose: [
+      'Usage:',
+      '/propose NAME quorum N — a candidate needs N vouches',
+      '/propose NAME remove @member — remove a member',
+      '/propose NAME window DAYS — proposals stay open DAYS days (1–366)',
+      'e.g. /propose portland quorum 2',
+    ].join('\n'),
+    proposals: 'Usage: /proposals NAME, e.g. /proposals portland',
+    vote: 'Usage: /vote NAME ID yes|no, e.g. /vote portland 7 yes (see /proposals NAME for the ids)',
+    leave: 'Usage: /leave NAME, e.g. /leave portland',
+    say: 'Usage: /say NAME text, e.g. /say portland Meeting moved to 7 pm',
   },
   noIdentity: 'You have no Komrade identity here yet. Start with /register NAME.',
   alreadyRegistered: (name: string) => `You are already registered as @${name}.`,
@@ -111,6 +161,101 @@ export const texts = {
   sendFailed: (to: string, code: string) =>
     `Your letter to @${to} could not be delivered (${code}).`,
   busy: 'Still working on your registration; wait a moment.',
+  busyCollective: 'Still creating your last collective; wait a moment.',
+  creatingCollective: (name: string, percent: number) =>
+    `Creating @${name}… proof of work ${percent}% (this keeps name squatters away).`,
+  createdCollective: (name: string) =>
+    [
+      `Created @${name}. You are its first member.`,
+      `Others ask to join with /join ${name}; you admit them with /vouch ${name} @them.`,
+      `Write to every member with /say ${name} text; /constitution ${name} shows its rules.`,
+    ].join('\n'),
+  joinRequested: (view: CollectiveView, me: string) => {
+    const quorum = view.pending.find((p) => p.candidate === me)?.quorum ?? 1;
+    return (
+      `Asked to join @${view.name}. ${count(quorum, 'member')} must vouch for you ` +
+      `(they can with /vouch ${view.name} @${me}); you will hear when you are in.`
+    );
+  },
+  vouched: (outcome: VouchOutcome) =>
+    outcome.admitted
+      ? `You vouched for @${outcome.candidate}: ${outcome.vouchers.length}/${outcome.quorum}, so @${outcome.candidate} is now a member of @${outcome.collective}.`
+      : `You vouched for @${outcome.candidate} in @${outcome.collective}: ${outcome.vouchers.length}/${outcome.quorum} vouches.`,
+  pendingNone: (name: string) => `Nobody is waiting to join @${name}.`,
+  pending: (name: string, pending: readonly CandidateView[]) =>
+    [`Waiting to join @${name} (vouches / needed):`, ...pending.map(candidateLine)].join('\n'),
+  members: (name: string, members: readonly MemberView[]) =>
+    [
+      `Members of @${name} (${members.length}):`,
+      ...members.map((m) => `@${m.name} (${trustLabel(m.keyHolder)})`),
+    ].join('\n'),
+  proposalsNone: (name: string) =>
+    `No open proposals in @${name}. Make one with /propose ${name} quorum N (see /help).`,
+  proposals: (view: CollectiveView) =>
+    [
+      `Open proposals in @${view.name}:`,
+      ...view.proposals.map((p) => proposalLine(view.name, p, view.constitution)),
+    ].join('\n\n'),
+  proposed: (name: string, proposal: ProposalView, current?: Constitution) =>
+    [
+      `Proposal #${proposal.id} in @${name}: ${describeChange(proposal.change, current)}.`,
+      `It needs ${count(proposal.required, 'yes vote')} by ${time(proposal.closesAt)}.`,
+      `Vote (you too): /vote ${name} ${proposal.id} yes`,
+    ].join('\n'),
+  voted: (yes: boolean, outcome: VoteOutcome) =>
+    outcome.enacted
+      ? `Your vote counted, and proposal #${outcome.proposal} passed: it is now in force in @${outcome.collective}.`
+      : `Your ${yes ? 'yes' : 'no'} vote counted on #${outcome.proposal} in @${outcome.collective}: ` +
+        `${outcome.yes} yes, ${outcome.no} no; ${outcome.required} yes needed.`,
+  left: (name: string) => `You left @${name}.`,
+  collectivesNone:
+    'You are in no collective yet. /create_collective NAME starts one; /join NAME asks to join one.',
+  collectives: (names: readonly string[]) =>
+    [
+      'Your collectives:',
+      ...names.map((n) => `@${n}`),
+      '',
+      '/members NAME, /pending NAME, /proposals NAME, /say NAME text',
+    ].join('\n'),
+  said: (name: string, recipients: number) =>
+    recipients === 0
+      ? `Nobody else is in @${name} yet, so nothing was sent.`
+      : `Sealed for ${count(recipients, 'member')} of @${name} and on its way.`,
+  collectiveSendFailed: (name: string, code: string) =>
+    `Your message to @${name} could not be delivered (${code}).`,
+  joinRequestNotice: (collective: string, candidate: string, note: string, quorum: number) =>
+    [
+      `@${candidate} asks to join @${collective}${note.length > 0 ? `: “${note}”` : '.'}`,
+      `Vouch for them with /vouch ${collective} @${candidate} (${count(quorum, 'vouch', 'vouches')} needed).`,
+    ].join('\n'),
+  vouchedNotice: (
+    collective: string,
+    voucher: string,
+    vouches: number,
+    quorum: number,
+    admitted: boolean,
+  ) =>
+    admitted
+      ? `@${voucher} vouched for you: you are now a member of @${collective}. Write to it with /say ${collective} text.`
+      : `@${voucher} vouched for you in @${collective} (${vouches}/${quorum}).`,
+  proposalNotice: (
+    collective: string,
+    proposal: number,
+    proposer: string,
+    change: ProposalChange,
+    inForce: Constitution,
+    closesAt: number,
+  ) =>
+    [
+      `@${proposer} proposes in @${collective} (#${proposal}): ${describeChange(change, inForce)}.`,
+      `Vote by ${time(closesAt)}: /vote ${collective} ${proposal} yes (or no)`,
+    ].join('\n'),
+  enactedNotice: (
+    collective: string,
+    proposal: number,
+    change: ProposalChange,
+    before: Constitution,
+  ) => `Proposal #${proposal} in @${collective} passed: ${describeChange(change, before)}.`,
   tooLong: (limit: number) => `That is too long: at most ${limit} characters.`,
 } as const;
 
@@ -126,6 +271,25 @@ const BRIDGE_NAMES: Record<Exclude<KeyHolder, 'self'>, string> = {
 export function keyHolderMark(keyHolder: KeyHolder | null | undefined): string | undefined {
   if (keyHolder === null || keyHolder === undefined || keyHolder === 'self') return undefined;
   return `🤖 keys held by a ${BRIDGE_NAMES[keyHolder]} bridge`;
+}
+
+const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+function candidateLine(c: CandidateView): string {
+  return `@${c.candidate} ${c.vouchers.length}/${c.quorum} (${trustLabel(c.keyHolder)}) — asked ${time(c.requestedAt)}`;
+}
+
+function proposalLine(name: string, p: ProposalView, current: Constitution): string {
+  return [
+    `#${p.id} by @${p.proposer}: ${describeChange(p.change, current)}`,
+    `${p.yes.length} yes, ${p.no.length} no; ${p.required} yes needed; closes ${time(p.closesAt)}`,
+    `/vote ${name} ${p.id} yes (or no)`,
+  ].join('\n');
+}
+
+/** A collective message as pushed into the chat: the collective, then the sender and trust label. */
+export function collectiveMessageText(message: CollectiveMessageForChat): string {
+  return `[@${message.collective}] @${message.from} (${trustLabel(message.senderKeyHolder)}): ${message.text}`;
 }
 
 function keyHolderLines(keyHolder: KeyHolder | null | undefined): string[] {
@@ -159,18 +323,8 @@ export function postLine(post: FeedPost): string {
 }
 
 /** Cuts `text` into chunks Telegram accepts, at line breaks where possible. */
-export function splitForTelegram(text: string, limit = TELEGRAM_TEXT_LIMIT): string[] {
-  const chunks: string[] = [];
-  let rest = text;
-  while (rest.length > limit) {
-    let cut = rest.lastIndexOf('\n', limit);
-    if (cut < limit / 2) cut = limit;
-    chunks.push(rest.slice(0, cut));
-    rest = rest.slice(cut);
-  }
-  chunks.push(rest);
-  return chunks;
-}
+export const splitForTelegram = (text: string, limit = TELEGRAM_TEXT_LIMIT): string[] =>
+  splitText(text, limit);
 
 /** A short, safe answer for an error (KomradeError messages are safe by design). */
 export function errorMessage(error: unknown): string {
@@ -182,6 +336,8 @@ export function errorMessage(error: unknown): string {
         'The Komrade Operator cannot be reached right now. Try again in a minute.',
       TOR_UNAVAILABLE: 'The Komrade Operator cannot be reached right now. Try again in a minute.',
       NAME_UNKNOWN: 'Nobody is registered under that name.',
+      COLLECTIVE_CONFLICT:
+        'The collective changed while I was working on it (someone else acted first). Try again.',
     };
     return friendly[error.code] ?? error.message;
   }

@@ -3,6 +3,7 @@
  * terminal). Deliberately excluded: commands, buttons, formatting and rate limits, which each
  * implementation handles in its own way.
  */
+import type { Constitution, ProposalChange } from '../../common/collectives/index.js';
 import type { KeyHolder } from '../../common/wire/index.js';
 
 /** A verified letter, ready to show. */
@@ -23,11 +24,67 @@ export interface LetterForChat {
   readonly post: boolean;
 }
 
+/**
+ * A message to a collective, verified against its sender's registered key and against the
+ * collective's verified log (the sender was a member), ready to show.
+ */
+export interface CollectiveMessageForChat {
+  readonly collective: string;
+  readonly from: string;
+  /** Who holds the sender's keys, from their verified receipt (show it as a trust label). */
+  readonly senderKeyHolder: KeyHolder | null;
+  /** When the sender says they sent it (ms since the epoch). */
+  readonly sentAt: number;
+  readonly text: string;
+  /** The message's own id (base64url), chosen by its sender. */
+  readonly id: string;
+}
+
 /** Something the engine tells a chat user on its own initiative. */
 export type ChatNotice =
   | { readonly kind: 'send-failed'; readonly to: string; readonly code: string }
   | { readonly kind: 'sent'; readonly to: string }
-  | { readonly kind: 'new-follower'; readonly name: string };
+  | { readonly kind: 'new-follower'; readonly name: string }
+  /** A message to `collective` was given up on (e.g. the sender is no longer a member). */
+  | { readonly kind: 'collective-send-failed'; readonly collective: string; readonly code: string }
+  /** To members held by this adapter: someone asked to join. */
+  | {
+      readonly kind: 'collective-join-request';
+      readonly collective: string;
+      readonly candidate: string;
+      readonly note: string;
+      /** Vouches needed now. */
+      readonly quorum: number;
+    }
+  /** To a candidate held by this adapter: a member vouched for them (and maybe admitted them). */
+  | {
+      readonly kind: 'collective-vouched';
+      readonly collective: string;
+      readonly voucher: string;
+      readonly vouches: number;
+      readonly quorum: number;
+      readonly admitted: boolean;
+    }
+  /** To members held by this adapter: a member proposed a change; `proposal` is what `vote` takes. */
+  | {
+      readonly kind: 'collective-proposal';
+      readonly collective: string;
+      readonly proposal: number;
+      readonly proposer: string;
+      readonly change: ProposalChange;
+      /** The constitution in force, so an amendment can be shown as what it changes. */
+      readonly inForce: Constitution;
+      readonly closesAt: number;
+    }
+  /** To members held by this adapter (a removed one included): a proposal was enacted. */
+  | {
+      readonly kind: 'collective-enacted';
+      readonly collective: string;
+      readonly proposal: number;
+      readonly change: ProposalChange;
+      /** The constitution in force until this enactment. */
+      readonly before: Constitution;
+    };
 
 /**
  * Where the engine shows letters and notices. `chat` is the surface's own opaque address of a
@@ -40,5 +97,12 @@ export interface ChatSurface {
    * @throws anything the platform throws; the engine retries later
    */
   deliverLetter(chat: string, letter: LetterForChat): Promise<string>;
+  /**
+   * Shows a collective message: name the collective and mark the sender with who holds their
+   * keys. Same contract as {@link ChatSurface.deliverLetter}: resolve with the platform's
+   * reference only once it accepted the message (a reply to it answers the collective).
+   * @throws anything the platform throws; the engine retries later
+   */
+  deliverCollectiveMessage(chat: string, message: CollectiveMessageForChat): Promise<string>;
   notify(chat: string, notice: ChatNotice): Promise<void>;
 }

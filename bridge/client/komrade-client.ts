@@ -1,6 +1,10 @@
-/** `KomradeClient`: the engine every adapter drives (register, letters, requests, feed). */
+/**
+ * `KomradeClient`: the engine every adapter drives (register, letters, requests, feed,
+ * collectives).
+ */
+import type { ProposalChange } from '../../common/collectives/index.js';
 import { randomBytes, type IdentityKeys } from '../../common/crypto/index.js';
-import { KomradeError, isKomradeError } from '../../common/errors/index.js';
+import { KomradeError, isKomradeError, ok, type Result } from '../../common/errors/index.js';
 import {
   ID_BYTES,
   MAX_LETTER_TEXT_BYTES,
@@ -27,8 +31,22 @@ import {
   type PowProgress,
   type Receipt,
 } from '../../common/wire/index.js';
-import type { LocalStore, PinnedOperator, StoredLetter } from '../local-store/local-store.js';
+import type {
+  LocalStore,
+  PinnedOperator,
+  StoredCollectiveMessage,
+  StoredLetter,
+} from '../local-store/local-store.js';
 import type { OperatorClient, RequestSigner } from '../operator-client/operator-client.js';
+import type {
+  CollectiveView,
+  ProposalView,
+  ReceivedCollectiveMessage,
+  SentCollectiveMessage,
+  VoteOutcome,
+  VouchOutcome,
+} from './collective-views.js';
+import { Collectives, type CreateCollectiveOptions } from './collectives.js';
 import type {
   FeedPost,
   FeedView,
@@ -57,7 +75,11 @@ export interface KomradeClientDeps {
   readonly keyHolder: KeyHolder;
   /** Source of letter and post ids. @defaultValue common/crypto `randomBytes` */
   readonly random?: (length: number) => Uint8Array;
+  /** How retries after a collective conflict wait. @defaultValue a `setTimeout` */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+export type { CreateCollectiveOptions } from './collectives.js';
 
 /** Options for {@link KomradeClient.register}. */
 export interface RegisterOptions {
@@ -143,6 +165,7 @@ export class KomradeClient {
   readonly #now: () => number;
   readonly #keyHolder: KeyHolder;
   readonly #random: (length: number) => Uint8Array;
+  readonly #collectives: Collectives;
   #info: OperatorInfo | undefined;
 
   constructor(deps: KomradeClientDeps) {
@@ -152,6 +175,22 @@ export class KomradeClient {
     this.#now = deps.now;
     this.#keyHolder = deps.keyHolder;
     this.#random = deps.random ?? randomBytes;
+    this.#collectives = new Collectives({
+      operator: deps.operator,
+      store: deps.store,
+      keys: deps.keys,
+      now: deps.now,
+      random: this.#random,
+      sleep:
+        deps.sleep ??
+        ((ms) =>
+          new Promise((resolve) => {
+            setTimeout(resolve, ms);
+          })),
+      signer: () => this.#signer(),
+      operatorInfo: () => this.operatorInfo(),
+      receiptOf: (name) => this.#receiptOf(name),
+    });
   }
 
   /**
@@ -414,12 +453,23 @@ export class KomradeClient {
       posts: 0,
       follows: 0,
       unsolicited: 0,
+      collective: 0,
     };
     for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
       const batch = await this.#operator.fetch(signer);
       if (batch.letters.length === 0) break;
       const keep: StoredLetter[] = [];
+      const keepCollective: StoredCollectiveMessage[] = [];
       for (const waiting of batch.letters) {
+        if (waiting.body !== undefined) {
+          const opened = await this.#collectives.open(
+            { sealed: waiting.sealed, body: waiting.body },
+            this.#now(),
+          );
+          if (opened.ok) keepCollective.push(opened.value);
+          else counts.rejected++;
+          continue;
+        }
         const letter = await this.#verifiedLetter(waiting.sealed, signer.name);
         if (letter === undefined) {
           counts.rejected++;
@@ -459,6 +509,9 @@ export class KomradeClient {
       }
       const added = this.#store.saveLetters(keep);
       counts.duplicates += keep.length - added.length;
+      const addedCollective = this.#store.saveCollectiveMessages(keepCollective);
+      counts.collective += addedCollective.length;
+      counts.duplicates += keepCollective.length - addedCollective.length;
       for (const stored of added) {
         if (stored.letter.kind === 'post') counts.posts++;
         else if (stored.folder === 'inbox') counts.received++;
@@ -602,5 +655,126 @@ export class KomradeClient {
       expiresAt: post.postedAt + post.days * DAY_MS,
       text: post.body,
     };
+  }
+
+  // ── Collectives (see docs/collectives.md) ─────────────────────────────────────────────────────
+
+  /**
+   * Creates a collective: a genesis signed by you naming you and `founders` as its first members,
+   * under `constitution` (default: `DEFAULT_CONSTITUTION`), with a proof of work like `register`.
+   * Adopts the collective if an earlier attempt created exactly this genesis.
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_RESERVED`, `NAME_UNKNOWN` (a founder),
+   * `NAME_TAKEN`, `USAGE` (a bad constitution, too many founders), `COLLECTIVE_RULE`
+   */
+  async createCollective(
+    name: string,
+    options: CreateCollectiveOptions = {},
+  ): Promise<CollectiveView> {
+    return this.#collectives.create(name, options);
+  }
+
+  /**
+   * Asks to join a collective: a join request drafted on the log's current head (redrafted when
+   * someone appended first). Members then vouch for you.
+   * @throws `NOT_REGISTERED`, `USAGE` (note too long), `COLLECTIVE_RULE`, `COLLECTIVE_CONFLICT`
+   * after many conflicts in a row
+   */
+  async requestToJoin(collective: string, note?: string): Promise<CollectiveView> {
+    return this.#collectives.requestToJoin(collective, note);
+  }
+
+  /**
+   * A collective as of its last verified event. Fetches only the events after the locally stored,
+   * verified log, and verifies them with the rule engine (each receipt against the pinned Operator
+   * key); a log that breaks a rule or differs from the stored one is refused and nothing is
+   * stored. Once the Operator no longer serves it to you (you left or were removed), the last
+   * verified copy, with standing `outsider`.
+   * @throws `COLLECTIVE_INVALID`, `NOT_MEMBER` (never a member or candidate)
+   */
+  async collective(name: string): Promise<CollectiveView> {
+    return this.#collectives.collective(name);
+  }
+
+  /**
+   * Vouches for a candidate and, when the counted vouches then meet the quorum, admits them.
+   * Concurrent members are handled: on a conflict the log is re-synced and the action redone, and
+   * a candidate someone else admitted meanwhile is reported as admitted.
+   * @throws `NOT_MEMBER`, `COLLECTIVE_RULE` (no such candidate), `COLLECTIVE_CONFLICT` after many
+   * conflicts in a row
+   */
+  async vouch(collective: string, candidate: string): Promise<VouchOutcome> {
+    return this.#collectives.vouch(collective, candidate);
+  }
+
+  /**
+   * Proposes an amendment (a whole new constitution) or a member's removal.
+   * @returns the open proposal; its `id` is what `vote` takes
+   * @throws `NOT_MEMBER`, `USAGE` (a malformed change), `COLLECTIVE_RULE`
+   */
+  async propose(collective: string, change: ProposalChange): Promise<ProposalView> {
+    return this.#collectives.propose(collective, change);
+  }
+
+  /**
+   * Votes on an open proposal and enacts it when the yes votes then meet its threshold. A proposal
+   * someone else enacted meanwhile is reported as enacted; a vote cannot be changed.
+   * @throws `NOT_MEMBER`, `COLLECTIVE_RULE` (no open proposal, window closed, already voted
+   * otherwise)
+   */
+  async vote(collective: string, proposal: number, yes: boolean): Promise<VoteOutcome> {
+    return this.#collectives.vote(collective, proposal, yes);
+  }
+
+  /**
+   * Enacts a proposal whose yes votes meet its threshold (`vote` usually already did).
+   * @throws `NOT_MEMBER`, `COLLECTIVE_RULE` (not enough yes votes, no open proposal)
+   */
+  async enact(collective: string, proposal: number): Promise<VoteOutcome> {
+    return this.#collectives.enact(collective, proposal);
+  }
+
+  /**
+   * Leaves a collective (a member), or withdraws a join request (a candidate).
+   * @throws `NOT_MEMBER` when neither
+   */
+  async leave(collective: string): Promise<void> {
+    return this.#collectives.leave(collective);
+  }
+
+  /**
+   * Sends a message to every current member but you: signed once, sealed once, and its key sealed
+   * to each member's registered box key, from the verified log. Re-seals after a re-sync when
+   * membership changed meanwhile. Kept locally, so the conversation reads complete.
+   * @throws `NOT_MEMBER`, `LETTER_INVALID` (empty), `LETTER_TOO_LARGE`, `USAGE` (you are alone)
+   */
+  async sendToCollective(collective: string, text: string): Promise<SentCollectiveMessage> {
+    return this.#collectives.send(collective, text);
+  }
+
+  /** A collective's messages kept here, oldest first. Local only. */
+  collectiveMessages(collective: string): ReceivedCollectiveMessage[] {
+    return this.#collectives.messages(collective);
+  }
+
+  /** Collectives you created, joined or asked to join. Local only. */
+  collectives(): string[] {
+    return this.#collectives.names();
+  }
+
+  /**
+   * Opens and checks one collective message (a fetched letter with a `body`): its sender's
+   * signature against their registered key, and, in the verified log (synced when needed), that
+   * the sender and you are both current members. Does not store it.
+   * @param receivedAt - when this machine downloaded it
+   * @returns the message, or why it must not be shown (`LETTER_INVALID`, `NOT_MEMBER`,
+   * `COLLECTIVE_INVALID`); throws only what may be temporary (e.g. `OPERATOR_UNREACHABLE`), so the
+   * caller does not acknowledge a message it could not check
+   */
+  async openCollectiveLetter(
+    letter: { readonly sealed: Uint8Array; readonly body: Uint8Array },
+    receivedAt: number,
+  ): Promise<Result<ReceivedCollectiveMessage>> {
+    const opened = await this.#collectives.open(letter, receivedAt);
+    return opened.ok ? ok(this.#collectives.view(opened.value)) : opened;
   }
 }

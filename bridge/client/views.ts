@@ -74,6 +74,11 @@ export interface InboxCheck {
   readonly follows: number;
   /** Posts dropped because you do not follow their author. */
   readonly unsolicited: number;
+  /**
+   * New collective messages stored (sender and you both current members of the verified log).
+   * Those refused are counted in `rejected`.
+   */
+  readonly collective: number;
 }
 
 /** A sent letter. */

@@ -1,13 +1,19 @@
 /**
  * `BridgeEngine`: runs Komrade for many chat users at once. It holds one identity per chat user,
- * seals everything they write before it is queued, sends through a BullMQ outbox, polls each
- * identity's mail on a schedule, and shows every letter in the chat before acknowledging it at the
- * Operator, so no letter is lost and none is shown twice.
+ * seals everything they write before it is queued (letters and collective messages alike), sends
+ * through a BullMQ outbox, polls each identity's mail on a schedule, and shows every letter and
+ * collective message in the chat before acknowledging it at the Operator, so none is lost and none
+ * is shown twice.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import {
+  checkCollectiveMessage,
+  type CollectiveMessage,
+  type ProposalChange,
+} from '../../common/collectives/index.js';
 import { AEAD_KEY_BYTES, generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
 import type { Logger } from '../../common/logging/index.js';
@@ -26,14 +32,31 @@ import {
   type Letter,
   type LetterKind,
 } from '../../common/wire/index.js';
-import type { ChatSurface } from '../chat-surface/chat-surface.js';
-import { KomradeClient, type RegisterOptions } from '../client/komrade-client.js';
+import type { ChatNotice, ChatSurface } from '../chat-surface/chat-surface.js';
+import type {
+  CollectiveView,
+  ProposalView,
+  SentCollectiveMessage,
+  VoteOutcome,
+  VouchOutcome,
+} from '../client/collective-views.js';
+import {
+  KomradeClient,
+  type CreateCollectiveOptions,
+  type RegisterOptions,
+} from '../client/komrade-client.js';
 import type { FollowersPost, KomradeProfile, SentLetter } from '../client/views.js';
 import type { BridgeStore, Delivery, HeldIdentity } from '../identity-vault/bridge-store.js';
 import { SqliteLocalStore } from '../local-store/sqlite-local-store.js';
-import type { OperatorClient, RequestSigner } from '../operator-client/operator-client.js';
+import type {
+  OperatorClient,
+  RequestSigner,
+  WaitingLetter,
+} from '../operator-client/operator-client.js';
 import type { EnvelopeCodec } from '../queue/envelope-codec.js';
 import { decodeJob, queueNames, type JobPayloads, type QueueRole } from '../queue/jobs.js';
+import { decodeCollectiveContent, encodeCollectiveContent } from './collective-content.js';
+import { sealForMembers } from './collective-fanout.js';
 
 /** Codes that no retry can fix: the job fails at once and the user is told. */
 const PERMANENT = new Set<string>([
@@ -48,7 +71,14 @@ const PERMANENT = new Set<string>([
   'DECODE_FAILED',
   'OPERATOR_KEY_CHANGED',
   'IDENTITY_GONE',
+  'LETTER_INVALID',
+  'NOT_MEMBER',
+  'COLLECTIVE_RULE',
+  'COLLECTIVE_INVALID',
 ]);
+
+/** Seals again at most this many times in one run of a job before backing off. */
+const MAX_RESEALS = 3;
 
 /** Letters fetched per poll; more wait for the next poll (unacknowledged ones come first). */
 const FETCH_LIMIT = 100;
@@ -154,6 +184,8 @@ export class BridgeEngine {
    */
   readonly #runId = toBase64url(randomBytes(6));
   readonly #inFlight = new Set<string>();
+  /** Notices sent on the side of a command (never retried); awaited by {@link BridgeEngine.close}. */
+  readonly #courtesies = new Set<Promise<void>>();
   #started = false;
 
   constructor(deps: BridgeEngineDeps) {
@@ -224,6 +256,7 @@ export class BridgeEngine {
 
   /** Stops the workers (letting running jobs finish) and closes every store. */
   async close(): Promise<void> {
+    await Promise.all(this.#courtesies);
     await Promise.all(this.#workers.map((w) => w.close()));
     await Promise.all(Object.values(this.#queues).map((q) => q.close()));
     for (const session of this.#sessions.values()) session.local.close();
@@ -391,12 +424,18 @@ export class BridgeEngine {
   }
 
   /**
-   * Answers the letter a chat message showed.
-   * @returns `undefined` when that message did not show a letter
+   * Answers what a chat message showed: a letter answers its sender, a collective message its
+   * collective.
+   * @returns `undefined` when that message showed neither
    */
-  async answer(id: string, surfaceRef: string, text: string): Promise<SentLetter | undefined> {
+  async answer(
+    id: string,
+    surfaceRef: string,
+    text: string,
+  ): Promise<SentLetter | SentCollectiveMessage | undefined> {
     const delivery = this.#deps.store.deliveryByRef(id, surfaceRef);
     if (delivery === undefined) return undefined;
+    if (delivery.collective !== null) return this.sendToCollective(id, delivery.collective, text);
     return this.send(id, delivery.sender, text);
   }
 
@@ -498,6 +537,248 @@ export class BridgeEngine {
     return { id: toBase64url(letterId), sentAt, followers: sent, skipped };
   }
 
+  // ---- collectives ---------------------------------------------------------------------------
+
+  /**
+   * Creates a collective with this identity as a founder (proof of work included: see
+   * `options.onProgress`).
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_RESERVED`, `NAME_TAKEN`, `COLLECTIVE_RULE`
+   */
+  async createCollective(
+    id: string,
+    name: string,
+    options: CreateCollectiveOptions = {},
+  ): Promise<CollectiveView> {
+    return await this.#mustSession(id).client.createCollective(name, options);
+  }
+
+  /**
+   * Asks to join a collective. Its members held by this adapter are told, so they can vouch.
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_UNKNOWN`, `COLLECTIVE_RULE` (already a member
+   * or already waiting)
+   */
+  async requestToJoin(id: string, collective: string, note?: string): Promise<CollectiveView> {
+    const session = this.#mustSession(id);
+    const me = this.#signer(session).name;
+    const view = await session.client.requestToJoin(collective, note);
+    const quorum = view.pending.find((p) => p.candidate === me)?.quorum ?? 1;
+    this.#courtesy(() =>
+      this.#notifyHeld(
+        view.members.map((m) => m.name),
+        id,
+        {
+          kind: 'collective-join-request',
+          collective: view.name,
+          candidate: me,
+          note: note ?? '',
+          quorum,
+        },
+      ),
+    );
+    return view;
+  }
+
+  /**
+   * A collective as of its latest event, synced and verified by this identity's client.
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NOT_MEMBER` (neither member nor candidate),
+   * `COLLECTIVE_INVALID` (the log the Operator served breaks a rule)
+   */
+  async collective(id: string, collective: string): Promise<CollectiveView> {
+    return await this.#mustSession(id).client.collective(collective);
+  }
+
+  /** The collectives this identity created, joined or asked to join. Local only. */
+  collectives(id: string): string[] {
+    return this.#mustSession(id).client.collectives();
+  }
+
+  /**
+   * Vouches for a candidate; the vouch that meets the quorum admits them. The candidate, if this
+   * adapter holds them, is told.
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NOT_MEMBER`, `USAGE` (already a member),
+   * `COLLECTIVE_RULE` (not pending, or a second vouch)
+   */
+  async vouch(id: string, collective: string, candidate: string): Promise<VouchOutcome> {
+    const session = this.#mustSession(id);
+    const me = this.#signer(session).name;
+    const name = nameOrThrow(candidate);
+    // The client reports a member as admitted (someone may have admitted them meanwhile); a vouch
+    // for someone who was already in does nothing, so say so rather than announce it again.
+    const before = await session.client.collective(collective);
+    if (before.members.some((m) => m.name === name)) {
+      throw new KomradeError('USAGE', `@${name} is already a member of @${before.name}.`);
+    }
+    const outcome = await session.client.vouch(collective, name);
+    this.#courtesy(() =>
+      this.#notifyHeld([outcome.candidate], id, {
+        kind: 'collective-vouched',
+        collective: outcome.collective,
+        voucher: me,
+        vouches: outcome.vouchers.length,
+        quorum: outcome.quorum,
+        admitted: outcome.admitted,
+      }),
+    );
+    return outcome;
+  }
+
+  /**
+   * Proposes a change (a new constitution, or removing a member). The members held by this
+   * adapter are told, so they can vote.
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NOT_MEMBER`, `COLLECTIVE_RULE`
+   */
+  async propose(id: string, collective: string, change: ProposalChange): Promise<ProposalView> {
+    const session = this.#mustSession(id);
+    const proposal = await session.client.propose(collective, change);
+    this.#courtesy(async () => {
+      const view = await session.client.collective(collective);
+      await this.#notifyHeld(
+        view.members.map((m) => m.name),
+        id,
+        {
+          kind: 'collective-proposal',
+          collective: view.name,
+          proposal: proposal.id,
+          proposer: proposal.proposer,
+          change: proposal.change,
+          inForce: view.constitution,
+          closesAt: proposal.closesAt,
+        },
+      );
+    });
+    return proposal;
+  }
+
+  /**
+   * Votes on an open proposal; the vote that meets the threshold enacts it, and then the members
+   * held by this adapter (a removed one included) are told.
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NOT_MEMBER`, `COLLECTIVE_RULE` (closed, unknown or
+   * a second vote)
+   */
+  async vote(id: string, collective: string, proposal: number, yes: boolean): Promise<VoteOutcome> {
+    const session = this.#mustSession(id);
+    // Who to tell if it passes, and what passed: an enacted proposal is no longer open.
+    const before = await session.client.collective(collective);
+    const outcome = await session.client.vote(collective, proposal, yes);
+    const open = before.proposals.find((p) => p.id === proposal);
+    if (outcome.enacted && open !== undefined) {
+      this.#courtesy(() => this.#tellEnacted(id, before, open));
+    }
+    return outcome;
+  }
+
+  /**
+   * Enacts a proposal whose yes votes meet its threshold (a vote does it by itself; this is for a
+   * threshold met by members leaving). The members held by this adapter are told.
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NOT_MEMBER`, `COLLECTIVE_RULE` (threshold not met,
+   * closed, unknown)
+   */
+  async enact(id: string, collective: string, proposal: number): Promise<VoteOutcome> {
+    const session = this.#mustSession(id);
+    const before = await session.client.collective(collective);
+    const outcome = await session.client.enact(collective, proposal);
+    const open = before.proposals.find((p) => p.id === proposal);
+    if (open !== undefined) this.#courtesy(() => this.#tellEnacted(id, before, open));
+    return outcome;
+  }
+
+  async #tellEnacted(id: string, before: CollectiveView, proposal: ProposalView): Promise<void> {
+    await this.#notifyHeld(
+      before.members.map((m) => m.name),
+      id,
+      {
+        kind: 'collective-enacted',
+        collective: before.name,
+        proposal: proposal.id,
+        change: proposal.change,
+        before: before.constitution,
+      },
+    );
+  }
+
+  /**
+   * Leaves a collective (or withdraws a request to join). Rules can never keep anyone in.
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NOT_MEMBER`
+   */
+  async leave(id: string, collective: string): Promise<void> {
+    await this.#mustSession(id).client.leave(collective);
+  }
+
+  /**
+   * Signs a message to every other member and seals it here, once for all (one content key
+   * sealed to each member), then queues it; the outbox hands it to the Operator. If the
+   * membership changes before it is sent, the outbox seals it again for the members of then. The
+   * queue holds it encrypted under the adapter's queue key, the message itself included (to seal
+   * it again).
+   * @returns `recipients: 0` when nobody else is a member (nothing is queued)
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NOT_MEMBER`, `LETTER_INVALID` (empty),
+   * `LETTER_TOO_LARGE`
+   */
+  async sendToCollective(
+    id: string,
+    collectiveInput: string,
+    text: string,
+  ): Promise<SentCollectiveMessage> {
+    const session = this.#mustSession(id);
+    const signer = this.#signer(session);
+    const collective = nameOrThrow(collectiveInput);
+    if (text.trim().length === 0) {
+      throw new KomradeError('LETTER_INVALID', 'A message cannot be empty.');
+    }
+    const size = Buffer.byteLength(text, 'utf8');
+    if (size > MAX_LETTER_TEXT_BYTES) {
+      throw new KomradeError(
+        'LETTER_TOO_LARGE',
+        `The message is ${size} bytes; a message may have at most ${MAX_LETTER_TEXT_BYTES} bytes.`,
+      );
+    }
+    const draft = checkCollectiveMessage({
+      v: 1,
+      collective,
+      from: signer.name,
+      sentAt: this.#deps.now(),
+      id: randomBytes(ID_BYTES),
+      text,
+    });
+    if (!draft.ok) throw draft.error;
+    const message = draft.value;
+    const sealed = await sealForMembers(session.client, session.held.keys.signSecret, message);
+    const sent = { collective, id: toBase64url(message.id), sentAt: message.sentAt };
+    if (sealed === undefined) return { ...sent, recipients: 0 };
+    const envelope = this.#deps.codec.encodeCollective(id, { message, sealed });
+    await this.#queues.outbox.add(
+      'collective',
+      { identity: id, kind: 'collective', envelope },
+      OUTBOX_JOB,
+    );
+    return { ...sent, recipients: sealed.keys.length };
+  }
+
+  /** Runs a notice beside a command: its failure is logged, never the command's. */
+  #courtesy(work: () => Promise<void>): void {
+    const running = work()
+      .catch((error: unknown) => {
+        this.#deps.logger.warn('bridge.notify_failed', { code: codeOf(error) });
+      })
+      .finally(() => this.#courtesies.delete(running));
+    this.#courtesies.add(running);
+  }
+
+  /** Tells each of `names` held by this adapter (except identity `except`) `notice`. */
+  async #notifyHeld(names: readonly string[], except: string, notice: ChatNotice): Promise<void> {
+    for (const name of names) {
+      const held = this.#deps.store.identityNamed(name);
+      if (held === undefined || held === except) continue;
+      const session = this.#session(held);
+      if (session === undefined) continue;
+      try {
+        await this.#deps.surface.notify(session.held.chat, notice);
+      } catch (error) {
+        this.#deps.logger.warn('bridge.notify_failed', { code: codeOf(error) });
+      }
+    }
+  }
+
   // ---- queue internals -----------------------------------------------------------------------
 
   async #schedulePolling(id: string): Promise<void> {
@@ -531,7 +812,12 @@ export class BridgeEngine {
     _token: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    const { identity, envelope } = decodeJob('outbox', job.data);
+    const data = decodeJob('outbox', job.data);
+    if ('kind' in data) {
+      await this.#processCollectiveOutbox(job, data.identity, data.envelope, signal);
+      return;
+    }
+    const { identity, envelope } = data;
     if (signal?.aborted === true) throw new Error('ABORTED');
     try {
       const session = this.#session(identity);
@@ -552,11 +838,80 @@ export class BridgeEngine {
     }
   }
 
+  /**
+   * Hands a sealed collective message to the Operator. When the membership changed since it was
+   * sealed (`COLLECTIVE_CONFLICT`), seals it again for the members of now, same id and time, and
+   * stores the new sealing in the job, so a restart goes on from there.
+   */
+  async #processCollectiveOutbox(
+    job: Job<JobPayloads['outbox']>,
+    identity: string,
+    envelope: string,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    if (signal?.aborted === true) throw new Error('ABORTED');
+    try {
+      const session = this.#session(identity);
+      if (session === undefined) throw new UnrecoverableError('IDENTITY_GONE');
+      const signer = this.#signer(session);
+      const entry = this.#deps.codec.decodeCollective(identity, envelope);
+      const { message } = entry;
+      let { sealed } = entry;
+      for (let reseals = 0; ; reseals++) {
+        try {
+          await session.operator.sendToCollective(signer, message.collective, sealed);
+          break;
+        } catch (error) {
+          if (!isKomradeError(error, 'COLLECTIVE_CONFLICT') || reseals >= MAX_RESEALS) throw error;
+        }
+        const again = await this.#reseal(session, message);
+        if (again === undefined) {
+          this.#deps.logger.info('bridge.collective_nobody_left', { job: job.id });
+          return;
+        }
+        sealed = again;
+        await job.updateData({
+          identity,
+          kind: 'collective',
+          envelope: this.#deps.codec.encodeCollective(identity, { message, sealed }),
+        });
+        this.#deps.logger.debug('bridge.collective_resealed', { job: job.id });
+      }
+      this.#deps.logger.debug('bridge.collective_sent', { job: job.id, count: sealed.keys.length });
+      // Members held here too: fetch now rather than at their next scheduled poll.
+      for (const { to } of sealed.keys) {
+        const local = this.#deps.store.identityNamed(to);
+        if (local !== undefined) await this.pollNow(local);
+      }
+    } catch (error) {
+      this.#deps.logger.warn('bridge.collective_send_failed', {
+        job: job.id,
+        code: codeOf(error),
+        attempt: job.attemptsMade + 1,
+      });
+      throw forQueue(error);
+    }
+  }
+
+  #reseal(session: Session, message: CollectiveMessage) {
+    return sealForMembers(session.client, session.held.keys.signSecret, message);
+  }
+
   async #tellSendFailed(data: JobPayloads['outbox'], code: string): Promise<void> {
     try {
-      const { identity, envelope } = decodeJob('outbox', data);
+      const decoded = decodeJob('outbox', data);
+      const { identity, envelope } = decoded;
       const session = this.#session(identity);
       if (session === undefined) return;
+      if ('kind' in decoded) {
+        const { message } = this.#deps.codec.decodeCollective(identity, envelope);
+        await this.#deps.surface.notify(session.held.chat, {
+          kind: 'collective-send-failed',
+          collective: message.collective,
+          code,
+        });
+        return;
+      }
       const { to } = this.#deps.codec.decode(identity, envelope);
       await this.#deps.surface.notify(session.held.chat, { kind: 'send-failed', to, code });
     } catch (error) {
@@ -582,6 +937,11 @@ export class BridgeEngine {
     const ackNow: Uint8Array[] = [];
     for (const waiting of batch.letters) {
       if (signal?.aborted === true) break;
+      if (waiting.body !== undefined) {
+        const outcome = await this.#fetchedCollective(identity, session, waiting, waiting.body);
+        if (outcome === 'ack') ackNow.push(waiting.id);
+        continue;
+      }
       const letter = await this.#verifiedLetter(session, waiting.sealed, signer.name);
       const state = letter === undefined ? undefined : session.local.contactState(letter.from);
       if (letter === undefined || state === 'blocked') {
@@ -620,6 +980,58 @@ export class BridgeEngine {
       else await this.#enqueueDelivery(identity, delivery.id);
     }
     if (ackNow.length > 0) await session.operator.ack(signer, ackNow);
+  }
+
+  /**
+   * Opens and verifies a fetched collective message (sender's signature, membership in the
+   * verified log) and records it in the ledger for a `deliver` job.
+   * @returns `ack` when the Operator may forget it now (rejected, blocked, or already shown),
+   * `queued` when a delivery will show it (and acknowledge it after), `later` to fetch it again
+   */
+  async #fetchedCollective(
+    identity: string,
+    session: Session,
+    waiting: WaitingLetter,
+    body: Uint8Array,
+  ): Promise<'ack' | 'queued' | 'later'> {
+    let opened;
+    try {
+      opened = await session.client.openCollectiveLetter(
+        { sealed: waiting.sealed, body },
+        this.#deps.now(),
+      );
+    } catch (error) {
+      // Only what may pass (the log could not be synced): keep it at the Operator for next time.
+      this.#deps.logger.warn('bridge.collective_open_failed', { code: codeOf(error) });
+      return 'later';
+    }
+    if (!opened.ok) {
+      // Forged, altered, or from a non-member: nothing to show; the Operator may forget it.
+      this.#deps.logger.info('bridge.collective_rejected', { code: opened.error.code });
+      return 'ack';
+    }
+    const message = opened.value;
+    if (session.local.contactState(message.from) === 'blocked') return 'ack';
+    const delivery = this.#deps.store.recordFetched(
+      identity,
+      message.from,
+      message.id,
+      toBase64url(waiting.id),
+      {
+        collective: message.collective,
+        content: encodeCollectiveContent({
+          collective: message.collective,
+          from: message.from,
+          senderKeyHolder: message.fromKeyHolder,
+          sentAt: message.sentAt,
+          text: message.text,
+          id: message.id,
+        }),
+      },
+    );
+    if (delivery.state === 'delivered') return 'ack';
+    await this.#enqueueDelivery(identity, delivery.id);
+    return 'queued';
   }
 
   async #applyFollow(session: Session, letter: Letter): Promise<void> {
@@ -703,24 +1115,11 @@ export class BridgeEngine {
     const deliveryId = delivery.id;
     if (delivery.state === 'pending') {
       if (signal?.aborted === true) throw new Error('ABORTED');
-      const stored = [
-        ...session.local.letters('inbox', delivery.sender),
-        ...session.local.letters('request', delivery.sender),
-      ].find((s) => toBase64url(s.letter.id) === delivery.letterId);
-      let ref: string | null = null;
-      if (stored !== undefined) {
-        const { letter } = stored;
-        ref = await this.#deps.surface.deliverLetter(session.held.chat, {
-          from: letter.from,
-          to: letter.to,
-          sentAt: letter.sentAt,
-          text: letter.body,
-          firstContact: stored.folder === 'request',
-          senderKeyHolder: await this.#keyHolderOf(session, letter.from),
-          post: letter.kind === 'post',
-        });
-      }
-      // Shown (or deleted meanwhile by a block): never show it again.
+      const ref =
+        delivery.collective === null
+          ? await this.#showLetter(session, delivery)
+          : await this.#showCollectiveMessage(session, delivery);
+      // Shown (or gone meanwhile, e.g. deleted by a block): never show it again.
       this.#deps.store.markDelivered(deliveryId, ref);
       this.#deps.logger.debug('bridge.delivered', { job: job.id });
     }
@@ -729,5 +1128,40 @@ export class BridgeEngine {
     const bytes = ids.map((o) => fromBase64url(o)).filter((b) => b !== undefined);
     await session.operator.ack(this.#signer(session), bytes);
     this.#deps.store.markAcked(deliveryId, ids);
+  }
+
+  /** Shows a stored letter; `null` when it is no longer stored. */
+  async #showLetter(session: Session, delivery: Delivery): Promise<string | null> {
+    const stored = [
+      ...session.local.letters('inbox', delivery.sender),
+      ...session.local.letters('request', delivery.sender),
+    ].find((s) => toBase64url(s.letter.id) === delivery.letterId);
+    if (stored === undefined) return null;
+    const { letter } = stored;
+    return this.#deps.surface.deliverLetter(session.held.chat, {
+      from: letter.from,
+      to: letter.to,
+      sentAt: letter.sentAt,
+      text: letter.body,
+      firstContact: stored.folder === 'request',
+      senderKeyHolder: await this.#keyHolderOf(session, letter.from),
+      post: letter.kind === 'post',
+    });
+  }
+
+  /** Shows a collective message kept in the ledger; `null` when its content is gone or damaged. */
+  async #showCollectiveMessage(session: Session, delivery: Delivery): Promise<string | null> {
+    const content = this.#deps.store.deliveryContent(delivery.id);
+    if (content === undefined) return null;
+    let message;
+    try {
+      message = decodeCollectiveContent(content);
+    } catch (error) {
+      // Retrying cannot repair it; showing nothing beats blocking the ledger forever.
+      this.#deps.logger.warn('bridge.collective_undecodable', { code: codeOf(error) });
+      return null;
+    }
+    if (session.local.contactState(message.from) === 'blocked') return null;
+    return this.#deps.surface.deliverCollectiveMessage(session.held.chat, message);
   }
 }

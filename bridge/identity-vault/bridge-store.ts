@@ -33,6 +33,18 @@ export interface Delivery {
   readonly operatorIds: readonly string[];
   /** The surface's reference of the message that showed it. */
   readonly surfaceRef: string | null;
+  /** The collective it was sent to, for a collective message; `null` for a letter. */
+  readonly collective: string | null;
+}
+
+/**
+ * A fetched collective message. The identity's letter store does not keep these, so the ledger
+ * keeps its content (sealed) until it is shown, then forgets it.
+ */
+export interface FetchedCollectiveMessage {
+  readonly collective: string;
+  /** The verified message, encoded by the engine; sealed by the store while it waits. */
+  readonly content: Uint8Array;
 }
 
 /**
@@ -52,11 +64,20 @@ export interface BridgeStore {
   deleteIdentity(id: string): void;
 
   /**
-   * Records a fetched letter (or one more Operator copy of it).
-   * @returns the delivery, new or existing
+   * Records a fetched letter or collective message (or one more Operator copy of it).
+   * @returns the delivery, new or existing (an existing one keeps its content)
    */
-  recordFetched(identity: string, sender: string, letterId: string, operatorId: string): Delivery;
+  recordFetched(
+    identity: string,
+    sender: string,
+    letterId: string,
+    operatorId: string,
+    collective?: FetchedCollectiveMessage,
+  ): Delivery;
   delivery(id: string): Delivery | undefined;
+  /** A pending collective message's content; `undefined` for letters and once shown. */
+  deliveryContent(id: string): Uint8Array | undefined;
+  /** Marks it shown and forgets its content. */
   markDelivered(id: string, surfaceRef: string | null): void;
   /** Forgets Operator ids once acknowledged. */
   markAcked(id: string, operatorIds: readonly string[]): void;

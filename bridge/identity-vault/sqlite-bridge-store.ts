@@ -1,11 +1,10 @@
 /**
- * `SqliteBridgeStore`: the adapter's own SQLite file (WAL, synchronous=FULL, secure_delete). Each
+ * `SqliteBridgeStore`: the adapter's own SQLite file (see {@link openPrivateDatabase}). Each
  * identity's secrets and chat address are sealed with XChaCha20-Poly1305 under the vault key; chat
  * users are found by an HMAC of their id, never stored in the clear.
  */
-import { closeSync, openSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import {
   aeadDecrypt,
   aeadEncrypt,
@@ -15,7 +14,13 @@ import {
 } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { decodeCanonical, encodeCanonical, toBase64url } from '../../common/wire/index.js';
-import type { BridgeStore, Delivery, HeldIdentity } from './bridge-store.js';
+import { openPrivateDatabase } from '../sqlite/open-private-database.js';
+import type {
+  BridgeStore,
+  Delivery,
+  FetchedCollectiveMessage,
+  HeldIdentity,
+} from './bridge-store.js';
 
 /** Keys the store is opened with (derived from the adapter's master key). */
 export interface SqliteBridgeStoreKeys {
@@ -42,6 +47,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
   operator_ids TEXT NOT NULL,
   surface_ref TEXT,
   created_at INTEGER NOT NULL,
+  collective TEXT,
+  content BLOB,
   UNIQUE (identity, sender, letter_id)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (state, identity);
@@ -53,6 +60,12 @@ CREATE TABLE IF NOT EXISTS follows (
 ) STRICT;
 `;
 
+/** Columns added after the first release: stores made before get them on open. */
+const ADDED_COLUMNS: readonly (readonly [table: string, column: string, type: string])[] = [
+  ['deliveries', 'collective', 'TEXT'],
+  ['deliveries', 'content', 'BLOB'],
+];
+
 interface DeliveryRow {
   id: string;
   identity: string;
@@ -61,9 +74,13 @@ interface DeliveryRow {
   state: 'pending' | 'delivered';
   operator_ids: string;
   surface_ref: string | null;
+  collective: string | null;
 }
 
 const AD_TAG = 'komrade/bridge-identity/v1';
+const CONTENT_AD_TAG = 'komrade/bridge-delivery/v1';
+const DELIVERY_COLUMNS =
+  'id, identity, sender, letter_id, state, operator_ids, surface_ref, collective';
 
 const toDelivery = (row: DeliveryRow): Delivery => ({
   id: row.id,
@@ -73,6 +90,7 @@ const toDelivery = (row: DeliveryRow): Delivery => ({
   state: row.state,
   operatorIds: JSON.parse(row.operator_ids) as string[],
   surfaceRef: row.surface_ref,
+  collective: row.collective,
 });
 
 /** Implements {@link BridgeStore} on better-sqlite3. */
@@ -93,13 +111,15 @@ export class SqliteBridgeStore implements BridgeStore {
     this.#vaultKey = Uint8Array.from(keys.vaultKey);
     this.#lookupKey = Uint8Array.from(keys.lookupKey);
     this.#now = now;
-    if (path !== ':memory:') closeSync(openSync(path, 'a', 0o600));
-    this.#db = new Database(path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = FULL');
-    this.#db.pragma('secure_delete = ON');
+    this.#db = openPrivateDatabase(path);
     this.#db.pragma('foreign_keys = ON');
     this.#db.exec(SCHEMA);
+    for (const [table, column, type] of ADDED_COLUMNS) {
+      const columns = this.#db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+      if (!columns.some((c) => c.name === column)) {
+        this.#db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+      }
+    }
   }
 
   #lookup(surfaceUser: string): Buffer {
@@ -198,19 +218,46 @@ export class SqliteBridgeStore implements BridgeStore {
     this.#db.prepare('DELETE FROM identities WHERE id = ?').run(id);
   }
 
-  recordFetched(identity: string, sender: string, letterId: string, operatorId: string): Delivery {
+  recordFetched(
+    identity: string,
+    sender: string,
+    letterId: string,
+    operatorId: string,
+    collective?: FetchedCollectiveMessage,
+  ): Delivery {
     return this.#db.transaction(() => {
       const existing = this.#db
-        .prepare('SELECT * FROM deliveries WHERE identity = ? AND sender = ? AND letter_id = ?')
+        .prepare(
+          `SELECT ${DELIVERY_COLUMNS} FROM deliveries
+           WHERE identity = ? AND sender = ? AND letter_id = ?`,
+        )
         .get(identity, sender, letterId) as DeliveryRow | undefined;
       if (existing === undefined) {
         const id = toBase64url(randomBytes(16));
+        const content =
+          collective === undefined
+            ? null
+            : aeadEncrypt(
+                collective.content,
+                this.#vaultKey,
+                encodeCanonical([CONTENT_AD_TAG, id]),
+              );
         this.#db
           .prepare(
-            `INSERT INTO deliveries (id, identity, sender, letter_id, state, operator_ids, created_at)
-             VALUES (?, ?, ?, ?, 'pending', ?, ?)`,
+            `INSERT INTO deliveries
+               (id, identity, sender, letter_id, state, operator_ids, created_at, collective, content)
+             VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
           )
-          .run(id, identity, sender, letterId, JSON.stringify([operatorId]), this.#now());
+          .run(
+            id,
+            identity,
+            sender,
+            letterId,
+            JSON.stringify([operatorId]),
+            this.#now(),
+            collective?.collective ?? null,
+            content,
+          );
         return {
           id,
           identity,
@@ -219,6 +266,7 @@ export class SqliteBridgeStore implements BridgeStore {
           state: 'pending' as const,
           operatorIds: [operatorId],
           surfaceRef: null,
+          collective: collective?.collective ?? null,
         };
       }
       const ids = JSON.parse(existing.operator_ids) as string[];
@@ -231,14 +279,35 @@ export class SqliteBridgeStore implements BridgeStore {
   }
 
   delivery(id: string): Delivery | undefined {
-    const row = this.#db.prepare('SELECT * FROM deliveries WHERE id = ?').get(id) as
-      DeliveryRow | undefined;
+    const row = this.#db
+      .prepare(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`)
+      .get(id) as DeliveryRow | undefined;
     return row === undefined ? undefined : toDelivery(row);
+  }
+
+  deliveryContent(id: string): Uint8Array | undefined {
+    const row = this.#db.prepare('SELECT content FROM deliveries WHERE id = ?').get(id) as
+      { content: Uint8Array | null } | undefined;
+    if (row?.content == null) return undefined;
+    const plain = aeadDecrypt(
+      new Uint8Array(row.content),
+      this.#vaultKey,
+      encodeCanonical([CONTENT_AD_TAG, id]),
+    );
+    if (plain === undefined) {
+      throw new KomradeError(
+        'KEYSTORE_CORRUPT',
+        'A waiting message in the bridge store cannot be opened: wrong master key, or the file was altered.',
+      );
+    }
+    return plain;
   }
 
   markDelivered(id: string, surfaceRef: string | null): void {
     this.#db
-      .prepare(`UPDATE deliveries SET state = 'delivered', surface_ref = ? WHERE id = ?`)
+      .prepare(
+        `UPDATE deliveries SET state = 'delivered', surface_ref = ?, content = NULL WHERE id = ?`,
+      )
       .run(surfaceRef, id);
   }
 
@@ -259,9 +328,13 @@ export class SqliteBridgeStore implements BridgeStore {
   pendingDeliveries(identity?: string): Delivery[] {
     const rows = (
       identity === undefined
-        ? this.#db.prepare(`SELECT * FROM deliveries WHERE state = 'pending'`).all()
+        ? this.#db
+            .prepare(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE state = 'pending'`)
+            .all()
         : this.#db
-            .prepare(`SELECT * FROM deliveries WHERE state = 'pending' AND identity = ?`)
+            .prepare(
+              `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE state = 'pending' AND identity = ?`,
+            )
             .all(identity)
     ) as DeliveryRow[];
     return rows.map(toDelivery);
@@ -269,7 +342,7 @@ export class SqliteBridgeStore implements BridgeStore {
 
   deliveryByRef(identity: string, surfaceRef: string): Delivery | undefined {
     const row = this.#db
-      .prepare('SELECT * FROM deliveries WHERE identity = ? AND surface_ref = ?')
+      .prepare(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE identity = ? AND surface_ref = ?`)
       .get(identity, surfaceRef) as DeliveryRow | undefined;
     return row === undefined ? undefined : toDelivery(row);
   }

@@ -1,4 +1,5 @@
 /** The `LocalStore` port: what the engine keeps on the komrade's own machine. */
+import type { CollectiveMessage, SignedCollectiveEvent } from '../../common/collectives/index.js';
 import type { Letter, Receipt } from '../../common/wire/index.js';
 
 /** The Operator keys pinned on first use. */
@@ -30,10 +31,18 @@ export interface StoredLetter {
   readonly receivedAt: number;
 }
 
+/** A collective message verified against its sender's key and the verified log, kept locally. */
+export interface StoredCollectiveMessage {
+  readonly message: CollectiveMessage;
+  /** When this machine downloaded it; for one's own message, when the Operator accepted it. */
+  readonly receivedAt: number;
+}
+
 /**
  * Local, durable state. Writes are durable when they return, so the engine may acknowledge
- * letters at the Operator right after {@link LocalStore.saveLetters}. Letters are encrypted at rest
- * by the implementation; everything else here is public or not secret.
+ * letters at the Operator right after {@link LocalStore.saveLetters}. Letters, collective messages
+ * and collective logs (who vouched for whom) are encrypted at rest by the implementation;
+ * everything else here is public or not secret.
  */
 export interface LocalStore {
   /** The Operator's URL, set once at `init`. */
@@ -91,6 +100,34 @@ export interface LocalStore {
   addFollowing(name: string, at: number): boolean;
   /** @returns true when `name` was followed */
   removeFollowing(name: string): boolean;
+
+  /** Collectives this identity created, joined or asked to join, by name. */
+  collectives(): string[];
+  /** @returns true when `name` was not listed yet */
+  addCollective(name: string, at: number): boolean;
+
+  /** A collective's cached log, genesis first: only events the rule engine verified. */
+  collectiveEvents(collective: string): SignedCollectiveEvent[];
+  /**
+   * Appends verified events to a collective's cached log, in one transaction; `from` is the seq of
+   * the first. Events already cached (another process saved them first) must be byte-identical.
+   * @throws `COLLECTIVE_INVALID` when a cached event differs (the Operator served two histories),
+   * `USAGE` when `from` leaves a gap
+   */
+  appendCollectiveEvents(
+    collective: string,
+    from: number,
+    events: readonly SignedCollectiveEvent[],
+  ): void;
+
+  /**
+   * Stores verified collective messages in one transaction. A message whose collective, sender
+   * and inner id are already stored is skipped.
+   * @returns the messages that were new
+   */
+  saveCollectiveMessages(messages: readonly StoredCollectiveMessage[]): StoredCollectiveMessage[];
+  /** A collective's messages, oldest (first received) first. */
+  collectiveMessages(collective: string): StoredCollectiveMessage[];
 
   close(): void;
 }

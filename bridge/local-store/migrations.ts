@@ -45,4 +45,27 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE receipts ADD COLUMN key_holder TEXT;
   `,
+  // 4: collectives: the ones this identity is in or asked to join, each one's verified log (events
+  // encrypted, since they say who vouched for whom) and its messages (encrypted like letters).
+  `
+  CREATE TABLE collectives (
+    name TEXT PRIMARY KEY,
+    since INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE collective_events (
+    collective TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    sealed BLOB NOT NULL,
+    PRIMARY KEY (collective, seq)
+  ) STRICT;
+  CREATE TABLE collective_messages (
+    collective TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    message_id BLOB NOT NULL,
+    received_at INTEGER NOT NULL,
+    sealed BLOB NOT NULL,
+    PRIMARY KEY (collective, sender, message_id)
+  ) STRICT;
+  CREATE INDEX collective_messages_by_time ON collective_messages (collective, received_at);
+  `,
 ];

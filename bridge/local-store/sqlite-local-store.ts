@@ -5,12 +5,19 @@
 import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
+import {
+  checkCollectiveMessage,
+  type SignedCollectiveEvent,
+} from '../../common/collectives/index.js';
 import { AEAD_KEY_BYTES, aeadDecrypt, aeadEncrypt } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import {
   LETTER_KINDS,
   base64urlBytes,
+  bytesEqual,
+  decodeCanonical,
   encodeCanonical,
+  fromBase64url,
   isCanonicalName,
   isKeyHolder,
   toBase64url,
@@ -23,6 +30,7 @@ import type {
   LocalStore,
   PinnedOperator,
   SocksAddress,
+  StoredCollectiveMessage,
   StoredLetter,
 } from './local-store.js';
 import { MIGRATIONS } from './migrations.js';
@@ -73,6 +81,28 @@ const storedLetterSchema = z.strictObject({
 /** Binds a stored ciphertext to its row, so rows cannot be swapped between senders or ids. */
 const letterAd = (sender: string, id: Uint8Array) =>
   encodeCanonical(['komrade/local-letter/v1', sender, id]);
+
+/** Binds a cached event to its collective and position. */
+const eventAd = (collective: string, seq: number) =>
+  encodeCanonical(['komrade/local-collective-event/v1', collective, seq]);
+
+/** Binds a stored collective message to its row. */
+const collectiveMessageAd = (collective: string, sender: string, id: Uint8Array) =>
+  encodeCanonical(['komrade/local-collective-message/v1', collective, sender, id]);
+
+interface CollectiveMessageRow {
+  collective: string;
+  sender: string;
+  message_id: Uint8Array;
+  received_at: number;
+  sealed: Uint8Array;
+}
+
+const damagedStore = (what: string) =>
+  new KomradeError(
+    'DECODE_FAILED',
+    `A stored ${what} cannot be decrypted: the local store was altered or belongs to another keystore.`,
+  );
 
 const toBytes = (value: unknown): Uint8Array | undefined =>
   value instanceof Uint8Array ? new Uint8Array(value) : undefined;
@@ -353,6 +383,157 @@ export class SqliteLocalStore implements LocalStore {
 
   #removeName(table: 'followers' | 'following', name: string): boolean {
     return this.#db.prepare(`DELETE FROM ${table} WHERE name = ?`).run(name).changes > 0;
+  }
+
+  collectives(): string[] {
+    return (
+      this.#db.prepare('SELECT name FROM collectives ORDER BY name').all() as { name: string }[]
+    ).map((r) => r.name);
+  }
+
+  addCollective(name: string, at: number): boolean {
+    return (
+      this.#db
+        .prepare('INSERT INTO collectives (name, since) VALUES (?, ?) ON CONFLICT DO NOTHING')
+        .run(name, at).changes > 0
+    );
+  }
+
+  collectiveEvents(collective: string): SignedCollectiveEvent[] {
+    const rows = this.#db
+      .prepare('SELECT seq, sealed FROM collective_events WHERE collective = ? ORDER BY seq')
+      .all(collective) as { seq: number; sealed: Uint8Array }[];
+    return rows.map((row, index) => {
+      if (row.seq !== index) throw damagedStore('collective log');
+      return this.#openEvent(collective, row.seq, row.sealed);
+    });
+  }
+
+  #openEvent(collective: string, seq: number, sealed: Uint8Array): SignedCollectiveEvent {
+    const plaintext = aeadDecrypt(
+      new Uint8Array(sealed),
+      this.#storageKey,
+      eventAd(collective, seq),
+    );
+    if (plaintext === undefined) throw damagedStore('collective event');
+    try {
+      const value = decodeCanonical(plaintext, 'stored collective event') as {
+        signed?: unknown;
+        sig?: unknown;
+      };
+      if (!(value.signed instanceof Uint8Array) || !(value.sig instanceof Uint8Array)) {
+        throw damagedStore('collective event');
+      }
+      return { signed: new Uint8Array(value.signed), sig: new Uint8Array(value.sig) };
+    } catch {
+      throw damagedStore('collective event');
+    }
+  }
+
+  appendCollectiveEvents(
+    collective: string,
+    from: number,
+    events: readonly SignedCollectiveEvent[],
+  ): void {
+    const count = this.#db.prepare(
+      'SELECT count(*) AS n FROM collective_events WHERE collective = ?',
+    );
+    const existing = this.#db.prepare(
+      'SELECT sealed FROM collective_events WHERE collective = ? AND seq = ?',
+    );
+    const insert = this.#db.prepare(
+      'INSERT INTO collective_events (collective, seq, sealed) VALUES (?, ?, ?)',
+    );
+    this.#db.transaction(() => {
+      const stored = (count.get(collective) as { n: number }).n;
+      if (from > stored) {
+        throw new KomradeError(
+          'USAGE',
+          `Cannot cache events of @${collective} from #${from}: only ${stored} are cached.`,
+        );
+      }
+      events.forEach((event, index) => {
+        const seq = from + index;
+        if (seq < stored) {
+          // Another process cached it first: it must be the very same event.
+          const row = existing.get(collective, seq) as { sealed: Uint8Array } | undefined;
+          const cached =
+            row === undefined ? undefined : this.#openEvent(collective, seq, row.sealed);
+          if (
+            cached === undefined ||
+            !bytesEqual(cached.signed, event.signed) ||
+            !bytesEqual(cached.sig, event.sig)
+          ) {
+            throw new KomradeError(
+              'COLLECTIVE_INVALID',
+              `The Operator served two different events #${seq} of @${collective}.`,
+            );
+          }
+          return;
+        }
+        const plaintext = encodeCanonical({ signed: event.signed, sig: event.sig });
+        insert.run(
+          collective,
+          seq,
+          aeadEncrypt(plaintext, this.#storageKey, eventAd(collective, seq)),
+        );
+      });
+    })();
+  }
+
+  saveCollectiveMessages(messages: readonly StoredCollectiveMessage[]): StoredCollectiveMessage[] {
+    const insert = this.#db.prepare(
+      `INSERT INTO collective_messages (collective, sender, message_id, received_at, sealed)
+       VALUES (?, ?, ?, ?, ?) ON CONFLICT (collective, sender, message_id) DO NOTHING`,
+    );
+    return this.#db.transaction(() => {
+      const added: StoredCollectiveMessage[] = [];
+      for (const stored of messages) {
+        const { message, receivedAt } = stored;
+        const plaintext = Buffer.from(JSON.stringify({ ...message, id: toBase64url(message.id) }));
+        const sealed = aeadEncrypt(
+          plaintext,
+          this.#storageKey,
+          collectiveMessageAd(message.collective, message.from, message.id),
+        );
+        plaintext.fill(0);
+        const row = [message.collective, message.from, message.id, receivedAt, sealed] as const;
+        if (insert.run(...row).changes > 0) added.push(stored);
+      }
+      return added;
+    })();
+  }
+
+  collectiveMessages(collective: string): StoredCollectiveMessage[] {
+    const rows = this.#db
+      .prepare('SELECT * FROM collective_messages WHERE collective = ? ORDER BY received_at, rowid')
+      .all(collective) as CollectiveMessageRow[];
+    return rows.map((row) => {
+      const plaintext = aeadDecrypt(
+        new Uint8Array(row.sealed),
+        this.#storageKey,
+        collectiveMessageAd(row.collective, row.sender, new Uint8Array(row.message_id)),
+      );
+      if (plaintext === undefined) throw damagedStore('collective message');
+      let json: { id?: unknown };
+      try {
+        json = JSON.parse(Buffer.from(plaintext).toString('utf8')) as { id?: unknown };
+      } catch {
+        throw damagedStore('collective message');
+      } finally {
+        plaintext.fill(0);
+      }
+      const id = typeof json.id === 'string' ? fromBase64url(json.id) : undefined;
+      const message = checkCollectiveMessage({ ...json, id });
+      if (
+        !message.ok ||
+        message.value.collective !== row.collective ||
+        message.value.from !== row.sender
+      ) {
+        throw damagedStore('collective message');
+      }
+      return { message: message.value, receivedAt: row.received_at };
+    });
   }
 
   close(): void {

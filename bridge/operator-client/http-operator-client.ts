@@ -1,11 +1,19 @@
 /** `HttpOperatorClient`: the Operator's JSON API over undici, through an injected dispatcher. */
 import { request, type Dispatcher } from 'undici';
+import type {
+  SealedCollectiveMessage,
+  SignedCollectiveEvent,
+} from '../../common/collectives/index.js';
 import { randomBytes } from '../../common/crypto/index.js';
 import { KomradeError, isOperatorErrorCode } from '../../common/errors/index.js';
 import {
+  COLLECTIVE_ROUTES,
   NONCE_BYTES,
   ROUTES,
   ackResponseSchema,
+  collectiveHeadSchema,
+  collectiveLogResponseSchema,
+  collectiveSendResponseSchema,
   errorBodySchema,
   feedResponseSchema,
   fetchResponseSchema,
@@ -16,12 +24,14 @@ import {
   sendResponseSchema,
   signRequest,
   toBase64url,
+  type CollectiveHead,
   type OperatorInfo,
   type Receipt,
   type RegisterRequest,
 } from '../../common/wire/index.js';
 import type { z } from 'zod';
 import type {
+  CollectiveLogPage,
   FeedPageRequest,
   FetchedLetters,
   OperatorClient,
@@ -29,6 +39,7 @@ import type {
   PostedToFeed,
   RequestSigner,
   SentLetters,
+  SentToCollective,
 } from './operator-client.js';
 
 /** Options for {@link HttpOperatorClient}. */
@@ -153,6 +164,48 @@ export class HttpOperatorClient implements OperatorClient {
     return answer.sealed;
   }
 
+  async createCollective(
+    signer: RequestSigner,
+    genesis: SignedCollectiveEvent,
+    pow: Uint8Array,
+  ): Promise<CollectiveHead> {
+    const body = { genesis: eventJson(genesis), pow: toBase64url(pow) };
+    return this.#call('POST', COLLECTIVE_ROUTES.create, body, signer, collectiveHeadSchema);
+  }
+
+  async appendEvent(signer: RequestSigner, event: SignedCollectiveEvent): Promise<CollectiveHead> {
+    const body = { event: eventJson(event) };
+    return this.#call('POST', COLLECTIVE_ROUTES.append, body, signer, collectiveHeadSchema);
+  }
+
+  async collectiveHead(signer: RequestSigner, collective: string): Promise<CollectiveHead> {
+    const body = { collective };
+    return this.#call('POST', COLLECTIVE_ROUTES.head, body, signer, collectiveHeadSchema);
+  }
+
+  async collectiveLog(
+    signer: RequestSigner,
+    collective: string,
+    from: number,
+    limit?: number,
+  ): Promise<CollectiveLogPage> {
+    const body = { collective, from, ...(limit === undefined ? {} : { limit }) };
+    return this.#call('POST', COLLECTIVE_ROUTES.log, body, signer, collectiveLogResponseSchema);
+  }
+
+  async sendToCollective(
+    signer: RequestSigner,
+    collective: string,
+    sealed: SealedCollectiveMessage,
+  ): Promise<SentToCollective> {
+    const body = {
+      collective,
+      body: toBase64url(sealed.body),
+      keys: sealed.keys.map((k) => ({ to: k.to, sealed: toBase64url(k.sealed) })),
+    };
+    return this.#call('POST', COLLECTIVE_ROUTES.send, body, signer, collectiveSendResponseSchema);
+  }
+
   /** One request: sign it when asked, send it, check the status and the answer's shape. */
   async #call<S extends z.ZodType>(
     method: 'GET' | 'POST',
@@ -239,6 +292,11 @@ export class HttpOperatorClient implements OperatorClient {
     );
   }
 }
+
+const eventJson = (event: SignedCollectiveEvent) => ({
+  signed: toBase64url(event.signed),
+  sig: toBase64url(event.sig),
+});
 
 function parseJson(text: string): unknown {
   if (text === '') return undefined;

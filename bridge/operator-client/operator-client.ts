@@ -1,5 +1,14 @@
 /** The `OperatorClient` port: the operations the engine needs from an Operator, and nothing else. */
-import type { OperatorInfo, Receipt, RegisterRequest } from '../../common/wire/index.js';
+import type {
+  SealedCollectiveMessage,
+  SignedCollectiveEvent,
+} from '../../common/collectives/index.js';
+import type {
+  CollectiveHead,
+  OperatorInfo,
+  Receipt,
+  RegisterRequest,
+} from '../../common/wire/index.js';
 
 /**
  * Who signs a request. The secret stays in memory and is used only to sign; implementations must
@@ -23,6 +32,29 @@ export interface WaitingLetter {
   readonly id: Uint8Array;
   readonly sealed: Uint8Array;
   readonly receivedAt: number;
+  /**
+   * Only for a collective message: the body sealed once for every member (`sealed` is then this
+   * member's envelope of its content key).
+   */
+  readonly body?: Uint8Array | undefined;
+}
+
+/** One page of a collective's log, with the Operator-signed receipts of every name it mentions. */
+export interface CollectiveLogPage {
+  readonly collective: string;
+  readonly from: number;
+  readonly events: readonly SignedCollectiveEvent[];
+  /** Events in the whole log now. */
+  readonly length: number;
+  /** Not yet verified: check each against the pinned Operator key. */
+  readonly receipts: readonly Receipt[];
+}
+
+/** What the Operator says after accepting a collective message. */
+export interface SentToCollective {
+  readonly id: Uint8Array;
+  readonly receivedAt: number;
+  readonly recipients: number;
 }
 
 /** The answer to a fetch: some waiting letters, and whether more are waiting. */
@@ -74,4 +106,31 @@ export interface OperatorClient {
   post(signer: RequestSigner, sealed: Uint8Array): Promise<PostedToFeed>;
   /** A feed page sealed to the signer's box key (opened by the engine). */
   feedPage(signer: RequestSigner, request?: FeedPageRequest): Promise<Uint8Array>;
+
+  /** Creates a collective from its genesis (signed by `signer`, a founder) and proof of work. */
+  createCollective(
+    signer: RequestSigner,
+    genesis: SignedCollectiveEvent,
+    pow: Uint8Array,
+  ): Promise<CollectiveHead>;
+  /**
+   * Appends the next event (signed by `signer`, its actor). `COLLECTIVE_CONFLICT` when the log
+   * moved on; `COLLECTIVE_RULE` when the rules refuse it.
+   */
+  appendEvent(signer: RequestSigner, event: SignedCollectiveEvent): Promise<CollectiveHead>;
+  /** Where a collective's log ends; any registered komrade may ask. */
+  collectiveHead(signer: RequestSigner, collective: string): Promise<CollectiveHead>;
+  /** Events from `from` on; members and pending candidates only (`NOT_MEMBER`). */
+  collectiveLog(
+    signer: RequestSigner,
+    collective: string,
+    from: number,
+    limit?: number,
+  ): Promise<CollectiveLogPage>;
+  /** Sends one message to every current member but the sender. */
+  sendToCollective(
+    signer: RequestSigner,
+    collective: string,
+    sealed: SealedCollectiveMessage,
+  ): Promise<SentToCollective>;
 }

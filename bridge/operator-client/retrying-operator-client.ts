@@ -2,10 +2,23 @@
  * `RetryingOperatorClient`: any `OperatorClient` with transient transport failures (a Tor circuit
  * not ready, a descriptor not yet published, a timeout) retried with backoff, where that is safe.
  */
+import {
+  decodeCollectiveEvent,
+  eventHash,
+  type SealedCollectiveMessage,
+  type SignedCollectiveEvent,
+} from '../../common/collectives/index.js';
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
-import type { OperatorInfo, Receipt, RegisterRequest } from '../../common/wire/index.js';
+import {
+  bytesEqual,
+  type CollectiveHead,
+  type OperatorInfo,
+  type Receipt,
+  type RegisterRequest,
+} from '../../common/wire/index.js';
 import { TorError, isTransientTorError, retryWithBackoff } from '../../tor/index.js';
 import type {
+  CollectiveLogPage,
   FeedPageRequest,
   FetchedLetters,
   OperatorClient,
@@ -13,6 +26,7 @@ import type {
   PostedToFeed,
   RequestSigner,
   SentLetters,
+  SentToCollective,
 } from './operator-client.js';
 
 /** One retry about to happen, for a progress line ("retrying in 2 s…"). */
@@ -137,6 +151,15 @@ export function describeTransientFailure(error: unknown): { reason: string; tor:
  * - `post` is retried only when the failure proves nothing reached the Operator (the SOCKS or TCP
  *   connection never opened): the Operator refuses a second post with the same id, and a resent
  *   post after a lost answer would report `POST_INVALID` for a post that in fact went up.
+ * - `collectiveHead` and `collectiveLog` are reads. `sendToCollective` resends the same body and
+ *   envelopes, like `send`: members store collective messages by (collective, sender, id), so a
+ *   copy is dropped.
+ * - `appendEvent` and `createCollective` resend the very same signed event. It names its `seq`
+ *   and `prev`, so the Operator can append it at most once, whatever the number of copies: a
+ *   resend after a lost success is refused (`COLLECTIVE_CONFLICT`, or the collective exists). A
+ *   retried append that is refused therefore asks the Operator whether the event already sits at
+ *   its `seq` (the head's hash, else one log entry); if it does, the append succeeded and the
+ *   current head is returned. Otherwise the refusal is passed on and the caller re-syncs.
  *
  * @example
  * ```ts
@@ -190,10 +213,88 @@ export class RetryingOperatorClient implements OperatorClient {
     return this.#retry('feedPage', 'always', () => this.#inner.feedPage(signer, request));
   }
 
+  createCollective(
+    signer: RequestSigner,
+    genesis: SignedCollectiveEvent,
+    pow: Uint8Array,
+  ): Promise<CollectiveHead> {
+    return this.#retry(
+      'createCollective',
+      'always',
+      () => this.#inner.createCollective(signer, genesis, pow),
+      () => this.#landed(signer, genesis),
+    );
+  }
+
+  appendEvent(signer: RequestSigner, event: SignedCollectiveEvent): Promise<CollectiveHead> {
+    return this.#retry(
+      'appendEvent',
+      'always',
+      () => this.#inner.appendEvent(signer, event),
+      () => this.#landed(signer, event),
+    );
+  }
+
+  collectiveHead(signer: RequestSigner, collective: string): Promise<CollectiveHead> {
+    return this.#retry('collectiveHead', 'always', () =>
+      this.#inner.collectiveHead(signer, collective),
+    );
+  }
+
+  collectiveLog(
+    signer: RequestSigner,
+    collective: string,
+    from: number,
+    limit?: number,
+  ): Promise<CollectiveLogPage> {
+    return this.#retry('collectiveLog', 'always', () =>
+      this.#inner.collectiveLog(signer, collective, from, limit),
+    );
+  }
+
+  sendToCollective(
+    signer: RequestSigner,
+    collective: string,
+    sealed: SealedCollectiveMessage,
+  ): Promise<SentToCollective> {
+    return this.#retry('sendToCollective', 'always', () =>
+      this.#inner.sendToCollective(signer, collective, sealed),
+    );
+  }
+
+  /**
+   * Whether `event` already sits at its `seq` in the Operator's log: the head when it does,
+   * `undefined` when it does not or the Operator will not say (e.g. `NOT_MEMBER` after a leave).
+   */
+  async #landed(
+    signer: RequestSigner,
+    event: SignedCollectiveEvent,
+  ): Promise<CollectiveHead | undefined> {
+    const decoded = decodeCollectiveEvent(event.signed);
+    if (!decoded.ok) return undefined;
+    const { collective, seq } = decoded.value;
+    try {
+      const head = await this.collectiveHead(signer, collective);
+      if (head.length === seq + 1 && bytesEqual(head.head, eventHash(event.signed))) return head;
+      if (head.length <= seq + 1) return undefined;
+      const page = await this.collectiveLog(signer, collective, seq, 1);
+      const found = page.from === seq ? page.events[0] : undefined;
+      return found !== undefined && bytesEqual(found.signed, event.signed) ? head : undefined;
+    } catch {
+      // Unknown: pass on the original refusal, and the caller re-syncs.
+      return undefined;
+    }
+  }
+
+  /**
+   * @param landed - for a write that the protocol applies at most once: after a retry was refused
+   * as a conflict, says whether an earlier attempt in fact went through (its answer, or undefined)
+   */
   async #retry<T>(
     operation: keyof OperatorClient,
     safety: RetrySafety,
     call: () => Promise<T>,
+    landed?: () => Promise<T | undefined>,
   ): Promise<T> {
     const attempts = Math.max(1, this.#policy.attempts ?? 6);
     const retryable = (error: unknown): boolean =>
@@ -223,10 +324,21 @@ export class RetryingOperatorClient implements OperatorClient {
         },
       );
     } catch (error) {
+      if (
+        tries > 1 &&
+        landed !== undefined &&
+        REFUSED_AS_DONE.some((c) => isKomradeError(error, c))
+      ) {
+        const answer = await landed();
+        if (answer !== undefined) return answer;
+      }
       throw tries > 1 && retryable(error) ? gaveUp(error, tries) : error;
     }
   }
 }
+
+/** How the Operator refuses a second copy of a write it applies at most once. */
+const REFUSED_AS_DONE = ['COLLECTIVE_CONFLICT', 'COLLECTIVE_RULE', 'NAME_TAKEN'] as const;
 
 /** The last transient error, restated with how many attempts were made; still transient. */
 function gaveUp(error: unknown, tries: number): unknown {

@@ -16,14 +16,30 @@ export const QUEUE_ROLES = ['outbox', 'poll', 'deliver'] as const;
 export type QueueRole = (typeof QUEUE_ROLES)[number];
 
 /**
- * Job payload schemas, one per job name.
+ * Largest collective envelope: a body of up to 64 KiB, the message kept to seal it again, and up to
+ * 5,000 key envelopes, in base64url.
+ */
+const MAX_COLLECTIVE_ENVELOPE_CHARS = 2_500_000;
+
+/**
+ * Job payload schemas, one per queue role.
  * - `outbox`: a letter already sealed to its recipient, itself encrypted (with the recipient's
- *   name) under the adapter's queue key, so Redis sees neither.
+ *   name) under the adapter's queue key, so Redis sees neither. With `kind: 'collective'`, a
+ *   message to a collective: its fan-out sealed to every member, plus the signed message so it
+ *   can be sealed again if the membership changes before it is sent, all under the queue key.
+ *   Jobs queued before collectives existed carry no `kind`: they are letters.
  * - `poll`: fetch an identity's waiting letters.
  * - `deliver`: show one fetched letter in the chat, then acknowledge it at the Operator.
  */
 export const JOB_SCHEMAS = {
-  outbox: z.strictObject({ identity: identityId, envelope: z.string().max(200_000) }),
+  outbox: z.union([
+    z.strictObject({ identity: identityId, envelope: z.string().max(200_000) }),
+    z.strictObject({
+      identity: identityId,
+      kind: z.literal('collective'),
+      envelope: z.string().max(MAX_COLLECTIVE_ENVELOPE_CHARS),
+    }),
+  ]),
   poll: z.strictObject({ identity: identityId }),
   deliver: z.strictObject({ identity: identityId, delivery: deliveryId }),
 } as const;

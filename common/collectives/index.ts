@@ -34,6 +34,7 @@ export {
   type ProposalChange,
   type SignedCollectiveEvent,
 } from './event.js';
+export { namesIn, namesInSigned } from './event-names.js';
 
 // The rule engine
 export {
@@ -46,3 +47,16 @@ export {
   type PendingCandidate,
 } from './collective-log.js';
 export { COLLECTIVE_RULES, CollectiveRuleError, type CollectiveRule } from './collective-error.js';
+
+// Proof of work for a collective's name, and messages to every member
+export { collectivePowBytes } from './collective-pow.js';
+export {
+  checkCollectiveMessage,
+  openCollectiveMessage,
+  sealCollectiveMessage,
+  verifyCollectiveMessage,
+  type CollectiveMessage,
+  type CollectiveRecipient,
+  type OpenedCollectiveMessage,
+  type SealedCollectiveMessage,
+} from './collective-message.js';

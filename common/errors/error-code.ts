@@ -21,6 +21,7 @@ export const OPERATOR_ERROR_CODES = [
   'POST_INVALID',
   'COLLECTIVE_RULE',
   'COLLECTIVE_CONFLICT',
+  'NOT_MEMBER',
   'INTERNAL',
 ] as const;
 

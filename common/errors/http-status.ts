@@ -22,5 +22,6 @@ export const HTTP_STATUS: Readonly<Record<OperatorErrorCode, number>> = Object.f
   POST_INVALID: 400,
   COLLECTIVE_RULE: 409,
   COLLECTIVE_CONFLICT: 409,
+  NOT_MEMBER: 403,
   INTERNAL: 500,
 });

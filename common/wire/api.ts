@@ -6,6 +6,7 @@ import {
   ID_BYTES,
   MAX_ACK_IDS,
   MAX_BATCH_LETTERS,
+  MAX_COLLECTIVE_BODY_BYTES,
   MAX_FEED_PAGE,
   MAX_FETCH_LETTERS,
   MAX_POST_BODY_BYTES,
@@ -102,6 +103,11 @@ export const fetchResponseSchema = z.strictObject({
       id,
       sealed: base64urlBytes({ max: MAX_SEALED_LETTER_BYTES }),
       receivedAt: time,
+      /**
+       * Only for a collective message: the body sealed once for every member; `sealed` is then
+       * this member's envelope of the content key.
+       */
+      body: base64urlBytes({ max: MAX_COLLECTIVE_BODY_BYTES }).optional(),
     }),
   ),
   more: z.boolean(),

@@ -3,7 +3,7 @@
 // Encoding
 export { bytesEqual, decodeCanonical, encodeCanonical } from './canonical.js';
 export { base64urlBytes, fromBase64url, toBase64url } from './base64url.js';
-export { describeIssues, parseWith } from './schema.js';
+export { describeIssues, parseWith, rawBytes } from './schema.js';
 
 // Names and limits
 export {
@@ -18,6 +18,11 @@ export {
 export {
   CLOCK_SKEW_MS,
   ID_BYTES,
+  MAX_COLLECTIVE_BODY_BYTES,
+  MAX_COLLECTIVE_EVENT_BYTES,
+  MAX_COLLECTIVE_KEY_ENVELOPE_BYTES,
+  MAX_COLLECTIVE_LOG_PAGE,
+  MAX_COLLECTIVE_RECIPIENTS,
   MAX_ACK_IDS,
   MAX_BATCH_LETTERS,
   MAX_FEED_PAGE,
@@ -116,3 +121,16 @@ export {
   type RegisterRequest,
   type SendRequest,
 } from './api.js';
+export {
+  COLLECTIVE_ROUTES,
+  appendEventRequestSchema,
+  collectiveHeadRequestSchema,
+  collectiveHeadSchema,
+  collectiveLogRequestSchema,
+  collectiveLogResponseSchema,
+  collectiveSendRequestSchema,
+  collectiveSendResponseSchema,
+  createCollectiveRequestSchema,
+  signedEventSchema,
+  type CollectiveHead,
+} from './collective-api.js';

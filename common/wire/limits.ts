@@ -24,3 +24,13 @@ export const MAX_POST_DAYS = 365;
 export const CLOCK_SKEW_MS = 5 * 60 * 1000;
 /** Largest letter text a client will try to send, leaving room for the envelope and the seal. */
 export const MAX_LETTER_TEXT_BYTES = MAX_SEALED_LETTER_BYTES - 1_024;
+/** Largest sealed body of a collective message (stored once, whatever the number of members). */
+export const MAX_COLLECTIVE_BODY_BYTES = MAX_SEALED_LETTER_BYTES;
+/** Most recipients one collective message may name (one content-key envelope each). */
+export const MAX_COLLECTIVE_RECIPIENTS = 5_000;
+/** Largest content-key envelope: a sealed `{collective, key}` (well under this). */
+export const MAX_COLLECTIVE_KEY_ENVELOPE_BYTES = 256;
+/** Most events one page of a collective's log holds. */
+export const MAX_COLLECTIVE_LOG_PAGE = 1_000;
+/** Largest signed collective event (a genesis with 64 founders and a constitution fits easily). */
+export const MAX_COLLECTIVE_EVENT_BYTES = 8_192;

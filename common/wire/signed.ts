@@ -16,6 +16,9 @@ export const TAGS = Object.freeze({
   post: 'komrade/post/v1',
   keystore: 'komrade/keystore/v1',
   collective: 'komrade/collective/v1',
+  collectiveMessage: 'komrade/collective-message/v1',
+  collectiveKey: 'komrade/collective-key/v1',
+  collectivePow: 'komrade/collective-pow/v1',
 });
 
 export type Tag = (typeof TAGS)[keyof typeof TAGS];

@@ -11,6 +11,7 @@ import { authenticate } from './authenticate.js';
 import type { Clock } from '../clock.js';
 import type { OperatorDeps } from './operator-deps.js';
 import { readBody } from './read-body.js';
+import { CollectiveService } from '../collectives/collective-service.js';
 import { renderError, sendJson, type Reply } from './reply.js';
 import { matchRoute } from './route-table.js';
 
@@ -24,6 +25,8 @@ export interface OperatorServerOptions {
   readonly logger?: Logger;
   /** @defaultValue `Date.now` */
   readonly now?: Clock;
+  /** @defaultValue a new service over `store` (its cache starts empty and replays from disk) */
+  readonly collectives?: CollectiveService;
 }
 
 /** A running (or ready to run) Operator HTTP server. */
@@ -74,6 +77,7 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
     keys: options.keys,
     logger: options.logger ?? silentLogger,
     now: options.now ?? Date.now,
+    collectives: options.collectives ?? new CollectiveService({ store: options.store }),
   };
   const { logger } = deps;
   const maxBody = deps.config.http.maxRequestBytes;

@@ -1,6 +1,7 @@
 /** What request handlers need, passed in by the composition root (no module globals). */
 import type { IdentityKeys } from '../../common/crypto/index.js';
 import type { Logger } from '../../common/logging/index.js';
+import type { CollectiveService } from '../collectives/collective-service.js';
 import type { Clock } from '../clock.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import type { OperatorStore } from '../store/operator-store.js';
@@ -13,4 +14,6 @@ export interface OperatorDeps {
   readonly keys: IdentityKeys;
   readonly logger: Logger;
   readonly now: Clock;
+  /** Collectives: their verified logs in memory, appends serialised per collective. */
+  readonly collectives: CollectiveService;
 }

@@ -4,6 +4,11 @@ import { ROUTES } from '../../common/wire/index.js';
 import { MethodNotAllowed } from './method-not-allowed.js';
 import type { Route } from './route.js';
 import { ackMailRoute } from './routes/ack-mail.js';
+import { collectiveAppendRoute } from './routes/collective-append.js';
+import { collectiveCreateRoute } from './routes/collective-create.js';
+import { collectiveHeadRoute } from './routes/collective-head.js';
+import { collectiveLogRoute } from './routes/collective-log.js';
+import { collectiveSendRoute } from './routes/collective-send.js';
 import { fetchMailRoute } from './routes/fetch-mail.js';
 import { lookupKomradeRoute } from './routes/lookup-komrade.js';
 import { healthRoute, operatorInfoRoute } from './routes/operator-info.js';
@@ -22,6 +27,11 @@ const EXACT: ReadonlyMap<string, Route> = new Map(
     ackMailRoute,
     postToFeedRoute,
     readFeedRoute,
+    collectiveCreateRoute,
+    collectiveAppendRoute,
+    collectiveHeadRoute,
+    collectiveLogRoute,
+    collectiveSendRoute,
   ].map((route) => [route.template, route]),
 );
 

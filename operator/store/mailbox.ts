@@ -9,8 +9,21 @@ export interface LetterToDeposit {
 /** A letter as handed to its recipient. */
 export interface StoredLetter {
   readonly id: Uint8Array;
+  /** The ciphertext; for a shared letter, this recipient's envelope of the body's key. */
   readonly sealed: Uint8Array;
   readonly receivedAt: number;
+  /** Only for a shared letter: the body every recipient shares (see {@link Mailbox.depositShared}). */
+  readonly body?: Uint8Array;
+}
+
+/**
+ * One opaque body for many recipients (a collective message): the body is stored once, and each
+ * recipient gets a letter holding only its own small envelope and a reference to the body.
+ */
+export interface SharedLetterToDeposit {
+  readonly body: Uint8Array;
+  /** One per recipient: `sealed` is that recipient's envelope. */
+  readonly envelopes: readonly LetterToDeposit[];
 }
 
 /** Options for {@link Mailbox.deposit}. */
@@ -32,14 +45,25 @@ export interface Mailbox {
    * @throws KomradeError `MAILBOX_FULL` when a recipient would exceed the quota
    */
   deposit(letters: readonly LetterToDeposit[], options: DepositOptions): Promise<Uint8Array[]>;
+  /**
+   * Stores a shared body once and one letter per envelope, atomically: all or none. The body is
+   * deleted, in the same transaction, with the last letter that refers to it (by ack or expiry).
+   * @returns the body's random 16-byte id
+   * @throws KomradeError `MAILBOX_FULL` when a recipient would exceed the quota
+   */
+  depositShared(letter: SharedLetterToDeposit, options: DepositOptions): Promise<Uint8Array>;
   /** The recipient's oldest unexpired letters, up to `limit`, and whether more wait. */
   fetch(
     recipient: string,
     limit: number,
     now: number,
   ): Promise<{ letters: StoredLetter[]; more: boolean }>;
-  /** Deletes those of `ids` that belong to `recipient`; others are silently left alone. */
+  /**
+   * Deletes those of `ids` that belong to `recipient`; others are silently left alone. A shared
+   * body goes with the last letter that refers to it.
+   * @returns how many letters were deleted
+   */
   ack(recipient: string, ids: readonly Uint8Array[]): Promise<number>;
-  /** Deletes letters that expired at or before `now`; returns how many. */
+  /** Deletes letters that expired at or before `now`, and bodies left unreferenced; returns how many letters. */
   sweepExpiredLetters(now: number): Promise<number>;
 }

@@ -21,8 +21,8 @@ export interface RegisteredKomrade {
 export interface Registry {
   /**
    * Records a new komrade, first come first served.
-   * @throws KomradeError `NAME_TAKEN` when the name exists, `BAD_REQUEST` when either key is
-   * already registered under another name (keys may not be reused)
+   * @throws KomradeError `NAME_TAKEN` when a komrade or a collective has the name, `BAD_REQUEST`
+   * when either key is already registered under another name (keys may not be reused)
    */
   register(komrade: RegisteredKomrade): Promise<void>;
   /** The komrade registered under a folded name, or `undefined`. */

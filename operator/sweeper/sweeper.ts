@@ -1,4 +1,7 @@
-/** Periodically deletes expired letters, expired posts and nonces too old to matter. */
+/**
+ * Periodically deletes expired letters (and the shared bodies they leave unreferenced), expired
+ * posts and nonces too old to matter.
+ */
 import type { Logger } from '../../common/logging/index.js';
 import type { Clock } from '../clock.js';
 import type { Feed } from '../store/feed.js';

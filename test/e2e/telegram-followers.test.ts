@@ -3,50 +3,22 @@
  * real Operator. A follow is a sealed letter to the author; a post to followers is one sealed
  * letter per follower; unfollowing and blocking keep posts and follows away.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dumpRedis } from '../support/redis-server.js';
-import type { TelegramEmulator } from '../support/telegram-emulator.js';
-import {
-  register,
-  startTelegramStack,
-  telegramUser,
-  type RunningBridge,
-  type TelegramStack,
-} from '../support/telegram-bridge.js';
+import { settle, telegramUser } from '../support/telegram-bridge.js';
+import { useTelegramStack } from '../support/use-telegram-stack.js';
 
 const MARKER = `follower-post-${Date.now().toString(36)}`;
-
-let stack: TelegramStack;
-let emulator: TelegramEmulator;
-let bridge: RunningBridge;
 
 const ann = telegramUser('Ann');
 const ben = telegramUser('Ben');
 const eve = telegramUser('Eve');
 
-beforeAll(async () => {
-  stack = await startTelegramStack();
-  ({ emulator, bridge } = stack);
-  await Promise.all([
-    register(emulator, ann, 'ann'),
-    register(emulator, ben, 'ben'),
-    register(emulator, eve, 'eve'),
-  ]);
-});
-
-afterAll(async () => {
-  await stack.stop();
-});
+const stack = useTelegramStack({ ann, ben, eve });
+const { emulator } = stack;
 
 /** Runs every identity's poll once more and waits for the queues to settle. */
-async function settle(): Promise<void> {
-  await bridge.drained();
-  for (const user of [ann, ben, eve]) {
-    const id = bridge.adapter.engine.identityOf(`telegram:${user.id}`);
-    if (id !== undefined) await bridge.adapter.engine.pollNow(id.id);
-  }
-  await bridge.drained();
-}
+const settleAll = () => settle(stack.bridge, [ann, ben, eve]);
 
 const postsShown = (chatId: number, text: string) =>
   emulator
@@ -81,7 +53,7 @@ describe('komrade-telegram followers', () => {
       (m) => m.text.includes('📣 Post from @ben') && m.text.includes(MARKER),
     );
     expect(post.reply_markup).toBeUndefined();
-    await settle();
+    await settleAll();
     expect(postsShown(ann.id, MARKER)).toHaveLength(1);
 
     // Not on the world feed.
@@ -94,7 +66,7 @@ describe('komrade-telegram followers', () => {
   it('after Ann unfollows, Ben’s next follower post does not reach her', async () => {
     emulator.userSends(ann, '/unfollow @ben');
     await emulator.waitForBotMessage(ann.id, /no longer follow @ben/);
-    await settle();
+    await settleAll();
     emulator.userSends(ben, '/followers');
     await emulator.waitForBotMessage(ben.id, /Nobody follows you yet/);
     emulator.userSends(ben, '/postfollowers second post after unfollow');
@@ -104,7 +76,7 @@ describe('komrade-telegram followers', () => {
         ? true
         : undefined,
     );
-    await settle();
+    await settleAll();
     expect(postsShown(ann.id, 'second post after unfollow')).toHaveLength(0);
   });
 
@@ -118,16 +90,16 @@ describe('komrade-telegram followers', () => {
     await emulator.waitForBotMessage(ben.id, /Blocked @eve/);
     emulator.userSends(eve, '/follow @ben');
     await emulator.waitForBotMessage(eve.id, /You follow @ben\./);
-    await settle();
+    await settleAll();
     expect(emulator.botMessages(ben.id).some((m) => /@eve now follows you/.test(m.text))).toBe(
       false,
     );
-    const benId = bridge.adapter.engine.identityOf(`telegram:${ben.id}`)!.id;
-    expect(bridge.adapter.engine.followers(benId)).toEqual([]);
+    const benId = stack.bridge.adapter.engine.identityOf(`telegram:${ben.id}`)!.id;
+    expect(stack.bridge.adapter.engine.followers(benId)).toEqual([]);
   });
 
   it('keeps follower posts out of Redis and drops followers with a forgotten identity', async () => {
-    await bridge.drained();
+    await stack.bridge.drained();
     expect(await dumpRedis(stack.redis)).not.toContain(MARKER);
     emulator.userSends(ann, '/follow @ben');
     // Ann followed Ben once before: wait for the bot's second confirmation, then Ben's second notice.
@@ -135,10 +107,10 @@ describe('komrade-telegram followers', () => {
       emulator.botMessages(chatId).filter((m) => pattern.test(m.text)).length;
     await emulator.waitFor(() => (count(ann.id, /You follow @ben\./) >= 2 ? true : undefined));
     await emulator.waitFor(() => (count(ben.id, /@ann now follows you\./) >= 2 ? true : undefined));
-    await settle();
-    const benId = bridge.adapter.engine.identityOf(`telegram:${ben.id}`)!.id;
-    expect(bridge.adapter.engine.followers(benId)).toEqual(['ann']);
-    await bridge.adapter.engine.forget(benId);
-    expect(() => bridge.adapter.engine.followers(benId)).toThrow(/no identity here/);
+    await settleAll();
+    const benId = stack.bridge.adapter.engine.identityOf(`telegram:${ben.id}`)!.id;
+    expect(stack.bridge.adapter.engine.followers(benId)).toEqual(['ann']);
+    await stack.bridge.adapter.engine.forget(benId);
+    expect(() => stack.bridge.adapter.engine.followers(benId)).toThrow(/no identity here/);
   });
 });

@@ -7,39 +7,22 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HttpOperatorClient, KomradeClient, SqliteLocalStore } from '../../bridge/index.js';
 import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
-import type { OperatorProcess } from '../support/operator-process.js';
 import { dumpRedis } from '../support/redis-server.js';
-import type { EmulatedMessage, TelegramEmulator } from '../support/telegram-emulator.js';
-import {
-  register,
-  startTelegramStack,
-  telegramUser,
-  type RunningBridge,
-  type TelegramStack,
-} from '../support/telegram-bridge.js';
+import type { EmulatedMessage } from '../support/telegram-emulator.js';
+import { register, telegramUser } from '../support/telegram-bridge.js';
+import { useTelegramStack } from '../support/use-telegram-stack.js';
 
 const MARKER = `plaintext-marker-${Date.now().toString(36)}`;
-
-let operator: OperatorProcess;
-let stack: TelegramStack;
-let emulator: TelegramEmulator;
-let bridge: RunningBridge;
 
 const alice = telegramUser('Alice');
 const bob = telegramUser('Bob');
 const carol = telegramUser('Carol');
 
-beforeAll(async () => {
-  stack = await startTelegramStack();
-  ({ operator, emulator, bridge } = stack);
-});
-
-afterAll(async () => {
-  await stack.stop();
-});
+const stack = useTelegramStack();
+const { emulator } = stack;
 
 const letterFrom = (from: string, text: string) => (m: EmulatedMessage) =>
   m.text.includes(`from @${from}`) && m.text.includes(text);
@@ -112,7 +95,7 @@ describe('komrade-telegram', () => {
       bob.id,
       (m) => m.text.includes('and back again') && !m.text.includes('Letter from'),
     );
-    await bridge.drained();
+    await stack.bridge.drained();
     // Each letter shown exactly once.
     const shown = emulator.botMessages(bob.id).filter((m) => /etter from @alice/.test(m.text));
     expect(shown).toHaveLength(2);
@@ -125,7 +108,11 @@ describe('komrade-telegram', () => {
     const store = new SqliteLocalStore(join(dir, 'dan.db'), { storageKey: randomBytes(32) });
     try {
       const dan = new KomradeClient({
-        operator: new HttpOperatorClient({ baseUrl: operator.url, dispatcher, now: Date.now }),
+        operator: new HttpOperatorClient({
+          baseUrl: stack.operator.url,
+          dispatcher,
+          now: Date.now,
+        }),
         store,
         keys: generateIdentityKeys(),
         now: Date.now,
@@ -152,10 +139,10 @@ describe('komrade-telegram', () => {
     await emulator.waitForBotMessage(bob.id, /Blocked @carol/);
     emulator.userSends(carol, '/send @bob spam two');
     await emulator.waitForBotMessage(carol.id, /on its way to @bob/);
-    await bridge.drained();
-    const bobId = bridge.adapter.engine.identityOf(`telegram:${bob.id}`)!.id;
-    await bridge.adapter.engine.pollNow(bobId);
-    await bridge.drained();
+    await stack.bridge.drained();
+    const bobId = stack.bridge.adapter.engine.identityOf(`telegram:${bob.id}`)!.id;
+    await stack.bridge.adapter.engine.pollNow(bobId);
+    await stack.bridge.drained();
     expect(emulator.botMessages(bob.id).some((m) => m.text.includes('spam two'))).toBe(false);
   });
 
@@ -195,6 +182,7 @@ describe('komrade-telegram', () => {
   });
 
   it('keeps plaintext out of Redis, the logs and the adapter’s files', async () => {
+    const { bridge } = stack;
     await bridge.drained();
     const dump = await dumpRedis(stack.redis);
     expect(dump.length).toBeGreaterThan(0);

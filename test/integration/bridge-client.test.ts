@@ -1,80 +1,13 @@
 /** The engine against a real Operator process over loopback HTTP, with real SQLite stores. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Agent } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  HttpOperatorClient,
-  KomradeClient,
-  SqliteLocalStore,
-  type KeyHolder,
-  type RequestSigner,
-} from '../../bridge/index.js';
-import {
-  generateIdentityKeys,
-  randomBytes,
-  seal,
-  type IdentityKeys,
-} from '../../common/crypto/index.js';
+import { describe, expect, it } from 'vitest';
+import { randomBytes, seal } from '../../common/crypto/index.js';
 import { encodeCanonical, openLetter, sealLetter } from '../../common/wire/index.js';
-import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
+import { withOverrides } from '../support/operator-client-overrides.js';
+import { useOperatorKomrades } from '../support/operator-komrades.js';
+import { startOperatorProcess } from '../support/operator-process.js';
 
-let operator: OperatorProcess;
-let dispatcher: Agent;
-let dir: string;
-const stores: SqliteLocalStore[] = [];
-
-beforeAll(async () => {
-  operator = await startOperatorProcess({ powBits: 8 });
-  dispatcher = new Agent();
-  dir = mkdtempSync(join(tmpdir(), 'komrade-bridge-'));
-});
-afterAll(async () => {
-  for (const store of stores) store.close();
-  await dispatcher.close();
-  await operator.cleanup();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-interface Komrade {
-  readonly name: string;
-  readonly client: KomradeClient;
-  readonly http: HttpOperatorClient;
-  readonly keys: IdentityKeys;
-  readonly store: SqliteLocalStore;
-  readonly signer: RequestSigner;
-}
-
-const http = (url: string) => new HttpOperatorClient({ baseUrl: url, dispatcher, now: Date.now });
-
-function komradeAt(
-  url: string,
-  file: string,
-  keys = generateIdentityKeys(),
-  keyHolder: KeyHolder = 'self',
-) {
-  const store = new SqliteLocalStore(join(dir, `${file}.db`), { storageKey: randomBytes(32) });
-  stores.push(store);
-  const operatorClient = http(url);
-  const client = new KomradeClient({
-    operator: operatorClient,
-    store,
-    keys,
-    now: Date.now,
-    keyHolder,
-  });
-  return { client, http: operatorClient, keys, store };
-}
-
-let counter = 0;
-/** Registers a fresh komrade with a unique name (the Operator is shared by the whole file). */
-async function registered(prefix: string, keyHolder: KeyHolder = 'self'): Promise<Komrade> {
-  const name = `${prefix}_${++counter}_${process.pid % 1000}`;
-  const k = komradeAt(operator.url, name, generateIdentityKeys(), keyHolder);
-  await k.client.register(name);
-  return { ...k, name, signer: { name, signSecret: k.keys.signSecret } };
-}
+const komrades = useOperatorKomrades({ powBits: 8, tempPrefix: 'komrade-bridge-' });
+const { http, clientOf, komradeAt, registered } = komrades;
 
 const codeOf = async (promise: Promise<unknown>) =>
   promise.then(
@@ -88,7 +21,7 @@ describe('KomradeClient against a real Operator', () => {
     const bob = await registered('bob');
     expect((await bob.client.lookup(`@${alice.name}`)).name).toBe(alice.name);
     expect(await codeOf(bob.client.lookup('@nobody_here'))).toBe('NAME_UNKNOWN');
-    const other = komradeAt(operator.url, 'taken');
+    const other = komradeAt(komrades.operator.url, 'taken');
     expect(await codeOf(other.client.register(alice.name))).toBe('NAME_TAKEN');
 
     await alice.client.send(bob.name, 'hello bob');
@@ -111,23 +44,9 @@ describe('KomradeClient against a real Operator', () => {
     const bob = await registered('bob');
     bob.client.accept(alice.name);
     for (let i = 0; i < 7; i++) await alice.client.send(bob.name, `n${i}`);
-    const client = new KomradeClient({
-      // The real client, but fetching three at a time.
-      operator: {
-        info: () => bob.http.info(),
-        lookup: (name) => bob.http.lookup(name),
-        fetch: (signer) => bob.http.fetch(signer, 3),
-        ack: (signer, ids) => bob.http.ack(signer, ids),
-        register: (request) => bob.http.register(request),
-        send: (signer, letters) => bob.http.send(signer, letters),
-        post: (signer, sealed) => bob.http.post(signer, sealed),
-        feedPage: (signer, request) => bob.http.feedPage(signer, request),
-      },
-      store: bob.store,
-      keys: bob.keys,
-      now: Date.now,
-      keyHolder: 'self',
-    });
+    // The real client, but fetching three at a time.
+    const threeAtATime = withOverrides(bob.http, { fetch: (signer) => bob.http.fetch(signer, 3) });
+    const client = clientOf(threeAtATime, bob.store, bob.keys);
     expect((await client.checkInbox()).received).toBe(7);
     expect(bob.client.inbox()).toHaveLength(7);
     expect((await bob.http.fetch(bob.signer)).letters).toEqual([]);
@@ -241,13 +160,7 @@ describe('KomradeClient against a real Operator', () => {
     const alice = await registered('alice');
     const second = await startOperatorProcess({ powBits: 8 });
     try {
-      const client = new KomradeClient({
-        operator: http(second.url),
-        store: alice.store,
-        keys: alice.keys,
-        now: Date.now,
-        keyHolder: 'self',
-      });
+      const client = clientOf(http(second.url), alice.store, alice.keys);
       expect(await codeOf(client.checkInbox())).toBe('OPERATOR_KEY_CHANGED');
       expect(await codeOf(client.lookup(alice.name))).toBe('OPERATOR_KEY_CHANGED');
     } finally {
@@ -282,28 +195,17 @@ describe('followers against a real Operator', () => {
 
     // The same engine, with the Operator's batch limit at 2: three followers take two sends.
     const batches: number[] = [];
-    const batched = new KomradeClient({
-      operator: {
-        info: async () => {
-          const info = await ben.http.info();
-          return { ...info, limits: { ...info.limits, batchLetters: 2 } };
-        },
-        lookup: (name) => ben.http.lookup(name),
-        fetch: (signer) => ben.http.fetch(signer),
-        ack: (signer, ids) => ben.http.ack(signer, ids),
-        register: (request) => ben.http.register(request),
-        send: (signer, letters) => {
-          batches.push(letters.length);
-          return ben.http.send(signer, letters);
-        },
-        post: (signer, sealed) => ben.http.post(signer, sealed),
-        feedPage: (signer, request) => ben.http.feedPage(signer, request),
+    const batchOfTwo = withOverrides(ben.http, {
+      info: async () => {
+        const info = await ben.http.info();
+        return { ...info, limits: { ...info.limits, batchLetters: 2 } };
       },
-      store: ben.store,
-      keys: ben.keys,
-      now: Date.now,
-      keyHolder: 'self',
+      send: (signer, letters) => {
+        batches.push(letters.length);
+        return ben.http.send(signer, letters);
+      },
     });
+    const batched = clientOf(batchOfTwo, ben.store, ben.keys);
     const sent = await batched.postToFollowers('to my followers only');
     expect(batches).toEqual([2, 1]);
     expect(sent.followers).toHaveLength(3);

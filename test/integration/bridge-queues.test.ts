@@ -1,17 +1,33 @@
 /**
  * The bridge's queues under failure, with a real Redis, a real Operator and the real bot against
- * the Bot API emulator: the adapter killed between fetching a letter and showing it, Redis killed
- * mid-run, Telegram answering 429. In every case the letter arrives, exactly once.
+ * the Bot API emulator: the adapter killed between fetching a letter (or a collective message) and
+ * showing it, Redis killed mid-run, Telegram answering 429, a collective's membership changing
+ * while a message to it waits in the outbox across a restart. In every case it arrives, exactly
+ * once.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import {
+  AeadEnvelopeCodec,
+  SqliteBridgeStore,
+  decodeJob,
+  deriveBridgeKeys,
+} from '../../bridge/index.js';
+import { generateIdentityKeys, randomBytes as sodiumRandom } from '../../common/crypto/index.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
-import { startRedisServer, testPrefix, type RedisServer } from '../support/redis-server.js';
+import {
+  dumpRedis,
+  startRedisServer,
+  testPrefix,
+  type RedisServer,
+} from '../support/redis-server.js';
 import { TelegramEmulator, type EmulatedUser } from '../support/telegram-emulator.js';
 import { register, startBridge, telegramUser } from '../support/telegram-bridge.js';
 
@@ -32,6 +48,34 @@ afterAll(async () => {
 
 const lettersTo = (user: EmulatedUser, text: string) =>
   emulator.botMessages(user.id).filter((m) => /etter from @/.test(m.text) && m.text.includes(text));
+
+const collectiveMessagesTo = (user: EmulatedUser, collective: string, text: string) =>
+  emulator
+    .botMessages(user.id)
+    .filter((m) => m.text.startsWith(`[@${collective}] `) && m.text.includes(text));
+
+/** Sends a command and waits for the first bot answer after it that matches. */
+const ask = (user: EmulatedUser, text: string, expected: RegExp) =>
+  emulator.ask(user, text, expected, 20_000);
+
+/** A fresh data folder holding a config for {@link startAdapterProcess}, and a master key. */
+async function adapterProcessFiles() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'komrade-telegram-proc-'));
+  const masterKey = randomBytes(32).toString('hex');
+  const configFile = join(dataDir, 'telegram.yaml');
+  await writeFile(
+    configFile,
+    stringify({
+      telegram: { apiRoot: emulator.apiRoot, throttle: false },
+      operator: { url: operator.url },
+      redis: { host: redis.host, port: redis.port, queuePrefix: testPrefix() },
+      store: { dataDir: join(dataDir, 'data') },
+      mail: { pollIntervalSeconds: 0.3 },
+      log: { level: 'warn' },
+    }),
+  );
+  return { dataDir, masterKey, configFile };
+}
 
 /** Runs `dist/adapters/telegram/main.js` as a child process; resolves once it polls Telegram. */
 async function startAdapterProcess(configFile: string, masterKey: string) {
@@ -80,20 +124,7 @@ async function startAdapterProcess(configFile: string, masterKey: string) {
 
 describe('bridge queues', () => {
   it('adapter killed (SIGKILL) between fetch and Telegram delivery: the letter arrives once after restart', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'komrade-telegram-proc-'));
-    const masterKey = randomBytes(32).toString('hex');
-    const configFile = join(dataDir, 'telegram.yaml');
-    await writeFile(
-      configFile,
-      stringify({
-        telegram: { apiRoot: emulator.apiRoot, throttle: false },
-        operator: { url: operator.url },
-        redis: { host: redis.host, port: redis.port, queuePrefix: testPrefix() },
-        store: { dataDir: join(dataDir, 'data') },
-        mail: { pollIntervalSeconds: 0.3 },
-        log: { level: 'warn' },
-      }),
-    );
+    const { dataDir, masterKey, configFile } = await adapterProcessFiles();
     const ann = telegramUser('Ann');
     const ben = telegramUser('Ben');
     let adapter = await startAdapterProcess(configFile, masterKey);
@@ -170,5 +201,215 @@ describe('bridge queues', () => {
     } finally {
       await bridge.cleanup();
     }
+  });
+
+  it('adapter killed (SIGKILL) between fetching a collective message and showing it: shown once after restart', async () => {
+    const { dataDir, masterKey, configFile } = await adapterProcessFiles();
+    const jon = telegramUser('Jon');
+    const kim = telegramUser('Kim');
+    let adapter = await startAdapterProcess(configFile, masterKey);
+    try {
+      await register(emulator, jon, 'jon_k');
+      await register(emulator, kim, 'kim_k');
+      await ask(jon, '/create_collective crash_coll', /Created @crash_coll/);
+      await ask(kim, '/join crash_coll', /Asked to join @crash_coll/);
+      await ask(jon, '/vouch crash_coll @kim_k', /now a member of @crash_coll/);
+      await emulator.waitForBotMessage(kim.id, /you are now a member of @crash_coll/);
+      const hold = emulator.holdSendsTo(kim.id);
+      await ask(jon, '/say crash_coll survives a crash', /Sealed for 1 member of @crash_coll/);
+      // Fetched, verified, in the ledger, and now being shown: the crash comes before Telegram answers.
+      await hold.held;
+      await adapter.kill();
+      hold.release();
+      expect(collectiveMessagesTo(kim, 'crash_coll', 'survives a crash')).toHaveLength(0);
+      adapter = await startAdapterProcess(configFile, masterKey);
+      const shown = await emulator.waitFor(
+        () => collectiveMessagesTo(kim, 'crash_coll', 'survives a crash')[0],
+        20_000,
+        'the collective message',
+      );
+      expect(shown.text).toBe('[@crash_coll] @jon_k (telegram): survives a crash');
+      // A later message proves the queue moved on; the first one was still shown only once.
+      await ask(jon, '/say crash_coll after restart', /Sealed for 1 member/);
+      await emulator.waitFor(
+        () => collectiveMessagesTo(kim, 'crash_coll', 'after restart')[0],
+        20_000,
+        'the second',
+      );
+      expect(collectiveMessagesTo(kim, 'crash_coll', 'survives a crash')).toHaveLength(1);
+    } finally {
+      await adapter.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('membership changes while a collective message waits in the outbox across a restart: sealed again, delivered once to each member', async () => {
+    const prefix = testPrefix();
+    const marker = `queued-collective-${Date.now().toString(36)}`;
+    let bridge = await startBridge({ emulator, redis, operatorUrl: operator.url, prefix });
+    const outbox = new Queue(`${prefix}-outbox`, { connection: redis.connect(), prefix });
+    outbox.on('error', () => undefined);
+    const gil = telegramUser('Gil');
+    const hal = telegramUser('Hal');
+    const ivy = telegramUser('Ivy');
+    const idOf = (user: EmulatedUser) => {
+      const found = bridge.adapter.engine.identityOf(`telegram:${user.id}`);
+      if (found === undefined) throw new Error('no identity');
+      return found.id;
+    };
+    try {
+      await register(emulator, gil, 'gil_q');
+      await register(emulator, hal, 'hal_q');
+      await register(emulator, ivy, 'ivy_q');
+      const engine = bridge.adapter.engine;
+      await engine.createCollective(idOf(gil), 'queue_coll');
+      await engine.requestToJoin(idOf(hal), 'queue_coll');
+      expect((await engine.vouch(idOf(gil), 'queue_coll', 'hal_q')).admitted).toBe(true);
+      await engine.requestToJoin(idOf(ivy), 'queue_coll');
+
+      // The outbox holds the message: sealed for gil's fellow members of now, that is hal only.
+      await outbox.pause();
+      const sent = await engine.sendToCollective(idOf(gil), 'queue_coll', `to all ${marker}`);
+      expect(sent.recipients).toBe(1);
+      // Before it is sent, ivy is admitted: the Operator will refuse a fan-out that leaves her out.
+      expect((await engine.vouch(idOf(hal), 'queue_coll', 'ivy_q')).admitted).toBe(true);
+      expect(await outbox.count()).toBe(1);
+
+      // The adapter restarts: the message survives only in Redis, encrypted under the queue key.
+      await bridge.stop();
+      expect(await dumpRedis(redis)).not.toContain(marker);
+      bridge = await startBridge({
+        emulator,
+        redis,
+        operatorUrl: operator.url,
+        prefix,
+        dataDir: bridge.dataDir,
+        masterKey: bridge.masterKey,
+      });
+      await outbox.resume();
+
+      const expected = `[@queue_coll] @gil_q (telegram): to all ${marker}`;
+      for (const user of [hal, ivy]) {
+        await emulator.waitForBotMessage(user.id, (m) => m.text === expected, 25_000);
+      }
+      await bridge.drained();
+      for (const user of [hal, ivy]) await bridge.adapter.engine.pollNow(idOf(user));
+      await bridge.drained();
+      expect(collectiveMessagesTo(hal, 'queue_coll', marker)).toHaveLength(1);
+      expect(collectiveMessagesTo(ivy, 'queue_coll', marker)).toHaveLength(1);
+      expect(collectiveMessagesTo(gil, 'queue_coll', marker)).toHaveLength(0);
+      expect(bridge.logs.some((line) => line.includes('bridge.collective_resealed'))).toBe(true);
+      expect(bridge.logs.join('\n')).not.toContain(marker);
+      expect(await dumpRedis(redis)).not.toContain(marker);
+    } finally {
+      await outbox.close();
+      await bridge.cleanup();
+    }
+  });
+});
+
+describe('the ledger and the outbox envelopes of collective messages', () => {
+  it('a bridge store made before collectives opens with its pending letters and keeps collective content sealed until shown', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'komrade-bridge-store-'));
+    const path = join(dir, 'bridge.db');
+    try {
+      // The deliveries table as the first release created it, with one pending letter.
+      const old = new Database(path);
+      old.exec(`
+        CREATE TABLE identities (id TEXT PRIMARY KEY, lookup BLOB NOT NULL UNIQUE,
+          sealed BLOB NOT NULL, name TEXT UNIQUE, created_at INTEGER NOT NULL) STRICT;
+        CREATE TABLE deliveries (id TEXT PRIMARY KEY,
+          identity TEXT NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+          sender TEXT NOT NULL, letter_id TEXT NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('pending', 'delivered')),
+          operator_ids TEXT NOT NULL, surface_ref TEXT, created_at INTEGER NOT NULL,
+          UNIQUE (identity, sender, letter_id)) STRICT;
+        INSERT INTO identities VALUES ('AAAAAAAAAAAAAAAAAAAAAA', x'01', x'02', 'old', 1);
+        INSERT INTO deliveries VALUES ('BBBBBBBBBBBBBBBBBBBBBB', 'AAAAAAAAAAAAAAAAAAAAAA', 'ann',
+          'letter1', 'pending', '["op1"]', NULL, 1);
+      `);
+      old.close();
+      const keys = deriveBridgeKeys(randomBytes(32).toString('hex'));
+      const store = new SqliteBridgeStore(path, keys);
+      try {
+        expect(store.pendingDeliveries()).toEqual([
+          expect.objectContaining({ letterId: 'letter1', collective: null }),
+        ]);
+        const identity = 'CCCCCCCCCCCCCCCCCCCCCC';
+        store.createIdentity('telegram:1', {
+          id: identity,
+          keys: generateIdentityKeys(),
+          storageKey: sodiumRandom(32),
+          chat: '1',
+        });
+        const content = new TextEncoder().encode('the message, encoded');
+        const first = store.recordFetched(identity, 'bob', 'msg1', 'op2', {
+          collective: 'portland',
+          content,
+        });
+        expect(first.collective).toBe('portland');
+        expect(store.deliveryContent(first.id)).toEqual(content);
+        // Another Operator copy of the same message: one delivery, the content kept.
+        const again = store.recordFetched(identity, 'bob', 'msg1', 'op3', {
+          collective: 'portland',
+          content: new Uint8Array([9]),
+        });
+        expect(again.id).toBe(first.id);
+        expect(again.operatorIds).toEqual(['op2', 'op3']);
+        expect(store.deliveryContent(first.id)).toEqual(content);
+        // Sealed at rest: the plaintext is nowhere in the file.
+        const raw = new Database(path, { readonly: true });
+        const row = raw.prepare('SELECT content FROM deliveries WHERE id = ?').get(first.id) as {
+          content: Uint8Array;
+        };
+        raw.close();
+        expect(Buffer.from(row.content).includes(Buffer.from('the message'))).toBe(false);
+        store.markDelivered(first.id, '42');
+        expect(store.deliveryContent(first.id)).toBeUndefined();
+        expect(store.deliveryByRef(identity, '42')?.collective).toBe('portland');
+      } finally {
+        store.close();
+      }
+      // Opening it again (the columns already there) changes nothing.
+      const reopened = new SqliteBridgeStore(path, keys);
+      expect(reopened.pendingDeliveries()).toHaveLength(1);
+      reopened.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a collective envelope opens only as one, for its own identity; old letter jobs still decode', () => {
+    const codec = new AeadEnvelopeCodec(sodiumRandom(32));
+    const identity = 'DDDDDDDDDDDDDDDDDDDDDD';
+    const message = {
+      v: 1 as const,
+      collective: 'portland',
+      from: 'alice',
+      sentAt: 1_700_000_000_000,
+      id: sodiumRandom(16),
+      text: 'see you at noon',
+    };
+    const sealed = { body: sodiumRandom(100), keys: [{ to: 'bob', sealed: sodiumRandom(80) }] };
+    const envelope = codec.encodeCollective(identity, { message, sealed });
+    expect(envelope).not.toContain('noon');
+    expect(codec.decodeCollective(identity, envelope)).toEqual({ message, sealed });
+    expect(() => codec.decodeCollective('EEEEEEEEEEEEEEEEEEEEEE', envelope)).toThrow(
+      /cannot be opened/,
+    );
+    expect(() => codec.decode(identity, envelope)).toThrow(/cannot be opened/);
+    const letter = codec.encode(identity, { to: 'bob', sealed: sodiumRandom(50) });
+    expect(() => codec.decodeCollective(identity, letter)).toThrow(/cannot be opened/);
+
+    expect(decodeJob('outbox', { identity, envelope: letter })).toEqual({
+      identity,
+      envelope: letter,
+    });
+    expect(decodeJob('outbox', { identity, kind: 'collective', envelope })).toEqual({
+      identity,
+      kind: 'collective',
+      envelope,
+    });
+    expect(() => decodeJob('outbox', { identity, kind: 'other', envelope })).toThrow(/malformed/);
   });
 });

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HttpOperatorClient } from '../../bridge/index.js';
 import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import {
+  COLLECTIVE_ROUTES,
   ROUTES,
+  fromBase64url,
   parseRequestAuth,
   toBase64url,
   verifyRequestAuth,
@@ -123,6 +125,84 @@ describe('HttpOperatorClient', () => {
     const error = await away.info().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'OPERATOR_UNREACHABLE' });
     expect((error as Error).message).toContain(`127.0.0.1:${port}`);
+  });
+
+  it('speaks the collective routes: signed JSON bodies in, checked heads and pages out', async () => {
+    const keys = generateIdentityKeys();
+    const signer = { name: 'alice', signSecret: keys.signSecret };
+    const seen: { path: string; body: Record<string, unknown>; signed: boolean }[] = [];
+    const head = {
+      collective: 'portland',
+      length: 3,
+      head: toBase64url(randomBytes(32)),
+      lastAt: 9,
+    };
+    const event = { signed: randomBytes(40), sig: randomBytes(64) };
+    handler = (req, body, res) => {
+      const auth = parseRequestAuth(req.headers.authorization);
+      seen.push({
+        path: req.url!,
+        body: JSON.parse(body.toString('utf8')) as Record<string, unknown>,
+        signed: auth.ok && verifyRequestAuth(auth.value, 'POST', req.url!, body, keys.signPublic),
+      });
+      if (req.url === COLLECTIVE_ROUTES.log) {
+        reply(200, {
+          collective: 'portland',
+          from: 1,
+          events: [{ signed: toBase64url(event.signed), sig: toBase64url(event.sig) }],
+          length: 3,
+          receipts: [],
+        })(req, body, res);
+      } else if (req.url === COLLECTIVE_ROUTES.send) {
+        reply(200, { id: toBase64url(randomBytes(16)), receivedAt: 5, recipients: 2 })(
+          req,
+          body,
+          res,
+        );
+      } else {
+        reply(200, head)(req, body, res);
+      }
+    };
+    const c = client();
+    expect(await c.createCollective(signer, event, randomBytes(8))).toMatchObject({ length: 3 });
+    expect((await c.appendEvent(signer, event)).head).toEqual(fromBase64url(head.head));
+    expect(await c.collectiveHead(signer, 'portland')).toMatchObject({ lastAt: 9 });
+    const page = await c.collectiveLog(signer, 'portland', 1, 10);
+    expect(page.events[0]?.sig).toEqual(event.sig);
+    const sent = await c.sendToCollective(signer, 'portland', {
+      body: randomBytes(10),
+      keys: [{ to: 'bob', sealed: randomBytes(80) }],
+    });
+    expect(sent).toMatchObject({ receivedAt: 5, recipients: 2 });
+    expect(seen.map((r) => [r.path, r.signed])).toEqual([
+      [COLLECTIVE_ROUTES.create, true],
+      [COLLECTIVE_ROUTES.append, true],
+      [COLLECTIVE_ROUTES.head, true],
+      [COLLECTIVE_ROUTES.log, true],
+      [COLLECTIVE_ROUTES.send, true],
+    ]);
+    expect(seen[0]?.body).toEqual({
+      genesis: { signed: toBase64url(event.signed), sig: toBase64url(event.sig) },
+      pow: expect.any(String) as string,
+    });
+    expect(seen[3]?.body).toEqual({ collective: 'portland', from: 1, limit: 10 });
+    expect(Object.keys(seen[4]?.body ?? {})).toEqual(['collective', 'body', 'keys']);
+
+    // A head or page of the wrong shape is the Operator's error, not data.
+    handler = reply(200, { ...head, head: 'short' });
+    expect(await codeOf(c.collectiveHead(signer, 'portland'))).toBe('OPERATOR_ERROR');
+    handler = reply(200, {
+      collective: 'portland',
+      from: 0,
+      events: [{ signed: 'AA' }],
+      length: 1,
+      receipts: [],
+    });
+    expect(await codeOf(c.collectiveLog(signer, 'portland', 0))).toBe('OPERATOR_ERROR');
+    handler = reply(409, { error: { code: 'COLLECTIVE_CONFLICT', message: 'stale' } });
+    expect(await codeOf(c.appendEvent(signer, event))).toBe('COLLECTIVE_CONFLICT');
+    handler = reply(403, { error: { code: 'NOT_MEMBER', message: 'members only' } });
+    expect(await codeOf(c.collectiveLog(signer, 'portland', 0))).toBe('NOT_MEMBER');
   });
 
   it('refuses a base URL that is not http(s)', () => {

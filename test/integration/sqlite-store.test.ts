@@ -6,7 +6,8 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from '../../common/crypto/index.js';
 import { SqliteStore } from '../../operator/index.js';
-import { describeStoreContract, komrade } from './store-contract.js';
+import { MIGRATIONS } from '../../operator/store/sqlite/migrations.js';
+import { describeStoreContract, komrade, type SharedBodies } from './store-contract.js';
 
 const NOW = 1_800_000_000_000;
 const temps: string[] = [];
@@ -21,9 +22,49 @@ afterEach(() => {
   for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+/** Counts shared bodies in the committed file, from a second, read-only connection. */
+function sharedBodiesIn(file: string): SharedBodies {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db
+      .prepare(
+        'SELECT COUNT(*) AS count, COALESCE(SUM(LENGTH(sealed)), 0) AS bytes FROM letter_bodies',
+      )
+      .get() as SharedBodies;
+  } finally {
+    db.close();
+  }
+}
+
+/** The database's files (the .db, its -wal and -shm) whose bytes contain `marker`. */
+function filesContaining(file: string, marker: Buffer): string[] {
+  const dir = join(file, '..');
+  return readdirSync(dir)
+    .filter((name) => name.startsWith('operator.db'))
+    .filter((name) => readFileSync(join(dir, name)).includes(marker));
+}
+
+/** Deposits `body` once for `recipients`, their envelopes the bytes 1, 2, … in that order. */
+function depositSharedFor(
+  store: SqliteStore,
+  recipients: readonly string[],
+  body: Uint8Array,
+  expiresAt: number,
+) {
+  return store.depositShared(
+    { body, envelopes: recipients.map((to, i) => ({ to, sealed: Uint8Array.of(i + 1) })) },
+    { receivedAt: NOW, expiresAt, quota: 10 },
+  );
+}
+
 describeStoreContract('SqliteStore', () => {
-  const store = new SqliteStore(tempDb());
-  return Promise.resolve({ store, dispose: () => store.close() });
+  const file = tempDb();
+  const store = new SqliteStore(file);
+  return Promise.resolve({
+    store,
+    sharedBodies: () => Promise.resolve(sharedBodiesIn(file)),
+    dispose: () => store.close(),
+  });
 });
 
 describe('SqliteStore on disk', () => {
@@ -47,6 +88,60 @@ describe('SqliteStore on disk', () => {
     await second.close();
   });
 
+  it('keeps collectives, their logs and shared letters across close and reopen', async () => {
+    const file = tempDb();
+    const first = new SqliteStore(file);
+    await first.register(komrade('alice'));
+    await first.register(komrade('bob'));
+    const genesis = { signed: randomBytes(50), sig: randomBytes(64) };
+    const next = { signed: randomBytes(60), sig: randomBytes(64) };
+    await first.createCollective({ name: 'portland', genesis, createdAt: NOW });
+    await first.appendCollectiveEvent('portland', 1, next);
+    const body = randomBytes(500);
+    await depositSharedFor(first, ['alice', 'bob'], body, NOW + 1_000);
+    await first.close();
+
+    const second = new SqliteStore(file);
+    expect(await second.isCollective('portland')).toBe(true);
+    const events = await second.collectiveEvents('portland', 0, 10);
+    expect(events.map((e) => Buffer.from(e.signed).toString('hex'))).toEqual(
+      [genesis.signed, next.signed].map((b) => Buffer.from(b).toString('hex')),
+    );
+    expect(
+      (await second.appendCollectiveEvent('portland', 1, next).catch((e: unknown) => e)) as {
+        code?: string;
+      },
+    ).toMatchObject({ code: 'COLLECTIVE_CONFLICT' });
+    const [letter] = (await second.fetch('bob', 10, NOW)).letters;
+    expect(Buffer.from(letter!.body!).equals(Buffer.from(body))).toBe(true);
+    expect(letter!.sealed).toEqual(Uint8Array.of(2));
+    await second.close();
+  });
+
+  it('refuses, in the database itself, to rewrite or delete a collective event', async () => {
+    const file = tempDb();
+    const store = new SqliteStore(file);
+    await store.createCollective({
+      name: 'portland',
+      genesis: { signed: randomBytes(10), sig: randomBytes(64) },
+      createdAt: NOW,
+    });
+    await store.close();
+    const db = new Database(file);
+    try {
+      expect(() => db.exec("UPDATE collective_events SET sig = x'00'")).toThrow(/append-only/);
+      expect(() => db.exec('DELETE FROM collective_events')).toThrow(/append-only/);
+      expect(() =>
+        db.exec(
+          "INSERT INTO komrades (name, sign_key, box_key, registered_at, sig) VALUES ('portland', x'01', x'02', 0, x'03')",
+        ),
+      ).toThrow(/collective/);
+      expect(db.prepare('SELECT COUNT(*) AS n FROM collective_events').get()).toEqual({ n: 1 });
+    } finally {
+      db.close();
+    }
+  });
+
   it('sets WAL and the schema version; a second connection sees committed data only', async () => {
     const file = tempDb();
     const store = new SqliteStore(file);
@@ -64,7 +159,7 @@ describe('SqliteStore on disk', () => {
     const other = new Database(file, { readonly: true });
     try {
       expect(other.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(other.pragma('user_version', { simple: true })).toBe(2);
+      expect(other.pragma('user_version', { simple: true })).toBe(3);
       expect(other.prepare('SELECT COUNT(*) AS n FROM komrades').get()).toEqual({ n: 1 });
     } finally {
       other.close();
@@ -74,27 +169,37 @@ describe('SqliteStore on disk', () => {
   });
 
   it('keeps each key holder, and migrates a version-1 file with its komrades held by self', async () => {
+    const fresh = new SqliteStore(tempDb());
+    await fresh.register({ ...komrade('tess'), keyHolder: 'telegram' });
+    expect((await fresh.lookup('tess'))?.keyHolder).toBe('telegram');
+    await fresh.close();
+    // A file as the first release left it: schema 1, komrades without a key holder, a letter.
     const file = tempDb();
-    const store = new SqliteStore(file);
-    await store.register({ ...komrade('tess'), keyHolder: 'telegram' });
-    await store.register(komrade('alice'));
-    expect((await store.lookup('tess'))?.keyHolder).toBe('telegram');
-    await store.close();
     const db = new Database(file);
-    db.exec(`
-      ALTER TABLE komrades DROP COLUMN key_holder;
-      PRAGMA user_version = 1;
-    `);
+    db.exec(MIGRATIONS[0]!);
+    db.pragma('user_version = 1');
+    const insert = db.prepare(
+      'INSERT INTO komrades (name, sign_key, box_key, registered_at, sig) VALUES (?, ?, ?, ?, ?)',
+    );
+    for (const k of [komrade('tess'), komrade('alice')]) {
+      insert.run(k.name, k.signKey, k.boxKey, k.registeredAt, k.sig);
+    }
+    db.prepare(
+      'INSERT INTO letters (id, recipient, sealed, received_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(randomBytes(16), 'alice', Uint8Array.of(5), NOW, NOW + 1_000);
     db.close();
     const migrated = new SqliteStore(file);
     expect((await migrated.lookup('tess'))?.keyHolder).toBe('self');
     expect((await migrated.lookup('alice'))?.keyHolder).toBe('self');
     await migrated.register({ ...komrade('dina'), keyHolder: 'discord' });
     expect((await migrated.lookup('dina'))?.keyHolder).toBe('discord');
+    const [old] = (await migrated.fetch('alice', 10, NOW)).letters;
+    expect(old?.sealed).toEqual(Uint8Array.of(5));
+    expect(old && 'body' in old).toBe(false);
     await migrated.close();
     const check = new Database(file, { readonly: true });
     try {
-      expect(check.pragma('user_version', { simple: true })).toBe(2);
+      expect(check.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
       expect(() =>
         check.prepare("SELECT 1 FROM komrades WHERE key_holder = 'matrix'").all(),
       ).not.toThrow();
@@ -135,20 +240,38 @@ describe('SqliteStore on disk', () => {
       { receivedAt: NOW, expiresAt: NOW + 1_000_000, quota: 10 },
     );
     await store.durable();
-    const dir = join(file, '..');
-    const filesContaining = () =>
-      readdirSync(dir)
-        .filter((name) => name.startsWith('operator.db'))
-        .filter((name) => readFileSync(join(dir, name)).includes(marker));
-    expect(filesContaining().length).toBeGreaterThan(0);
+    expect(filesContaining(file, marker).length).toBeGreaterThan(0);
 
     expect(await store.ack('bob', ids)).toBe(2);
     await store.durable();
     // The row is gone at commit; stale WAL copies are overwritten by the next scrub (≤ 200 ms).
     await store.scrubbed();
-    expect(filesContaining()).toEqual([]);
+    expect(filesContaining(file, marker)).toEqual([]);
     await store.close();
-    expect(filesContaining()).toEqual([]);
+    expect(filesContaining(file, marker)).toEqual([]);
+  });
+
+  it('leaves no trace of a shared body once its last recipient acked', async () => {
+    const file = tempDb();
+    const store = new SqliteStore(file);
+    await store.register(komrade('ann'));
+    await store.register(komrade('ben'));
+    const marker = Buffer.from('KOMRADE-SHARED-BODY-MARKER-24680');
+    const body = Buffer.concat([randomBytes(3_000), marker, randomBytes(10_000)]);
+    await depositSharedFor(store, ['ann', 'ben'], body, NOW + 1_000_000);
+    await store.durable();
+    const idOf = async (name: string) => (await store.fetch(name, 1, NOW)).letters[0]!.id;
+    expect(await store.ack('ann', [await idOf('ann')])).toBe(1);
+    await store.durable();
+    await store.scrubbed();
+    // Ben has not fetched it yet: the body stays.
+    expect(filesContaining(file, marker).length).toBeGreaterThan(0);
+    expect(await store.ack('ben', [await idOf('ben')])).toBe(1);
+    await store.durable();
+    await store.scrubbed();
+    expect(filesContaining(file, marker)).toEqual([]);
+    expect(sharedBodiesIn(file)).toEqual({ count: 0, bytes: 0 });
+    await store.close();
   });
 
   it('leaves no trace of swept letters either', async () => {

@@ -7,9 +7,20 @@ import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js'
 import { isKomradeError } from '../../common/errors/index.js';
 import type { OperatorStore, RegisteredKomrade } from '../../operator/index.js';
 
+/** What a store holds of shared letter bodies, as its implementation counts them. */
+export interface SharedBodies {
+  readonly count: number;
+  readonly bytes: number;
+}
+
 /** A store under test and how to dispose of it. */
 export interface StoreUnderTest {
   readonly store: OperatorStore;
+  /**
+   * Inspects storage itself (not through the ports): the shared bodies held once everything
+   * durable so far, so the contract can check a body is stored once and really deleted.
+   */
+  sharedBodies(): Promise<SharedBodies>;
   dispose(): Promise<void>;
 }
 
@@ -44,6 +55,11 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 function useStore(factory: StoreFactory): () => OperatorStore {
+  const current = useStoreUnderTest(factory);
+  return () => current().store;
+}
+
+function useStoreUnderTest(factory: StoreFactory): () => StoreUnderTest {
   let current: StoreUnderTest | undefined;
   beforeEach(async () => {
     current = await factory();
@@ -54,7 +70,7 @@ function useStore(factory: StoreFactory): () => OperatorStore {
   });
   return () => {
     if (current === undefined) throw new Error('no store');
-    return current.store;
+    return current;
   };
 }
 
@@ -228,6 +244,172 @@ export function describeMailboxContract(label: string, factory: StoreFactory): v
   });
 }
 
+/**
+ * The shared-letter contract (collective messages): one body stored once for every recipient,
+ * deleted with the last letter that refers to it, by ack or by expiry.
+ */
+export function describeSharedLetterContract(label: string, factory: StoreFactory): void {
+  describe(`Mailbox shared letters contract: ${label}`, () => {
+    const under = useStoreUnderTest(factory);
+    const store = () => under().store;
+    const options = { receivedAt: NOW, expiresAt: NOW + 21 * DAY, quota: 5 };
+    const names = ['ann', 'ben', 'cat', 'dan', 'eve'];
+    const body = randomBytes(3_000);
+    const envelopes = names.map((to, i) => ({ to, sealed: Uint8Array.of(i, 7, 7) }));
+    const bodies = async () => {
+      await store().durable();
+      return under().sharedBodies();
+    };
+    const onlyLetter = async (name: string, now = NOW) => {
+      const { letters } = await store().fetch(name, 10, now);
+      expect(letters).toHaveLength(1);
+      return letters[0]!;
+    };
+
+    beforeEach(async () => {
+      for (const name of names) await store().register(komrade(name));
+    });
+
+    it('stores the body once for N recipients, each with its own envelope', async () => {
+      const id = await store().depositShared({ body, envelopes }, options);
+      expect(id).toHaveLength(16);
+      expect(await bodies()).toEqual({ count: 1, bytes: body.length });
+      for (const [i, name] of names.entries()) {
+        const letter = await onlyLetter(name);
+        expect(hex(letter.sealed)).toBe(hex(Uint8Array.of(i, 7, 7)));
+        expect(hex(letter.body!)).toBe(hex(body));
+        expect(letter.receivedAt).toBe(NOW);
+      }
+      // A second message is a second body; ordinary letters carry none.
+      await store().depositShared({ body: randomBytes(10), envelopes }, options);
+      await store().deposit([{ to: 'ann', sealed: Uint8Array.of(9) }], options);
+      expect(await bodies()).toEqual({ count: 2, bytes: body.length + 10 });
+      const { letters } = await store().fetch('ann', 10, NOW);
+      expect(letters.map((l) => l.body?.length)).toEqual([body.length, 10, undefined]);
+      expect('body' in letters[2]!).toBe(false);
+    });
+
+    it('deletes the body exactly when the last recipient acks', async () => {
+      await store().depositShared({ body, envelopes }, options);
+      const ids = new Map<string, Uint8Array>();
+      for (const name of names) ids.set(name, (await onlyLetter(name)).id);
+      // Someone else's id, or an unknown one, deletes nothing.
+      expect(await store().ack('ann', [ids.get('ben')!, randomBytes(16)])).toBe(0);
+      for (const [i, name] of names.entries()) {
+        expect(await bodies()).toEqual({ count: 1, bytes: body.length });
+        expect(await store().ack(name, [ids.get(name)!])).toBe(1);
+        expect(await store().ack(name, [ids.get(name)!])).toBe(0);
+        const left = names.slice(i + 1);
+        for (const other of left) expect(hex((await onlyLetter(other)).body!)).toBe(hex(body));
+      }
+      expect(await bodies()).toEqual({ count: 0, bytes: 0 });
+    });
+
+    it('deletes the body with its expired letters, some acked first', async () => {
+      await store().depositShared({ body, envelopes }, { ...options, expiresAt: NOW + DAY });
+      await store().depositShared(
+        { body: randomBytes(20), envelopes: envelopes.slice(0, 2) },
+        options,
+      );
+      await store().ack('ann', [(await store().fetch('ann', 1, NOW)).letters[0]!.id]);
+      // Expired letters are never served, body or not.
+      expect(
+        (await store().fetch('ben', 10, NOW + DAY)).letters.map((l) => l.body?.length),
+      ).toEqual([20]);
+      expect(await store().sweepExpiredLetters(NOW + DAY - 1)).toBe(0);
+      expect(await bodies()).toEqual({ count: 2, bytes: body.length + 20 });
+      expect(await store().sweepExpiredLetters(NOW + DAY)).toBe(4);
+      expect(await bodies()).toEqual({ count: 1, bytes: 20 });
+      expect((await store().fetch('cat', 10, NOW)).letters).toHaveLength(0);
+    });
+
+    it('refuses a message over a recipient’s quota with MAILBOX_FULL and stores none of it', async () => {
+      await store().deposit(
+        [1, 2, 3, 4, 5].map((n) => ({ to: 'eve', sealed: Uint8Array.of(n) })),
+        options,
+      );
+      expect(await codeOf(store().depositShared({ body, envelopes }, options))).toBe(
+        'MAILBOX_FULL',
+      );
+      expect(await bodies()).toEqual({ count: 0, bytes: 0 });
+      expect((await store().fetch('ann', 10, NOW)).letters).toHaveLength(0);
+    });
+  });
+}
+
+/**
+ * The CollectiveStore contract: one namespace with komrades, append-only ordered logs, and a
+ * conflicting `seq` refused.
+ */
+export function describeCollectiveStoreContract(label: string, factory: StoreFactory): void {
+  describe(`CollectiveStore contract: ${label}`, () => {
+    const store = useStore(factory);
+    const event = (n: number) => ({ signed: Uint8Array.of(n, n, n), sig: randomBytes(64) });
+    const genesis = event(0);
+
+    beforeEach(async () => {
+      await store().register(komrade('alice'));
+      await store().createCollective({ name: 'portland', genesis, createdAt: NOW });
+    });
+
+    it('keeps events in order, genesis first, and pages them', async () => {
+      for (let seq = 1; seq <= 4; seq++)
+        await store().appendCollectiveEvent('portland', seq, event(seq));
+      const all = await store().collectiveEvents('portland', 0, 100);
+      expect(all.map((e) => e.signed[0])).toEqual([0, 1, 2, 3, 4]);
+      expect(hex(all[0]!.sig)).toBe(hex(genesis.sig));
+      expect((await store().collectiveEvents('portland', 2, 2)).map((e) => e.signed[0])).toEqual([
+        2, 3,
+      ]);
+      expect(await store().collectiveEvents('portland', 5, 10)).toEqual([]);
+      expect(await store().collectiveEvents('nowhere', 0, 10)).toEqual([]);
+    });
+
+    it('refuses a seq that is not the next one with COLLECTIVE_CONFLICT, keeping the first', async () => {
+      const first = event(1);
+      await store().appendCollectiveEvent('portland', 1, first);
+      expect(await codeOf(store().appendCollectiveEvent('portland', 1, event(9)))).toBe(
+        'COLLECTIVE_CONFLICT',
+      );
+      expect(await codeOf(store().appendCollectiveEvent('portland', 0, event(9)))).toBe(
+        'COLLECTIVE_CONFLICT',
+      );
+      expect(await codeOf(store().appendCollectiveEvent('portland', 3, event(9)))).toBe(
+        'COLLECTIVE_CONFLICT',
+      );
+      const events = await store().collectiveEvents('portland', 0, 10);
+      expect(events.map((e) => hex(e.sig))).toEqual([genesis.sig, first.sig].map(hex));
+      expect(await codeOf(store().appendCollectiveEvent('nowhere', 1, event(1)))).toBe(
+        'NAME_UNKNOWN',
+      );
+    });
+
+    it('lets exactly one of two simultaneous appends at one seq win', async () => {
+      const results = await Promise.allSettled([
+        store().appendCollectiveEvent('portland', 1, event(1)),
+        store().appendCollectiveEvent('portland', 1, event(2)),
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect(await store().collectiveEvents('portland', 0, 10)).toHaveLength(2);
+    });
+
+    it('shares one namespace with komrades', async () => {
+      expect(await store().isCollective('portland')).toBe(true);
+      expect(await store().isCollective('alice')).toBe(false);
+      expect(
+        await codeOf(store().createCollective({ name: 'alice', genesis, createdAt: NOW })),
+      ).toBe('NAME_TAKEN');
+      expect(
+        await codeOf(store().createCollective({ name: 'portland', genesis, createdAt: NOW })),
+      ).toBe('NAME_TAKEN');
+      expect(await codeOf(store().register(komrade('portland')))).toBe('NAME_TAKEN');
+      expect(await store().lookup('portland')).toBeUndefined();
+      expect(await store().isCollective('alice')).toBe(false);
+      expect(await store().collectiveEvents('alice', 0, 10)).toEqual([]);
+    });
+  });
+}
+
 /** The Feed contract: newest first, strict paging, expiry, unique ids. */
 export function describeFeedContract(label: string, factory: StoreFactory): void {
   describe(`Feed contract: ${label}`, () => {
@@ -339,6 +521,8 @@ export function describeStoreContract(label: string, factory: StoreFactory): voi
   describeDurabilityContract(label, factory);
   describeRegistryContract(label, factory);
   describeMailboxContract(label, factory);
+  describeSharedLetterContract(label, factory);
   describeFeedContract(label, factory);
   describeReplayGuardContract(label, factory);
+  describeCollectiveStoreContract(label, factory);
 }

@@ -2,9 +2,18 @@
  * An in-memory `OperatorClient` that follows the protocol with real crypto (receipts, sealed
  * posts and feed pages), so the engine can be unit-tested without a network.
  */
+import {
+  CollectiveLog,
+  collectivePowBytes,
+  decodeCollectiveEvent,
+  type SealedCollectiveMessage,
+  type SignedCollectiveEvent,
+} from '../../common/collectives/index.js';
 import { generateIdentityKeys, type IdentityKeys } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import {
+  CLOCK_SKEW_MS,
+  bytesEqual,
   checkProofOfWork,
   claimBytesForPow,
   openSealedPost,
@@ -12,12 +21,14 @@ import {
   sealFeedPage,
   signReceipt,
   verifyClaimProof,
+  type CollectiveHead,
   type OperatorInfo,
   type Receipt,
   type RegisterRequest,
   type SignedPost,
 } from '../../common/wire/index.js';
 import type {
+  CollectiveLogPage,
   FeedPageRequest,
   FetchedLetters,
   OperatorClient,
@@ -25,8 +36,25 @@ import type {
   PostedToFeed,
   RequestSigner,
   SentLetters,
+  SentToCollective,
   WaitingLetter,
 } from '../../bridge/index.js';
+
+/** Runs `fn` as an Operator call: its result resolves, what it throws rejects. */
+function answer<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+/** One collective as the fake Operator keeps it: the rule engine plus the events it accepted. */
+interface FakeCollective {
+  readonly log: CollectiveLog;
+  readonly events: SignedCollectiveEvent[];
+  lastAt: number;
+}
 
 /** A fake Operator plus handles to inspect and bend it in tests. */
 export class FakeOperator implements OperatorClient {
@@ -38,6 +66,7 @@ export class FakeOperator implements OperatorClient {
   /** Letters returned per fetch, to exercise the `more` loop. */
   fetchLimit = 2;
   powBits = 4;
+  readonly collectives = new Map<string, FakeCollective>();
   #counter = 0;
 
   constructor(readonly now: () => number = () => 1_700_000_000_000) {}
@@ -153,5 +182,142 @@ export class FakeOperator implements OperatorClient {
     const posts = this.posts.slice(start, start + size);
     const next = start + size < this.posts.length ? String(start + size) : null;
     return Promise.resolve(sealFeedPage({ posts, next }, reader.boxKey));
+  }
+
+  #collective(name: string): FakeCollective {
+    const found = this.collectives.get(name);
+    if (found === undefined) throw new KomradeError('NOT_FOUND', 'no such collective');
+    return found;
+  }
+
+  #head(name: string, c: FakeCollective): CollectiveHead {
+    return { collective: name, length: c.log.length, head: c.log.head, lastAt: c.lastAt };
+  }
+
+  /** Checks and appends like the real Operator: actor, clock window, head, then the rules. */
+  #append(signer: RequestSigner, c: FakeCollective, event: SignedCollectiveEvent): void {
+    const decoded = decodeCollectiveEvent(event.signed);
+    if (!decoded.ok) throw new KomradeError('BAD_REQUEST', 'malformed event');
+    if (decoded.value.actor !== signer.name) {
+      throw new KomradeError('BAD_REQUEST', 'the signer must be the actor');
+    }
+    if (Math.abs(decoded.value.at - this.now()) > CLOCK_SKEW_MS) {
+      throw new KomradeError('CLOCK_SKEW', 'event time too far from now');
+    }
+    if (decoded.value.seq !== c.log.length || !bytesEqual(decoded.value.prev, c.log.head)) {
+      throw new KomradeError('COLLECTIVE_CONFLICT', 'stale head');
+    }
+    const appended = c.log.append(event);
+    if (!appended.ok) throw new KomradeError('COLLECTIVE_RULE', appended.error.message);
+    c.events.push(event);
+    c.lastAt = decoded.value.at;
+  }
+
+  createCollective(
+    signer: RequestSigner,
+    genesis: SignedCollectiveEvent,
+    pow: Uint8Array,
+  ): Promise<CollectiveHead> {
+    return answer(() => {
+      this.#signed(signer);
+      const decoded = decodeCollectiveEvent(genesis.signed);
+      if (!decoded.ok) throw new KomradeError('BAD_REQUEST', 'malformed genesis');
+      const name = decoded.value.collective;
+      if (!checkProofOfWork(collectivePowBytes(genesis.signed), pow, this.powBits)) {
+        throw new KomradeError('BAD_PROOF_OF_WORK', 'bad pow');
+      }
+      if (this.collectives.has(name) || this.receipts.has(name)) {
+        throw new KomradeError('NAME_TAKEN', 'taken');
+      }
+      const c: FakeCollective = {
+        log: new CollectiveLog({
+          keyOf: (n) => this.receipts.get(n)?.signKey,
+          keyHolderOf: (n) => this.receipts.get(n)?.keyHolder,
+        }),
+        events: [],
+        lastAt: 0,
+      };
+      this.#append(signer, c, genesis);
+      this.collectives.set(name, c);
+      return this.#head(name, c);
+    });
+  }
+
+  appendEvent(signer: RequestSigner, event: SignedCollectiveEvent): Promise<CollectiveHead> {
+    return answer(() => {
+      this.#signed(signer);
+      const decoded = decodeCollectiveEvent(event.signed);
+      if (!decoded.ok) throw new KomradeError('BAD_REQUEST', 'malformed event');
+      const c = this.#collective(decoded.value.collective);
+      this.#append(signer, c, event);
+      return this.#head(decoded.value.collective, c);
+    });
+  }
+
+  collectiveHead(signer: RequestSigner, collective: string): Promise<CollectiveHead> {
+    return answer(() => {
+      this.#signed(signer);
+      return this.#head(collective, this.#collective(collective));
+    });
+  }
+
+  collectiveLog(
+    signer: RequestSigner,
+    collective: string,
+    from: number,
+    limit = 1_000,
+  ): Promise<CollectiveLogPage> {
+    return answer(() => {
+      this.#signed(signer);
+      const c = this.#collective(collective);
+      const state = c.log.state();
+      if (!c.log.isMember(signer.name) && !state.pending.some((p) => p.candidate === signer.name)) {
+        throw new KomradeError('NOT_MEMBER', 'members and candidates only');
+      }
+      const events = c.events.slice(from, from + limit);
+      const names = new Set<string>();
+      for (const e of events) {
+        const d = decodeCollectiveEvent(e.signed);
+        if (!d.ok) continue;
+        names.add(d.value.actor);
+        const body = d.value.body as Record<string, unknown>;
+        for (const value of Object.values(body)) {
+          if (typeof value === 'string' && this.receipts.has(value)) names.add(value);
+          if (Array.isArray(value)) for (const v of value) if (typeof v === 'string') names.add(v);
+        }
+      }
+      const receipts = [...names].flatMap((n) => {
+        const r = this.receipts.get(n);
+        return r === undefined ? [] : [r];
+      });
+      return { collective, from, events, length: c.events.length, receipts };
+    });
+  }
+
+  sendToCollective(
+    signer: RequestSigner,
+    collective: string,
+    sealed: SealedCollectiveMessage,
+  ): Promise<SentToCollective> {
+    return answer(() => {
+      this.#signed(signer);
+      const c = this.#collective(collective);
+      if (!c.log.isMember(signer.name)) throw new KomradeError('NOT_MEMBER', 'members only');
+      const expected = c.log
+        .state()
+        .members.filter((m) => m !== signer.name)
+        .sort();
+      const named = sealed.keys.map((k) => k.to).sort();
+      if (expected.join() !== named.join()) {
+        throw new KomradeError('COLLECTIVE_CONFLICT', 'recipients are not the current members');
+      }
+      const id = this.#id();
+      for (const key of sealed.keys) {
+        const box = this.mailboxes.get(key.to) ?? [];
+        box.push({ id: this.#id(), sealed: key.sealed, receivedAt: this.now(), body: sealed.body });
+        this.mailboxes.set(key.to, box);
+      }
+      return { id, receivedAt: this.now(), recipients: sealed.keys.length };
+    });
   }
 }

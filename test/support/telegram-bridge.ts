@@ -2,118 +2,38 @@
  * Runs the Telegram adapter in this process against a Bot API emulator, a real Redis and a real
  * Operator, and plays Telegram users: the harness of the Telegram e2e and bridge queue tests.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Queue } from 'bullmq';
-import { Agent } from 'undici';
 import { startTelegramAdapter, type TelegramAdapter } from '../../adapters/telegram/adapter.js';
-import { createJsonLogger } from '../../common/logging/index.js';
+import {
+  startAdapterHarness,
+  type HarnessOptions,
+  type RunningAdapter,
+} from './adapter-harness.js';
 import { startOperatorProcess, type OperatorProcess } from './operator-process.js';
 import { startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
 import { TelegramEmulator, type EmulatedUser } from './telegram-emulator.js';
 
 /** Options for {@link startBridge}. */
-export interface BridgeOptions {
+export interface BridgeOptions extends HarnessOptions {
   readonly emulator: TelegramEmulator;
-  readonly redis: RedisServer;
-  readonly operatorUrl: string;
-  readonly prefix: string;
-  /** Reuse a data folder and master key (a restart). */
-  readonly dataDir?: string;
-  readonly masterKey?: string;
   readonly throttle?: boolean;
-  readonly pollIntervalMs?: number;
 }
 
 /** A running in-process adapter with its logs. */
-export interface RunningBridge {
-  readonly adapter: TelegramAdapter;
-  readonly dataDir: string;
-  readonly masterKey: string;
-  readonly logs: string[];
-  /** Waits until the bridge's queues have nothing waiting, delayed or active (scheduled polls aside). */
-  drained(timeoutMs?: number): Promise<void>;
-  stop(): Promise<void>;
-  /** Stops and removes the data folder. */
-  cleanup(): Promise<void>;
-}
+export type RunningBridge = RunningAdapter<TelegramAdapter, EmulatedUser>;
 
 /** Starts the adapter in-process. */
-export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
-  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'komrade-telegram-')));
-  const masterKey = options.masterKey ?? randomBytes(32).toString('hex');
-  const logs: string[] = [];
-  const agent = new Agent();
-  const connection = options.redis.connect();
-  const adapter = await startTelegramAdapter({
-    token: options.emulator.token,
-    apiRoot: options.emulator.apiRoot,
-    throttle: options.throttle ?? false,
-    operatorUrl: options.operatorUrl,
-    dispatcherFor: () => agent,
-    masterKey,
-    dataDir,
-    connection,
-    queuePrefix: options.prefix,
-    pollIntervalMs: options.pollIntervalMs ?? 300,
-    logger: createJsonLogger({
-      level: 'debug',
-      write: (line) => {
-        logs.push(line);
-      },
-    }),
-    now: Date.now,
+export function startBridge(options: BridgeOptions): Promise<RunningBridge> {
+  return startAdapterHarness(options, {
+    platform: 'telegram',
+    start: (host) =>
+      startTelegramAdapter({
+        ...host,
+        token: options.emulator.token,
+        apiRoot: options.emulator.apiRoot,
+        throttle: options.throttle ?? false,
+      }),
+    userKey: (user) => `telegram:${user.id}`,
   });
-  const queues = ['outbox', 'poll', 'deliver'].map((role) => {
-    const queue = new Queue(`${options.prefix}-${role}`, {
-      connection: options.redis.connect(),
-      prefix: options.prefix,
-    });
-    queue.on('error', () => undefined);
-    return queue;
-  });
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await adapter.stop();
-    await Promise.all(queues.map((q) => q.close()));
-    connection.disconnect();
-    await agent.close();
-  };
-  return {
-    adapter,
-    dataDir,
-    masterKey,
-    logs,
-    drained: async (timeoutMs = 15_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        // The poll queue always holds each identity's next scheduled poll as a delayed job.
-        const counts = await Promise.all(
-          queues.map((q, i) =>
-            i === 1
-              ? q.getJobCounts('waiting', 'active', 'prioritized')
-              : q.getJobCounts('waiting', 'active', 'delayed', 'prioritized'),
-          ),
-        );
-        const busy = counts.reduce(
-          (sum, c) => sum + Object.values(c).reduce((a, b) => a + b, 0),
-          0,
-        );
-        if (busy === 0) return;
-        if (Date.now() > deadline) throw new Error(`queues not drained: ${JSON.stringify(counts)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-    stop,
-    cleanup: async () => {
-      await stop();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
 }
 
 // Ten-digit ids like Telegram's, random so a leak scan cannot match them inside a timestamp.
@@ -134,6 +54,11 @@ export async function register(
   await emulator.waitForBotMessage(user.id, new RegExp(`Registered as @${name}\\b`), 20_000);
 }
 
+/** Runs each of `users`' polls once more and waits for the bridge's queues to settle. */
+export function settle(bridge: RunningBridge, users: readonly EmulatedUser[]): Promise<void> {
+  return bridge.settle(users);
+}
+
 /** Everything a Telegram end-to-end test runs against, started together. */
 export interface TelegramStack {
   readonly operator: OperatorProcess;
@@ -144,13 +69,17 @@ export interface TelegramStack {
   stop(): Promise<void>;
 }
 
-/** A real Operator and Redis, the Bot API emulator, and the adapter on a fresh queue prefix. */
-export async function startTelegramStack(): Promise<TelegramStack> {
+/**
+ * A real Operator and Redis, the Bot API emulator, and the adapter on a fresh queue prefix.
+ * @param emulator - the emulator to start, if the caller needs it before the stack is up
+ */
+export async function startTelegramStack(
+  emulator = new TelegramEmulator(),
+): Promise<TelegramStack> {
   const [operator, redis] = await Promise.all([
     startOperatorProcess({ powBits: 8 }),
     startRedisServer(),
   ]);
-  const emulator = new TelegramEmulator();
   await emulator.start();
   const bridge = await startBridge({
     emulator,

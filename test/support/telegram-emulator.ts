@@ -224,6 +224,28 @@ export class TelegramEmulator {
     );
   }
 
+  /**
+   * `user` sends `text`; resolves with the first bot answer to them after it that matches
+   * `expected`, and rejects after `timeoutMs`.
+   */
+  async ask(
+    user: EmulatedUser,
+    text: string,
+    expected: RegExp,
+    timeoutMs = 15_000,
+  ): Promise<EmulatedMessage> {
+    const before = this.botMessages(user.id).length;
+    this.userSends(user, text);
+    return this.waitFor(
+      () =>
+        this.botMessages(user.id)
+          .slice(before)
+          .find((m) => expected.test(m.text)),
+      timeoutMs,
+      `an answer to ${text} matching ${String(expected)}`,
+    );
+  }
+
   /** Resolves with `probe()`'s first defined answer, re-checked on every change and every 50 ms. */
   async waitFor<T>(probe: () => T | undefined, timeoutMs = 15_000, what = 'condition'): Promise<T> {
     const deadline = Date.now() + timeoutMs;

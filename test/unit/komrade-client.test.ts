@@ -144,6 +144,7 @@ describe('KomradeClient letters and requests', () => {
       posts: 0,
       follows: 0,
       unsolicited: 0,
+      collective: 0,
     });
     expect(bob.client.inbox()).toEqual([]);
     const requests = bob.client.requests();

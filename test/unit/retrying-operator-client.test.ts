@@ -16,8 +16,17 @@ import { retryMessage } from '../../adapters/cli/session.js';
 import { generateIdentityKeys } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { TorError, isTransientTorError } from '../../tor/index.js';
+import { eventHash } from '../../common/collectives/index.js';
+import type { CollectiveHead } from '../../common/wire/index.js';
+import { CollectiveWriter } from '../support/collective-writer.js';
 
 const signer: RequestSigner = { name: 'alice', signSecret: generateIdentityKeys().signSecret };
+const HEAD: CollectiveHead = {
+  collective: 'c',
+  length: 0,
+  head: new Uint8Array(32),
+  lastAt: 0,
+};
 
 const notPublished = () =>
   new TorError('Tor could not connect: onion service descriptor not found', {
@@ -31,7 +40,7 @@ const lostAnswer = () =>
   });
 
 /** An inner client whose every operation fails with `failures` in turn, then answers. */
-function scripted(failures: Error[]) {
+function scripted(failures: Error[], head: CollectiveHead = HEAD) {
   const calls: string[] = [];
   const answer = <T>(operation: string, value: T) => {
     calls.push(operation);
@@ -47,6 +56,13 @@ function scripted(failures: Error[]) {
     ack: () => answer('ack', 0),
     post: () => answer('post', { id: new Uint8Array(16), expiresAt: 2 }),
     feedPage: () => answer('feedPage', new Uint8Array(1)),
+    createCollective: () => answer('createCollective', head),
+    appendEvent: () => answer('appendEvent', head),
+    collectiveHead: () => answer('collectiveHead', head),
+    collectiveLog: () =>
+      answer('collectiveLog', { collective: 'c', from: 0, events: [], length: 0, receipts: [] }),
+    sendToCollective: () =>
+      answer('sendToCollective', { id: new Uint8Array(16), receivedAt: 1, recipients: 1 }),
   };
   return { inner, calls };
 }
@@ -134,6 +150,34 @@ describe('RetryingOperatorClient', () => {
       expiresAt: 2,
     });
     expect(unsent.calls).toEqual(['post', 'post']);
+  });
+
+  it('after a lost answer, takes a refused resend of an event that landed as success', async () => {
+    const writer = new CollectiveWriter();
+    writer.genesis('portland', ['alice']);
+    const vouchless = writer.act('join-request', 'bob', { note: '' });
+    const landed: CollectiveHead = {
+      collective: 'portland',
+      length: 2,
+      head: eventHash(vouchless.signed),
+      lastAt: 0,
+    };
+    const conflict = new KomradeError('COLLECTIVE_CONFLICT', 'moved on');
+    const done = scripted([lostAnswer(), conflict], landed);
+    const client = new RetryingOperatorClient(done.inner, { baseMs: 10 });
+    expect((await settle(client.appendEvent(signer, vouchless))).value).toEqual(landed);
+    expect(done.calls).toEqual(['appendEvent', 'appendEvent', 'collectiveHead']);
+
+    // The head shows someone else's event at that seq: the refusal is passed on.
+    const other = scripted([lostAnswer(), conflict], { ...landed, head: new Uint8Array(32) });
+    const refused = new RetryingOperatorClient(other.inner, { baseMs: 10 });
+    expect((await settle(refused.appendEvent(signer, vouchless))).error).toBe(conflict);
+
+    // A first refusal is never second-guessed: nothing was lost.
+    const first = scripted([conflict], landed);
+    const plain = new RetryingOperatorClient(first.inner, { baseMs: 10 });
+    expect((await settle(plain.appendEvent(signer, vouchless))).error).toBe(conflict);
+    expect(first.calls).toEqual(['appendEvent']);
   });
 
   it('stops waiting once aborted', async () => {

@@ -2,7 +2,10 @@
 import { ROUTES, ackRequestSchema } from '../../../common/wire/index.js';
 import { parseBody, type SignedRoute } from '../route.js';
 
-/** Deletes only the requester's own letters; ids of anyone else's are silently ignored. */
+/**
+ * Deletes only the requester's own letters; ids of anyone else's are silently ignored. A
+ * collective message's shared body goes, in the same transaction, with its last letter.
+ */
 export const ackMailRoute: SignedRoute = {
   method: 'POST',
   template: ROUTES.ack,

@@ -2,7 +2,10 @@
 import { ROUTES, fetchRequestSchema, toBase64url } from '../../../common/wire/index.js';
 import { parseBody, type SignedRoute } from '../route.js';
 
-/** Oldest first; letters stay until acked, so a lost answer loses nothing. */
+/**
+ * Oldest first; letters stay until acked, so a lost answer loses nothing. A collective message's
+ * letter also carries the shared `body` (its `sealed` is then the member's key envelope).
+ */
 export const fetchMailRoute: SignedRoute = {
   method: 'POST',
   template: ROUTES.fetch,
@@ -19,6 +22,7 @@ export const fetchMailRoute: SignedRoute = {
           id: toBase64url(letter.id),
           sealed: toBase64url(letter.sealed),
           receivedAt: letter.receivedAt,
+          ...(letter.body === undefined ? {} : { body: toBase64url(letter.body) }),
         })),
         more,
       },

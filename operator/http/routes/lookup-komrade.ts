@@ -6,6 +6,7 @@ import { receiptJson } from './receipt-json.js';
 
 /**
  * Answers the Operator-signed receipt for a name (folded first, so `@Alice` finds `alice`).
+ * A collective's name is no komrade's: `NAME_UNKNOWN`, saying so.
  * @throws KomradeError `NAME_INVALID`, `NAME_UNKNOWN`
  */
 export const lookupKomradeRoute: PublicRoute = {
@@ -22,7 +23,14 @@ export const lookupKomradeRoute: PublicRoute = {
     const name = parseName(raw);
     if (!name.ok) throw name.error;
     const komrade = await deps.store.lookup(name.value);
-    if (komrade === undefined) throw new KomradeError('NAME_UNKNOWN', 'No komrade by that name.');
+    if (komrade === undefined) {
+      throw new KomradeError(
+        'NAME_UNKNOWN',
+        (await deps.store.isCollective(name.value))
+          ? 'That name is a collective’s, not a komrade’s.'
+          : 'No komrade by that name.',
+      );
+    }
     return { status: 200, body: receiptJson(komrade) };
   },
 };

@@ -47,6 +47,43 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE komrades ADD COLUMN key_holder TEXT NOT NULL DEFAULT 'self'
     CHECK (key_holder IN ('self', 'telegram', 'discord'));
   `,
+  // 3: collectives and their append-only logs; bodies stored once for many recipients' letters.
+  `
+  CREATE TABLE collectives (
+    name       TEXT    PRIMARY KEY,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE collective_events (
+    collective TEXT    NOT NULL REFERENCES collectives (name),
+    seq        INTEGER NOT NULL CHECK (seq >= 0),
+    signed     BLOB    NOT NULL,
+    sig        BLOB    NOT NULL,
+    PRIMARY KEY (collective, seq)
+  ) STRICT;
+  -- A log is history: even a bug in the Operator cannot rewrite or drop an event.
+  CREATE TRIGGER collective_events_append_only_update BEFORE UPDATE ON collective_events
+    BEGIN SELECT RAISE(ABORT, 'collective events are append-only'); END;
+  CREATE TRIGGER collective_events_append_only_delete BEFORE DELETE ON collective_events
+    BEGIN SELECT RAISE(ABORT, 'collective events are append-only'); END;
+
+  -- One namespace: a name is a komrade's or a collective's, never both.
+  CREATE TRIGGER komrade_name_not_collective BEFORE INSERT ON komrades
+    WHEN EXISTS (SELECT 1 FROM collectives WHERE name = NEW.name)
+    BEGIN SELECT RAISE(ABORT, 'name belongs to a collective'); END;
+  CREATE TRIGGER collective_name_not_komrade BEFORE INSERT ON collectives
+    WHEN EXISTS (SELECT 1 FROM komrades WHERE name = NEW.name)
+    BEGIN SELECT RAISE(ABORT, 'name belongs to a komrade'); END;
+
+  -- A shared body, stored once; each recipient's letter holds its envelope and refers to it.
+  CREATE TABLE letter_bodies (
+    id         BLOB    PRIMARY KEY,
+    sealed     BLOB    NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+  ALTER TABLE letters ADD COLUMN body BLOB REFERENCES letter_bodies (id);
+  CREATE INDEX letters_by_body ON letters (body) WHERE body IS NOT NULL;
+  `,
 ];
 
 /**

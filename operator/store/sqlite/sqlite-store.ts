@@ -5,8 +5,14 @@ import Database from 'better-sqlite3';
 import { randomBytes } from '../../../common/crypto/index.js';
 import { KomradeError } from '../../../common/errors/index.js';
 import { ID_BYTES, isKeyHolder, type KeyHolder } from '../../../common/wire/index.js';
+import type { NewCollective, StoredCollectiveEvent } from '../collective-store.js';
 import type { FeedPosition, StoredPost } from '../feed.js';
-import type { DepositOptions, LetterToDeposit, StoredLetter } from '../mailbox.js';
+import type {
+  DepositOptions,
+  LetterToDeposit,
+  SharedLetterToDeposit,
+  StoredLetter,
+} from '../mailbox.js';
 import type { OperatorStore } from '../operator-store.js';
 import type { RegisteredKomrade } from '../registry.js';
 import { GroupCommit } from './group-commit.js';
@@ -24,6 +30,11 @@ interface LetterRow {
   id: Buffer;
   sealed: Buffer;
   received_at: number;
+  body: Buffer | null;
+}
+interface EventRow {
+  signed: Buffer;
+  sig: Buffer;
 }
 interface PostRow {
   id: Buffer;
@@ -95,19 +106,51 @@ export class SqliteStore implements OperatorStore {
         `INSERT INTO komrades (name, sign_key, box_key, key_holder, registered_at, sig)
          VALUES (?, ?, ?, ?, ?, ?)`,
       ),
+      isCollective: db
+        .prepare<[string], number>('SELECT 1 FROM collectives WHERE name = ?')
+        .pluck(),
+      insertCollective: db.prepare<[string, number]>(
+        'INSERT INTO collectives (name, created_at) VALUES (?, ?)',
+      ),
+      lastSeq: db
+        .prepare<[string], number>(
+          'SELECT seq FROM collective_events WHERE collective = ? ORDER BY seq DESC LIMIT 1',
+        )
+        .pluck(),
+      insertEvent: db.prepare<[string, number, Uint8Array, Uint8Array]>(
+        'INSERT INTO collective_events (collective, seq, signed, sig) VALUES (?, ?, ?, ?)',
+      ),
+      events: db.prepare<[string, number, number], EventRow>(
+        'SELECT signed, sig FROM collective_events WHERE collective = ? AND seq >= ? ORDER BY seq LIMIT ?',
+      ),
       countLetters: db
         .prepare<[string], number>('SELECT COUNT(*) FROM letters WHERE recipient = ?')
         .pluck(),
       insertLetter: db.prepare<[Uint8Array, string, Uint8Array, number, number]>(
         'INSERT INTO letters (id, recipient, sealed, received_at, expires_at) VALUES (?, ?, ?, ?, ?)',
       ),
-      fetchLetters: db.prepare<[string, number, number], LetterRow>(
-        'SELECT id, sealed, received_at FROM letters WHERE recipient = ? AND expires_at > ? ORDER BY rowid LIMIT ?',
+      insertBody: db.prepare<[Uint8Array, Uint8Array, number]>(
+        'INSERT INTO letter_bodies (id, sealed, expires_at) VALUES (?, ?, ?)',
       ),
-      deleteLetter: db.prepare<[Uint8Array, string]>(
-        'DELETE FROM letters WHERE id = ? AND recipient = ?',
+      insertSharedLetter: db.prepare<[Uint8Array, string, Uint8Array, number, number, Uint8Array]>(
+        'INSERT INTO letters (id, recipient, sealed, received_at, expires_at, body) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      fetchLetters: db.prepare<[string, number, number], LetterRow>(
+        `SELECT l.id, l.sealed, l.received_at, b.sealed AS body
+         FROM letters AS l LEFT JOIN letter_bodies AS b ON b.id = l.body
+         WHERE l.recipient = ? AND l.expires_at > ? ORDER BY l.rowid LIMIT ?`,
+      ),
+      deleteLetter: db.prepare<[Uint8Array, string], { body: Buffer | null }>(
+        'DELETE FROM letters WHERE id = ? AND recipient = ? RETURNING body',
+      ),
+      // Only once no letter refers to it any more: the last recipient's ack takes the body along.
+      deleteBodyIfUnreferenced: db.prepare<[Uint8Array, Uint8Array]>(
+        'DELETE FROM letter_bodies WHERE id = ? AND NOT EXISTS (SELECT 1 FROM letters WHERE body = ?)',
       ),
       sweepLetters: db.prepare<[number]>('DELETE FROM letters WHERE expires_at <= ?'),
+      sweepBodies: db.prepare(
+        'DELETE FROM letter_bodies WHERE NOT EXISTS (SELECT 1 FROM letters WHERE letters.body = letter_bodies.id)',
+      ),
       postExists: db.prepare<[Uint8Array], number>('SELECT 1 FROM posts WHERE id = ?').pluck(),
       insertPost: db.prepare<[Uint8Array, string, number, number, Uint8Array, Uint8Array]>(
         'INSERT INTO posts (id, author, posted_at, expires_at, signed, sig) VALUES (?, ?, ?, ?, ?, ?)',
@@ -157,6 +200,9 @@ export class SqliteStore implements OperatorStore {
       if (this.#sql.komrade.get(komrade.name) !== undefined) {
         throw new KomradeError('NAME_TAKEN', 'That name is already registered.');
       }
+      if (this.#sql.isCollective.get(komrade.name) !== undefined) {
+        throw new KomradeError('NAME_TAKEN', 'That name is taken by a collective.');
+      }
       if (this.#sql.keyInUse.get(komrade.signKey, komrade.boxKey) !== undefined) {
         throw new KomradeError(
           'BAD_REQUEST',
@@ -190,21 +236,26 @@ export class SqliteStore implements OperatorStore {
     });
   }
 
+  /** Throws `MAILBOX_FULL` when adding `letters` would put a recipient over `quota`. */
+  #checkQuota(letters: readonly LetterToDeposit[], quota: number): void {
+    const perRecipient = new Map<string, number>();
+    for (const letter of letters) {
+      perRecipient.set(letter.to, (perRecipient.get(letter.to) ?? 0) + 1);
+    }
+    for (const [recipient, added] of perRecipient) {
+      const held = this.#sql.countLetters.get(recipient) ?? 0;
+      if (held + added > quota) {
+        throw new KomradeError(
+          'MAILBOX_FULL',
+          'A recipient’s mailbox is full; try again after they fetch their letters.',
+        );
+      }
+    }
+  }
+
   deposit(letters: readonly LetterToDeposit[], options: DepositOptions): Promise<Uint8Array[]> {
     return this.#write(() => {
-      const perRecipient = new Map<string, number>();
-      for (const letter of letters) {
-        perRecipient.set(letter.to, (perRecipient.get(letter.to) ?? 0) + 1);
-      }
-      for (const [recipient, added] of perRecipient) {
-        const held = this.#sql.countLetters.get(recipient) ?? 0;
-        if (held + added > options.quota) {
-          throw new KomradeError(
-            'MAILBOX_FULL',
-            'A recipient’s mailbox is full; try again after they fetch their letters.',
-          );
-        }
-      }
+      this.#checkQuota(letters, options.quota);
       return letters.map((letter) => {
         const id = randomBytes(ID_BYTES);
         this.#sql.insertLetter.run(
@@ -219,6 +270,25 @@ export class SqliteStore implements OperatorStore {
     });
   }
 
+  depositShared(letter: SharedLetterToDeposit, options: DepositOptions): Promise<Uint8Array> {
+    return this.#write(() => {
+      this.#checkQuota(letter.envelopes, options.quota);
+      const body = randomBytes(ID_BYTES);
+      this.#sql.insertBody.run(body, letter.body, options.expiresAt);
+      for (const envelope of letter.envelopes) {
+        this.#sql.insertSharedLetter.run(
+          randomBytes(ID_BYTES),
+          envelope.to,
+          envelope.sealed,
+          options.receivedAt,
+          options.expiresAt,
+          body,
+        );
+      }
+      return body;
+    });
+  }
+
   fetch(
     recipient: string,
     limit: number,
@@ -227,10 +297,11 @@ export class SqliteStore implements OperatorStore {
     return this.#read(() => {
       const rows = this.#sql.fetchLetters.all(recipient, now, limit + 1);
       const more = rows.length > limit;
-      const letters = rows.slice(0, limit).map((row) => ({
+      const letters = rows.slice(0, limit).map((row): StoredLetter => ({
         id: bytes(row.id),
         sealed: bytes(row.sealed),
         receivedAt: row.received_at,
+        ...(row.body === null ? {} : { body: bytes(row.body) }),
       }));
       return { letters, more };
     });
@@ -239,13 +310,78 @@ export class SqliteStore implements OperatorStore {
   ack(recipient: string, ids: readonly Uint8Array[]): Promise<number> {
     return this.#write(() => {
       let deleted = 0;
-      for (const id of ids) deleted += this.#sql.deleteLetter.run(id, recipient).changes;
+      const bodies: Uint8Array[] = [];
+      for (const id of ids) {
+        const row = this.#sql.deleteLetter.get(id, recipient);
+        if (row === undefined) continue;
+        deleted++;
+        if (row.body !== null) bodies.push(row.body);
+      }
+      for (const body of bodies) this.#sql.deleteBodyIfUnreferenced.run(body, body);
       return deleted;
     }, true);
   }
 
   sweepExpiredLetters(now: number): Promise<number> {
-    return this.#write(() => this.#sql.sweepLetters.run(now).changes, true);
+    return this.#write(() => {
+      const deleted = this.#sql.sweepLetters.run(now).changes;
+      if (deleted > 0) this.#sql.sweepBodies.run();
+      return deleted;
+    }, true);
+  }
+
+  createCollective(collective: NewCollective): Promise<void> {
+    return this.#write(() => {
+      if (this.#sql.komrade.get(collective.name) !== undefined) {
+        throw new KomradeError('NAME_TAKEN', 'That name is taken by a komrade.');
+      }
+      if (this.#sql.isCollective.get(collective.name) !== undefined) {
+        throw new KomradeError('NAME_TAKEN', 'That name is taken by another collective.');
+      }
+      this.#sql.insertCollective.run(collective.name, collective.createdAt);
+      this.#sql.insertEvent.run(
+        collective.name,
+        0,
+        collective.genesis.signed,
+        collective.genesis.sig,
+      );
+    });
+  }
+
+  isCollective(name: string): Promise<boolean> {
+    return this.#read(() => this.#sql.isCollective.get(name) !== undefined);
+  }
+
+  appendCollectiveEvent(
+    collective: string,
+    seq: number,
+    event: StoredCollectiveEvent,
+  ): Promise<void> {
+    return this.#write(() => {
+      if (this.#sql.isCollective.get(collective) === undefined) {
+        throw new KomradeError('NAME_UNKNOWN', 'No collective by that name.');
+      }
+      const length = (this.#sql.lastSeq.get(collective) ?? -1) + 1;
+      if (seq !== length) {
+        throw new KomradeError(
+          'COLLECTIVE_CONFLICT',
+          `The log has ${length} events, so the next one is number ${length}, not ${seq}.`,
+        );
+      }
+      this.#sql.insertEvent.run(collective, seq, event.signed, event.sig);
+    });
+  }
+
+  collectiveEvents(
+    collective: string,
+    from: number,
+    limit: number,
+  ): Promise<StoredCollectiveEvent[]> {
+    return this.#read(() =>
+      this.#sql.events
+        .all(collective, from, limit)
+        .map((row) => ({ signed: bytes(row.signed), sig: bytes(row.sig) })),
+    );
   }
 
   publish(post: StoredPost): Promise<void> {

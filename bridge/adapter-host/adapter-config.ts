@@ -1,0 +1,76 @@
+/**
+ * The config every chat adapter that holds identities shares (Telegram, Discord): the Operator,
+ * Tor, the master key, Redis, the data folder, mail polling and logging. An adapter's schema
+ * spreads {@link adapterConfigShape} beside its own platform section; every key stays strict.
+ */
+import { z } from 'zod';
+
+/**
+ * Where a secret comes from: an environment variable, or a file (first line, trimmed). Secrets are
+ * never in the YAML itself.
+ * @param defaultEnv - the variable read when the YAML says nothing
+ */
+export const secretSource = (defaultEnv: string) =>
+  z
+    .strictObject({
+      env: z
+        .string()
+        .regex(/^[A-Z_][A-Z0-9_]*$/)
+        .optional(),
+      file: z.string().min(1).optional(),
+    })
+    .refine((s) => s.env === undefined || s.file === undefined, 'give env or file, not both')
+    .default({ env: defaultEnv });
+
+/** A validated {@link secretSource}. */
+export type SecretSource = z.output<ReturnType<typeof secretSource>>;
+
+/** The defaults that differ between adapters. */
+export interface AdapterConfigDefaults {
+  /** The environment variable holding the master key, e.g. `KOMRADE_DISCORD_MASTER_KEY`. */
+  readonly masterKeyEnv: string;
+  /** The Redis queue prefix, e.g. `komrade-discord`. */
+  readonly queuePrefix: string;
+}
+
+/** The shared keys of an adapter's config schema (documented in config/*.example.yaml). */
+export function adapterConfigShape(defaults: AdapterConfigDefaults) {
+  return {
+    operator: z.strictObject({ url: z.url() }),
+    tor: z
+      .strictObject({
+        socksHost: z.string().min(1).default('127.0.0.1'),
+        socksPort: z.number().int().min(1).max(65_535).default(9050),
+      })
+      .optional(),
+    masterKey: secretSource(defaults.masterKeyEnv),
+    redis: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(1).max(65_535).default(6379),
+        db: z.number().int().min(0).max(15).default(0),
+        password: secretSource('KOMRADE_REDIS_PASSWORD'),
+        queuePrefix: z
+          .string()
+          .regex(/^[a-z0-9-]{1,64}$/)
+          .default(defaults.queuePrefix),
+      })
+      .default({
+        host: '127.0.0.1',
+        port: 6379,
+        db: 0,
+        password: { env: 'KOMRADE_REDIS_PASSWORD' },
+        queuePrefix: defaults.queuePrefix,
+      }),
+    store: z.strictObject({ dataDir: z.string().min(1) }),
+    mail: z
+      .strictObject({ pollIntervalSeconds: z.number().min(0.1).max(3600).default(30) })
+      .default({ pollIntervalSeconds: 30 }),
+    log: z
+      .strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
+      .default({ level: 'info' }),
+  };
+}
+
+/** The validated shared part of an adapter's config. */
+export type AdapterConfig = z.output<z.ZodObject<ReturnType<typeof adapterConfigShape>>>;

@@ -1,0 +1,85 @@
+/**
+ * What a chat adapter that holds identities is built from besides its platform's own parts, and
+ * the bridge it builds from them: the working keys, the private data folder, the bridge store and
+ * the engine. main.ts supplies production parts; tests supply a local Operator and Redis.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { Dispatcher } from 'undici';
+import type { Logger } from '../../common/logging/index.js';
+import type { AdapterKeyHolder } from '../../common/wire/index.js';
+import type { ChatSurface } from '../chat-surface/chat-surface.js';
+import { BridgeEngine } from '../engine/bridge-engine.js';
+import { deriveBridgeKeys, type BridgeKeys } from '../identity-vault/master-key.js';
+import { SqliteBridgeStore } from '../identity-vault/sqlite-bridge-store.js';
+import { HttpOperatorClient } from '../operator-client/http-operator-client.js';
+import { AeadEnvelopeCodec } from '../queue/envelope-codec.js';
+
+/** The parts every chat adapter is built from. */
+export interface BridgeHostDeps {
+  readonly operatorUrl: string;
+  /**
+   * The dispatcher for one identity's Operator connections; `isolationKey` must map to its own
+   * Tor circuit once the Tor transport is in.
+   */
+  readonly dispatcherFor: (isolationKey: string) => Dispatcher;
+  /** The master key text (64 hex characters). */
+  readonly masterKey: string;
+  readonly dataDir: string;
+  /** A Redis connection with `maxRetriesPerRequest: null`; not closed by the adapter. */
+  readonly connection: Redis;
+  readonly queuePrefix: string;
+  readonly pollIntervalMs: number;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+/** The working keys, and the bridge store (`bridge.db`) in the data folder. */
+export interface BridgeVault {
+  readonly keys: BridgeKeys;
+  readonly store: SqliteBridgeStore;
+}
+
+/**
+ * Derives the working keys from the master key and opens the bridge store, making the data folder
+ * (private) when absent.
+ * @throws `CONFIG_INVALID` for a bad master key
+ */
+export function openBridgeVault(
+  deps: Pick<BridgeHostDeps, 'masterKey' | 'dataDir' | 'now'>,
+): BridgeVault {
+  const keys = deriveBridgeKeys(deps.masterKey);
+  mkdirSync(deps.dataDir, { recursive: true, mode: 0o700 });
+  return { keys, store: new SqliteBridgeStore(join(deps.dataDir, 'bridge.db'), keys, deps.now) };
+}
+
+/**
+ * The engine that drives `surface` for the identities in `vault`: each registration it makes
+ * claims `keyHolder`, and each identity reaches the Operator through its own dispatcher.
+ */
+export function createBridgeEngine(
+  deps: BridgeHostDeps,
+  vault: BridgeVault,
+  surface: ChatSurface,
+  keyHolder: AdapterKeyHolder,
+): BridgeEngine {
+  return new BridgeEngine({
+    store: vault.store,
+    surface,
+    connection: deps.connection,
+    queuePrefix: deps.queuePrefix,
+    codec: new AeadEnvelopeCodec(vault.keys.queueKey),
+    operatorFor: (isolationKey) =>
+      new HttpOperatorClient({
+        baseUrl: deps.operatorUrl,
+        dispatcher: deps.dispatcherFor(isolationKey),
+        now: deps.now,
+      }),
+    dataDir: deps.dataDir,
+    keyHolder,
+    now: deps.now,
+    logger: deps.logger,
+    pollIntervalMs: deps.pollIntervalMs,
+  });
+}

@@ -1,0 +1,92 @@
+/** Display-ready views of collectives, verified by the client's own copy of the rule engine. */
+import type { Constitution, ProposalChange } from '../../common/collectives/index.js';
+import type { KeyHolder } from '../../common/wire/index.js';
+
+/** How the komrade using the client stands in a collective. */
+export type Standing = 'member' | 'candidate' | 'outsider';
+
+/** A member, with the trust label of whoever holds their keys. */
+export interface MemberView {
+  readonly name: string;
+  /** From the member's verified receipt: `self`, or the adapter that holds their keys. */
+  readonly keyHolder: KeyHolder | null;
+}
+
+/** A candidate waiting for vouches. */
+export interface CandidateView {
+  readonly candidate: string;
+  readonly keyHolder: KeyHolder | null;
+  readonly requestedAt: number;
+  /** Current members whose vouch counts. */
+  readonly vouchers: readonly string[];
+  /** Vouches needed at the current size. */
+  readonly quorum: number;
+}
+
+/** An open proposal. `id` is the seq of its proposal event (what `vote` takes). */
+export interface ProposalView {
+  readonly id: number;
+  readonly proposer: string;
+  readonly change: ProposalChange;
+  readonly openedAt: number;
+  readonly closesAt: number;
+  readonly yes: readonly string[];
+  readonly no: readonly string[];
+  /** Yes votes needed to enact at the current size. */
+  readonly required: number;
+}
+
+/** A collective as of its last verified event. */
+export interface CollectiveView {
+  readonly name: string;
+  /** Events in the verified log. */
+  readonly length: number;
+  readonly standing: Standing;
+  readonly constitution: Constitution;
+  readonly members: readonly MemberView[];
+  readonly pending: readonly CandidateView[];
+  readonly proposals: readonly ProposalView[];
+}
+
+/** What a vouch did. */
+export interface VouchOutcome {
+  readonly collective: string;
+  readonly candidate: string;
+  /** Members whose vouch counts now, this one included. */
+  readonly vouchers: readonly string[];
+  readonly quorum: number;
+  /** True when this vouch met the quorum and the candidate was admitted. */
+  readonly admitted: boolean;
+}
+
+/** What a vote did. */
+export interface VoteOutcome {
+  readonly collective: string;
+  readonly proposal: number;
+  readonly yes: number;
+  readonly no: number;
+  readonly required: number;
+  /** True when this vote met the threshold and the proposal was enacted. */
+  readonly enacted: boolean;
+}
+
+/** A message sent to every member. */
+export interface SentCollectiveMessage {
+  readonly collective: string;
+  readonly id: string;
+  readonly sentAt: number;
+  /** Members it was sealed to (everyone but the sender). */
+  readonly recipients: number;
+}
+
+/** A collective message verified against its sender's key and the verified log. */
+export interface ReceivedCollectiveMessage {
+  readonly collective: string;
+  /** The message's own id (base64url), chosen by its sender. */
+  readonly id: string;
+  readonly from: string;
+  readonly fromKeyHolder: KeyHolder | null;
+  readonly sentAt: number;
+  readonly receivedAt: number;
+  readonly text: string;
+}

@@ -1,0 +1,820 @@
+/**
+ * `Collectives`: the collective half of the client engine. It keeps a verified copy of each log,
+ * syncs it incrementally, drafts and signs this komrade's events, and retries on conflicts.
+ * `KomradeClient` is its only user and the public entry point.
+ */
+import {
+  DEFAULT_CONSTITUTION,
+  MAX_FOUNDERS,
+  MAX_JOIN_NOTE_BYTES,
+  checkCollectiveEvent,
+  checkCollectiveMessage,
+  collectivePowBytes,
+  genesisDraft,
+  namesInSigned,
+  openCollectiveMessage,
+  sealCollectiveMessage,
+  signCollectiveEvent,
+  verifyCollectiveMessage,
+  type CollectiveEvent,
+  type CollectiveMessage,
+  type Constitution,
+  type OpenProposal,
+  type ProposalChange,
+  type SignedCollectiveEvent,
+} from '../../common/collectives/index.js';
+import type { IdentityKeys } from '../../common/crypto/index.js';
+import { KomradeError, err, isKomradeError, ok, type Result } from '../../common/errors/index.js';
+import {
+  ID_BYTES,
+  MAX_LETTER_TEXT_BYTES,
+  bytesEqual,
+  parseName,
+  parseNewName,
+  solveProofOfWork,
+  toBase64url,
+  verifyReceipt,
+  type OperatorInfo,
+  type PowProgress,
+  type Receipt,
+} from '../../common/wire/index.js';
+import type { LocalStore, StoredCollectiveMessage } from '../local-store/local-store.js';
+import type { OperatorClient, RequestSigner } from '../operator-client/operator-client.js';
+import { CollectiveReplica, seqOf } from './collective-replica.js';
+import { KeyedLock } from './keyed-lock.js';
+import type {
+  CollectiveView,
+  ProposalView,
+  ReceivedCollectiveMessage,
+  SentCollectiveMessage,
+  VoteOutcome,
+  VouchOutcome,
+} from './collective-views.js';
+
+/** Options for creating a collective: its founders besides you, its rules, and PoW progress. */
+export interface CreateCollectiveOptions {
+  /** The other founders (registered komrades); you are always the first. */
+  readonly founders?: readonly string[];
+  /** @defaultValue {@link DEFAULT_CONSTITUTION} */
+  readonly constitution?: Constitution;
+  /** Called once the genesis is checked and the proof of work starts (2^bits hashes expected). */
+  readonly onSolving?: (work: { readonly bits: number; readonly expected: number }) => void;
+  /** Called while the proof of work runs, about every 64k hashes. */
+  readonly onProgress?: (progress: PowProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** What {@link Collectives} needs from the client engine. */
+export interface CollectivesHost {
+  readonly operator: OperatorClient;
+  readonly store: LocalStore;
+  readonly keys: IdentityKeys;
+  readonly now: () => number;
+  readonly random: (length: number) => Uint8Array;
+  /** Waits between retries after a conflict. */
+  readonly sleep: (ms: number) => Promise<void>;
+  /** @throws `NOT_REGISTERED` */
+  signer(): RequestSigner;
+  /** The Operator's info, its keys pinned. */
+  operatorInfo(): Promise<OperatorInfo>;
+  /** A receipt checked against the pinned Operator key (cached), or `NAME_UNKNOWN`. */
+  receiptOf(name: string): Promise<Receipt>;
+}
+
+/** A step of an action: the next event to append, or the answer. */
+type Step<T> =
+  | { readonly done: T }
+  | {
+      readonly draft: CollectiveEvent;
+      /** When set, a draft the local rules refuse ends the action with this answer instead. */
+      readonly otherwise?: T;
+    };
+
+/** Events this call tried to append, so a plan recognises its own event after a conflict. */
+interface Attempts {
+  readonly tried: SignedCollectiveEvent[];
+}
+
+/** Conflicts (someone appended first) tolerated per action before giving up. */
+const MAX_CONFLICTS = 20;
+/** Events asked for per log page: keeps answers well under the client's size limit. */
+const LOG_PAGE = 250;
+// A misbehaving Operator could claim more events forever; stop after this many pages.
+const MAX_LOG_PAGES = 100_000;
+
+/** Why a message's collective cannot be checked, for good (anything else may pass). */
+const PERMANENT = ['NAME_UNKNOWN', 'NAME_INVALID', 'NOT_FOUND', 'BAD_REQUEST'] as const;
+
+/** A random pause that grows with each conflict, so racing members spread out (≤ 1 s). */
+const conflictPause = (conflict: number): number =>
+  Math.floor(Math.random() * Math.min(1_000, 40 * 2 ** Math.min(conflict, 5)));
+
+function nameOrThrow(input: string): string {
+  const parsed = parseName(input);
+  if (!parsed.ok) throw parsed.error;
+  return parsed.value;
+}
+
+const notMember = (collective: string) =>
+  new KomradeError('NOT_MEMBER', `You are not a member of @${collective}.`);
+
+const sameKeys = (a: Receipt, b: Receipt) =>
+  bytesEqual(a.signKey, b.signKey) && bytesEqual(a.boxKey, b.boxKey) && a.keyHolder === b.keyHolder;
+
+const proposalView = (p: OpenProposal): ProposalView => ({
+  id: p.seq,
+  proposer: p.proposer,
+  change: p.change,
+  openedAt: p.openedAt,
+  closesAt: p.closesAt,
+  yes: p.yes,
+  no: p.no,
+  required: p.required,
+});
+
+/**
+ * The collective operations of `KomradeClient`. Every log the Operator serves is verified
+ * by the same rule engine the Operator runs, each receipt against the pinned Operator key, and
+ * nothing from a log that fails is stored. Operations on one collective run one at a time.
+ */
+export class Collectives {
+  readonly #host: CollectivesHost;
+  readonly #replicas = new Map<string, CollectiveReplica>();
+  readonly #lock = new KeyedLock();
+
+  constructor(host: CollectivesHost) {
+    this.#host = host;
+  }
+
+  // ── Creating and joining ────────────────────────────────────────────────────────────────────
+
+  async create(input: string, options: CreateCollectiveOptions = {}): Promise<CollectiveView> {
+    const parsed = parseNewName(input);
+    if (!parsed.ok) throw parsed.error;
+    const name = parsed.value;
+    const signer = this.#host.signer();
+    const founders = [signer.name];
+    for (const founder of options.founders ?? []) {
+      const f = nameOrThrow(founder);
+      if (!founders.includes(f)) founders.push(f);
+    }
+    if (founders.length > MAX_FOUNDERS) {
+      throw new KomradeError('USAGE', `A collective may have at most ${MAX_FOUNDERS} founders.`);
+    }
+    return this.#lock.run(name, async () => {
+      const info = await this.#host.operatorInfo();
+      const replica = new CollectiveReplica(name);
+      for (const founder of founders) replica.addReceipt(await this.#host.receiptOf(founder));
+      const draft = genesisDraft(name, signer.name, this.#now(), {
+        founders,
+        constitution: options.constitution ?? DEFAULT_CONSTITUTION,
+      });
+      const genesis = this.#sign(replica, draft);
+      options.onSolving?.({ bits: info.powBits, expected: 2 ** info.powBits });
+      const pow = await solveProofOfWork(collectivePowBytes(genesis.signed), info.powBits, {
+        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+      try {
+        await this.#host.operator.createCollective(signer, genesis, pow);
+      } catch (error) {
+        // An earlier attempt may have created it before its answer was lost: adopt our own log.
+        if (!(await this.#isOurGenesis(signer, name, genesis))) throw error;
+      }
+      this.#replicas.set(name, replica);
+      this.#applyOwn(replica, genesis);
+      this.#host.store.addCollective(name, this.#now());
+      return this.#view(await this.#sync(name), signer.name);
+    });
+  }
+
+  async #isOurGenesis(
+    signer: RequestSigner,
+    name: string,
+    genesis: SignedCollectiveEvent,
+  ): Promise<boolean> {
+    try {
+      const page = await this.#host.operator.collectiveLog(signer, name, 0, 1);
+      const first = page.from === 0 ? page.events[0] : undefined;
+      return first !== undefined && bytesEqual(first.signed, genesis.signed);
+    } catch {
+      return false;
+    }
+  }
+
+  async requestToJoin(input: string, note = ''): Promise<CollectiveView> {
+    const name = nameOrThrow(input);
+    const signer = this.#host.signer();
+    const size = Buffer.byteLength(note, 'utf8');
+    if (size > MAX_JOIN_NOTE_BYTES) {
+      throw new KomradeError(
+        'USAGE',
+        `The note is ${size} bytes; a join request's note may have at most ${MAX_JOIN_NOTE_BYTES}.`,
+      );
+    }
+    return this.#lock.run(name, async () => {
+      for (let conflict = 0; ; conflict++) {
+        // An outsider cannot read the log: draft from the head the Operator states. A wrong head
+        // only makes the append fail, and the log is verified once we may read it.
+        const head = await this.#host.operator.collectiveHead(signer, name);
+        const event = {
+          v: 1,
+          collective: name,
+          seq: head.length,
+          prev: head.head,
+          at: Math.max(this.#host.now(), head.lastAt),
+          actor: signer.name,
+          kind: 'join-request',
+          body: { note },
+        };
+        const checked = checkCollectiveEvent(event);
+        if (!checked.ok) throw new KomradeError('USAGE', checked.error.message);
+        const signed = signCollectiveEvent(checked.value, this.#host.keys.signSecret);
+        try {
+          await this.#host.operator.appendEvent(signer, signed);
+          break;
+        } catch (error) {
+          if (isKomradeError(error, 'COLLECTIVE_CONFLICT') && conflict < MAX_CONFLICTS) {
+            await this.#host.sleep(conflictPause(conflict + 1));
+            continue;
+          }
+          // Already a member or candidate (e.g. an earlier attempt went through): say so.
+          if (isKomradeError(error, 'COLLECTIVE_RULE')) {
+            const replica = await this.#sync(name).catch(() => undefined);
+            if (replica?.isIn(signer.name) === true) return this.#view(replica, signer.name);
+          }
+          throw error;
+        }
+      }
+      this.#host.store.addCollective(name, this.#now());
+      return this.#view(await this.#sync(name), signer.name);
+    });
+  }
+
+  // ── Reading ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Syncs and verifies the log; an outsider sees the last verified copy, if any. */
+  async collective(input: string): Promise<CollectiveView> {
+    const name = nameOrThrow(input);
+    const me = this.#host.signer().name;
+    return this.#lock.run(name, async () => {
+      try {
+        return this.#view(await this.#sync(name), me);
+      } catch (error) {
+        if (!isKomradeError(error, 'NOT_MEMBER')) throw error;
+        // The Operator no longer lets us read it (we left or were removed): what we verified.
+        const replica = await this.#load(name);
+        if (replica.length === 0) throw error;
+        return { ...this.#view(replica, me), standing: 'outsider' };
+      }
+    });
+  }
+
+  /** Collectives this identity created, joined or asked to join. Local only. */
+  names(): string[] {
+    return this.#host.store.collectives();
+  }
+
+  /** Stored messages of a collective, oldest first. Local only. */
+  messages(input: string): ReceivedCollectiveMessage[] {
+    const name = nameOrThrow(input);
+    return this.#host.store.collectiveMessages(name).map((stored) => this.#messageView(stored));
+  }
+
+  // ── Acting ──────────────────────────────────────────────────────────────────────────────────
+
+  async vouch(input: string, candidateInput: string): Promise<VouchOutcome> {
+    const name = nameOrThrow(input);
+    const candidate = nameOrThrow(candidateInput);
+    return this.#act(name, { tried: [] }, (replica, me, at) => {
+      if (!replica.isMember(me)) throw notMember(name);
+      const state = replica.state();
+      if (state.members.includes(candidate)) {
+        const admission = replica.admission(candidate);
+        if (admission === undefined) {
+          throw new KomradeError('COLLECTIVE_RULE', `@${candidate} is a founder of @${name}.`);
+        }
+        return { done: { collective: name, candidate, ...admission, admitted: true } };
+      }
+      const pending = state.pending.find((p) => p.candidate === candidate);
+      if (pending === undefined) {
+        throw new KomradeError(
+          'COLLECTIVE_RULE',
+          `@${candidate} has no pending request to join @${name}.`,
+        );
+      }
+      if (!pending.vouchers.includes(me)) {
+        return { draft: replica.draft('vouch', me, at, { candidate }) };
+      }
+      const outcome = {
+        collective: name,
+        candidate,
+        vouchers: pending.vouchers,
+        quorum: pending.quorum,
+        admitted: false,
+      };
+      if (pending.vouchers.length < pending.quorum) return { done: outcome };
+      // Quorum met: admit now rather than leave it to the candidate.
+      return { draft: replica.draft('admit', me, at, { candidate }), otherwise: outcome };
+    });
+  }
+
+  async propose(input: string, change: ProposalChange): Promise<ProposalView> {
+    const name = nameOrThrow(input);
+    const attempts: Attempts = { tried: [] };
+    return this.#act(name, attempts, (replica, me, at) => {
+      const landed = attempts.tried.find((t) => replica.contains(t));
+      const proposal = landed === undefined ? undefined : replica.proposal(seqOf(landed));
+      if (proposal !== undefined) return { done: proposalView(proposal) };
+      if (!replica.isMember(me)) throw notMember(name);
+      if (change.action === 'remove' && change.member === me) {
+        throw new KomradeError('USAGE', 'To stop being a member, leave the collective.');
+      }
+      return { draft: replica.draft('proposal', me, at, change) };
+    });
+  }
+
+  async vote(input: string, proposal: number, yes: boolean): Promise<VoteOutcome> {
+    const name = nameOrThrow(input);
+    const attempts: Attempts = { tried: [] };
+    return this.#act(name, attempts, (replica, me, at) => {
+      if (!replica.isMember(me)) throw notMember(name);
+      const enacted = replica.enactment(proposal);
+      if (enacted !== undefined) {
+        return { done: { collective: name, proposal, ...enacted, enacted: true } };
+      }
+      const open = this.#openProposal(replica, proposal, at);
+      const mine = open.yes.includes(me) ? true : open.no.includes(me) ? false : undefined;
+      if (mine === undefined) {
+        return { draft: replica.draft('vote', me, at, { proposal, yes }) };
+      }
+      if (mine !== yes && attempts.tried.length === 0) {
+        throw new KomradeError(
+          'COLLECTIVE_RULE',
+          `You already voted ${mine ? 'yes' : 'no'} on proposal #${proposal}; a vote cannot be changed.`,
+        );
+      }
+      return this.#enactStep(replica, me, at, open, false);
+    });
+  }
+
+  async enact(input: string, proposal: number): Promise<VoteOutcome> {
+    const name = nameOrThrow(input);
+    return this.#act(name, { tried: [] }, (replica, me, at) => {
+      if (!replica.isMember(me)) throw notMember(name);
+      const enacted = replica.enactment(proposal);
+      if (enacted !== undefined) {
+        return { done: { collective: name, proposal, ...enacted, enacted: true } };
+      }
+      return this.#enactStep(replica, me, at, this.#openProposal(replica, proposal, at), true);
+    });
+  }
+
+  /** Enacts `open` when its yes votes meet the threshold; `strict` refuses when they do not. */
+  #enactStep(
+    replica: CollectiveReplica,
+    me: string,
+    at: number,
+    open: OpenProposal,
+    strict: boolean,
+  ): Step<VoteOutcome> {
+    const outcome = {
+      collective: replica.name,
+      proposal: open.seq,
+      yes: open.yes.length,
+      no: open.no.length,
+      required: open.required,
+      enacted: false,
+    };
+    if (open.yes.length < open.required) {
+      if (!strict) return { done: outcome };
+      throw new KomradeError(
+        'COLLECTIVE_RULE',
+        `Proposal #${open.seq} has ${open.yes.length} yes vote(s); ${open.required} are needed.`,
+      );
+    }
+    const draft = replica.draft('enactment', me, at, { proposal: open.seq });
+    return strict ? { draft } : { draft, otherwise: outcome };
+  }
+
+  #openProposal(replica: CollectiveReplica, id: number, at: number): OpenProposal {
+    const open = replica.state().proposals.find((p) => p.seq === id);
+    if (open === undefined) {
+      throw new KomradeError('COLLECTIVE_RULE', `@${replica.name} has no open proposal #${id}.`);
+    }
+    if (at > open.closesAt) {
+      throw new KomradeError('COLLECTIVE_RULE', `The vote on proposal #${id} has closed.`);
+    }
+    return open;
+  }
+
+  async leave(input: string): Promise<void> {
+    const name = nameOrThrow(input);
+    const attempts: Attempts = { tried: [] };
+    try {
+      await this.#act(name, attempts, (replica, me, at) => {
+        if (replica.isIn(me)) return { draft: replica.draft('leave', me, at, {}) };
+        if (attempts.tried.length > 0) return { done: undefined };
+        throw notMember(name);
+      });
+    } catch (error) {
+      // Our leave went through before a conflict: the Operator no longer lets us read the log.
+      if (isKomradeError(error, 'NOT_MEMBER') && attempts.tried.length > 0) return;
+      throw error;
+    }
+  }
+
+  /**
+   * Runs an action under the collective's lock: sync, then repeatedly ask `plan` for the next
+   * event and append it, until the plan is done. A `COLLECTIVE_CONFLICT` (someone appended first)
+   * means a short random pause, a re-sync and a new plan: plans read the verified state, so an
+   * event of ours that did land is seen there rather than sent twice.
+   */
+  async #act<T>(
+    name: string,
+    attempts: Attempts,
+    plan: (replica: CollectiveReplica, me: string, at: number) => Step<T>,
+  ): Promise<T> {
+    const signer = this.#host.signer();
+    return this.#lock.run(name, async () => {
+      let replica = await this.#sync(name);
+      for (let conflicts = 0; ;) {
+        const at = Math.max(this.#host.now(), replica.length > 0 ? replica.state().lastAt : 0);
+        const step = plan(replica, signer.name, at);
+        if ('done' in step) return step.done;
+        if (step.otherwise !== undefined && !this.#allowed(replica, step.draft)) {
+          return step.otherwise;
+        }
+        const signed = this.#sign(replica, step.draft);
+        attempts.tried.push(signed);
+        try {
+          await this.#host.operator.appendEvent(signer, signed);
+          this.#applyOwn(replica, signed);
+          continue;
+        } catch (error) {
+          if (!isKomradeError(error, 'COLLECTIVE_CONFLICT') || ++conflicts > MAX_CONFLICTS) {
+            throw error;
+          }
+        }
+        await this.#host.sleep(conflictPause(conflicts));
+        replica = await this.#sync(name);
+      }
+    });
+  }
+
+  #allowed(replica: CollectiveReplica, draft: CollectiveEvent): boolean {
+    const checked = checkCollectiveEvent(draft);
+    if (!checked.ok) return false;
+    return replica.canAppend(signCollectiveEvent(checked.value, this.#host.keys.signSecret)).ok;
+  }
+
+  /**
+   * Signs a draft after checking its shape and that the verified log would take it, so the
+   * Operator is only asked to append what the rules allow.
+   * @throws `USAGE` for a malformed draft (e.g. a bad constitution), `COLLECTIVE_RULE`
+   */
+  #sign(replica: CollectiveReplica, draft: CollectiveEvent): SignedCollectiveEvent {
+    const checked = checkCollectiveEvent(draft);
+    if (!checked.ok) {
+      throw new KomradeError('USAGE', checked.error.message, { cause: checked.error });
+    }
+    const signed = signCollectiveEvent(checked.value, this.#host.keys.signSecret);
+    const allowed = replica.canAppend(signed);
+    if (!allowed.ok) {
+      throw new KomradeError(
+        'COLLECTIVE_RULE',
+        `@${replica.name}'s rules refuse this ${draft.kind}: ${allowed.error.message}`,
+        { cause: allowed.error },
+      );
+    }
+    return signed;
+  }
+
+  /** Appends our own event, which the Operator accepted, to the verified copy and the store. */
+  #applyOwn(replica: CollectiveReplica, signed: SignedCollectiveEvent): void {
+    const seq = replica.length;
+    if (!replica.append(signed).ok) {
+      // Checked just before sending, so unreachable; reload from the store to be safe.
+      this.#replicas.delete(replica.name);
+      return;
+    }
+    this.#host.store.appendCollectiveEvents(replica.name, seq, [signed]);
+  }
+
+  // ── Messages ────────────────────────────────────────────────────────────────────────────────
+
+  async send(input: string, text: string): Promise<SentCollectiveMessage> {
+    const name = nameOrThrow(input);
+    const signer = this.#host.signer();
+    if (text.length === 0) throw new KomradeError('LETTER_INVALID', 'A message cannot be empty.');
+    const size = Buffer.byteLength(text, 'utf8');
+    if (size > MAX_LETTER_TEXT_BYTES) {
+      throw new KomradeError(
+        'LETTER_TOO_LARGE',
+        `The message is ${size} bytes; a message may have at most ${MAX_LETTER_TEXT_BYTES} bytes of text.`,
+      );
+    }
+    const info = await this.#host.operatorInfo();
+    const draft = {
+      v: 1,
+      collective: name,
+      from: signer.name,
+      sentAt: this.#host.now(),
+      id: this.#host.random(ID_BYTES),
+      text,
+    };
+    const checked = checkCollectiveMessage(draft);
+    if (!checked.ok) throw checked.error;
+    const message = checked.value;
+    return this.#lock.run(name, async () => {
+      let replica = await this.#sync(name);
+      for (let conflicts = 0; ;) {
+        if (!replica.isMember(signer.name)) throw notMember(name);
+        const others = replica.state().members.filter((m) => m !== signer.name);
+        if (others.length === 0) {
+          throw new KomradeError(
+            'USAGE',
+            `You are the only member of @${name}: there is nobody to send to.`,
+          );
+        }
+        const recipients = [];
+        for (const member of others) {
+          const receipt = replica.receipt(member) ?? (await this.#host.receiptOf(member));
+          recipients.push({ name: member, boxKey: receipt.boxKey });
+        }
+        const sealed = sealCollectiveMessage(message, this.#host.keys.signSecret, recipients);
+        if (sealed.body.length > info.limits.sealedLetterBytes) {
+          throw new KomradeError(
+            'LETTER_TOO_LARGE',
+            `The sealed message is ${sealed.body.length} bytes; this Operator accepts at most ${info.limits.sealedLetterBytes}.`,
+          );
+        }
+        try {
+          const answer = await this.#host.operator.sendToCollective(signer, name, sealed);
+          // Kept here too, so the conversation reads complete.
+          this.#host.store.saveCollectiveMessages([{ message, receivedAt: answer.receivedAt }]);
+          return {
+            collective: name,
+            id: toBase64url(message.id),
+            sentAt: message.sentAt,
+            recipients: recipients.length,
+          };
+        } catch (error) {
+          // Membership changed meanwhile: re-sync and seal to the members as they are now.
+          if (!isKomradeError(error, 'COLLECTIVE_CONFLICT') || ++conflicts > MAX_CONFLICTS) {
+            throw error;
+          }
+        }
+        await this.#host.sleep(conflictPause(conflicts));
+        replica = await this.#sync(name);
+      }
+    });
+  }
+
+  /**
+   * Opens a collective message, verifies it against its sender's registered key, and checks in
+   * the verified log (synced when it does not already show it) that the sender and this komrade
+   * are both current members. Does not store it.
+   * @returns the message, or `LETTER_INVALID` / `NOT_MEMBER` / `COLLECTIVE_INVALID` when it must
+   * not be shown; throws only what may be temporary (e.g. the Operator unreachable)
+   */
+  async open(
+    letter: { readonly sealed: Uint8Array; readonly body: Uint8Array },
+    receivedAt: number,
+  ): Promise<Result<StoredCollectiveMessage>> {
+    const me = this.#host.signer().name;
+    const opened = openCollectiveMessage(letter.sealed, letter.body, this.#host.keys);
+    if (!opened.ok) return opened;
+    const { message } = opened.value;
+    let sender: Receipt;
+    try {
+      sender = await this.#host.receiptOf(message.from);
+    } catch (error) {
+      if (!isKomradeError(error, 'NAME_UNKNOWN')) throw error;
+      return err(
+        new KomradeError('LETTER_INVALID', `Collective message from unknown @${message.from}.`),
+      );
+    }
+    const verified = verifyCollectiveMessage(opened.value, sender.signKey);
+    if (!verified.ok) return verified;
+    const members = await this.#membersCheck(message, me);
+    if (!members.ok) return members;
+    return ok({ message: verified.value, receivedAt });
+  }
+
+  async #membersCheck(message: CollectiveMessage, me: string): Promise<Result<true>> {
+    const name = message.collective;
+    return this.#lock.run(name, async () => {
+      let replica: CollectiveReplica;
+      try {
+        replica = await this.#load(name);
+        if (replica.length > 0 && replica.isMember(me) && replica.isMember(message.from)) {
+          return ok(true);
+        }
+        replica = await this.#sync(name);
+      } catch (error) {
+        if (isKomradeError(error, 'NOT_MEMBER')) return err(notMember(name));
+        if (isKomradeError(error, 'COLLECTIVE_INVALID')) return err(error);
+        // Answers that will not change on a retry: refuse the message rather than keep it.
+        if (PERMANENT.some((code) => isKomradeError(error, code))) {
+          return err(
+            new KomradeError(
+              'LETTER_INVALID',
+              `A message for @${name} cannot be checked: ${(error as Error).message}`,
+              { cause: error },
+            ),
+          );
+        }
+        throw error;
+      }
+      if (!replica.isMember(me)) return err(notMember(name));
+      if (!replica.isMember(message.from)) {
+        return err(
+          new KomradeError(
+            'LETTER_INVALID',
+            `@${message.from} is not a member of @${name}: their message is refused.`,
+          ),
+        );
+      }
+      return ok(true);
+    });
+  }
+
+  /** The view of a stored message. */
+  view(stored: StoredCollectiveMessage): ReceivedCollectiveMessage {
+    return this.#messageView(stored);
+  }
+
+  #messageView(stored: StoredCollectiveMessage): ReceivedCollectiveMessage {
+    const { message } = stored;
+    return {
+      collective: message.collective,
+      id: toBase64url(message.id),
+      from: message.from,
+      // The sender's receipt was verified before the message was kept.
+      fromKeyHolder: this.#host.store.cachedReceipt(message.from)?.keyHolder ?? null,
+      sentAt: message.sentAt,
+      receivedAt: stored.receivedAt,
+      text: message.text,
+    };
+  }
+
+  // ── The verified copy ───────────────────────────────────────────────────────────────────────
+
+  /** The verified copy in memory, else rebuilt (and re-verified) from the store. */
+  async #load(name: string): Promise<CollectiveReplica> {
+    const cached = this.#replicas.get(name);
+    if (cached !== undefined) return cached;
+    const replica = new CollectiveReplica(name);
+    const events = this.#host.store.collectiveEvents(name);
+    await this.#addReceipts(replica, events, []);
+    for (const event of events) {
+      const appended = replica.append(event);
+      if (!appended.ok) {
+        throw new KomradeError(
+          'COLLECTIVE_INVALID',
+          `The locally stored log of @${name} no longer verifies: ${appended.error.message}`,
+          { cause: appended.error },
+        );
+      }
+    }
+    this.#replicas.set(name, replica);
+    return replica;
+  }
+
+  /**
+   * Fetches the events after the verified copy, verifies every receipt against the pinned Operator
+   * key and every event with the rule engine, and only then stores them, all or nothing. The
+   * first new event must chain onto the last verified one, so a log that differs from the stored
+   * prefix is refused like any other broken rule.
+   * @throws `COLLECTIVE_INVALID`, `NOT_MEMBER` (the Operator will not serve it to us)
+   */
+  async #sync(name: string): Promise<CollectiveReplica> {
+    const replica = await this.#load(name);
+    const signer = this.#host.signer();
+    const start = replica.length;
+    const fetched: SignedCollectiveEvent[] = [];
+    const receipts: Receipt[] = [];
+    try {
+      for (let pages = 0; pages < MAX_LOG_PAGES; pages++) {
+        const from = start + fetched.length;
+        const page = await this.#host.operator.collectiveLog(signer, name, from, LOG_PAGE);
+        const invalid = (detail: string) =>
+          new KomradeError('COLLECTIVE_INVALID', `The Operator's log of @${name} ${detail}.`);
+        if (page.collective !== name || page.from !== from) {
+          throw invalid(`answered for another collective or position`);
+        }
+        if (page.length < from) {
+          throw invalid(`has ${page.length} events, but ${from} were already verified here`);
+        }
+        if (page.events.length > page.length - from) {
+          throw invalid(
+            `serves ${page.events.length} events from #${from} of a log it says has ${page.length}`,
+          );
+        }
+        if (page.events.length === 0) {
+          if (page.length > from) throw invalid('withholds the events it says it has');
+          break;
+        }
+        receipts.push(...(await this.#addReceipts(replica, page.events, page.receipts)));
+        for (const event of page.events) {
+          const appended = replica.append(event);
+          if (!appended.ok) throw appended.error;
+          fetched.push(event);
+        }
+        if (from + page.events.length >= page.length) break;
+      }
+      if (replica.length === 0) {
+        throw new KomradeError(
+          'COLLECTIVE_INVALID',
+          `The Operator served @${name} without its genesis.`,
+        );
+      }
+      if (fetched.length > 0) this.#host.store.appendCollectiveEvents(name, start, fetched);
+    } catch (error) {
+      // The copy in memory may hold part of what was refused: rebuild it from the store.
+      this.#replicas.delete(name);
+      throw error;
+    }
+    for (const receipt of receipts) this.#host.store.cacheReceipt(receipt);
+    if (replica.length > 0 && replica.isIn(signer.name)) {
+      this.#host.store.addCollective(name, this.#now());
+    }
+    return replica;
+  }
+
+  /**
+   * Gives `replica` the receipts `events` need: the page's own (each must verify against the
+   * pinned Operator key and agree with any receipt already known), else cached or looked up.
+   * @returns the receipts that were new
+   */
+  async #addReceipts(
+    replica: CollectiveReplica,
+    events: readonly SignedCollectiveEvent[],
+    offered: readonly Receipt[],
+  ): Promise<Receipt[]> {
+    const pinned = (await this.#host.operatorInfo()).signKey;
+    const added: Receipt[] = [];
+    for (const receipt of offered) {
+      if (!verifyReceipt(receipt, pinned)) {
+        throw new KomradeError(
+          'COLLECTIVE_INVALID',
+          `The Operator's receipt for @${receipt.name} is not signed by its pinned key.`,
+        );
+      }
+      const cached = this.#host.store.cachedReceipt(receipt.name);
+      const known =
+        replica.receipt(receipt.name) ??
+        (cached !== undefined && verifyReceipt(cached, pinned) ? cached : undefined);
+      if (known !== undefined && !sameKeys(known, receipt)) {
+        throw new KomradeError(
+          'COLLECTIVE_INVALID',
+          `The Operator signed two different receipts for @${receipt.name}.`,
+        );
+      }
+      if (replica.receipt(receipt.name) === undefined) {
+        replica.addReceipt(receipt);
+        added.push(receipt);
+      }
+    }
+    const needed = new Set(events.flatMap(namesInSigned));
+    for (const name of needed) {
+      if (replica.receipt(name) !== undefined) continue;
+      try {
+        replica.addReceipt(await this.#host.receiptOf(name));
+      } catch (error) {
+        // An unregistered name: the engine refuses the event that needs it.
+        if (!isKomradeError(error, 'NAME_UNKNOWN')) throw error;
+      }
+    }
+    return added;
+  }
+
+  #view(replica: CollectiveReplica, me: string): CollectiveView {
+    const state = replica.state();
+    const standing = replica.isMember(me)
+      ? 'member'
+      : state.pending.some((p) => p.candidate === me)
+        ? 'candidate'
+        : 'outsider';
+    return {
+      name: state.collective,
+      length: state.length,
+      standing,
+      constitution: state.constitution,
+      members: state.members.map((name) => ({ name, keyHolder: replica.keyHolderOf(name) })),
+      pending: state.pending.map((p) => ({
+        candidate: p.candidate,
+        keyHolder: replica.keyHolderOf(p.candidate),
+        requestedAt: p.requestedAt,
+        vouchers: p.vouchers,
+        quorum: p.quorum,
+      })),
+      proposals: state.proposals.map(proposalView),
+    };
+  }
+
+  #now(): number {
+    return this.#host.now();
+  }
+}

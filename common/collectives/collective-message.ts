@@ -1,0 +1,169 @@
+/**
+ * Collective messages: signed by the sender once, sealed once under a fresh content key, and that
+ * key sealed to each member. Fan-out to N members costs one signature, one AEAD pass over the body
+ * and N sealed boxes of ~80 bytes; the Operator stores the body once.
+ */
+import { z } from 'zod';
+import {
+  AEAD_KEY_BYTES,
+  aeadDecrypt,
+  aeadEncrypt,
+  openSeal,
+  randomBytes,
+  seal,
+  verifyDetached,
+  type IdentityKeys,
+} from '../crypto/index.js';
+import { KomradeError, err, ok, type Result } from '../errors/index.js';
+import {
+  ID_BYTES,
+  MAX_LETTER_TEXT_BYTES,
+  TAGS,
+  decodeCanonical,
+  encodeCanonical,
+  isCanonicalName,
+  parseWith,
+  rawBytes,
+  signValue,
+  unwrapSignedBytes,
+} from '../wire/index.js';
+
+const bytesOf = (length: number) =>
+  rawBytes().refine((b) => b.length === length, `must be ${length} bytes`);
+const canonicalName = z.string().max(32).refine(isCanonicalName, 'not a canonical name');
+
+const messageSchema = z.strictObject({
+  v: z.literal(1),
+  collective: canonicalName,
+  from: canonicalName,
+  sentAt: z.number().int().nonnegative(),
+  id: bytesOf(ID_BYTES),
+  text: z
+    .string()
+    .min(1)
+    .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_LETTER_TEXT_BYTES, 'text too long'),
+});
+
+/** What a member signs: the collective is inside the signature, so it cannot be re-targeted. */
+export type CollectiveMessage = z.output<typeof messageSchema>;
+
+const envelopeSchema = z.strictObject({ signed: rawBytes(), sig: bytesOf(64) });
+const keyEnvelopeSchema = z.strictObject({
+  collective: canonicalName,
+  key: bytesOf(AEAD_KEY_BYTES),
+});
+
+// Binds the AEAD to this use: a body sealed for anything else never opens as a message.
+const BODY_AD = new TextEncoder().encode(TAGS.collectiveMessage);
+
+/** A recipient: a member's name and registered X25519 key. */
+export interface CollectiveRecipient {
+  readonly name: string;
+  readonly boxKey: Uint8Array;
+}
+
+/** What the sender hands the Operator: the body once, and one key envelope per member. */
+export interface SealedCollectiveMessage {
+  readonly body: Uint8Array;
+  readonly keys: readonly { readonly to: string; readonly sealed: Uint8Array }[];
+}
+
+/** A message opened but not yet verified against its sender's registered key and membership. */
+export interface OpenedCollectiveMessage {
+  readonly message: CollectiveMessage;
+  readonly signed: Uint8Array;
+  readonly sig: Uint8Array;
+}
+
+/**
+ * Signs `message`, seals it under a fresh content key, and seals that key to every recipient.
+ * The caller checks the message's shape (`checkCollectiveMessage`) and picks the recipients from
+ * its verified copy of the log.
+ */
+export function sealCollectiveMessage(
+  message: CollectiveMessage,
+  senderSignSecret: Uint8Array,
+  recipients: readonly CollectiveRecipient[],
+): SealedCollectiveMessage {
+  const { bytes, sig } = signValue(TAGS.collectiveMessage, message, senderSignSecret);
+  const contentKey = randomBytes(AEAD_KEY_BYTES);
+  const body = aeadEncrypt(encodeCanonical({ signed: bytes, sig }), contentKey, BODY_AD);
+  const keyEnvelope = encodeCanonical([
+    TAGS.collectiveKey,
+    { collective: message.collective, key: contentKey },
+  ]);
+  const keys = recipients.map((r) => ({ to: r.name, sealed: seal(keyEnvelope, r.boxKey) }));
+  contentKey.fill(0);
+  return { body, keys };
+}
+
+/** Checks a draft message's shape before signing it. */
+export function checkCollectiveMessage(message: unknown): Result<CollectiveMessage> {
+  return parseWith(messageSchema, message, 'LETTER_INVALID', 'collective message');
+}
+
+const invalid = (message: string, cause?: unknown) =>
+  err(new KomradeError('LETTER_INVALID', message, cause === undefined ? undefined : { cause }));
+
+/**
+ * Opens this member's key envelope, then the body with that key, and checks both shapes and that
+ * they name the same collective. Does not check the signature or membership: the caller looks the
+ * sender up and calls {@link verifyCollectiveMessage}, then checks membership in its verified log.
+ */
+export function openCollectiveMessage(
+  keyEnvelope: Uint8Array,
+  body: Uint8Array,
+  keys: IdentityKeys,
+): Result<OpenedCollectiveMessage> {
+  const opened = openSeal(keyEnvelope, keys.boxPublic, keys.boxSecret);
+  if (opened === undefined) {
+    return invalid('Collective message could not be decrypted (altered or not for you).');
+  }
+  try {
+    const envelope = parseWith(
+      keyEnvelopeSchema,
+      unwrapSignedBytes(opened, TAGS.collectiveKey, 'collective key'),
+      'LETTER_INVALID',
+      'collective key',
+    );
+    if (!envelope.ok) return envelope;
+    const plaintext = aeadDecrypt(body, envelope.value.key, BODY_AD);
+    envelope.value.key.fill(0);
+    if (plaintext === undefined) {
+      return invalid('Collective message body does not match its key (altered).');
+    }
+    const outer = parseWith(
+      envelopeSchema,
+      decodeCanonical(plaintext, 'collective message'),
+      'LETTER_INVALID',
+      'collective message',
+    );
+    if (!outer.ok) return outer;
+    const inner = unwrapSignedBytes(
+      outer.value.signed,
+      TAGS.collectiveMessage,
+      'collective message',
+    );
+    const message = checkCollectiveMessage(inner);
+    if (!message.ok) return message;
+    if (message.value.collective !== envelope.value.collective) {
+      return invalid('Collective message names another collective than its key: re-targeted.');
+    }
+    return ok({ message: message.value, signed: outer.value.signed, sig: outer.value.sig });
+  } catch (cause) {
+    return invalid('Collective message is malformed.', cause);
+  }
+}
+
+/** Verifies an opened message against its sender's key **as registered at the Operator**. */
+export function verifyCollectiveMessage(
+  opened: OpenedCollectiveMessage,
+  registeredSignPublic: Uint8Array,
+): Result<CollectiveMessage> {
+  if (!verifyDetached(opened.sig, opened.signed, registeredSignPublic)) {
+    return invalid(
+      `Collective message claiming to be from @${opened.message.from} has a bad signature.`,
+    );
+  }
+  return ok(opened.message);
+}

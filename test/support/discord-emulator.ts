@@ -1,0 +1,2343 @@
+/**
+ * A local emulation of Discord's API v10 for tests, speaking the real wire protocol so the real
+ * discord.js client can be pointed at it: REST under `/api/v10` (with Discord's rate-limit headers
+ * and 429 answers) and the gateway over WebSocket (JSON encoding, no compression). Tests create
+ * guilds, channels and members, play the users (`userSays`, `slash`) and read what the bot and its
+ * webhooks posted, and what it wrote to users in direct messages (`dms`, `closeDms`). Everything
+ * listens on 127.0.0.1 only.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+
+/** A fixed-window rate limit: `limit` requests per `windowMs`. */
+export interface RateLimit {
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
+/** The rate limits the emulator enforces (Discord's values by default). */
+export interface DiscordRateLimits {
+  /**
+   * Executions per webhook. Like Discord, this limit does not show in the headers of successful
+   * executions; only the 429 that enforces it reveals it.
+   * @defaultValue 5 per 2000 ms
+   */
+  readonly webhookExecute: RateLimit;
+  /** Webhook messages per channel, advertised in the headers. @defaultValue 30 per 60 000 ms */
+  readonly webhookChannel: RateLimit;
+  /** Bot messages per channel (`POST /channels/:id/messages`). @defaultValue 5 per 5000 ms */
+  readonly channelMessages: RateLimit;
+  /** Every other route, per route and top-level resource. @defaultValue 50 per 1000 ms */
+  readonly other: RateLimit;
+}
+
+/** How to start the emulator. */
+export interface DiscordEmulatorOptions {
+  /** The bot token the emulator accepts. @defaultValue a fresh random token */
+  readonly token?: string;
+  /** @defaultValue `'Komrade'` */
+  readonly botUsername?: string;
+  /** Sent in HELLO. @defaultValue 41 250 */
+  readonly heartbeatIntervalMs?: number;
+  /** Discord drops an interaction nobody acknowledged within 3 s. @defaultValue 3000 */
+  readonly interactionAckTimeoutMs?: number;
+  readonly rateLimits?: Partial<DiscordRateLimits>;
+  /** The bot's role permissions in every guild. @defaultValue members' rights plus webhooks */
+  readonly botPermissions?: bigint;
+}
+
+/** A user, the bot included. */
+export interface EmulatedUser {
+  readonly id: string;
+  readonly username: string;
+  readonly bot: boolean;
+}
+
+/** A guild and the ids of the roles the emulator made for it. */
+export interface EmulatedGuild {
+  readonly id: string;
+  readonly name: string;
+  readonly ownerId: string;
+  /** The `@everyone` role has the guild's id. */
+  readonly everyoneRoleId: string;
+  /** Members added with `admin: true` get this role (Administrator). */
+  readonly adminRoleId: string;
+  readonly botRoleId: string;
+}
+
+/** A text channel. */
+export interface EmulatedChannel {
+  readonly id: string;
+  readonly guildId: string;
+  readonly name: string;
+}
+
+/** Who posted a message: a user, the bot, a webhook, or the bot answering an interaction. */
+export type MessageSource = 'user' | 'bot' | 'webhook' | 'interaction';
+
+/** A message as the emulator keeps it. */
+export interface EmulatedMessage {
+  readonly id: string;
+  readonly channelId: string;
+  readonly guildId: string;
+  readonly source: MessageSource;
+  readonly author: EmulatedUser;
+  /** The webhook that posted it (the application id for interaction answers), else null. */
+  readonly webhookId: string | null;
+  /** The `avatar_url` a webhook execution gave, else null. */
+  readonly avatarUrl: string | null;
+  readonly interactionId: string | null;
+  content: string;
+  embeds: unknown[];
+  components: unknown[];
+  attachments: { readonly filename: string; readonly size: number }[];
+  flags: number;
+  readonly createdAt: number;
+  editedAt: number | null;
+  edits: number;
+  deleted: boolean;
+}
+
+/** A webhook created through the API. */
+export interface EmulatedWebhook {
+  readonly id: string;
+  readonly token: string;
+  readonly channelId: string;
+  readonly guildId: string;
+  name: string;
+  avatar: string | null;
+}
+
+/** An application command as the bot registered it. */
+export interface RegisteredCommand {
+  readonly id: string;
+  /** null for a global command. */
+  readonly guildId: string | null;
+  readonly name: string;
+  readonly description: string;
+  readonly type: number;
+  readonly options: readonly CommandOptionDefinition[];
+  readonly defaultMemberPermissions: string | null;
+}
+
+/** One option of a registered command, as Discord stores it. */
+export interface CommandOptionDefinition {
+  readonly type: number;
+  readonly name: string;
+  readonly description?: string;
+  readonly required?: boolean;
+  readonly options?: readonly CommandOptionDefinition[];
+}
+
+/** What the bot answered to a slash command. */
+export interface InteractionReply {
+  readonly interactionId: string;
+  /** 4 (message), 5 (deferred, then edited) or 9 (modal). */
+  readonly callbackType: number;
+  readonly deferred: boolean;
+  content: string;
+  ephemeral: boolean;
+  flags: number;
+  embeds: unknown[];
+  components: unknown[];
+  /** A modal's `data`, for callback type 9. */
+  readonly modal: unknown;
+  /** Follow-up messages, also after the promise resolved. */
+  readonly followUps: EmulatedMessage[];
+}
+
+/** One REST request the emulator answered. */
+export interface RestCall {
+  readonly method: string;
+  /** After `/api/v10`, e.g. `/channels/123/messages`. */
+  readonly path: string;
+  readonly query: string;
+  readonly status: number;
+  readonly body: unknown;
+  /** Whether no emulated route matched it. */
+  readonly unknownRoute: boolean;
+  readonly at: number;
+}
+
+/** Counters of the gateway's life. */
+export interface GatewayStats {
+  connections: number;
+  identifies: number;
+  resumes: number;
+  invalidSessions: number;
+  heartbeats: number;
+}
+
+/** A slash command option value, as a user would type it (ids for users, channels, roles). */
+export type SlashValue = string | number | boolean;
+
+// Gateway opcodes and intents (Discord's numbers).
+const Op = {
+  Dispatch: 0,
+  Heartbeat: 1,
+  Identify: 2,
+  PresenceUpdate: 3,
+  VoiceStateUpdate: 4,
+  Resume: 6,
+  Reconnect: 7,
+  RequestGuildMembers: 8,
+  InvalidSession: 9,
+  Hello: 10,
+  HeartbeatAck: 11,
+} as const;
+const Intent = {
+  Guilds: 1,
+  GuildMembers: 1 << 1,
+  GuildWebhooks: 1 << 5,
+  GuildMessages: 1 << 9,
+  DirectMessages: 1 << 12,
+  MessageContent: 1 << 15,
+};
+
+const Permission = {
+  CreateInstantInvite: 1n << 0n,
+  Administrator: 1n << 3n,
+  AddReactions: 1n << 6n,
+  ViewChannel: 1n << 10n,
+  SendMessages: 1n << 11n,
+  ManageMessages: 1n << 13n,
+  EmbedLinks: 1n << 14n,
+  AttachFiles: 1n << 15n,
+  ReadMessageHistory: 1n << 16n,
+  UseExternalEmojis: 1n << 18n,
+  ChangeNickname: 1n << 26n,
+  ManageWebhooks: 1n << 29n,
+  UseApplicationCommands: 1n << 31n,
+};
+const EVERYONE_PERMISSIONS =
+  Permission.CreateInstantInvite |
+  Permission.AddReactions |
+  Permission.ViewChannel |
+  Permission.SendMessages |
+  Permission.EmbedLinks |
+  Permission.AttachFiles |
+  Permission.ReadMessageHistory |
+  Permission.UseExternalEmojis |
+  Permission.ChangeNickname |
+  Permission.UseApplicationCommands;
+// Every permission bit Discord defines (bits 0 to 52; 47 is unused).
+const ALL_PERMISSIONS = ((1n << 53n) - 1n) & ~(1n << 47n);
+const DEFAULT_BOT_PERMISSIONS =
+  EVERYONE_PERMISSIONS | Permission.ManageWebhooks | Permission.ManageMessages;
+
+const MessageFlag = { Ephemeral: 64, Loading: 128 };
+const OptionType = {
+  SubCommand: 1,
+  SubCommandGroup: 2,
+  String: 3,
+  Integer: 4,
+  Boolean: 5,
+  User: 6,
+  Channel: 7,
+  Role: 8,
+  Mentionable: 9,
+  Number: 10,
+};
+
+const DEFAULT_LIMITS: DiscordRateLimits = {
+  webhookExecute: { limit: 5, windowMs: 2000 },
+  webhookChannel: { limit: 30, windowMs: 60_000 },
+  channelMessages: { limit: 5, windowMs: 5000 },
+  other: { limit: 50, windowMs: 1000 },
+};
+const MAX_WEBHOOKS_PER_CHANNEL = 10;
+const DISCORD_EPOCH = 1_420_070_400_000n;
+const BACKLOG_LIMIT = 1000;
+
+/** Discord's JSON error, thrown by route handlers. */
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+    readonly errors?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+const unknown = (what: string, code: number) => new ApiError(404, code, `Unknown ${what}`);
+const invalidForm = (field: string, code: string, message: string) =>
+  new ApiError(400, 50035, 'Invalid Form Body', {
+    [field]: { _errors: [{ code, message }] },
+  });
+
+/** One fixed window of a bucket. */
+class Window {
+  #count = 0;
+  #resetAt = 0;
+  constructor(readonly rule: RateLimit) {}
+
+  #roll(now: number): void {
+    if (now >= this.#resetAt) {
+      this.#count = 0;
+      this.#resetAt = now + this.rule.windowMs;
+    }
+  }
+  full(now: number): boolean {
+    this.#roll(now);
+    return this.#count >= this.rule.limit;
+  }
+  take(now: number): void {
+    this.#roll(now);
+    this.#count++;
+  }
+  remaining(now: number): number {
+    this.#roll(now);
+    return Math.max(0, this.rule.limit - this.#count);
+  }
+  resetAfterMs(now: number): number {
+    this.#roll(now);
+    return this.#resetAt - now;
+  }
+}
+
+interface Limiter {
+  /** Shown in the headers. */
+  readonly advertised: Window;
+  /** Enforced without showing in the headers until it answers 429. */
+  readonly hidden?: Window;
+  readonly bucket: string;
+}
+
+interface Member {
+  readonly user: EmulatedUser;
+  readonly roles: string[];
+  readonly joinedAt: string;
+}
+
+interface Role {
+  readonly id: string;
+  readonly name: string;
+  readonly permissions: bigint;
+  readonly position: number;
+  readonly managed: boolean;
+  readonly botId?: string;
+}
+
+interface GuildState {
+  readonly guild: EmulatedGuild;
+  readonly roles: Role[];
+  readonly channels: Map<string, EmulatedChannel>;
+  readonly members: Map<string, Member>;
+  readonly createdAt: number;
+}
+
+/** A direct-message channel between the bot and one user. */
+interface DmChannel {
+  readonly id: string;
+  readonly user: EmulatedUser;
+}
+
+interface InteractionState {
+  readonly id: string;
+  readonly token: string;
+  readonly channel: EmulatedChannel;
+  readonly user: EmulatedUser;
+  readonly commandName: string;
+  reply: InteractionReply | undefined;
+  original: EmulatedMessage | undefined;
+  expired: boolean;
+  settled: boolean;
+  readonly resolve: (reply: InteractionReply) => void;
+  readonly reject: (error: Error) => void;
+  readonly timers: NodeJS.Timeout[];
+}
+
+interface Session {
+  readonly id: string;
+  readonly intents: number;
+  seq: number;
+  socket: WebSocket | undefined;
+  ended: boolean;
+  readonly backlog: { readonly s: number; readonly frame: string }[];
+}
+
+interface Connection {
+  readonly socket: WebSocket;
+  session: Session | undefined;
+  closedByServer: boolean;
+}
+
+interface ApiRequest {
+  readonly method: string;
+  readonly segments: readonly string[];
+  readonly query: URLSearchParams;
+  /** The parsed JSON as sent (an array for bulk command overwrites). */
+  readonly json: unknown;
+  /** The JSON if it is an object, else empty. */
+  readonly body: Json;
+  readonly files: { readonly filename: string; readonly size: number }[];
+  readonly authorized: boolean;
+}
+
+interface Reply {
+  readonly status: number;
+  readonly body?: unknown;
+}
+
+type Params = ReadonlyMap<string, string>;
+interface Route {
+  readonly method: string;
+  readonly pattern: readonly string[];
+  /** Needs `Authorization: Bot <token>`. */
+  readonly auth: boolean;
+  readonly handle: (request: ApiRequest, params: Params) => Reply;
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const param = (params: Params, name: string): string => {
+  const value = params.get(name);
+  if (value === undefined) throw new Error(`route without :${name}`);
+  return value;
+};
+const ok = (body: unknown): Reply => ({ status: 200, body });
+const noContent: Reply = { status: 204 };
+const seconds = (ms: number) => (ms / 1000).toFixed(3);
+
+/** The emulator; start it with {@link startDiscordEmulator}. */
+export class DiscordEmulator {
+  readonly token: string;
+  readonly applicationId: string;
+  readonly botUser: EmulatedUser;
+  /** Every REST request answered, oldest first. */
+  readonly restCalls: RestCall[] = [];
+  readonly gateway: GatewayStats = {
+    connections: 0,
+    identifies: 0,
+    resumes: 0,
+    invalidSessions: 0,
+    heartbeats: 0,
+  };
+  readonly #server: Server;
+  readonly #wss: WebSocketServer;
+  readonly #heartbeatIntervalMs: number;
+  readonly #ackTimeoutMs: number;
+  readonly #limits: DiscordRateLimits;
+  readonly #botPermissions: bigint;
+  #port = 0;
+  #lastId = 0n;
+  #rateLimited = 0;
+  readonly #windows = new Map<string, Window>();
+  readonly #users = new Map<string, EmulatedUser>();
+  readonly #guilds = new Map<string, GuildState>();
+  readonly #channels = new Map<string, EmulatedChannel>();
+  /** Direct-message channels by id, and by the user they reach. */
+  readonly #dmChannels = new Map<string, DmChannel>();
+  readonly #dmOfUser = new Map<string, string>();
+  /** Users who do not accept direct messages from the bot. */
+  readonly #closedDms = new Set<string>();
+  readonly #messages: EmulatedMessage[] = [];
+  readonly #webhooks = new Map<string, EmulatedWebhook>();
+  readonly #commands: (RegisteredCommand & { readonly raw: Json })[] = [];
+  readonly #interactions = new Map<string, InteractionState>();
+  readonly #sessions = new Map<string, Session>();
+  readonly #connections = new Set<Connection>();
+  readonly #waiters = new Set<() => void>();
+  readonly #routes: Route[];
+
+  constructor(options: DiscordEmulatorOptions = {}) {
+    this.applicationId = this.#snowflake();
+    this.botUser = {
+      id: this.applicationId,
+      username: options.botUsername ?? 'Komrade',
+      bot: true,
+    };
+    this.#users.set(this.botUser.id, this.botUser);
+    // Shaped like a real token: base64 of the bot's id, a timestamp part, an HMAC part.
+    this.token =
+      options.token ??
+      `${Buffer.from(this.botUser.id).toString('base64url')}.${randomBytes(4).toString('base64url')}.${randomBytes(20).toString('base64url')}`;
+    this.#heartbeatIntervalMs = options.heartbeatIntervalMs ?? 41_250;
+    this.#ackTimeoutMs = options.interactionAckTimeoutMs ?? 3000;
+    this.#limits = { ...DEFAULT_LIMITS, ...options.rateLimits };
+    this.#botPermissions = options.botPermissions ?? DEFAULT_BOT_PERMISSIONS;
+    this.#routes = this.#buildRoutes();
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch((error: unknown) => {
+        console.error('discord emulator:', error);
+        res.destroy();
+      });
+    });
+    this.#wss = new WebSocketServer({ server: this.#server });
+    this.#wss.on('connection', (socket, req) => {
+      this.#onConnection(socket, req);
+    });
+  }
+
+  /** Starts listening on a free loopback port. */
+  async start(): Promise<void> {
+    await new Promise<void>((resolveListen, rejectListen) => {
+      this.#server.once('error', rejectListen);
+      this.#server.listen(0, '127.0.0.1', () => {
+        resolveListen();
+      });
+    });
+    const address = this.#server.address();
+    this.#port = typeof address === 'object' && address !== null ? address.port : 0;
+  }
+
+  /** The REST base to give discord.js as `rest.api`. */
+  get url(): string {
+    return `http://127.0.0.1:${this.#port}/api`;
+  }
+
+  /** The gateway address `GET /gateway/bot` returns. */
+  get gatewayUrl(): string {
+    return `ws://127.0.0.1:${this.#port}`;
+  }
+
+  /** How many 429 answers the emulator served. */
+  get rateLimitedCount(): number {
+    return this.#rateLimited;
+  }
+
+  /** REST requests no emulated route matched, so tests see what discord.js called. */
+  get unknownRoutes(): RestCall[] {
+    return this.restCalls.filter((call) => call.unknownRoute);
+  }
+
+  // ---- Test-facing world building -------------------------------------------------------------
+
+  /** Creates a guild with the bot in it (and an owner); a connected bot gets GUILD_CREATE. */
+  createGuild({ name }: { name: string }): EmulatedGuild {
+    const id = this.#snowflake();
+    const owner: EmulatedUser = { id: this.#snowflake(), username: `${name} owner`, bot: false };
+    const guild: EmulatedGuild = {
+      id,
+      name,
+      ownerId: owner.id,
+      everyoneRoleId: id,
+      adminRoleId: this.#snowflake(),
+      botRoleId: this.#snowflake(),
+    };
+    const state: GuildState = {
+      guild,
+      roles: [
+        { id, name: '@everyone', permissions: EVERYONE_PERMISSIONS, position: 0, managed: false },
+        {
+          id: guild.adminRoleId,
+          name: 'Admin',
+          permissions: Permission.Administrator,
+          position: 1,
+          managed: false,
+        },
+        {
+          id: guild.botRoleId,
+          name: this.botUser.username,
+          permissions: this.#botPermissions,
+          position: 2,
+          managed: true,
+          botId: this.botUser.id,
+        },
+      ],
+      channels: new Map(),
+      members: new Map(),
+      createdAt: Date.now(),
+    };
+    this.#guilds.set(id, state);
+    this.#users.set(owner.id, owner);
+    const joinedAt = new Date().toISOString();
+    state.members.set(owner.id, { user: owner, roles: [guild.adminRoleId], joinedAt });
+    state.members.set(this.botUser.id, { user: this.botUser, roles: [guild.botRoleId], joinedAt });
+    for (const session of this.#liveSessions()) {
+      this.#send(session, 'GUILD_CREATE', this.#guildCreatePayload(state));
+    }
+    return guild;
+  }
+
+  /** Creates a text channel; a connected bot gets CHANNEL_CREATE. */
+  createChannel(guildId: string, name: string): EmulatedChannel {
+    const state = this.#guild(guildId);
+    const channel: EmulatedChannel = { id: this.#snowflake(), guildId, name };
+    state.channels.set(channel.id, channel);
+    this.#channels.set(channel.id, channel);
+    this.#dispatch('CHANNEL_CREATE', this.#channelJson(channel), Intent.Guilds);
+    return channel;
+  }
+
+  /** Adds a member; `admin` gives them a role with Administrator. */
+  addMember(guildId: string, { username, admin = false }: { username: string; admin?: boolean }) {
+    const state = this.#guild(guildId);
+    const user: EmulatedUser = { id: this.#snowflake(), username, bot: false };
+    this.#users.set(user.id, user);
+    const member: Member = {
+      user,
+      roles: admin ? [state.guild.adminRoleId] : [],
+      joinedAt: new Date().toISOString(),
+    };
+    state.members.set(user.id, member);
+    this.#dispatch(
+      'GUILD_MEMBER_ADD',
+      { ...this.#memberJson(member), guild_id: guildId },
+      Intent.GuildMembers,
+    );
+    return user;
+  }
+
+  /** A member writes `content` in a channel: the bot gets MESSAGE_CREATE. */
+  userSays(channelId: string, userId: string, content: string): EmulatedMessage {
+    const channel = this.#channel(channelId);
+    const member = this.#guild(channel.guildId).members.get(userId);
+    if (member === undefined) throw new Error(`user ${userId} is not a member of the guild`);
+    if (content.length > 2000) throw new Error('Discord clients send at most 2000 characters');
+    return this.#storeMessage({
+      channel,
+      source: 'user',
+      author: member.user,
+      content,
+      webhookId: null,
+      avatarUrl: null,
+      interactionId: null,
+      flags: 0,
+      body: {},
+      files: [],
+    });
+  }
+
+  /**
+   * A member runs a registered slash command in a channel (`name` may be `'command sub'` for a
+   * subcommand). Resolves with the bot's answer: its reply, or for a deferred reply, the first
+   * edit of the original (or first follow-up). Rejects if the bot does not acknowledge the
+   * interaction in time (Discord's 3 s) or does not finish a deferred reply within `timeoutMs`.
+   * Throws at once for what a Discord client would not let the user send: an unregistered
+   * command, one the member lacks the default permissions for, a missing or ill-typed option.
+   */
+  slash(
+    channelId: string,
+    userId: string,
+    name: string,
+    options: Record<string, SlashValue> = {},
+    { timeoutMs = 10_000 }: { timeoutMs?: number } = {},
+  ): Promise<InteractionReply> {
+    const channel = this.#channel(channelId);
+    const state = this.#guild(channel.guildId);
+    const member = state.members.get(userId);
+    if (member === undefined) throw new Error(`user ${userId} is not a member of the guild`);
+    const [commandName = '', ...path] = name.trim().split(/\s+/);
+    const command =
+      this.#commands.find((c) => c.name === commandName && c.guildId === state.guild.id) ??
+      this.#commands.find((c) => c.name === commandName && c.guildId === null);
+    if (command === undefined) throw new Error(`/${commandName} is not registered`);
+    const permissions = this.#memberPermissions(state, member);
+    if (
+      command.defaultMemberPermissions !== null &&
+      (permissions & Permission.Administrator) === 0n &&
+      (permissions & BigInt(command.defaultMemberPermissions)) !==
+        BigInt(command.defaultMemberPermissions)
+    ) {
+      throw new Error(`${member.user.username} may not see /${commandName}`);
+    }
+    const resolved: { users: Json; members: Json; channels: Json; roles: Json } = {
+      users: {},
+      members: {},
+      channels: {},
+      roles: {},
+    };
+    const built = this.#buildOptions(command.options, path, options, state, resolved);
+    const id = this.#snowflake();
+    const token = `aW50ZXJhY3Rpb246${randomBytes(48).toString('base64url')}`;
+    const guildId = state.guild.id;
+    const payload: Json = {
+      id,
+      application_id: this.applicationId,
+      type: 2,
+      token,
+      version: 1,
+      data: {
+        id: command.id,
+        name: command.name,
+        type: 1,
+        ...(command.guildId === null ? {} : { guild_id: command.guildId }),
+        ...(built.length === 0 ? {} : { options: built }),
+        ...(Object.values(resolved).some((r) => Object.keys(r).length > 0) ? { resolved } : {}),
+      },
+      guild_id: guildId,
+      guild: { id: guildId, locale: 'en-US', features: [] },
+      channel_id: channel.id,
+      channel: { ...this.#channelJson(channel), permissions: String(permissions) },
+      member: { ...this.#memberJson(member), permissions: String(permissions) },
+      app_permissions: String(this.#memberPermissions(state, this.#botMember(state))),
+      locale: 'en-US',
+      guild_locale: 'en-US',
+      entitlements: [],
+      authorizing_integration_owners: { '0': guildId },
+      context: 0,
+      attachment_size_limit: 10_485_760,
+    };
+    return new Promise<InteractionReply>((resolve, reject) => {
+      const interaction: InteractionState = {
+        id,
+        token,
+        channel,
+        user: member.user,
+        commandName: name,
+        reply: undefined,
+        original: undefined,
+        expired: false,
+        settled: false,
+        resolve,
+        reject,
+        timers: [],
+      };
+      const fail = (message: string) => {
+        if (interaction.settled) return;
+        interaction.settled = true;
+        for (const timer of interaction.timers) clearTimeout(timer);
+        reject(new Error(message));
+      };
+      interaction.timers.push(
+        setTimeout(() => {
+          if (interaction.reply !== undefined) return;
+          interaction.expired = true;
+          fail(`the bot did not acknowledge /${name} within ${this.#ackTimeoutMs} ms`);
+        }, this.#ackTimeoutMs),
+        setTimeout(() => {
+          fail(`the bot did not finish answering /${name} within ${timeoutMs} ms`);
+        }, timeoutMs),
+      );
+      this.#interactions.set(id, interaction);
+      this.#dispatch('INTERACTION_CREATE', payload, 0);
+    });
+  }
+
+  // ---- Test-facing observation ----------------------------------------------------------------
+
+  /**
+   * What the bot, its webhooks and its interaction answers posted in a channel (not ephemeral
+   * answers, not deleted messages), oldest first; `includeUsers` adds the users' messages.
+   */
+  messages(channelId: string, { includeUsers = false } = {}): EmulatedMessage[] {
+    return this.#messages.filter(
+      (m) =>
+        m.channelId === channelId &&
+        !m.deleted &&
+        (m.flags & MessageFlag.Ephemeral) === 0 &&
+        (includeUsers || m.source !== 'user'),
+    );
+  }
+
+  /** Resolves with the first (past or future) bot or webhook message matching `predicate`. */
+  waitForMessage(
+    channelId: string,
+    predicate: (message: EmulatedMessage) => boolean,
+    timeoutMs = 5000,
+  ): Promise<EmulatedMessage> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.messages(channelId).find(predicate);
+        if (found === undefined) return;
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        const seen = this.messages(channelId).map((m) => `${m.author.username}: ${m.content}`);
+        reject(new Error(`no matching message in ${timeoutMs} ms; saw ${JSON.stringify(seen)}`));
+      }, timeoutMs);
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  /** What the bot wrote to a user in direct messages, oldest first. */
+  dms(userId: string): EmulatedMessage[] {
+    const channelId = this.#dmOfUser.get(userId);
+    return channelId === undefined ? [] : this.messages(channelId);
+  }
+
+  /** Resolves with the first (past or future) direct message to `userId` matching `predicate`. */
+  waitForDm(
+    userId: string,
+    predicate: (message: EmulatedMessage) => boolean,
+    timeoutMs = 5000,
+  ): Promise<EmulatedMessage> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.dms(userId).find(predicate);
+        if (found === undefined) return;
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        const seen = this.dms(userId).map((m) => m.content);
+        reject(
+          new Error(`no matching direct message in ${timeoutMs} ms; saw ${JSON.stringify(seen)}`),
+        );
+      }, timeoutMs);
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  /**
+   * The user stops accepting direct messages from the bot (their privacy settings): sending them
+   * one answers 403 with Discord's code 50007, as Discord does. `open` undoes it.
+   */
+  closeDms(userId: string, { open = false }: { open?: boolean } = {}): void {
+    if (open) this.#closedDms.delete(userId);
+    else this.#closedDms.add(userId);
+  }
+
+  /** The application commands registered, global and per guild. */
+  commands(): RegisteredCommand[] {
+    return this.#commands.map((c) => ({
+      id: c.id,
+      guildId: c.guildId,
+      name: c.name,
+      description: c.description,
+      type: c.type,
+      options: c.options,
+      defaultMemberPermissions: c.defaultMemberPermissions,
+    }));
+  }
+
+  /** The webhooks of a channel. */
+  webhooks(channelId: string): EmulatedWebhook[] {
+    return [...this.#webhooks.values()].filter((w) => w.channelId === channelId);
+  }
+
+  /**
+   * Closes every gateway connection, as Discord does now and then. With `resumable` (the default)
+   * the sessions live on: events meanwhile are kept and replayed when the client resumes. Without
+   * it, a RESUME gets INVALID_SESSION and the client must identify anew. Returns how many
+   * connections were closed.
+   */
+  disconnectGateway({
+    code = 4000,
+    resumable = true,
+  }: { code?: number; resumable?: boolean } = {}) {
+    let closed = 0;
+    for (const connection of this.#connections) {
+      if (connection.socket.readyState !== connection.socket.OPEN) continue;
+      if (!resumable && connection.session !== undefined) connection.session.ended = true;
+      connection.closedByServer = true;
+      connection.socket.close(code, 'Emulated disconnect');
+      closed++;
+    }
+    return closed;
+  }
+
+  /** Stops everything; pending `slash` promises reject. */
+  async close(): Promise<void> {
+    for (const interaction of this.#interactions.values()) {
+      for (const timer of interaction.timers) clearTimeout(timer);
+      if (!interaction.settled) {
+        interaction.settled = true;
+        interaction.reject(new Error('emulator closed'));
+      }
+    }
+    for (const connection of this.#connections) connection.socket.terminate();
+    await new Promise<void>((resolveClose) => {
+      this.#wss.close(() => {
+        resolveClose();
+      });
+    });
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolveClose) => {
+      this.#server.close(() => {
+        resolveClose();
+      });
+    });
+  }
+
+  // ---- Ids, lookups, JSON shapes --------------------------------------------------------------
+
+  /** A Discord snowflake: milliseconds since 2015 shifted by 22 bits, strictly increasing. */
+  #snowflake(): string {
+    const fromClock = (BigInt(Date.now()) - DISCORD_EPOCH) << 22n;
+    this.#lastId = fromClock > this.#lastId ? fromClock : this.#lastId + 1n;
+    return this.#lastId.toString();
+  }
+
+  #guild(guildId: string): GuildState {
+    const state = this.#guilds.get(guildId);
+    if (state === undefined) throw new Error(`no guild ${guildId}`);
+    return state;
+  }
+
+  #channel(channelId: string): EmulatedChannel {
+    const channel = this.#channels.get(channelId);
+    if (channel === undefined) throw new Error(`no channel ${channelId}`);
+    return channel;
+  }
+
+  #botMember(state: GuildState): Member {
+    const member = state.members.get(this.botUser.id);
+    if (member === undefined) throw new Error('the bot left the guild');
+    return member;
+  }
+
+  #memberPermissions(state: GuildState, member: Member): bigint {
+    if (member.user.id === state.guild.ownerId) return ALL_PERMISSIONS;
+    let permissions = 0n;
+    for (const role of state.roles) {
+      if (role.id === state.guild.id || member.roles.includes(role.id)) {
+        permissions |= role.permissions;
+      }
+    }
+    return (permissions & Permission.Administrator) === 0n ? permissions : ALL_PERMISSIONS;
+  }
+
+  #userJson(user: EmulatedUser): Json {
+    return {
+      id: user.id,
+      username: user.username,
+      discriminator: user.bot ? '0001' : '0',
+      global_name: user.bot ? null : user.username,
+      avatar: null,
+      ...(user.bot ? { bot: true } : {}),
+      public_flags: 0,
+      flags: 0,
+      banner: null,
+      accent_color: null,
+      avatar_decoration_data: null,
+      collectibles: null,
+      primary_guild: null,
+    };
+  }
+
+  #memberJson(member: Member, withUser = true): Json {
+    return {
+      ...(withUser ? { user: this.#userJson(member.user) } : {}),
+      nick: null,
+      avatar: null,
+      banner: null,
+      roles: member.roles,
+      joined_at: member.joinedAt,
+      premium_since: null,
+      deaf: false,
+      mute: false,
+      flags: 0,
+      pending: false,
+      communication_disabled_until: null,
+    };
+  }
+
+  #roleJson(role: Role): Json {
+    return {
+      id: role.id,
+      name: role.name,
+      description: null,
+      color: 0,
+      colors: { primary_color: 0, secondary_color: null, tertiary_color: null },
+      hoist: false,
+      icon: null,
+      unicode_emoji: null,
+      position: role.position,
+      permissions: String(role.permissions),
+      managed: role.managed,
+      mentionable: false,
+      flags: 0,
+      ...(role.botId === undefined ? {} : { tags: { bot_id: role.botId } }),
+    };
+  }
+
+  #channelJson(channel: EmulatedChannel): Json {
+    const state = this.#guild(channel.guildId);
+    const last = this.#messages.findLast((m) => m.channelId === channel.id && !m.deleted);
+    return {
+      id: channel.id,
+      type: 0,
+      guild_id: channel.guildId,
+      name: channel.name,
+      position: [...state.channels.keys()].indexOf(channel.id),
+      permission_overwrites: [],
+      parent_id: null,
+      topic: null,
+      nsfw: false,
+      last_message_id: last?.id ?? null,
+      rate_limit_per_user: 0,
+      flags: 0,
+    };
+  }
+
+  #guildJson(state: GuildState): Json {
+    const { guild } = state;
+    return {
+      id: guild.id,
+      name: guild.name,
+      icon: null,
+      splash: null,
+      discovery_splash: null,
+      banner: null,
+      description: null,
+      owner_id: guild.ownerId,
+      afk_channel_id: null,
+      afk_timeout: 300,
+      widget_enabled: false,
+      verification_level: 0,
+      default_message_notifications: 0,
+      explicit_content_filter: 0,
+      roles: state.roles.map((role) => this.#roleJson(role)),
+      emojis: [],
+      stickers: [],
+      features: [],
+      mfa_level: 0,
+      application_id: null,
+      system_channel_id: null,
+      system_channel_flags: 0,
+      rules_channel_id: null,
+      public_updates_channel_id: null,
+      safety_alerts_channel_id: null,
+      max_members: 500_000,
+      vanity_url_code: null,
+      premium_tier: 0,
+      premium_subscription_count: 0,
+      premium_progress_bar_enabled: false,
+      preferred_locale: 'en-US',
+      nsfw_level: 0,
+    };
+  }
+
+  /** GUILD_CREATE as a bot without the presences intent gets it: only its own member. */
+  #guildCreatePayload(state: GuildState): Json {
+    const botMember = this.#botMember(state);
+    return {
+      ...this.#guildJson(state),
+      joined_at: botMember.joinedAt,
+      large: false,
+      unavailable: false,
+      member_count: state.members.size,
+      members: [this.#memberJson(botMember)],
+      channels: [...state.channels.values()].map((channel) => this.#channelJson(channel)),
+      threads: [],
+      presences: [],
+      voice_states: [],
+      stage_instances: [],
+      guild_scheduled_events: [],
+      soundboard_sounds: [],
+    };
+  }
+
+  /** A webhook as the bot sees it (with token and owner), or as its token's holder sees it. */
+  #webhookJson(webhook: EmulatedWebhook, asBot: boolean): Json {
+    return {
+      id: webhook.id,
+      type: 1,
+      guild_id: webhook.guildId,
+      channel_id: webhook.channelId,
+      name: webhook.name,
+      avatar: webhook.avatar,
+      application_id: this.applicationId,
+      token: webhook.token,
+      url: `${this.url}/webhooks/${webhook.id}/${webhook.token}`,
+      ...(asBot ? { user: this.#userJson(this.botUser) } : {}),
+    };
+  }
+
+  #mentions(content: string): EmulatedUser[] {
+    const ids = [...content.matchAll(/<@!?(\d{17,20})>/g)].map((match) => match[1]);
+    return [...new Set(ids)]
+      .map((id) => (id === undefined ? undefined : this.#users.get(id)))
+      .filter((user): user is EmulatedUser => user !== undefined);
+  }
+
+  #messageJson(message: EmulatedMessage): Json {
+    const interaction = this.#interactions.get(message.interactionId ?? '');
+    return {
+      id: message.id,
+      type: message.interactionId === null ? 0 : 20,
+      channel_id: message.channelId,
+      author: this.#userJson(message.author),
+      content: message.content,
+      timestamp: new Date(message.createdAt).toISOString(),
+      edited_timestamp: message.editedAt === null ? null : new Date(message.editedAt).toISOString(),
+      tts: false,
+      mention_everyone: false,
+      mentions: this.#mentions(message.content).map((user) => this.#userJson(user)),
+      mention_roles: [],
+      attachments: message.attachments.map((file, index) => ({
+        id: `${message.id}${index}`,
+        filename: file.filename,
+        size: file.size,
+        url: `${this.url}/attachments/${message.id}/${file.filename}`,
+        proxy_url: `${this.url}/attachments/${message.id}/${file.filename}`,
+      })),
+      embeds: message.embeds,
+      components: message.components,
+      pinned: false,
+      flags: message.flags,
+      ...(message.webhookId === null ? {} : { webhook_id: message.webhookId }),
+      ...(message.source === 'interaction' ? { application_id: this.applicationId } : {}),
+      ...(interaction === undefined
+        ? {}
+        : {
+            interaction_metadata: {
+              id: interaction.id,
+              type: 2,
+              name: interaction.commandName,
+              user: this.#userJson(interaction.user),
+              authorizing_integration_owners: { '0': message.guildId },
+            },
+          }),
+    };
+  }
+
+  // ---- Messages -------------------------------------------------------------------------------
+
+  #storeMessage(input: {
+    channel: EmulatedChannel;
+    source: MessageSource;
+    author: EmulatedUser;
+    content: string;
+    webhookId: string | null;
+    avatarUrl: string | null;
+    interactionId: string | null;
+    flags: number;
+    body: Json;
+    files: { filename: string; size: number }[];
+  }): EmulatedMessage {
+    const { body } = input;
+    const message: EmulatedMessage = {
+      id: this.#snowflake(),
+      channelId: input.channel.id,
+      guildId: input.channel.guildId,
+      source: input.source,
+      author: input.author,
+      webhookId: input.webhookId,
+      avatarUrl: input.avatarUrl,
+      interactionId: input.interactionId,
+      content: input.content,
+      embeds: Array.isArray(body.embeds) ? (body.embeds as unknown[]) : [],
+      components: Array.isArray(body.components) ? (body.components as unknown[]) : [],
+      attachments: input.files,
+      flags: input.flags,
+      createdAt: Date.now(),
+      editedAt: null,
+      edits: 0,
+      deleted: false,
+    };
+    this.#messages.push(message);
+    if ((message.flags & MessageFlag.Ephemeral) === 0) {
+      this.#dispatchMessage('MESSAGE_CREATE', message);
+    }
+    this.#notify();
+    return message;
+  }
+
+  #editMessage(message: EmulatedMessage, body: Json, files: ApiRequest['files']): void {
+    const { content, embeds } = this.#checkMessageBody(body, files, false);
+    if (content !== undefined) message.content = content;
+    if (embeds !== undefined) message.embeds = embeds;
+    if (Array.isArray(body.components)) message.components = body.components as unknown[];
+    if (files.length > 0) message.attachments = files;
+    message.flags &= ~MessageFlag.Loading;
+    message.editedAt = Date.now();
+    message.edits++;
+    if ((message.flags & MessageFlag.Ephemeral) === 0) {
+      this.#dispatchMessage('MESSAGE_UPDATE', message);
+    }
+    this.#notify();
+  }
+
+  #deleteMessage(message: EmulatedMessage): void {
+    message.deleted = true;
+    if ((message.flags & MessageFlag.Ephemeral) === 0) {
+      this.#dispatch(
+        'MESSAGE_DELETE',
+        { id: message.id, channel_id: message.channelId, guild_id: message.guildId },
+        Intent.GuildMessages,
+      );
+    }
+  }
+
+  #dispatchMessage(event: 'MESSAGE_CREATE' | 'MESSAGE_UPDATE', message: EmulatedMessage): void {
+    if (this.#dmChannels.has(message.channelId)) {
+      // Direct messages reach only sessions with the DIRECT_MESSAGES intent, without a guild.
+      this.#dispatch(event, this.#messageJson(message), Intent.DirectMessages);
+      return;
+    }
+    const state = this.#guild(message.guildId);
+    const member = state.members.get(message.author.id);
+    const full: Json = {
+      ...this.#messageJson(message),
+      guild_id: message.guildId,
+      ...(member === undefined || message.webhookId !== null
+        ? {}
+        : { member: this.#memberJson(member, false) }),
+    };
+    // Without MESSAGE_CONTENT, Discord blanks what others wrote unless it mentions the bot.
+    const readable =
+      message.author.id === this.botUser.id ||
+      this.#mentions(message.content).some((user) => user.id === this.botUser.id);
+    const blank = { ...full, content: '', embeds: [], attachments: [], components: [] };
+    for (const session of this.#liveSessions()) {
+      if ((session.intents & Intent.GuildMessages) === 0) continue;
+      const visible = readable || (session.intents & Intent.MessageContent) !== 0;
+      this.#send(session, event, visible ? full : blank);
+    }
+  }
+
+  /** Checks a message body as Discord does; returns its content and embeds when present. */
+  #checkMessageBody(
+    body: Json,
+    files: ApiRequest['files'],
+    creating: boolean,
+  ): { content: string | undefined; embeds: unknown[] | undefined } {
+    const content = typeof body.content === 'string' ? body.content : undefined;
+    if (content !== undefined && content.length > 2000) {
+      throw invalidForm('content', 'BASE_TYPE_MAX_LENGTH', 'Must be 2000 or fewer in length.');
+    }
+    const embeds = Array.isArray(body.embeds) ? (body.embeds as unknown[]) : undefined;
+    if (embeds !== undefined && embeds.length > 10) {
+      throw invalidForm('embeds', 'BASE_TYPE_MAX_LENGTH', 'Must be 10 or fewer in length.');
+    }
+    const components = Array.isArray(body.components) ? body.components : [];
+    if (
+      creating &&
+      (content ?? '') === '' &&
+      (embeds ?? []).length === 0 &&
+      components.length === 0 &&
+      files.length === 0 &&
+      !isObject(body.poll)
+    ) {
+      throw new ApiError(400, 50006, 'Cannot send an empty message');
+    }
+    return { content, embeds };
+  }
+
+  #checkWebhookName(field: string, name: unknown): string {
+    if (typeof name !== 'string' || name.length < 1 || name.length > 80) {
+      throw invalidForm(field, 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 80 in length.');
+    }
+    for (const banned of ['discord', 'clyde']) {
+      if (name.toLowerCase().includes(banned)) {
+        throw invalidForm(
+          field,
+          'USERNAME_INVALID_CONTAINS',
+          `Username cannot contain "${banned}"`,
+        );
+      }
+    }
+    return name;
+  }
+
+  #notify(): void {
+    for (const waiter of [...this.#waiters]) waiter();
+  }
+
+  // ---- Slash command options ------------------------------------------------------------------
+
+  #buildOptions(
+    definitions: readonly CommandOptionDefinition[],
+    path: readonly string[],
+    given: Record<string, SlashValue>,
+    state: GuildState,
+    resolved: { users: Json; members: Json; channels: Json; roles: Json },
+  ): Json[] {
+    const [head, ...rest] = path;
+    if (head !== undefined) {
+      const sub = definitions.find(
+        (d) =>
+          d.name === head &&
+          (d.type === OptionType.SubCommand || d.type === OptionType.SubCommandGroup),
+      );
+      if (sub === undefined) throw new Error(`no subcommand ${head}`);
+      return [
+        {
+          type: sub.type,
+          name: sub.name,
+          options: this.#buildOptions(sub.options ?? [], rest, given, state, resolved),
+        },
+      ];
+    }
+    if (definitions.some((d) => d.type === OptionType.SubCommand)) {
+      throw new Error('this command needs a subcommand: name it as "command sub"');
+    }
+    for (const definition of definitions) {
+      if (definition.required === true && !(definition.name in given)) {
+        throw new Error(`option ${definition.name} is required`);
+      }
+    }
+    return Object.entries(given).map(([name, value]) => {
+      const definition = definitions.find((d) => d.name === name);
+      if (definition === undefined) throw new Error(`the command has no option ${name}`);
+      return {
+        name,
+        type: definition.type,
+        value: this.#optionValue(definition, value, state, resolved),
+      };
+    });
+  }
+
+  #optionValue(
+    definition: CommandOptionDefinition,
+    value: SlashValue,
+    state: GuildState,
+    resolved: { users: Json; members: Json; channels: Json; roles: Json },
+  ): SlashValue {
+    const wrongType = () => new Error(`option ${definition.name} cannot take ${String(value)}`);
+    switch (definition.type) {
+      case OptionType.String:
+        return String(value);
+      case OptionType.Integer:
+        if (typeof value !== 'number' || !Number.isInteger(value)) throw wrongType();
+        return value;
+      case OptionType.Number:
+        if (typeof value !== 'number') throw wrongType();
+        return value;
+      case OptionType.Boolean:
+        if (typeof value !== 'boolean') throw wrongType();
+        return value;
+      case OptionType.User:
+      case OptionType.Channel:
+      case OptionType.Role:
+      case OptionType.Mentionable: {
+        const id = String(value);
+        const member = state.members.get(id);
+        const channel = state.channels.get(id);
+        const role = state.roles.find((r) => r.id === id);
+        if (member !== undefined && definition.type !== OptionType.Channel) {
+          resolved.users[id] = this.#userJson(member.user);
+          resolved.members[id] = {
+            ...this.#memberJson(member, false),
+            permissions: String(this.#memberPermissions(state, member)),
+          };
+        } else if (channel !== undefined && definition.type === OptionType.Channel) {
+          const {
+            id: channelId,
+            type,
+            name,
+            parent_id,
+            permission_overwrites,
+            flags,
+          } = this.#channelJson(channel);
+          resolved.channels[id] = {
+            id: channelId,
+            type,
+            name,
+            parent_id,
+            permission_overwrites,
+            flags,
+            permissions: String(this.#botPermissions),
+          };
+        } else if (
+          role !== undefined &&
+          (definition.type === OptionType.Role || definition.type === OptionType.Mentionable)
+        ) {
+          resolved.roles[id] = this.#roleJson(role);
+        } else {
+          throw wrongType();
+        }
+        return id;
+      }
+      default:
+        throw wrongType();
+    }
+  }
+
+  // ---- REST -----------------------------------------------------------------------------------
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = req.method ?? 'GET';
+    const prefix = '/api/v10/';
+    const raw = await readBody(req);
+    const path = url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length - 1) : '';
+    const segments = path.split('/').filter((s) => s !== '');
+    let parsed: { json: unknown; files: ApiRequest['files'] };
+    try {
+      parsed = parseBody(req.headers['content-type'] ?? '', raw);
+    } catch {
+      this.#respond(
+        res,
+        { method, path: url.pathname, query: url.search, body: raw.toString() },
+        {
+          status: 400,
+          body: { message: '400: Bad Request', code: 50109 },
+        },
+      );
+      return;
+    }
+    const request: ApiRequest = {
+      method,
+      segments,
+      query: url.searchParams,
+      json: parsed.json,
+      body: isObject(parsed.json) ? parsed.json : {},
+      files: parsed.files,
+      authorized: req.headers.authorization === `Bot ${this.token}`,
+    };
+    const call = {
+      method,
+      path: path === '' ? url.pathname : path,
+      query: url.search,
+      body: parsed.json,
+    };
+    const now = Date.now();
+    const limiter = this.#limiter(request);
+    for (const window of [limiter.hidden, limiter.advertised]) {
+      if (window?.full(now) === true) {
+        this.#rateLimited++;
+        const after = window.resetAfterMs(now);
+        this.#respond(
+          res,
+          call,
+          {
+            status: 429,
+            body: {
+              message: 'You are being rate limited.',
+              retry_after: Number(seconds(after)),
+              global: false,
+            },
+          },
+          {
+            ...rateHeaders(window, limiter.bucket, now),
+            'Retry-After': String(Math.ceil(after / 1000)),
+            'X-RateLimit-Scope': 'user',
+          },
+        );
+        return;
+      }
+    }
+    limiter.hidden?.take(now);
+    limiter.advertised.take(now);
+    const headers = rateHeaders(limiter.advertised, limiter.bucket, now);
+    const match = path === '' ? undefined : this.#match(method, segments);
+    if (match === undefined) {
+      this.#respond(
+        res,
+        { ...call, unknownRoute: true },
+        {
+          status: 404,
+          body: { message: '404: Not Found', code: 0 },
+        },
+        headers,
+      );
+      return;
+    }
+    let reply: Reply;
+    try {
+      if (match.route.auth && !request.authorized) {
+        throw new ApiError(401, 0, '401: Unauthorized');
+      }
+      reply = match.route.handle(request, match.params);
+    } catch (error) {
+      if (!(error instanceof ApiError)) {
+        // An emulator bug: answer 500 and say why rather than crash the test run.
+        console.error('discord emulator:', error);
+        reply = { status: 500, body: { message: '500: Internal Server Error', code: 0 } };
+        this.#respond(res, call, reply, headers);
+        return;
+      }
+      reply = {
+        status: error.status,
+        body: {
+          message: error.message,
+          code: error.code,
+          ...(error.errors === undefined ? {} : { errors: error.errors }),
+        },
+      };
+    }
+    this.#respond(res, call, reply, headers);
+  }
+
+  #respond(
+    res: ServerResponse,
+    call: { method: string; path: string; query: string; body: unknown; unknownRoute?: boolean },
+    reply: Reply,
+    headers: Record<string, string> = {},
+  ): void {
+    this.restCalls.push({
+      method: call.method,
+      path: call.path,
+      query: call.query,
+      body: call.body,
+      status: reply.status,
+      unknownRoute: call.unknownRoute ?? false,
+      at: Date.now(),
+    });
+    if (reply.body === undefined) {
+      res.writeHead(reply.status, headers).end();
+      return;
+    }
+    res
+      .writeHead(reply.status, { ...headers, 'Content-Type': 'application/json' })
+      .end(JSON.stringify(reply.body));
+  }
+
+  /** Which bucket a request counts against, as Discord groups routes. */
+  #limiter(request: ApiRequest): Limiter {
+    const { method, segments } = request;
+    const [first, id, third] = segments;
+    // Ids become :id and webhook tokens :token, so one route shares one bucket name.
+    const template = segments
+      .map((s, i) =>
+        /^\d{17,20}$/.test(s) ? ':id' : segments[i - 2] === 'webhooks' ? ':token' : s,
+      )
+      .join('/');
+    const bucket = bucketHash(`${method} /${template}`);
+    const major =
+      (first === 'channels' || first === 'guilds' || first === 'webhooks') && id !== undefined
+        ? id
+        : 'global';
+    const windowFor = (key: string, rule: RateLimit) => {
+      let window = this.#windows.get(key);
+      if (window === undefined) {
+        window = new Window(rule);
+        this.#windows.set(key, window);
+      }
+      return window;
+    };
+    if (method === 'POST' && first === 'webhooks' && id !== undefined && segments.length === 3) {
+      const webhook = this.#webhooks.get(id);
+      if (webhook !== undefined && webhook.token === third) {
+        return {
+          bucket,
+          hidden: windowFor(`webhook:${id}`, this.#limits.webhookExecute),
+          advertised: windowFor(
+            `webhook-channel:${webhook.channelId}`,
+            this.#limits.webhookChannel,
+          ),
+        };
+      }
+    }
+    if (method === 'POST' && first === 'channels' && template === 'channels/:id/messages') {
+      return { bucket, advertised: windowFor(`messages:${major}`, this.#limits.channelMessages) };
+    }
+    return { bucket, advertised: windowFor(`${method} ${template}:${major}`, this.#limits.other) };
+  }
+
+  #match(
+    method: string,
+    segments: readonly string[],
+  ): { route: Route; params: Params } | undefined {
+    for (const route of this.#routes) {
+      if (route.method !== method || route.pattern.length !== segments.length) continue;
+      const params = new Map<string, string>();
+      const fits = route.pattern.every((part, i) => {
+        const segment = segments[i] ?? '';
+        if (part.startsWith(':')) {
+          params.set(part.slice(1), decodeURIComponent(segment));
+          return true;
+        }
+        return part === segment;
+      });
+      if (fits) return { route, params };
+    }
+    return undefined;
+  }
+
+  #buildRoutes(): Route[] {
+    const route = (spec: string, handle: Route['handle'], auth = true): Route => {
+      const [method = 'GET', path = '/'] = spec.split(' ');
+      return { method, pattern: path.split('/').filter((s) => s !== ''), auth, handle };
+    };
+    return [
+      route('GET /gateway', () => ok({ url: this.gatewayUrl }), false),
+      route('GET /gateway/bot', () =>
+        ok({
+          url: this.gatewayUrl,
+          shards: 1,
+          session_start_limit: {
+            total: 1000,
+            remaining: 1000 - this.gateway.identifies,
+            reset_after: 86_400_000,
+            max_concurrency: 1,
+          },
+        }),
+      ),
+      route('GET /users/@me', () => ok(this.#userJson(this.botUser))),
+      route('POST /users/@me/channels', (r) => ok(this.#openDm(r))),
+      route('GET /users/:user', (_r, p) => {
+        const user = this.#users.get(param(p, 'user'));
+        if (user === undefined) throw unknown('User', 10013);
+        return ok(this.#userJson(user));
+      }),
+      route('GET /applications/@me', () => ok(this.#applicationJson())),
+      route('GET /oauth2/applications/@me', () => ok(this.#applicationJson())),
+      route('GET /applications/:app/commands', (_r, p) => ok(this.#listCommands(p, null))),
+      route('PUT /applications/:app/commands', (r, p) => ok(this.#overwriteCommands(r, p, null))),
+      route('POST /applications/:app/commands', (r, p) => this.#createCommand(r, p, null)),
+      route('GET /applications/:app/guilds/:guild/commands', (_r, p) =>
+        ok(this.#listCommands(p, this.#apiGuild(p).guild.id)),
+      ),
+      route('PUT /applications/:app/guilds/:guild/commands', (r, p) =>
+        ok(this.#overwriteCommands(r, p, this.#apiGuild(p).guild.id)),
+      ),
+      route('POST /applications/:app/guilds/:guild/commands', (r, p) =>
+        this.#createCommand(r, p, this.#apiGuild(p).guild.id),
+      ),
+      route(
+        'POST /interactions/:id/:token/callback',
+        (r, p) => this.#interactionCallback(r, p),
+        false,
+      ),
+      route(
+        'GET /webhooks/:id/:token/messages/:message',
+        (_r, p) => ok(this.#messageJson(this.#webhookMessage(p))),
+        false,
+      ),
+      route(
+        'PATCH /webhooks/:id/:token/messages/:message',
+        (r, p) => {
+          const message = this.#webhookMessage(p);
+          this.#editMessage(message, r.body, r.files);
+          this.#settleAfterEdit(p, message);
+          return ok(this.#messageJson(message));
+        },
+        false,
+      ),
+      route(
+        'DELETE /webhooks/:id/:token/messages/:message',
+        (_r, p) => {
+          this.#deleteMessage(this.#webhookMessage(p));
+          return noContent;
+        },
+        false,
+      ),
+      route('POST /webhooks/:id/:token', (r, p) => this.#executeWebhook(r, p), false),
+      route(
+        'GET /webhooks/:id/:token',
+        (_r, p) => {
+          return ok(this.#webhookJson(this.#tokenWebhook(p), false));
+        },
+        false,
+      ),
+      route(
+        'DELETE /webhooks/:id/:token',
+        (_r, p) => {
+          this.#webhooks.delete(this.#tokenWebhook(p).id);
+          return noContent;
+        },
+        false,
+      ),
+      route('GET /webhooks/:id', (_r, p) => ok(this.#webhookJson(this.#apiWebhook(p), true))),
+      route('DELETE /webhooks/:id', (_r, p) => {
+        this.#webhooks.delete(this.#apiWebhook(p).id);
+        return noContent;
+      }),
+      route('GET /channels/:channel', (_r, p) => {
+        const dm = this.#dmChannels.get(param(p, 'channel'));
+        return ok(dm === undefined ? this.#channelJson(this.#apiChannel(p)) : this.#dmJson(dm));
+      }),
+      route('POST /channels/:channel/typing', () => noContent),
+      route('POST /channels/:channel/messages', (r, p) => {
+        const dm = this.#dmChannels.get(param(p, 'channel'));
+        if (dm !== undefined) return ok(this.#messageJson(this.#sendDm(dm, r)));
+        const channel = this.#apiChannel(p);
+        const { content } = this.#checkMessageBody(r.body, r.files, true);
+        const message = this.#storeMessage({
+          channel,
+          source: 'bot',
+          author: this.botUser,
+          content: content ?? '',
+          webhookId: null,
+          avatarUrl: null,
+          interactionId: null,
+          flags: typeof r.body.flags === 'number' ? r.body.flags & ~MessageFlag.Ephemeral : 0,
+          body: r.body,
+          files: r.files,
+        });
+        return ok(this.#messageJson(message));
+      }),
+      route('GET /channels/:channel/messages', (r, p) => ok(this.#listMessages(r, p))),
+      route('GET /channels/:channel/messages/:message', (_r, p) =>
+        ok(this.#messageJson(this.#channelMessage(p))),
+      ),
+      route('PATCH /channels/:channel/messages/:message', (r, p) => {
+        const message = this.#channelMessage(p);
+        if (message.author.id !== this.botUser.id || message.webhookId !== null) {
+          throw new ApiError(403, 50005, 'Cannot edit a message authored by another user');
+        }
+        this.#editMessage(message, r.body, r.files);
+        return ok(this.#messageJson(message));
+      }),
+      route('DELETE /channels/:channel/messages/:message', (_r, p) => {
+        this.#deleteMessage(this.#channelMessage(p));
+        return noContent;
+      }),
+      route('GET /channels/:channel/webhooks', (_r, p) =>
+        ok(this.webhooks(this.#apiChannel(p).id).map((w) => this.#webhookJson(w, true))),
+      ),
+      route('POST /channels/:channel/webhooks', (r, p) => this.#createWebhook(r, p)),
+      route('GET /guilds/:guild', (_r, p) => ok(this.#guildJson(this.#apiGuild(p)))),
+      route('GET /guilds/:guild/channels', (_r, p) =>
+        ok([...this.#apiGuild(p).channels.values()].map((c) => this.#channelJson(c))),
+      ),
+      route('GET /guilds/:guild/roles', (_r, p) =>
+        ok(this.#apiGuild(p).roles.map((role) => this.#roleJson(role))),
+      ),
+      route('GET /guilds/:guild/members/:user', (_r, p) => {
+        const member = this.#apiGuild(p).members.get(param(p, 'user'));
+        if (member === undefined) throw unknown('Member', 10007);
+        return ok(this.#memberJson(member));
+      }),
+      route('GET /guilds/:guild/webhooks', (_r, p) => {
+        const guildId = this.#apiGuild(p).guild.id;
+        return ok(
+          [...this.#webhooks.values()]
+            .filter((w) => w.guildId === guildId)
+            .map((w) => this.#webhookJson(w, true)),
+        );
+      }),
+    ];
+  }
+
+  // ---- Direct messages ------------------------------------------------------------------------
+
+  /** `POST /users/@me/channels`: the bot's one DM channel with a user, made on first use. */
+  #openDm(request: ApiRequest): Json {
+    const recipient = request.body.recipient_id;
+    const user = typeof recipient === 'string' ? this.#users.get(recipient) : undefined;
+    if (user === undefined || user.bot) {
+      throw invalidForm('recipient_id', 'USER_INVALID', 'Invalid recipient');
+    }
+    let channelId = this.#dmOfUser.get(user.id);
+    if (channelId === undefined) {
+      channelId = this.#snowflake();
+      this.#dmOfUser.set(user.id, channelId);
+      this.#dmChannels.set(channelId, { id: channelId, user });
+    }
+    const dm = this.#dmChannels.get(channelId);
+    if (dm === undefined) throw new Error('DM channel vanished');
+    return this.#dmJson(dm);
+  }
+
+  #dmJson(dm: DmChannel): Json {
+    const last = this.#messages.findLast((m) => m.channelId === dm.id && !m.deleted);
+    return {
+      id: dm.id,
+      type: 1,
+      last_message_id: last?.id ?? null,
+      flags: 0,
+      recipients: [this.#userJson(dm.user)],
+    };
+  }
+
+  /** The bot writes in a DM channel; refused (50007) when the user does not accept DMs. */
+  #sendDm(dm: DmChannel, request: ApiRequest): EmulatedMessage {
+    if (this.#closedDms.has(dm.user.id)) {
+      throw new ApiError(403, 50007, 'Cannot send messages to this user');
+    }
+    const { content } = this.#checkMessageBody(request.body, request.files, true);
+    return this.#storeMessage({
+      channel: { id: dm.id, guildId: '', name: '' },
+      source: 'bot',
+      author: this.botUser,
+      content: content ?? '',
+      webhookId: null,
+      avatarUrl: null,
+      interactionId: null,
+      flags: 0,
+      body: request.body,
+      files: request.files,
+    });
+  }
+
+  /**
+   * `GET /channels/:id/messages`: users' messages included, newest first as Discord answers;
+   * `after`, `before` (message ids) and `limit` (1 to 100, default 50).
+   */
+  #listMessages(request: ApiRequest, p: Params): Json[] {
+    const channelId = param(p, 'channel');
+    if (!this.#dmChannels.has(channelId)) this.#apiChannel(p);
+    const limit = Number(request.query.get('limit') ?? '50');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      throw invalidForm('limit', 'NUMBER_TYPE_MAX', 'int value should be between 1 and 100.');
+    }
+    const after = request.query.get('after');
+    const before = request.query.get('before');
+    let found = this.#messages.filter(
+      (m) => m.channelId === channelId && !m.deleted && (m.flags & MessageFlag.Ephemeral) === 0,
+    );
+    if (before !== null) found = found.filter((m) => BigInt(m.id) < BigInt(before));
+    // After an id: the oldest ones following it; otherwise the newest.
+    found =
+      after !== null
+        ? found.filter((m) => BigInt(m.id) > BigInt(after)).slice(0, limit)
+        : found.slice(-limit);
+    return found.reverse().map((m) => ({
+      ...this.#messageJson(m),
+      ...(m.guildId === '' ? {} : { guild_id: m.guildId }),
+    }));
+  }
+
+  #applicationJson(): Json {
+    return {
+      id: this.applicationId,
+      name: this.botUser.username,
+      icon: null,
+      description: '',
+      bot_public: false,
+      bot_require_code_grant: false,
+      verify_key: randomBytes(32).toString('hex'),
+      flags: 0,
+      team: null,
+      owner: this.#userJson({ id: '1', username: 'owner', bot: false }),
+      bot: this.#userJson(this.botUser),
+    };
+  }
+
+  #apiGuild(p: Params): GuildState {
+    const state = this.#guilds.get(param(p, 'guild'));
+    if (state === undefined) throw unknown('Guild', 10004);
+    return state;
+  }
+
+  #apiChannel(p: Params): EmulatedChannel {
+    const channel = this.#channels.get(param(p, 'channel'));
+    if (channel === undefined) throw unknown('Channel', 10003);
+    return channel;
+  }
+
+  #channelMessage(p: Params): EmulatedMessage {
+    const channel = this.#apiChannel(p);
+    const id = param(p, 'message');
+    const message = this.#messages.find((m) => m.id === id && m.channelId === channel.id);
+    if (message === undefined || message.deleted) throw unknown('Message', 10008);
+    return message;
+  }
+
+  #apiWebhook(p: Params): EmulatedWebhook {
+    const webhook = this.#webhooks.get(param(p, 'id'));
+    if (webhook === undefined) throw unknown('Webhook', 10015);
+    return webhook;
+  }
+
+  #tokenWebhook(p: Params): EmulatedWebhook {
+    const webhook = this.#apiWebhook(p);
+    if (webhook.token !== param(p, 'token')) {
+      throw new ApiError(401, 50027, 'Invalid Webhook Token');
+    }
+    return webhook;
+  }
+
+  /** The interaction behind `/webhooks/:application/:token`, if the id is the application's. */
+  #interactionByToken(p: Params): InteractionState | undefined {
+    if (param(p, 'id') !== this.applicationId) return undefined;
+    const token = param(p, 'token');
+    for (const interaction of this.#interactions.values()) {
+      if (interaction.token === token) return interaction;
+    }
+    throw unknown('Webhook', 10015);
+  }
+
+  #webhookMessage(p: Params): EmulatedMessage {
+    const which = param(p, 'message');
+    const interaction = this.#interactionByToken(p);
+    if (interaction !== undefined) {
+      const message =
+        which === '@original'
+          ? interaction.original
+          : interaction.reply?.followUps.find((m) => m.id === which);
+      if (message === undefined || message.deleted) throw unknown('Message', 10008);
+      return message;
+    }
+    const webhook = this.#tokenWebhook(p);
+    const message = this.#messages.find((m) => m.id === which && m.webhookId === webhook.id);
+    if (message === undefined || message.deleted) throw unknown('Message', 10008);
+    return message;
+  }
+
+  // ---- Commands -------------------------------------------------------------------------------
+
+  #checkApplication(p: Params): void {
+    if (param(p, 'app') !== this.applicationId) throw new ApiError(403, 50001, 'Missing Access');
+  }
+
+  #listCommands(p: Params, guildId: string | null): Json[] {
+    this.#checkApplication(p);
+    return this.#commands.filter((c) => c.guildId === guildId).map((c) => this.#commandJson(c));
+  }
+
+  #commandJson(command: RegisteredCommand & { readonly raw: Json }): Json {
+    return {
+      ...command.raw,
+      id: command.id,
+      application_id: this.applicationId,
+      ...(command.guildId === null ? {} : { guild_id: command.guildId }),
+      name: command.name,
+      description: command.description,
+      type: command.type,
+      options: command.options,
+      default_member_permissions: command.defaultMemberPermissions,
+      nsfw: command.raw.nsfw ?? false,
+      version: this.#snowflake(),
+    };
+  }
+
+  #parseCommand(raw: unknown, guildId: string | null): RegisteredCommand & { readonly raw: Json } {
+    if (
+      !isObject(raw) ||
+      typeof raw.name !== 'string' ||
+      !/^[-_\p{L}\p{N}]{1,32}$/u.test(raw.name)
+    ) {
+      throw invalidForm('name', 'APPLICATION_COMMAND_INVALID_NAME', 'Command name is invalid');
+    }
+    const type = typeof raw.type === 'number' ? raw.type : 1;
+    const description = typeof raw.description === 'string' ? raw.description : '';
+    if (type === 1 && (description.length < 1 || description.length > 100)) {
+      throw invalidForm(
+        'description',
+        'BASE_TYPE_BAD_LENGTH',
+        'Must be between 1 and 100 in length.',
+      );
+    }
+    const name = raw.name;
+    const existing = this.#commands.find(
+      (c) => c.name === name && c.type === type && c.guildId === guildId,
+    );
+    const permissions = raw.default_member_permissions;
+    return {
+      id: existing?.id ?? this.#snowflake(),
+      guildId,
+      name,
+      description,
+      type,
+      options: Array.isArray(raw.options) ? (raw.options as CommandOptionDefinition[]) : [],
+      defaultMemberPermissions:
+        typeof permissions === 'string' || typeof permissions === 'number'
+          ? String(permissions)
+          : null,
+      raw,
+    };
+  }
+
+  #overwriteCommands(request: ApiRequest, p: Params, guildId: string | null): Json[] {
+    this.#checkApplication(p);
+    const list = request.json;
+    if (!Array.isArray(list)) throw invalidForm('_root', 'ARRAY_TYPE_CONVERT', 'Must be an array');
+    const commands = list.map((raw) => this.#parseCommand(raw, guildId));
+    const kept = this.#commands.filter((c) => c.guildId !== guildId);
+    this.#commands.splice(0, this.#commands.length, ...kept, ...commands);
+    return commands.map((c) => this.#commandJson(c));
+  }
+
+  #createCommand(request: ApiRequest, p: Params, guildId: string | null): Reply {
+    this.#checkApplication(p);
+    const command = this.#parseCommand(request.json, guildId);
+    const index = this.#commands.findIndex((c) => c.id === command.id);
+    if (index === -1) this.#commands.push(command);
+    else this.#commands[index] = command;
+    return { status: index === -1 ? 201 : 200, body: this.#commandJson(command) };
+  }
+
+  // ---- Interactions ---------------------------------------------------------------------------
+
+  #interactionCallback(request: ApiRequest, p: Params): Reply {
+    const interaction = this.#interactions.get(param(p, 'id'));
+    if (
+      interaction === undefined ||
+      interaction.token !== param(p, 'token') ||
+      interaction.expired
+    ) {
+      throw new ApiError(404, 10062, 'Unknown interaction');
+    }
+    if (interaction.reply !== undefined) {
+      throw new ApiError(400, 40060, 'Interaction has already been acknowledged.');
+    }
+    const { type } = request.body;
+    const data = isObject(request.body.data) ? request.body.data : {};
+    const flags = typeof data.flags === 'number' ? data.flags : 0;
+    const ephemeral = (flags & MessageFlag.Ephemeral) !== 0;
+    let reply: InteractionReply;
+    if (type === 4 || type === 5) {
+      const deferred = type === 5;
+      const content = deferred
+        ? ''
+        : (this.#checkMessageBody(data, request.files, true).content ?? '');
+      interaction.original = this.#storeMessage({
+        channel: interaction.channel,
+        source: 'interaction',
+        author: this.botUser,
+        content,
+        webhookId: this.applicationId,
+        avatarUrl: null,
+        interactionId: interaction.id,
+        flags: deferred ? flags | MessageFlag.Loading : flags,
+        body: deferred ? {} : data,
+        files: deferred ? [] : request.files,
+      });
+      reply = {
+        interactionId: interaction.id,
+        callbackType: type,
+        deferred,
+        content,
+        ephemeral,
+        flags,
+        embeds: interaction.original.embeds,
+        components: interaction.original.components,
+        modal: null,
+        followUps: [],
+      };
+    } else if (type === 9) {
+      reply = {
+        interactionId: interaction.id,
+        callbackType: 9,
+        deferred: false,
+        content: '',
+        ephemeral: false,
+        flags: 0,
+        embeds: [],
+        components: [],
+        modal: data,
+        followUps: [],
+      };
+    } else {
+      throw invalidForm('type', 'BASE_TYPE_CHOICES', `Value must be one of (4, 5, 9).`);
+    }
+    interaction.reply = reply;
+    if (!reply.deferred) this.#settle(interaction);
+    if (request.query.get('with_response') !== 'true') return noContent;
+    const original = interaction.original;
+    return ok({
+      interaction: {
+        id: interaction.id,
+        type: 2,
+        ...(original === undefined
+          ? {}
+          : {
+              response_message_id: original.id,
+              response_message_loading: reply.deferred,
+              response_message_ephemeral: reply.ephemeral,
+            }),
+      },
+      resource: {
+        type: reply.callbackType,
+        ...(original === undefined ? {} : { message: this.#messageJson(original) }),
+      },
+    });
+  }
+
+  #settle(interaction: InteractionState): void {
+    if (interaction.settled || interaction.reply === undefined) return;
+    interaction.settled = true;
+    for (const timer of interaction.timers) clearTimeout(timer);
+    interaction.resolve(interaction.reply);
+  }
+
+  /** A deferred answer is done once its original is edited or a follow-up arrives. */
+  #settleAfterEdit(p: Params, message: EmulatedMessage): void {
+    const interaction = this.#interactionByToken(p);
+    const reply = interaction?.reply;
+    if (interaction === undefined || reply === undefined || message !== interaction.original)
+      return;
+    reply.content = message.content;
+    reply.embeds = message.embeds;
+    reply.components = message.components;
+    this.#settle(interaction);
+  }
+
+  // ---- Webhooks -------------------------------------------------------------------------------
+
+  #createWebhook(request: ApiRequest, p: Params): Reply {
+    const channel = this.#apiChannel(p);
+    const name = this.#checkWebhookName('name', request.body.name);
+    if (this.webhooks(channel.id).length >= MAX_WEBHOOKS_PER_CHANNEL) {
+      throw new ApiError(400, 30007, 'Maximum number of webhooks reached (10)');
+    }
+    const webhook: EmulatedWebhook = {
+      id: this.#snowflake(),
+      token: randomBytes(51).toString('base64url'),
+      channelId: channel.id,
+      guildId: channel.guildId,
+      name,
+      // Discord stores the image and answers with its hash.
+      avatar: typeof request.body.avatar === 'string' ? randomBytes(16).toString('hex') : null,
+    };
+    this.#webhooks.set(webhook.id, webhook);
+    this.#dispatch(
+      'WEBHOOKS_UPDATE',
+      { guild_id: channel.guildId, channel_id: channel.id },
+      Intent.GuildWebhooks,
+    );
+    return ok(this.#webhookJson(webhook, true));
+  }
+
+  #executeWebhook(request: ApiRequest, p: Params): Reply {
+    const { body, files } = request;
+    const interaction = this.#interactionByToken(p);
+    if (interaction !== undefined) {
+      const reply = interaction.reply;
+      if (reply === undefined) throw unknown('Webhook', 10015);
+      const { content } = this.#checkMessageBody(body, files, true);
+      const flags = typeof body.flags === 'number' ? body.flags : 0;
+      const message = this.#storeMessage({
+        channel: interaction.channel,
+        source: 'interaction',
+        author: this.botUser,
+        content: content ?? '',
+        webhookId: this.applicationId,
+        avatarUrl: null,
+        interactionId: interaction.id,
+        flags,
+        body,
+        files,
+      });
+      reply.followUps.push(message);
+      if (reply.deferred && !interaction.settled) {
+        reply.content = message.content;
+        reply.embeds = message.embeds;
+        reply.ephemeral = (flags & MessageFlag.Ephemeral) !== 0;
+        this.#settle(interaction);
+      }
+      return ok(this.#messageJson(message));
+    }
+    const webhook = this.#tokenWebhook(p);
+    const { content } = this.#checkMessageBody(body, files, true);
+    const username =
+      body.username === undefined
+        ? webhook.name
+        : this.#checkWebhookName('username', body.username);
+    const message = this.#storeMessage({
+      channel: this.#channel(webhook.channelId),
+      source: 'webhook',
+      // Discord shows webhook messages under a webhook "user" whose id is the webhook's.
+      author: { id: webhook.id, username, bot: true },
+      content: content ?? '',
+      webhookId: webhook.id,
+      avatarUrl: typeof body.avatar_url === 'string' ? body.avatar_url : null,
+      interactionId: null,
+      flags: typeof body.flags === 'number' ? body.flags & ~MessageFlag.Ephemeral : 0,
+      body,
+      files,
+    });
+    return request.query.get('wait') === 'true' ? ok(this.#messageJson(message)) : noContent;
+  }
+
+  // ---- Gateway --------------------------------------------------------------------------------
+
+  #liveSessions(): Session[] {
+    return [...this.#sessions.values()].filter((session) => !session.ended);
+  }
+
+  /** Sends an event to every live session whose intents ask for it (0: no intent needed). */
+  #dispatch(event: string, data: Json, intent: number): void {
+    for (const session of this.#liveSessions()) {
+      if (intent === 0 || (session.intents & intent) !== 0) this.#send(session, event, data);
+    }
+  }
+
+  /** Numbers the event in the session, keeps it for a resume and sends it if connected. */
+  #send(session: Session, event: string, data: Json): void {
+    session.seq++;
+    const frame = JSON.stringify({ op: Op.Dispatch, t: event, s: session.seq, d: data });
+    session.backlog.push({ s: session.seq, frame });
+    if (session.backlog.length > BACKLOG_LIMIT) session.backlog.shift();
+    const socket = session.socket;
+    if (socket !== undefined && socket.readyState === socket.OPEN) socket.send(frame);
+  }
+
+  #onConnection(socket: WebSocket, req: IncomingMessage): void {
+    const query = new URL(req.url ?? '/', 'http://127.0.0.1').searchParams;
+    const connection: Connection = { socket, session: undefined, closedByServer: false };
+    this.#connections.add(connection);
+    this.gateway.connections++;
+    socket.on('close', (code) => {
+      this.#connections.delete(connection);
+      const session = connection.session;
+      if (session?.socket !== socket) return;
+      session.socket = undefined;
+      // A client that closes with 1000 or 1001 ends its session; other codes may resume.
+      if (!connection.closedByServer && (code === 1000 || code === 1001)) session.ended = true;
+    });
+    socket.on('error', () => undefined);
+    if (query.get('v') !== '10') {
+      socket.close(4012, 'Invalid API version');
+      return;
+    }
+    if (query.get('encoding') !== 'json' || query.has('compress')) {
+      // The emulator speaks only uncompressed JSON.
+      socket.close(4002, 'Error while decoding payload.');
+      return;
+    }
+    socket.on('message', (data) => {
+      this.#onFrame(connection, data);
+    });
+    socket.send(
+      JSON.stringify({
+        op: Op.Hello,
+        d: { heartbeat_interval: this.#heartbeatIntervalMs, _trace: ['emulator'] },
+        s: null,
+        t: null,
+      }),
+    );
+  }
+
+  #onFrame(connection: Connection, data: RawData): void {
+    const { socket } = connection;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(rawText(data));
+    } catch {
+      socket.close(4002, 'Error while decoding payload.');
+      return;
+    }
+    if (!isObject(payload) || typeof payload.op !== 'number') {
+      socket.close(4002, 'Error while decoding payload.');
+      return;
+    }
+    const d = isObject(payload.d) ? payload.d : {};
+    switch (payload.op) {
+      case Op.Heartbeat:
+        this.gateway.heartbeats++;
+        socket.send(JSON.stringify({ op: Op.HeartbeatAck }));
+        return;
+      case Op.Identify:
+        this.#identify(connection, d);
+        return;
+      case Op.Resume:
+        this.#resume(connection, d);
+        return;
+      case Op.PresenceUpdate:
+      case Op.VoiceStateUpdate:
+      case Op.RequestGuildMembers:
+        if (connection.session === undefined) socket.close(4003, 'Not authenticated.');
+        return;
+      default:
+        socket.close(4001, 'Unknown opcode.');
+    }
+  }
+
+  #identify(connection: Connection, d: Json): void {
+    const { socket } = connection;
+    if (connection.session !== undefined) {
+      socket.close(4005, 'Already authenticated.');
+      return;
+    }
+    if (d.token !== this.token) {
+      socket.close(4004, 'Authentication failed.');
+      return;
+    }
+    if (typeof d.intents !== 'number') {
+      socket.close(4013, 'Invalid intent(s).');
+      return;
+    }
+    this.gateway.identifies++;
+    const session: Session = {
+      id: randomBytes(16).toString('hex'),
+      intents: d.intents,
+      seq: 0,
+      socket,
+      ended: false,
+      backlog: [],
+    };
+    this.#sessions.set(session.id, session);
+    connection.session = session;
+    const guilds = [...this.#guilds.values()];
+    this.#send(session, 'READY', {
+      v: 10,
+      user: { ...this.#userJson(this.botUser), verified: true, mfa_enabled: false },
+      guilds: guilds.map((state) => ({ id: state.guild.id, unavailable: true })),
+      session_id: session.id,
+      session_type: 'normal',
+      resume_gateway_url: this.gatewayUrl,
+      shard: [0, 1],
+      application: { id: this.applicationId, flags: 0 },
+      private_channels: [],
+      relationships: [],
+      presences: [],
+      guild_join_requests: [],
+      user_settings: {},
+      geo_ordered_rtc_regions: [],
+      _trace: ['emulator'],
+    });
+    for (const state of guilds)
+      this.#send(session, 'GUILD_CREATE', this.#guildCreatePayload(state));
+  }
+
+  #resume(connection: Connection, d: Json): void {
+    const session = typeof d.session_id === 'string' ? this.#sessions.get(d.session_id) : undefined;
+    const seq = typeof d.seq === 'number' ? d.seq : 0;
+    const oldest = session?.backlog[0]?.s ?? 1;
+    if (session === undefined || session.ended || d.token !== this.token || seq < oldest - 1) {
+      this.gateway.invalidSessions++;
+      connection.socket.send(JSON.stringify({ op: Op.InvalidSession, d: false }));
+      return;
+    }
+    // Discord drops an older connection still attached to the session.
+    for (const other of this.#connections) {
+      if (other !== connection && other.session === session) {
+        other.closedByServer = true;
+        other.socket.close(4000, 'Session resumed elsewhere');
+      }
+    }
+    this.gateway.resumes++;
+    connection.session = session;
+    session.socket = connection.socket;
+    for (const entry of session.backlog) {
+      if (entry.s > seq) connection.socket.send(entry.frame);
+    }
+    this.#send(session, 'RESUMED', { _trace: ['emulator'] });
+  }
+}
+
+/** Starts an emulator on a free loopback port. */
+export async function startDiscordEmulator(
+  options: DiscordEmulatorOptions = {},
+): Promise<DiscordEmulator> {
+  const emulator = new DiscordEmulator(options);
+  await emulator.start();
+  return emulator;
+}
+
+function rateHeaders(window: Window, bucket: string, now: number): Record<string, string> {
+  const after = window.resetAfterMs(now);
+  return {
+    'X-RateLimit-Limit': String(window.rule.limit),
+    'X-RateLimit-Remaining': String(window.remaining(now)),
+    'X-RateLimit-Reset': seconds(now + after),
+    'X-RateLimit-Reset-After': seconds(after),
+    'X-RateLimit-Bucket': bucket,
+  };
+}
+
+/** A stable, opaque bucket id per route, like the hashes Discord sends. */
+function bucketHash(route: string): string {
+  return createHash('sha256').update(route).digest('hex').slice(0, 32);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** JSON, or multipart with `payload_json` and `files[n]` as discord.js sends attachments. */
+function parseBody(
+  contentType: string,
+  raw: Buffer,
+): { json: unknown; files: { filename: string; size: number }[] } {
+  if (raw.length === 0) return { json: undefined, files: [] };
+  const boundary = /^multipart\/form-data;.*boundary="?([^";]+)"?/i.exec(contentType)?.[1];
+  if (boundary === undefined) return { json: JSON.parse(raw.toString('utf8')), files: [] };
+  const files: { filename: string; size: number }[] = [];
+  let json: unknown = undefined;
+  const delimiter = Buffer.from(`--${boundary}`);
+  let at = raw.indexOf(delimiter);
+  while (at !== -1) {
+    const next = raw.indexOf(delimiter, at + delimiter.length);
+    if (next === -1) break;
+    // Each part: CRLF, headers, blank line, content, CRLF before the next delimiter.
+    const part = raw.subarray(at + delimiter.length + 2, next - 2);
+    const split = part.indexOf('\r\n\r\n');
+    const head = part.subarray(0, split).toString('utf8');
+    const content = part.subarray(split + 4);
+    const name = /name="([^"]*)"/.exec(head)?.[1];
+    const filename = /filename="([^"]*)"/.exec(head)?.[1];
+    if (filename !== undefined) files.push({ filename, size: content.length });
+    else if (name === 'payload_json') json = JSON.parse(content.toString('utf8'));
+    at = next;
+  }
+  return { json, files };
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
