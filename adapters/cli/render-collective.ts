@@ -147,6 +147,9 @@ export function renderVouch(outcome: VouchOutcome): string {
 
 export function renderVote(outcome: VoteOutcome): string {
   const tally = `yes ${outcome.yes}, no ${outcome.no}, ${outcome.required} yes needed`;
+  if (outcome.alreadyPassed) {
+    return `Proposal #${outcome.proposal} of @${outcome.collective} had already been enacted; your vote was not needed.`;
+  }
   return outcome.enacted
     ? `Proposal #${outcome.proposal} of @${outcome.collective} is enacted (${tally}).`
     : `Voted on proposal #${outcome.proposal} of @${outcome.collective}: ${tally}.`;

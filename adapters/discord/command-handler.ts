@@ -6,7 +6,7 @@
  */
 import { MessageFlags, PermissionFlagsBits, type ChatInputCommandInteraction } from 'discord.js';
 import type { BridgeEngine, ChannelLinkStore } from '../../bridge/index.js';
-import type { Constitution, ProposalChange } from '../../common/collectives/index.js';
+import type { Constitution } from '../../common/collectives/index.js';
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import { parseName, parseNewName } from '../../common/wire/index.js';
@@ -319,17 +319,11 @@ export class CommandHandler {
     const name = this.#collective(i, 'propose');
     const me = this.#registered(i);
     await this.#work(i, async () => {
-      const { engine } = this.#deps;
-      let current: Constitution | undefined;
-      let change: ProposalChange;
-      if (rule === undefined) {
-        change = { action: 'remove', member: member ?? '' };
-      } else {
-        // An amendment carries a whole constitution: the one in force, with the one rule changed.
-        current = (await engine.collective(me.id, name)).constitution;
-        change = { action: 'amend', constitution: { ...current, ...rule } };
-      }
-      const proposal = await engine.propose(me.id, name, change);
+      const { proposal, current } = await this.#deps.engine.proposeRule(
+        me.id,
+        name,
+        rule === undefined ? { remove: member ?? '' } : { amend: rule },
+      );
       return texts.proposed(name, proposal, current);
     });
   }

@@ -162,10 +162,12 @@ export const texts = {
       `Vote (you too): \`/vote proposal:${proposal.id} choice:yes collective:${name}\``,
     ].join('\n'),
   voted: (yes: boolean, outcome: VoteOutcome) =>
-    outcome.enacted
-      ? `Your vote counted, and proposal #${outcome.proposal} passed: it is now in force in ${at(outcome.collective)}.`
-      : `Your ${yes ? 'yes' : 'no'} vote counted on #${outcome.proposal} in ${at(outcome.collective)}: ` +
-        `${outcome.yes} yes, ${outcome.no} no; ${outcome.required} yes needed.`,
+    outcome.alreadyPassed
+      ? `Proposal #${outcome.proposal} had already passed, so your vote was not needed: it is in force in ${at(outcome.collective)}.`
+      : outcome.enacted
+        ? `Your vote counted, and proposal #${outcome.proposal} passed: it is now in force in ${at(outcome.collective)}.`
+        : `Your ${yes ? 'yes' : 'no'} vote counted on #${outcome.proposal} in ${at(outcome.collective)}: ` +
+          `${outcome.yes} yes, ${outcome.no} no; ${outcome.required} yes needed.`,
   left: (name: string, unlinked: number) =>
     unlinked === 0
       ? `You left ${at(name)}.`

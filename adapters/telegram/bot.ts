@@ -5,7 +5,7 @@ import { constitutionMessage, type BridgeEngine } from '../../bridge/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
 import { randomBytes } from '../../common/crypto/index.js';
-import type { Constitution, ProposalChange } from '../../common/collectives/index.js';
+import type { Constitution } from '../../common/collectives/index.js';
 import { parseName, parseNewName } from '../../common/wire/index.js';
 import {
   COMMANDS,
@@ -394,16 +394,11 @@ export function installHandlers(bot: Bot<BotContext>, engine: BridgeEngine, logg
     }
     const id = await mustRegistered(ctx);
     if (id === undefined) return undefined;
-    let current: Constitution | undefined;
-    let change: ProposalChange;
-    if (rule === undefined) {
-      change = { action: 'remove', member: member ?? '' };
-    } else {
-      // An amendment carries a whole constitution: the one in force, with the one rule changed.
-      current = (await engine.collective(id.id, name)).constitution;
-      change = { action: 'amend', constitution: { ...current, ...rule } };
-    }
-    const proposal = await engine.propose(id.id, name, change);
+    const { proposal, current } = await engine.proposeRule(
+      id.id,
+      name,
+      rule === undefined ? { remove: member ?? '' } : { amend: rule },
+    );
     return ctx.reply(texts.proposed(shownName(name), proposal, current));
   });
 

@@ -203,10 +203,12 @@ export const texts = {
       `Vote (you too): /vote ${name} ${proposal.id} yes`,
     ].join('\n'),
   voted: (yes: boolean, outcome: VoteOutcome) =>
-    outcome.enacted
-      ? `Your vote counted, and proposal #${outcome.proposal} passed: it is now in force in @${outcome.collective}.`
-      : `Your ${yes ? 'yes' : 'no'} vote counted on #${outcome.proposal} in @${outcome.collective}: ` +
-        `${outcome.yes} yes, ${outcome.no} no; ${outcome.required} yes needed.`,
+    outcome.alreadyPassed
+      ? `Proposal #${outcome.proposal} had already passed, so your vote was not needed: it is in force in @${outcome.collective}.`
+      : outcome.enacted
+        ? `Your vote counted, and proposal #${outcome.proposal} passed: it is now in force in @${outcome.collective}.`
+        : `Your ${yes ? 'yes' : 'no'} vote counted on #${outcome.proposal} in @${outcome.collective}: ` +
+          `${outcome.yes} yes, ${outcome.no} no; ${outcome.required} yes needed.`,
   left: (name: string) => `You left @${name}.`,
   collectivesNone:
     'You are in no collective yet. /create_collective NAME starts one; /join NAME asks to join one.',

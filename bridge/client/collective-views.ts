@@ -66,8 +66,13 @@ export interface VoteOutcome {
   readonly yes: number;
   readonly no: number;
   readonly required: number;
-  /** True when this vote met the threshold and the proposal was enacted. */
+  /** True when the proposal is enacted (by this call, or before it). */
   readonly enacted: boolean;
+  /**
+   * True when the proposal had been enacted before this call added anything to the log: the vote
+   * was not cast (it would not have counted).
+   */
+  readonly alreadyPassed: boolean;
 }
 
 /** A message sent to every member. */

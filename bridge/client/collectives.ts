@@ -341,7 +341,8 @@ export class Collectives {
       if (!replica.isMember(me)) throw notMember(name);
       const enacted = replica.enactment(proposal);
       if (enacted !== undefined) {
-        return { done: { collective: name, proposal, ...enacted, enacted: true } };
+        const alreadyPassed = !attempts.tried.some((t) => replica.contains(t));
+        return { done: { collective: name, proposal, ...enacted, enacted: true, alreadyPassed } };
       }
       const open = this.#openProposal(replica, proposal, at);
       const mine = open.yes.includes(me) ? true : open.no.includes(me) ? false : undefined;
@@ -360,11 +361,13 @@ export class Collectives {
 
   async enact(input: string, proposal: number): Promise<VoteOutcome> {
     const name = nameOrThrow(input);
-    return this.#act(name, { tried: [] }, (replica, me, at) => {
+    const attempts: Attempts = { tried: [] };
+    return this.#act(name, attempts, (replica, me, at) => {
       if (!replica.isMember(me)) throw notMember(name);
       const enacted = replica.enactment(proposal);
       if (enacted !== undefined) {
-        return { done: { collective: name, proposal, ...enacted, enacted: true } };
+        const alreadyPassed = !attempts.tried.some((t) => replica.contains(t));
+        return { done: { collective: name, proposal, ...enacted, enacted: true, alreadyPassed } };
       }
       return this.#enactStep(replica, me, at, this.#openProposal(replica, proposal, at), true);
     });
@@ -385,6 +388,7 @@ export class Collectives {
       no: open.no.length,
       required: open.required,
       enacted: false,
+      alreadyPassed: false,
     };
     if (open.yes.length < open.required) {
       if (!strict) return { done: outcome };

@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import {
   checkCollectiveMessage,
   type CollectiveMessage,
+  type Constitution,
   type ProposalChange,
 } from '../../common/collectives/index.js';
 import { AEAD_KEY_BYTES, generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
@@ -647,6 +648,30 @@ export class BridgeEngine {
       );
     });
     return proposal;
+  }
+
+  /**
+   * Proposes one rule change, as chat commands express it: `amend` changes some rules of the
+   * constitution in force (an amendment carries a whole constitution), `remove` names a member.
+   * @returns the proposal, and for an amendment the constitution it changes (to show the difference)
+   * @throws as {@link BridgeEngine.propose}
+   */
+  async proposeRule(
+    id: string,
+    collective: string,
+    request: { readonly amend: Partial<Constitution> } | { readonly remove: string },
+  ): Promise<{ readonly proposal: ProposalView; readonly current?: Constitution }> {
+    if ('remove' in request) {
+      return {
+        proposal: await this.propose(id, collective, { action: 'remove', member: request.remove }),
+      };
+    }
+    const current = (await this.collective(id, collective)).constitution;
+    const proposal = await this.propose(id, collective, {
+      action: 'amend',
+      constitution: { ...current, ...request.amend },
+    });
+    return { proposal, current };
   }
 
   /**

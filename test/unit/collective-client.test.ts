@@ -260,14 +260,26 @@ describe('collectives: proposals and votes', () => {
     const no = await carol!.client.vote('portland', 1, false);
     expect(no).toMatchObject({ yes: 1, no: 1, enacted: false });
     const second = await bob!.client.vote('portland', 1, true);
-    expect(second).toMatchObject({ yes: 2, no: 1, required: 2, enacted: true });
+    expect(second).toMatchObject({
+      yes: 2,
+      no: 1,
+      required: 2,
+      enacted: true,
+      alreadyPassed: false,
+    });
 
     const view = await carol!.client.collective('portland');
     expect(view.constitution.quorum).toEqual({ fixed: 2 });
     expect(view.proposals).toEqual([]);
     // Enacted already: every later call says so and appends nothing.
-    expect(await carol!.client.vote('portland', 1, true)).toMatchObject({ enacted: true });
-    expect(await alice.client.enact('portland', 1)).toMatchObject({ enacted: true });
+    expect(await carol!.client.vote('portland', 1, true)).toMatchObject({
+      enacted: true,
+      alreadyPassed: true,
+    });
+    expect(await alice.client.enact('portland', 1)).toMatchObject({
+      enacted: true,
+      alreadyPassed: true,
+    });
     expect(await codeOf(alice.client.vote('portland', 99, true))).toBe('COLLECTIVE_RULE');
   });
 
