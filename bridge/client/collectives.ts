@@ -339,11 +339,8 @@ export class Collectives {
     const attempts: Attempts = { tried: [] };
     return this.#act(name, attempts, (replica, me, at) => {
       if (!replica.isMember(me)) throw notMember(name);
-      const enacted = replica.enactment(proposal);
-      if (enacted !== undefined) {
-        const alreadyPassed = !attempts.tried.some((t) => replica.contains(t));
-        return { done: { collective: name, proposal, ...enacted, enacted: true, alreadyPassed } };
-      }
+      const enacted = this.#enacted(replica, proposal, attempts);
+      if (enacted !== undefined) return { done: enacted };
       const open = this.#openProposal(replica, proposal, at);
       const mine = open.yes.includes(me) ? true : open.no.includes(me) ? false : undefined;
       if (mine === undefined) {
@@ -364,13 +361,21 @@ export class Collectives {
     const attempts: Attempts = { tried: [] };
     return this.#act(name, attempts, (replica, me, at) => {
       if (!replica.isMember(me)) throw notMember(name);
-      const enacted = replica.enactment(proposal);
-      if (enacted !== undefined) {
-        const alreadyPassed = !attempts.tried.some((t) => replica.contains(t));
-        return { done: { collective: name, proposal, ...enacted, enacted: true, alreadyPassed } };
-      }
+      const enacted = this.#enacted(replica, proposal, attempts);
+      if (enacted !== undefined) return { done: enacted };
       return this.#enactStep(replica, me, at, this.#openProposal(replica, proposal, at), true);
     });
+  }
+
+  /**
+   * The outcome when proposal `id` is already enacted: `alreadyPassed` unless an event this call
+   * appended (its vote, or the enactment itself) is in the log.
+   */
+  #enacted(replica: CollectiveReplica, id: number, attempts: Attempts): VoteOutcome | undefined {
+    const tally = replica.enactment(id);
+    if (tally === undefined) return undefined;
+    const alreadyPassed = !attempts.tried.some((t) => replica.contains(t));
+    return { collective: replica.name, proposal: id, ...tally, enacted: true, alreadyPassed };
   }
 
   /** Enacts `open` when its yes votes meet the threshold; `strict` refuses when they do not. */

@@ -732,9 +732,26 @@ export class DiscordEmulator {
     predicate: (message: EmulatedMessage) => boolean,
     timeoutMs = 5000,
   ): Promise<EmulatedMessage> {
+    return this.#waitFor(
+      () => this.messages(channelId),
+      predicate,
+      timeoutMs,
+      'message',
+      (m) => `${m.author.username}: ${m.content}`,
+    );
+  }
+
+  /** Resolves with the first (past or future) item of `list()` matching `predicate`. */
+  #waitFor(
+    list: () => EmulatedMessage[],
+    predicate: (message: EmulatedMessage) => boolean,
+    timeoutMs: number,
+    what: string,
+    show: (message: EmulatedMessage) => string,
+  ): Promise<EmulatedMessage> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        const found = this.messages(channelId).find(predicate);
+        const found = list().find(predicate);
         if (found === undefined) return;
         clearTimeout(timer);
         this.#waiters.delete(check);
@@ -742,8 +759,8 @@ export class DiscordEmulator {
       };
       const timer = setTimeout(() => {
         this.#waiters.delete(check);
-        const seen = this.messages(channelId).map((m) => `${m.author.username}: ${m.content}`);
-        reject(new Error(`no matching message in ${timeoutMs} ms; saw ${JSON.stringify(seen)}`));
+        const seen = list().map(show);
+        reject(new Error(`no matching ${what} in ${timeoutMs} ms; saw ${JSON.stringify(seen)}`));
       }, timeoutMs);
       this.#waiters.add(check);
       check();
@@ -762,24 +779,13 @@ export class DiscordEmulator {
     predicate: (message: EmulatedMessage) => boolean,
     timeoutMs = 5000,
   ): Promise<EmulatedMessage> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.dms(userId).find(predicate);
-        if (found === undefined) return;
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(check);
-        const seen = this.dms(userId).map((m) => m.content);
-        reject(
-          new Error(`no matching direct message in ${timeoutMs} ms; saw ${JSON.stringify(seen)}`),
-        );
-      }, timeoutMs);
-      this.#waiters.add(check);
-      check();
-    });
+    return this.#waitFor(
+      () => this.dms(userId),
+      predicate,
+      timeoutMs,
+      'direct message',
+      (m) => m.content,
+    );
   }
 
   /**
