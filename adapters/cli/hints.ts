@@ -71,6 +71,16 @@ export function hintFor(code: ErrorCode, context: HintContext): string | undefin
       return "See the collective's rules with `komrade collective constitution @NAME` and its state with `komrade collective show @NAME`.";
     case 'COLLECTIVE_CONFLICT':
       return 'Many members acted on the collective at once and komrade gave up retrying; try again in a moment.';
+    case 'KEY_INVALID':
+      return 'A public key was malformed or unsafe (for example a low-order X25519 point): nothing was accepted from it.';
+    case 'REQUEST_TIMEOUT':
+      return 'The request took too long to arrive; check your connection and try again.';
+    case 'EMPTY_MESSAGE':
+      return 'Write something: empty and whitespace-only texts are not sent.';
+    case 'BACKUP_INVALID':
+      return 'Check the backup file and its passphrase; a damaged or altered backup cannot be restored.';
+    case 'AGENT_UNAVAILABLE':
+      return 'Run `komrade unlock` again, or type the passphrase when asked.';
     case 'COLLECTIVE_INVALID':
       return "The log the Operator served breaks the collective's rules: nothing was accepted from it. Tell the other members; the Operator may be misbehaving.";
   }

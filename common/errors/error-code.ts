@@ -22,6 +22,8 @@ export const OPERATOR_ERROR_CODES = [
   'COLLECTIVE_RULE',
   'COLLECTIVE_CONFLICT',
   'NOT_MEMBER',
+  'KEY_INVALID',
+  'REQUEST_TIMEOUT',
   'INTERNAL',
 ] as const;
 
@@ -41,6 +43,9 @@ export const CLIENT_ERROR_CODES = [
   'CONFIG_INVALID',
   'TOR_UNAVAILABLE',
   'USAGE',
+  'EMPTY_MESSAGE',
+  'BACKUP_INVALID',
+  'AGENT_UNAVAILABLE',
 ] as const;
 
 export type OperatorErrorCode = (typeof OPERATOR_ERROR_CODES)[number];

@@ -23,5 +23,7 @@ export const HTTP_STATUS: Readonly<Record<OperatorErrorCode, number>> = Object.f
   COLLECTIVE_RULE: 409,
   COLLECTIVE_CONFLICT: 409,
   NOT_MEMBER: 403,
+  KEY_INVALID: 400,
+  REQUEST_TIMEOUT: 408,
   INTERNAL: 500,
 });
