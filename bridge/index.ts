@@ -12,6 +12,7 @@ export {
   type RegisterOptions,
 } from './client/komrade-client.js';
 export type {
+  AdmissionNotice,
   CandidateView,
   CollectiveView,
   MemberView,
@@ -22,6 +23,7 @@ export type {
   VoteOutcome,
   VouchOutcome,
 } from './client/collective-views.js';
+export { untrustedLine } from './client/collective-views.js';
 export type {
   FeedPost,
   FeedView,
@@ -32,6 +34,7 @@ export type {
   PublishedPost,
   ReceivedKind,
   ReceivedLetter,
+  RecipientFailure,
   SentLetter,
   WhoAmI,
 } from './client/views.js';
@@ -83,10 +86,24 @@ export {
   KEYSTORE_VERSION,
   type FileKeystoreOptions,
 } from './keystore/file-keystore.js';
+export {
+  BACKUP_VERSION,
+  MAX_BACKUP_BYTES,
+  openBackup,
+  sealBackup,
+  snapshotLocalStore,
+  writeBackupFile,
+  writeLocalStoreImage,
+  type BackupContents,
+  type SealBackupOptions,
+} from './backup/index.js';
 
 // Local state
 export type {
+  Contact,
   ContactState,
+  FollowOutcome,
+  FollowStatement,
   LetterFolder,
   LocalStore,
   PinnedOperator,
@@ -147,6 +164,7 @@ export {
 export {
   adapterConfigShape,
   secretSource,
+  withAdapterRules,
   type AdapterConfig,
   type AdapterConfigDefaults,
   type SecretSource,

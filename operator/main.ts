@@ -6,7 +6,11 @@ import { parseArgs } from 'node:util';
 import { initCrypto } from '../common/crypto/index.js';
 import { KomradeError, isKomradeError } from '../common/errors/index.js';
 import { createJsonLogger, type Logger } from '../common/logging/index.js';
-import type { BootstrapProgress } from '../tor/index.js';
+import {
+  describeBootstrapStall,
+  type BootstrapProgress,
+  type BootstrapStall,
+} from '../tor/index.js';
 import type { OperatorConfig } from './config/operator-config.js';
 import { loadOperatorConfig } from './config/load-operator-config.js';
 import { createOperatorServer } from './http/create-operator-server.js';
@@ -67,6 +71,14 @@ function createOnionService(
   const onProgress = (progress: BootstrapProgress): void => {
     process.stdout.write(bootstrapLine(progress));
   };
+  const onStall = (stall: BootstrapStall): void => {
+    process.stdout.write(`${describeBootstrapStall(stall)}\n`);
+    logger.warn('tor.bootstrap_stalled', {
+      percent: stall.progress.percent,
+      tag: stall.progress.tag,
+      seconds: Math.round(stall.stalledMs / 1_000),
+    });
+  };
   const { tor } = config;
   const connector: TorConnector =
     tor.control === null
@@ -76,6 +88,8 @@ function createOnionService(
           extraTorrcLines: tor.extraTorrcLines,
           bootstrapTimeoutMs: tor.bootstrapTimeoutSeconds * 1_000,
           onProgress,
+          onStall,
+          stallMs: tor.bootstrapStallSeconds * 1_000,
           logger,
         })
       : new AttachedTorConnector({
@@ -202,10 +216,12 @@ async function main(): Promise<void> {
   const shutdown = (signal: NodeJS.Signals) => {
     if (state.stopping) return;
     state.stopping = true;
+    process.stdout.write(`Komrade Operator stopping (${signal})\n`);
     logger.info('operator.stopping', { signal });
     stopAll().then(
       () => {
         logger.info('operator.stopped');
+        process.stdout.write('Komrade Operator stopped\n');
         process.exit(0);
       },
       (error: unknown) => {

@@ -30,6 +30,12 @@ export {
 } from './control-reply.js';
 export { parseBootstrapPhase, type BootstrapProgress } from './bootstrap-phase.js';
 export {
+  BootstrapStallWatch,
+  describeBootstrapStall,
+  type BootstrapStall,
+  type BootstrapStallWatchOptions,
+} from './bootstrap-stall.js';
+export {
   parseCircuitLine,
   parseCircuitStatus,
   parseStreamLine,

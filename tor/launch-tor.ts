@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { silentLogger, type Logger } from '../common/logging/index.js';
 import { parseBootstrapPhase, type BootstrapProgress } from './bootstrap-phase.js';
+import { BootstrapStallWatch, type BootstrapStall } from './bootstrap-stall.js';
 import { TorControl, type ControlTarget } from './tor-control.js';
 import { TorError } from './tor-error.js';
 import { renderTorrc, torrcQuote } from './torrc.js';
@@ -28,6 +29,13 @@ export interface LaunchTorOptions {
   readonly extraTorrcLines?: readonly string[];
   /** Called each time the bootstrap percentage rises, last with 100. */
   readonly onProgress?: (progress: BootstrapProgress) => void;
+  /**
+   * Called while bootstrap has not moved for `stallMs`, at most once per `stallMs`, with the last
+   * phase (see `describeBootstrapStall`).
+   */
+  readonly onStall?: (stall: BootstrapStall) => void;
+  /** @defaultValue 30000 */
+  readonly stallMs?: number;
   /** Wait until bootstrap reaches 100%. @defaultValue true */
   readonly waitForBootstrap?: boolean;
   /** @defaultValue 300000 */
@@ -179,6 +187,9 @@ export async function launchTor(options: LaunchTorOptions = {}): Promise<TorProc
         options.bootstrapTimeoutMs ?? 300_000,
         options.onProgress,
         recent,
+        options.onStall === undefined
+          ? undefined
+          : { onStall: options.onStall, stallMs: options.stallMs ?? 30_000 },
       );
     }
     let socksPort: number | undefined;
@@ -275,8 +286,23 @@ async function waitForBootstrap(
   timeoutMs: number,
   onProgress: ((progress: BootstrapProgress) => void) | undefined,
   recent: readonly string[],
+  stalls: { onStall: (stall: BootstrapStall) => void; stallMs: number } | undefined,
 ): Promise<void> {
   let last: BootstrapProgress | undefined;
+  const watch =
+    stalls === undefined ? undefined : new BootstrapStallWatch({ stallMs: stalls.stallMs });
+  // Polling is cheap, and a check at most a second late is still "once per interval".
+  const poll =
+    stalls === undefined || watch === undefined
+      ? undefined
+      : setInterval(
+          () => {
+            const stall = watch.check();
+            if (stall !== undefined) stalls.onStall(stall);
+          },
+          Math.min(1_000, stalls.stallMs),
+        );
+  poll?.unref();
   let finish: (() => void) | undefined;
   let fail: ((error: TorError) => void) | undefined;
   // One promise settled by whichever comes first: 100%, tor exiting, or the timeout.
@@ -287,6 +313,7 @@ async function waitForBootstrap(
   // Marked handled here; `await done` below still throws.
   done.catch(() => undefined);
   const report = (progress: BootstrapProgress): void => {
+    watch?.observe(progress);
     if (last !== undefined && progress.percent <= last.percent) return;
     last = progress;
     onProgress?.(progress);
@@ -316,6 +343,7 @@ async function waitForBootstrap(
     await unsubscribe();
   } finally {
     clearTimeout(timer);
+    clearInterval(poll);
   }
 }
 

@@ -1,8 +1,9 @@
 /** `komrade collective …`: create, join, vouch, vote and write to a collective (docs/collectives.md). */
 import { type Command, InvalidArgumentError } from 'commander';
-import { parseName, type PowProgress } from '../../common/wire/index.js';
+import { parseName } from '../../common/wire/index.js';
 import { proposalFromOptions, type ProposeOptions } from './constitution-change.js';
 import type { Output } from './output.js';
+import { powProgress } from './pow-progress.js';
 import { readText } from './read-text.js';
 import {
   renderCollective,
@@ -22,6 +23,8 @@ export interface CollectiveCommandContext {
   readonly output: Output;
   /** stdin, for `send` without text. */
   readonly input: AsyncIterable<string | Buffer> & { readonly isTTY?: boolean };
+  /** The clock, for proof-of-work progress. */
+  readonly now: () => number;
   /** Opens the home folder for one command and always closes it. */
   readonly withSession: <T>(command: Command, run: (session: Session) => Promise<T>) => Promise<T>;
 }
@@ -60,16 +63,6 @@ const examples = (...lines: string[]) =>
 export function addCollectiveCommands(program: Command, ctx: CollectiveCommandContext): void {
   const { output, withSession } = ctx;
 
-  const powProgress = {
-    onSolving: ({ expected }: { readonly expected: number }) => {
-      output.progress(`Solving the proof of work (about ${expected} hashes)…`);
-    },
-    onProgress: ({ tried, expected }: PowProgress) => {
-      const percent = Math.floor((tried / expected) * 100);
-      output.progressUpdate(`Proof of work: ${percent}% of the expected hashes`);
-    },
-  };
-
   const collective = program
     .command('collective')
     .description(
@@ -107,7 +100,7 @@ export function addCollectiveCommands(program: Command, ctx: CollectiveCommandCo
       await withSession(command, async ({ client }) => {
         const view = await client.createCollective(name, {
           founders: options.founder,
-          ...powProgress,
+          ...powProgress(output, ctx.now),
         });
         output.result(
           view,
@@ -164,7 +157,9 @@ export function addCollectiveCommands(program: Command, ctx: CollectiveCommandCo
 
   collective
     .command('pending')
-    .description('candidates waiting to join, with their vouches against the quorum')
+    .description(
+      'candidates waiting to join, with their notes and their vouches against the quorum',
+    )
     .argument('<name>', 'e.g. @portland')
     .action(async (name: string, _options: unknown, command: Command) => {
       await withSession(command, async ({ client }) => {
@@ -302,7 +297,9 @@ export function addCollectiveCommands(program: Command, ctx: CollectiveCommandCo
     )
     .action(async (name: string, words: string[], _options: unknown, command: Command) => {
       await withSession(command, async ({ client }) => {
-        const text = await readText(words, ctx.input);
+        const text = await readText(words, ctx.input, (t) => {
+          output.prompt(t);
+        });
         const sent = await client.sendToCollective(name, text);
         output.result(
           sent,

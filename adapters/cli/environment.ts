@@ -11,10 +11,15 @@ export interface CliEnvironment {
   readonly home: string | undefined;
   /** `KOMRADE_PASSPHRASE`: the keystore passphrase, for scripts. */
   readonly passphrase: string | undefined;
+  /** `KOMRADE_BACKUP_PASSPHRASE`: the backup file's own passphrase (`backup`, `restore`), for scripts. */
+  readonly backupPassphrase: string | undefined;
+  /** `KOMRADE_NEW_PASSPHRASE`: the new keystore passphrase for `komrade passphrase`, for scripts. */
+  readonly newPassphrase: string | undefined;
   /**
    * `KOMRADE_KDF`: `moderate` (default) or `interactive`. The lighter `interactive` cost is meant
-   * for tests only: it makes a stolen keystore cheaper to guess. It applies to `init`; an existing
-   * keystore always opens with the cost it was written with.
+   * for tests only: it makes a stolen keystore cheaper to guess. It applies to `init` (and to the
+   * files `backup`, `restore` and `passphrase` write); an existing keystore always opens with the
+   * cost it was written with.
    */
   readonly kdf: KdfParams;
   /** The user's own home folder, for the default `~/.komrade`. */
@@ -55,6 +60,8 @@ export function readEnvironment(env: NodeJS.ProcessEnv, userHome = homedir()): C
   return Object.freeze({
     home: nonEmpty(env.KOMRADE_HOME),
     passphrase: env.KOMRADE_PASSPHRASE,
+    backupPassphrase: env.KOMRADE_BACKUP_PASSPHRASE,
+    newPassphrase: env.KOMRADE_NEW_PASSPHRASE,
     kdf: kdfName === 'interactive' ? KDF_INTERACTIVE : KDF_MODERATE,
     userHome,
     torSocks,

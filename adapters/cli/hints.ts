@@ -5,7 +5,16 @@ import type { ErrorCode } from '../../common/errors/index.js';
 export interface HintContext {
   readonly operatorUrl?: string;
   readonly home?: string;
+  /** The running tor's SOCKS port (`host:port`) used for an onion Operator, when one is set. */
+  readonly torSocks?: string;
+  /** The komrade the command names, canonical (`bob`). */
+  readonly name?: string;
+  /** The collective the command names, canonical (`portland`). */
+  readonly collective?: string;
 }
+
+const at = (name: string | undefined, placeholder: string): string =>
+  name === undefined ? placeholder : `@${name}`;
 
 /**
  * The fix for an error code, if there is a useful one. Exhaustive on purpose: a new code must
@@ -14,15 +23,18 @@ export interface HintContext {
 export function hintFor(code: ErrorCode, context: HintContext): string | undefined {
   switch (code) {
     case 'NAME_TAKEN':
-      return 'That name belongs to someone else: choose another name.';
+      return `${context.name === undefined ? 'That name' : `@${context.name}`}, or a name that looks like it, belongs to someone else: choose another name.`;
     case 'NAME_RESERVED':
       return 'Choose another name.';
     case 'NAME_INVALID':
       return 'Names are 3 to 32 characters from a–z, 0–9 and "_", e.g. @alice or @rosa_l.';
     case 'NAME_UNKNOWN':
-      return 'Check the spelling: nobody is registered under that name at this Operator.';
+      if (context.collective !== undefined && context.name === undefined) {
+        return `Check the spelling: there is no collective @${context.collective} at this Operator. To found it: \`komrade collective create @${context.collective}\`.`;
+      }
+      return `Check the spelling: nobody is registered as ${at(context.name, 'that name')} at this Operator.`;
     case 'OPERATOR_UNREACHABLE':
-      return `Is the Operator running at ${context.operatorUrl ?? 'the address given to komrade init'}? Check the address and your connection.`;
+      return operatorUnreachableHint(context.operatorUrl);
     case 'KEYSTORE_MISSING':
       return `Run \`komrade init --operator <url>\` first, or point --home / KOMRADE_HOME at your komrade folder${context.home === undefined ? '' : ` (looked in ${context.home})`}.`;
     case 'KEYSTORE_EXISTS':
@@ -54,7 +66,10 @@ export function hintFor(code: ErrorCode, context: HintContext): string | undefin
     case 'CONFIG_INVALID':
       return 'Check the options and environment variables you passed.';
     case 'TOR_UNAVAILABLE':
-      return 'Install tor so komrade can start its own (Debian/Ubuntu: apt-get install tor; or --tor-binary PATH), or use a running tor: KOMRADE_TOR_SOCKS=127.0.0.1:9050. If tor is up, the onion service may not be published yet: try again in a minute.';
+      // An Operator that tor reports unreachable is OPERATOR_UNREACHABLE: this is tor itself.
+      return context.torSocks === undefined
+        ? 'Install tor so komrade can start its own (Debian/Ubuntu: apt-get install tor; or --tor-binary PATH), or use a running tor: KOMRADE_TOR_SOCKS=127.0.0.1:9050.'
+        : `Start tor (e.g. systemctl start tor), or point KOMRADE_TOR_SOCKS at the SOCKS port of a tor that runs; komrade used ${context.torSocks}.`;
     case 'AUTH_REQUIRED':
     case 'BAD_SIGNATURE':
       return 'Is this identity registered at this Operator? Check `komrade whoami`.';
@@ -65,10 +80,14 @@ export function hintFor(code: ErrorCode, context: HintContext): string | undefin
     case 'NOT_FOUND':
     case 'METHOD_NOT_ALLOWED':
       return undefined;
-    case 'NOT_MEMBER':
-      return 'Only members (and candidates who asked to join) can do that: `komrade collective join @NAME` first.';
-    case 'COLLECTIVE_RULE':
-      return "See the collective's rules with `komrade collective constitution @NAME` and its state with `komrade collective show @NAME`.";
+    case 'NOT_MEMBER': {
+      const collective = at(context.collective, '@COLLECTIVE');
+      return `Only members (and candidates who asked to join) can do that: \`komrade collective join ${collective}\` first.`;
+    }
+    case 'COLLECTIVE_RULE': {
+      const collective = at(context.collective, '@COLLECTIVE');
+      return `See the collective's rules with \`komrade collective constitution ${collective}\` and its state with \`komrade collective show ${collective}\`.`;
+    }
     case 'COLLECTIVE_CONFLICT':
       return 'Many members acted on the collective at once and komrade gave up retrying; try again in a moment.';
     case 'KEY_INVALID':
@@ -84,4 +103,14 @@ export function hintFor(code: ErrorCode, context: HintContext): string | undefin
     case 'COLLECTIVE_INVALID':
       return "The log the Operator served breaks the collective's rules: nothing was accepted from it. Tell the other members; the Operator may be misbehaving.";
   }
+}
+
+function operatorUnreachableHint(url: string | undefined): string {
+  if (url === undefined) {
+    return 'Is the Operator running at the address given to komrade init? Check the address and your connection.';
+  }
+  if (url.includes('.onion')) {
+    return `Ask whoever runs the Operator at ${url} whether it is up. One that has just started can take a minute or two to be reachable through Tor: try again then.`;
+  }
+  return `Is the Operator running at ${url}? Start it (for development: npm run operator -- --insecure-no-tor), or check the port given to komrade init.`;
 }

@@ -4,69 +4,82 @@ import type { OperatorClient } from '../../bridge/index.js';
 /** The arguments of operation `K`, passed on as they came. */
 type Args<K extends keyof OperatorClient> = Parameters<OperatorClient[K]>;
 
-/** Delegates to the client `open` resolves to, calling `open` once, on the first operation. */
+/**
+ * Delegates to the client `open` resolves to, calling `open` once, on the first operation. A
+ * failed operation's error goes through `explain` (e.g. to say the Operator, not Tor, is down).
+ */
 export class LazyOperatorClient implements OperatorClient {
   readonly #open: () => Promise<OperatorClient>;
+  readonly #explain: (error: unknown) => unknown;
   #client: Promise<OperatorClient> | undefined;
 
-  constructor(open: () => Promise<OperatorClient>) {
+  constructor(
+    open: () => Promise<OperatorClient>,
+    explain: (error: unknown) => unknown = (error) => error,
+  ) {
     this.#open = open;
+    this.#explain = explain;
   }
 
-  #get(): Promise<OperatorClient> {
+  async #do<T>(call: (client: OperatorClient) => Promise<T>): Promise<T> {
     this.#client ??= this.#open();
-    return this.#client;
+    const client = await this.#client;
+    try {
+      return await call(client);
+    } catch (error) {
+      throw this.#explain(error);
+    }
   }
 
-  async info(...args: Args<'info'>) {
-    return (await this.#get()).info(...args);
+  info(...args: Args<'info'>) {
+    return this.#do((c) => c.info(...args));
   }
 
-  async register(...args: Args<'register'>) {
-    return (await this.#get()).register(...args);
+  register(...args: Args<'register'>) {
+    return this.#do((c) => c.register(...args));
   }
 
-  async lookup(...args: Args<'lookup'>) {
-    return (await this.#get()).lookup(...args);
+  lookup(...args: Args<'lookup'>) {
+    return this.#do((c) => c.lookup(...args));
   }
 
-  async send(...args: Args<'send'>) {
-    return (await this.#get()).send(...args);
+  send(...args: Args<'send'>) {
+    return this.#do((c) => c.send(...args));
   }
 
-  async fetch(...args: Args<'fetch'>) {
-    return (await this.#get()).fetch(...args);
+  fetch(...args: Args<'fetch'>) {
+    return this.#do((c) => c.fetch(...args));
   }
 
-  async ack(...args: Args<'ack'>) {
-    return (await this.#get()).ack(...args);
+  ack(...args: Args<'ack'>) {
+    return this.#do((c) => c.ack(...args));
   }
 
-  async post(...args: Args<'post'>) {
-    return (await this.#get()).post(...args);
+  post(...args: Args<'post'>) {
+    return this.#do((c) => c.post(...args));
   }
 
-  async feedPage(...args: Args<'feedPage'>) {
-    return (await this.#get()).feedPage(...args);
+  feedPage(...args: Args<'feedPage'>) {
+    return this.#do((c) => c.feedPage(...args));
   }
 
-  async createCollective(...args: Args<'createCollective'>) {
-    return (await this.#get()).createCollective(...args);
+  createCollective(...args: Args<'createCollective'>) {
+    return this.#do((c) => c.createCollective(...args));
   }
 
-  async appendEvent(...args: Args<'appendEvent'>) {
-    return (await this.#get()).appendEvent(...args);
+  appendEvent(...args: Args<'appendEvent'>) {
+    return this.#do((c) => c.appendEvent(...args));
   }
 
-  async collectiveHead(...args: Args<'collectiveHead'>) {
-    return (await this.#get()).collectiveHead(...args);
+  collectiveHead(...args: Args<'collectiveHead'>) {
+    return this.#do((c) => c.collectiveHead(...args));
   }
 
-  async collectiveLog(...args: Args<'collectiveLog'>) {
-    return (await this.#get()).collectiveLog(...args);
+  collectiveLog(...args: Args<'collectiveLog'>) {
+    return this.#do((c) => c.collectiveLog(...args));
   }
 
-  async sendToCollective(...args: Args<'sendToCollective'>) {
-    return (await this.#get()).sendToCollective(...args);
+  sendToCollective(...args: Args<'sendToCollective'>) {
+    return this.#do((c) => c.sendToCollective(...args));
   }
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /** Composition root of the `komrade` command: reads the environment once and builds the real parts. */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initCrypto } from '../../common/crypto/index.js';
 import { isKomradeError } from '../../common/errors/index.js';
@@ -45,7 +47,24 @@ async function main(): Promise<number> {
     openTransport,
     now: Date.now,
     runAdapter,
+    ...versionOf(),
   });
+}
+
+/** The version in komrade's package.json (from the source tree or from dist/), if found. */
+function versionOf(): { version?: string } {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 5; depth++, dir = dirname(dir)) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as unknown;
+      if (typeof manifest !== 'object' || manifest === null) continue;
+      const { name, version } = manifest as { name?: unknown; version?: unknown };
+      if (name === 'komrade' && typeof version === 'string') return { version };
+    } catch {
+      // Not here: look one folder up.
+    }
+  }
+  return {};
 }
 
 /** Runs `dist/adapters/<adapter>/main.js` in the foreground, passing signals through. */

@@ -1,5 +1,5 @@
 /** Getting the keystore passphrase: from KOMRADE_PASSPHRASE, or typed on a terminal without echo. */
-import { KomradeError } from '../../common/errors/index.js';
+import { KomradeError, isKomradeError } from '../../common/errors/index.js';
 import type { Output } from './output.js';
 
 /** The terminal input the prompt reads (process.stdin). */
@@ -26,34 +26,89 @@ export interface PassphraseOptions {
 /** Shortest passphrase accepted for a new keystore. */
 export const MIN_PASSPHRASE_LENGTH = 8;
 
+/** How many times a person may type the passphrase at the prompt before komrade gives up. */
+export const PASSPHRASE_TRIES = 3;
+
+const canPrompt = (input: PromptInput): boolean =>
+  input.isTTY === true && input.setRawMode !== undefined;
+
+const NO_PASSPHRASE =
+  'No passphrase: set KOMRADE_PASSPHRASE, or run komrade in a terminal to type it.';
+
+/** Why a new passphrase is refused, or `undefined` when it will do. */
+function weakness(passphrase: string): string | undefined {
+  if (passphrase === '') return 'The passphrase is empty.';
+  if (Array.from(passphrase).length < MIN_PASSPHRASE_LENGTH) {
+    return `Choose a passphrase of at least ${MIN_PASSPHRASE_LENGTH} characters (a few words is best).`;
+  }
+  return undefined;
+}
+
 /**
- * The passphrase, from the environment or a hidden prompt.
+ * The passphrase, from the environment or a hidden prompt. A new one (`confirm`) is checked for
+ * length before it is asked for a second time; at the prompt a person gets
+ * {@link PASSPHRASE_TRIES} tries to type an acceptable one twice alike.
  * @throws `USAGE` when there is neither, when the two entries differ, or when a new one is too short
  */
 export async function obtainPassphrase(options: PassphraseOptions): Promise<string> {
-  let passphrase: string;
   if (options.fromEnv !== undefined) {
-    passphrase = options.fromEnv;
-  } else if (options.input.isTTY === true && options.input.setRawMode !== undefined) {
-    passphrase = await promptHidden(options.input, options.output, 'Passphrase: ');
-    if (options.confirm) {
-      const again = await promptHidden(options.input, options.output, 'Passphrase again: ');
-      if (again !== passphrase) throw new KomradeError('USAGE', 'The two passphrases differ.');
+    const problem = options.confirm
+      ? weakness(options.fromEnv)
+      : options.fromEnv === ''
+        ? 'The passphrase is empty.'
+        : undefined;
+    if (problem !== undefined) throw new KomradeError('USAGE', problem);
+    return options.fromEnv;
+  }
+  if (!canPrompt(options.input)) throw new KomradeError('USAGE', NO_PASSPHRASE);
+  const { input, output } = options;
+  if (!options.confirm) {
+    const passphrase = await promptHidden(input, output, 'Passphrase: ');
+    if (passphrase === '') throw new KomradeError('USAGE', 'The passphrase is empty.');
+    return passphrase;
+  }
+  let problem = '';
+  for (let tries = 1; tries <= PASSPHRASE_TRIES; tries++) {
+    const passphrase = await promptHidden(input, output, 'Choose a passphrase: ');
+    const weak = weakness(passphrase);
+    if (weak === undefined) {
+      const again = await promptHidden(input, output, 'Passphrase again: ');
+      if (again === passphrase) return passphrase;
+      problem = 'The two passphrases differ.';
+    } else {
+      problem = weak;
     }
-  } else {
-    throw new KomradeError(
-      'USAGE',
-      'No passphrase: set KOMRADE_PASSPHRASE, or run komrade in a terminal to type it.',
-    );
+    if (tries < PASSPHRASE_TRIES) output.progress(`${problem} Try again.`);
   }
-  if (passphrase === '') throw new KomradeError('USAGE', 'The passphrase is empty.');
-  if (options.confirm && Array.from(passphrase).length < MIN_PASSPHRASE_LENGTH) {
-    throw new KomradeError(
-      'USAGE',
-      `Choose a passphrase of at least ${MIN_PASSPHRASE_LENGTH} characters (a few words is best).`,
-    );
+  throw new KomradeError('USAGE', problem);
+}
+
+/**
+ * Opens something with the passphrase (the keystore), asking again at the prompt when it is
+ * wrong, up to {@link PASSPHRASE_TRIES} times. `KOMRADE_PASSPHRASE` gets one try: a script
+ * cannot type another.
+ * @param open - uses the passphrase; a `WRONG_PASSPHRASE` error from it means "ask again"
+ * @throws `USAGE` as {@link obtainPassphrase}, and the last `WRONG_PASSPHRASE`
+ */
+export async function withPassphrase<T>(
+  options: Omit<PassphraseOptions, 'confirm'>,
+  open: (passphrase: string) => Promise<T>,
+): Promise<T> {
+  const prompting = options.fromEnv === undefined;
+  for (let tries = 1; ; tries++) {
+    const passphrase = await obtainPassphrase({ ...options, confirm: false });
+    try {
+      return await open(passphrase);
+    } catch (error) {
+      if (!prompting || tries >= PASSPHRASE_TRIES || !isKomradeError(error, 'WRONG_PASSPHRASE')) {
+        throw error;
+      }
+      const left = PASSPHRASE_TRIES - tries;
+      options.output.progress(
+        `Wrong passphrase; try again (${left} ${left === 1 ? 'try' : 'tries'} left).`,
+      );
+    }
   }
-  return passphrase;
 }
 
 /** Reads one line in raw mode, echoing nothing. Ctrl-C cancels. */

@@ -1,14 +1,25 @@
 /** The `komrade` command line: commands, global options, and the one place errors are reported. */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { parseSocksAddress, type SocksAddress } from '../../bridge/index.js';
+import {
+  checkOperatorUrl,
+  parseSocksAddress,
+  type KomradeClient,
+  type SocksAddress,
+} from '../../bridge/index.js';
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
+import { parseName, parseNewName } from '../../common/wire/index.js';
+import { addAgentCommands } from './agent/index.js';
+import { addBackupCommands } from './backup-commands.js';
 import { addCollectiveCommands } from './collective-commands.js';
 import { homePaths } from './environment.js';
 import { hintFor, type HintContext } from './hints.js';
+import { powProgress } from './pow-progress.js';
 import {
+  renderContacts,
   renderFeed,
   renderInbox,
   renderLetter,
+  renderNames,
   renderPosted,
   renderProfile,
   renderRequests,
@@ -17,8 +28,33 @@ import {
 import { readText } from './read-text.js';
 import { initHome, openSession, type ChatAdapter, type CliDeps, type Session } from './session.js';
 
-/** Exit codes: 0 success, 1 an error, 2 a usage error (bad arguments or options). */
+/**
+ * Exit codes: 0 success, 1 an error, 2 a usage error (bad arguments or options, no passphrase).
+ * `komrade telegram` / `komrade discord` exit as their bot did (128 + n when a signal ended it).
+ */
 export const EXIT = Object.freeze({ ok: 0, error: 1, usage: 2 });
+
+/** What the hints may name, filled in as a command runs. */
+type Hints = { -readonly [K in keyof HintContext]: HintContext[K] };
+
+/** Commands whose first argument is a komrade's name (for hints that name them). */
+const NAMED_COMMANDS: ReadonlySet<string> = new Set([
+  'register',
+  'lookup',
+  'send',
+  'follow',
+  'unfollow',
+  'accept',
+  'block',
+  'unblock',
+]);
+
+/** The canonical name for a hint, or nothing when the input is not a name. */
+const canonicalName = (input: string | undefined): string | undefined => {
+  if (input === undefined) return undefined;
+  const parsed = parseName(input);
+  return parsed.ok ? parsed.value : undefined;
+};
 
 interface GlobalOptions {
   readonly home?: string;
@@ -78,7 +114,7 @@ function transportText(
  * Nothing here reads `process`: main.ts passes in everything.
  */
 export async function runCli(args: readonly string[], deps: CliDeps): Promise<number> {
-  const hints: { operatorUrl?: string; home?: string } = {};
+  const hints: Hints = {};
   const exit: { code: number } = { code: EXIT.ok };
   const program = buildProgram(deps, hints, exit);
   try {
@@ -118,11 +154,7 @@ function report(error: unknown, deps: CliDeps, hints: HintContext): number {
   return EXIT.error;
 }
 
-function buildProgram(
-  deps: CliDeps,
-  hints: { operatorUrl?: string; home?: string },
-  exit: { code: number },
-): Command {
+function buildProgram(deps: CliDeps, hints: Hints, exit: { code: number }): Command {
   const { output } = deps;
   const program = new Command('komrade')
     .description(
@@ -167,12 +199,19 @@ function buildProgram(
       outputError: () => undefined,
     })
     .showSuggestionAfterError();
+  if (deps.version !== undefined) {
+    program.version(deps.version, '-V, --version', 'print the version of komrade');
+  }
 
   program.hook('preAction', (_root, action) => {
     output.json = action.optsWithGlobals<GlobalOptions>().json === true;
+    noteNames(action, hints);
   });
 
   const globals = (command: Command) => command.optsWithGlobals<GlobalOptions>();
+  const typing = (text: string) => {
+    output.prompt(text);
+  };
 
   /** Opens the home folder for one command and always closes it. */
   async function withSession<T>(
@@ -183,6 +222,7 @@ function buildProgram(
     hints.home = homePaths(home, deps.environment).home;
     const session = await openSession(deps, home, torBinary === undefined ? {} : { torBinary });
     hints.operatorUrl = session.operatorUrl;
+    if (session.torSocks !== undefined) hints.torSocks = session.torSocks;
     try {
       return await run(session);
     } finally {
@@ -206,6 +246,7 @@ function buildProgram(
       const home = globals(command).home;
       hints.home = homePaths(home, deps.environment).home;
       hints.operatorUrl = options.operator;
+      checkScheme(options.operator);
       const created = await initHome(deps, home, options.operator, options.torSocks);
       output.result(created, () =>
         [
@@ -223,16 +264,14 @@ function buildProgram(
     .argument('<name>', 'the name you want, e.g. alice')
     .action(async (name: string, _options: unknown, command: Command) => {
       await withSession(command, async ({ client }) => {
-        const profile = await client.register(name, {
-          onSolving: ({ expected }) => {
-            output.progress(`Solving the proof of work (about ${expected} hashes)…`);
-          },
-          onProgress: ({ tried, expected }) => {
-            const percent = Math.floor((tried / expected) * 100);
-            output.progressUpdate(`Proof of work: ${percent}% of the expected hashes`);
-          },
-        });
-        output.result(profile, () => `Registered as @${profile.name}.\n${renderProfile(profile)}`);
+        await checkNameIsFree(client, name);
+        const profile = await client.register(name, powProgress(output, deps.now));
+        const typed = name.startsWith('@') ? name.slice(1) : name;
+        const folded = typed !== profile.name ? ' (names are lowercase)' : '';
+        output.result(
+          profile,
+          () => `Registered as @${profile.name}${folded}.\n${renderProfile(profile)}`,
+        );
       });
     });
 
@@ -260,12 +299,14 @@ function buildProgram(
 
   program
     .command('send')
-    .description('send a letter (the text, or stdin when omitted or "-")')
+    .description(
+      'send a letter (the text, or stdin when omitted or "-"; at a terminal, type it and end with Ctrl-D)',
+    )
     .argument('<name>', 'the recipient, e.g. @bob')
     .argument('[text...]', 'the letter')
     .action(async (name: string, words: string[], _options: unknown, command: Command) => {
       await withSession(command, async ({ client }) => {
-        const text = await readText(words, deps.input);
+        const text = await readText(words, deps.input, typing);
         const sent = await client.send(name, text);
         output.result(sent, () => `Sent to @${sent.to}.`);
       });
@@ -277,15 +318,20 @@ function buildProgram(
     .option('--limit <n>', 'show at most this many of the latest letters', positiveInteger)
     .action(async (options: { limit?: number }, command: Command) => {
       await withSession(command, async ({ client }) => {
+        // Only `inbox` downloads letters, so what arrived during this check is new since the last.
+        const since = deps.now();
         const checked = await client.checkInbox();
-        const letters = client.inbox().slice(-(options.limit ?? DEFAULT_INBOX_LIMIT));
+        const letters = client
+          .inbox()
+          .slice(-(options.limit ?? DEFAULT_INBOX_LIMIT))
+          .map((letter) => ({ ...letter, new: letter.receivedAt >= since }));
         const requests = client.requests();
         const json = {
           checked,
           letters,
           requests: requests.map((r) => ({ from: r.from, letters: r.letters.length })),
         };
-        output.result(json, () => renderInbox(checked, letters, requests));
+        output.result(json, () => renderInbox(checked, letters, requests, client.collectives()));
       });
     });
 
@@ -337,6 +383,59 @@ function buildProgram(
     });
 
   program
+    .command('unblock')
+    .description('unblock a komrade: their later letters are held as requests again')
+    .argument('<name>', 'e.g. @mallory')
+    .action(async (name: string, _options: unknown, command: Command) => {
+      await withSession(command, async ({ client }) => {
+        const unblocked = client.unblock(name);
+        output.result(unblocked, () =>
+          unblocked.unblocked
+            ? `Unblocked @${unblocked.name}; their next letters will wait in your requests.`
+            : `@${unblocked.name} was not blocked.`,
+        );
+        return Promise.resolve();
+      });
+    });
+
+  program
+    .command('contacts')
+    .description('komrades you wrote to or accepted, and those you blocked (local)')
+    .action(async (_options: unknown, command: Command) => {
+      await withSession(command, async ({ client }) => {
+        const contacts = client.contacts();
+        output.result({ contacts }, () => renderContacts(contacts));
+        return Promise.resolve();
+      });
+    });
+
+  program
+    .command('followers')
+    .description('komrades who follow you: `post --to followers` reaches them (local)')
+    .action(async (_options: unknown, command: Command) => {
+      await withSession(command, async ({ client }) => {
+        const followers = client.followers();
+        output.result({ followers }, () =>
+          renderNames(followers, 'Nobody follows you yet.', 'follower'),
+        );
+        return Promise.resolve();
+      });
+    });
+
+  program
+    .command('following')
+    .description('komrades you follow: their posts reach your inbox (local)')
+    .action(async (_options: unknown, command: Command) => {
+      await withSession(command, async ({ client }) => {
+        const following = client.following();
+        output.result({ following }, () =>
+          renderNames(following, 'You follow nobody yet: komrade follow @NAME.', 'komrade'),
+        );
+        return Promise.resolve();
+      });
+    });
+
+  program
     .command('post')
     .description('post to the world feed @komrades (the text, or stdin when omitted or "-")')
     .argument('[text...]', 'the post')
@@ -353,7 +452,7 @@ function buildProgram(
     .action(
       async (words: string[], options: { days?: number; to?: PostTarget }, command: Command) => {
         await withSession(command, async ({ client }) => {
-          const text = await readText(words, deps.input);
+          const text = await readText(words, deps.input, typing);
           const to = options.to ?? 'feed';
           const feed =
             to === 'followers' ? null : await client.post(text, options.days ?? DEFAULT_POST_DAYS);
@@ -362,7 +461,10 @@ function buildProgram(
             ...(feed === null ? [] : [renderPosted(feed)]),
             ...(followers === null
               ? []
-              : [`Sent to ${followers.followers.length} follower(s) as sealed letters.`]),
+              : [
+                  `Sent to ${followers.followers.length} follower(s) as sealed letters.`,
+                  ...followers.failed.map((f) => `Not sent to @${f.name}: ${f.reason}`),
+                ]),
           ];
           output.result(to === 'feed' ? feed : { feed, followers }, () => lines.join('\n'));
         });
@@ -398,10 +500,22 @@ function buildProgram(
     .option('--limit <n>', 'posts per page', positiveInteger)
     .action(async (options: { before?: string; limit?: number }, command: Command) => {
       await withSession(command, async ({ client }) => {
-        const feed = await client.feed({
-          ...(options.before === undefined ? {} : { before: options.before }),
-          ...(options.limit === undefined ? {} : { limit: options.limit }),
-        });
+        const feed = await client
+          .feed({
+            ...(options.before === undefined ? {} : { before: options.before }),
+            ...(options.limit === undefined ? {} : { limit: options.limit }),
+          })
+          .catch((error: unknown) => {
+            // The cursor is opaque: a refused one was mistyped or cut, not a fault of the feed.
+            if (options.before !== undefined && isKomradeError(error, 'BAD_REQUEST')) {
+              throw new KomradeError(
+                'USAGE',
+                'The Operator does not accept that --before cursor: copy it whole from the "Older posts: komrade feed --before …" line of the previous page, or leave --before out to start from the newest posts.',
+                { cause: error },
+              );
+            }
+            throw error;
+          });
         output.result(feed, () => renderFeed(feed));
       });
     });
@@ -426,7 +540,67 @@ function buildProgram(
       });
   }
 
-  addCollectiveCommands(program, { output, input: deps.input, withSession });
+  addCollectiveCommands(program, { output, input: deps.input, now: deps.now, withSession });
+  addBackupCommands(program, deps, hints);
+  addAgentCommands(program, deps, hints);
 
   return program;
+}
+
+/** Remembers the komrade and collective a command names, so hints can name them too. */
+function noteNames(action: Command, hints: Hints): void {
+  const [first, second] = action.args;
+  if (action.parent?.name() === 'collective') {
+    // `create` names a collective that does not exist yet: an unknown name there is a founder.
+    const collective = action.name() === 'create' ? undefined : canonicalName(first);
+    if (collective !== undefined) hints.collective = collective;
+    const candidate = action.name() === 'vouch' ? canonicalName(second) : undefined;
+    if (candidate !== undefined) hints.name = candidate;
+    return;
+  }
+  const name = NAMED_COMMANDS.has(action.name()) ? canonicalName(first) : undefined;
+  if (name !== undefined) hints.name = name;
+}
+
+/**
+ * An Operator address typed without `http://` (e.g. `127.0.0.1:8470`) gets the fix suggested.
+ * @throws `USAGE` naming the URL to use
+ */
+function checkScheme(url: string): void {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return;
+  const suggestion = `http://${url}`;
+  try {
+    checkOperatorUrl(suggestion);
+  } catch {
+    return; // Not an Operator address with a scheme either: init's own check explains the rule.
+  }
+  throw new KomradeError(
+    'USAGE',
+    `The Operator address needs its scheme: did you mean ${suggestion}?`,
+  );
+}
+
+/**
+ * Asks the Operator (a free lookup) whether `input` is taken before any proof of work is spent.
+ * A name taken by this very identity (a registration whose answer was lost) goes on, so
+ * `register` adopts it.
+ * @throws `NAME_TAKEN` when someone else holds the name
+ */
+async function checkNameIsFree(client: KomradeClient, input: string): Promise<void> {
+  const parsed = parseNewName(input);
+  // A bad name, or an identity already registered: `register` itself says what is wrong.
+  if (!parsed.ok || client.whoami().name !== null) return;
+  let holder;
+  try {
+    holder = await client.lookup(parsed.value);
+  } catch (error) {
+    if (isKomradeError(error, 'NAME_UNKNOWN')) return;
+    throw error;
+  }
+  const me = client.whoami();
+  if (holder.signKey === me.signKey && holder.boxKey === me.boxKey) return;
+  throw new KomradeError(
+    'NAME_TAKEN',
+    `@${parsed.value} is already registered at this Operator; no proof of work was done.`,
+  );
 }

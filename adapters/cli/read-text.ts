@@ -5,16 +5,22 @@ import { KomradeError } from '../../common/errors/index.js';
 const MAX_STDIN_BYTES = 1024 * 1024;
 
 /**
- * The words given on the command line joined by spaces, or all of stdin.
- * @throws `USAGE` when stdin is a terminal (nothing would arrive) or too large
+ * The words given on the command line joined by spaces, or all of stdin. On a terminal, the
+ * person types the text after `prompt` shows how to end it (Ctrl-D on a line of its own).
+ * @param prompt - writes the typing instructions (to stderr); without it a terminal is refused
+ * @throws `USAGE` when stdin is a terminal and there is no prompt, or the text is too large
  */
 export async function readText(
   words: readonly string[],
   stdin: AsyncIterable<string | Buffer> & { readonly isTTY?: boolean },
+  prompt?: (text: string) => void,
 ): Promise<string> {
   if (words.length > 0 && !(words.length === 1 && words[0] === '-')) return words.join(' ');
   if (stdin.isTTY === true) {
-    throw new KomradeError('USAGE', 'Give the text as an argument, or pipe it in on stdin.');
+    if (prompt === undefined) {
+      throw new KomradeError('USAGE', 'Give the text as an argument, or pipe it in on stdin.');
+    }
+    prompt('Type the text, then press Ctrl-D on a new line to send it (Ctrl-C cancels):\n');
   }
   const chunks: Buffer[] = [];
   let size = 0;

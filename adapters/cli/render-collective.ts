@@ -1,11 +1,12 @@
 /** Human-readable text for the `komrade collective` commands. Pure: output.ts does the writing. */
-import type {
-  CollectiveView,
-  KeyHolder,
-  ProposalView,
-  ReceivedCollectiveMessage,
-  VoteOutcome,
-  VouchOutcome,
+import {
+  untrustedLine,
+  type CollectiveView,
+  type KeyHolder,
+  type ProposalView,
+  type ReceivedCollectiveMessage,
+  type VoteOutcome,
+  type VouchOutcome,
 } from '../../bridge/index.js';
 import {
   quorumFor,
@@ -102,6 +103,8 @@ export function renderPending(view: CollectiveView): string {
     lines.push(
       `  ${labelled(p.candidate, p.keyHolder)} ${p.vouchers.length}/${p.quorum} vouches${by} · asked ${formatTime(p.requestedAt)}`,
     );
+    // The candidate's own words: one bounded line, nothing the terminal would act on.
+    if (p.note.length > 0) lines.push(`    “${safeForTerminal(untrustedLine(p.note))}”`);
   }
   lines.push(`Vouch: komrade collective vouch @${view.name} @CANDIDATE`);
   return lines.join('\n');

@@ -1,5 +1,6 @@
 /** Human-readable text for each command's result. Pure: output.ts does the writing. */
 import type {
+  Contact,
   FeedView,
   InboxCheck,
   KeyHolder,
@@ -55,32 +56,44 @@ export function renderWhoAmI(me: WhoAmI, operatorUrl: string): string {
   ].join('\n');
 }
 
-export function renderLetter(letter: ReceivedLetter): string {
+export function renderLetter(letter: ReceivedLetter & { readonly new?: boolean }): string {
   const head = letter.kind === 'post' ? '[post] From' : 'From';
   const held =
     letter.fromKeyHolder === undefined || letter.fromKeyHolder === 'self'
       ? ''
       : ` · keys held by ${BRIDGE_TEXT[letter.fromKeyHolder]}`;
-  return `${head} @${letter.from} · ${formatTime(letter.sentAt)}${held}\n${indent(letter.text)}`;
+  const mark = letter.new === true ? ' · new' : '';
+  return `${head} @${letter.from} · ${formatTime(letter.sentAt)}${held}${mark}\n${indent(letter.text)}`;
 }
 
+/**
+ * The inbox after a check.
+ * @param letters - the letters shown; those with `new` arrived during this check
+ * @param collectives - the collectives this identity knows, to name where new messages wait
+ */
 export function renderInbox(
   check: InboxCheck,
-  letters: readonly ReceivedLetter[],
+  letters: readonly (ReceivedLetter & { readonly new?: boolean })[],
   requests: readonly LetterRequest[],
+  collectives: readonly string[] = [],
 ): string {
   const lines: string[] = [];
   const news = [plural(check.received, 'new letter')];
   if (check.posts > 0) news.push(plural(check.posts, 'new post'));
   if (check.requested > 0) news.push(plural(check.requested, 'new request'));
   if (check.collective > 0) {
-    news.push(
-      `${plural(check.collective, 'new collective message')} (komrade collective read @NAME)`,
-    );
+    const where =
+      collectives.length === 1 && collectives[0] !== undefined
+        ? `komrade collective read @${collectives[0]}`
+        : 'komrade collective read @COLLECTIVE';
+    news.push(`${plural(check.collective, 'new collective message')} (${where})`);
   }
   if (check.rejected > 0) news.push(`${check.rejected} rejected (failed verification)`);
   if (check.blocked > 0) news.push(`${check.blocked} from blocked komrades dropped`);
+  if (check.stale > 0) news.push(`${check.stale} old or repeated ignored`);
   lines.push(`${news.join(', ')}.`);
+  for (const name of check.newFollowers) lines.push(`@${name} now follows you.`);
+  for (const name of check.admitted) lines.push(`You are now a member of @${name}.`);
   if (letters.length === 0) lines.push('', 'Your inbox is empty.');
   for (const letter of letters) lines.push('', renderLetter(letter));
   if (requests.length > 0) {
@@ -121,4 +134,21 @@ export function renderFeed(feed: FeedView): string {
   if (feed.next !== null)
     lines.push(`Older posts: komrade feed --before ${safeForTerminal(feed.next)}`);
   return lines.join('\n').trimEnd();
+}
+
+/** One name a line (`@bob`), with a count; `empty` when there are none. */
+export function renderNames(names: readonly string[], empty: string, word: string): string {
+  if (names.length === 0) return empty;
+  return [`${plural(names.length, word)}:`, ...names.map((name) => `  @${name}`)].join('\n');
+}
+
+export function renderContacts(contacts: readonly Contact[]): string {
+  if (contacts.length === 0) return 'No contacts yet: write to someone, or accept a request.';
+  return contacts
+    .map((c) =>
+      c.state === 'blocked'
+        ? `@${c.name} · blocked since ${formatTime(c.since)} (komrade unblock @${c.name})`
+        : `@${c.name} · accepted since ${formatTime(c.since)}`,
+    )
+    .join('\n');
 }

@@ -15,10 +15,12 @@ import {
 import { AEAD_KEY_BYTES, generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { toBase64url } from '../../common/wire/index.js';
+import { openWithAgent } from './agent/index.js';
 import { homePaths, type CliEnvironment, type HomePaths } from './environment.js';
 import type { Output } from './output.js';
 import { LazyOperatorClient } from './lazy-operator-client.js';
-import { obtainPassphrase, type PromptInput } from './passphrase.js';
+import { explainOperatorFailure } from './operator-failure.js';
+import { obtainPassphrase, withPassphrase, type PromptInput } from './passphrase.js';
 import type { OpenTransport, OperatorTransport } from './tor-transport.js';
 
 /** Everything a command needs from the outside world; built once in main.ts. */
@@ -35,6 +37,8 @@ export interface CliDeps {
    * these arguments and resolves to its exit code. Absent in tests that do not need it.
    */
   readonly runAdapter?: (adapter: ChatAdapter, args: readonly string[]) => Promise<number>;
+  /** The package version, for `komrade --version`. */
+  readonly version?: string;
 }
 
 /** The chat adapters `komrade` can start, each as its own process. */
@@ -50,6 +54,8 @@ export interface SessionOptions {
 export interface Session {
   readonly client: KomradeClient;
   readonly operatorUrl: string;
+  /** The tor SOCKS port used for an onion Operator, as `host:port`; absent when komrade starts tor. */
+  readonly torSocks?: string;
   readonly paths: HomePaths;
   /** Closes the local store, then the transport (stopping a tor this command launched). */
   close(): Promise<void>;
@@ -66,6 +72,13 @@ export interface InitResult {
   readonly signKey: string;
   readonly boxKey: string;
 }
+
+/**
+ * A person waits at the terminal: a few quick retries cover a circuit that failed or a descriptor
+ * that is a moment late (about 7 s of waiting in all), and then komrade says the Operator is not
+ * answering rather than keep them waiting.
+ */
+const OPERATOR_RETRY = { attempts: 4, baseMs: 1_000, maxMs: 4_000 } as const;
 
 const deriving = (output: Output) => () => {
   output.progress('Deriving key from passphrase…');
@@ -155,13 +168,13 @@ export async function openSession(
       `The keystore in ${paths.home} has no local store (komrade.db) beside it; it was not created by komrade init.`,
     );
   }
-  const passphrase = await obtainPassphrase({
-    fromEnv: deps.environment.passphrase,
-    input: deps.input,
-    output: deps.output,
-    confirm: false,
-  });
-  const secrets = await keystore.open(passphrase, { onDeriving: deriving(deps.output) });
+  // A running `komrade unlock` agent spares the passphrase; without one, ask as always.
+  const secrets =
+    (await openWithAgent(paths.home, keystore)) ??
+    (await withPassphrase(
+      { fromEnv: deps.environment.passphrase, input: deps.input, output: deps.output },
+      (passphrase) => keystore.open(passphrase, { onDeriving: deriving(deps.output) }),
+    ));
   const store = new SqliteLocalStore(paths.store, { storageKey: secrets.storageKey });
   secrets.storageKey.fill(0);
   const operatorUrl = store.operatorUrl();
@@ -184,25 +197,29 @@ export async function openSession(
   }
   const socks = deps.environment.torSocks ?? store.torSocks();
   let transport: OperatorTransport | undefined;
-  const operator = new LazyOperatorClient(async () => {
-    transport = await deps.openTransport({
-      destination,
-      socks,
-      isolationKey,
-      torDataDir: paths.tor,
-      torBinary: options.torBinary ?? deps.environment.torBinary,
-    });
-    const http = new HttpOperatorClient({
-      baseUrl: destination.url,
-      dispatcher: transport.dispatcher,
-      now: deps.now,
-    });
-    return new RetryingOperatorClient(http, {
-      onRetry: (retry) => {
-        deps.output.progress(retryMessage(retry, destination.kind));
-      },
-    });
-  });
+  const operator = new LazyOperatorClient(
+    async () => {
+      transport = await deps.openTransport({
+        destination,
+        socks,
+        isolationKey,
+        torDataDir: paths.tor,
+        torBinary: options.torBinary ?? deps.environment.torBinary,
+      });
+      const http = new HttpOperatorClient({
+        baseUrl: destination.url,
+        dispatcher: transport.dispatcher,
+        now: deps.now,
+      });
+      return new RetryingOperatorClient(http, {
+        ...OPERATOR_RETRY,
+        onRetry: (retry) => {
+          deps.output.progress(retryMessage(retry, destination.kind));
+        },
+      });
+    },
+    (error) => explainOperatorFailure(error, destination),
+  );
   // The CLI keeps the keys on the komrade's own device.
   const client = new KomradeClient({
     operator,
@@ -214,6 +231,9 @@ export async function openSession(
   return {
     client,
     operatorUrl: destination.url,
+    ...(socks === undefined || destination.kind === 'loopback'
+      ? {}
+      : { torSocks: showSocks(socks) }),
     paths,
     close: async () => {
       store.close();

@@ -9,6 +9,7 @@ import {
   adapterConfigShape,
   readAdapterSecrets,
   secretSource,
+  withAdapterRules,
   type AdapterSecrets,
 } from '../../bridge/index.js';
 import { loadYamlConfig } from '../../common/config/index.js';
@@ -17,23 +18,25 @@ import { loadYamlConfig } from '../../common/config/index.js';
 const snowflake = z.string().regex(/^\d{17,20}$/, 'a Discord id (17 to 20 digits)');
 
 /** The config schema. Every field is documented in config/discord.example.yaml. */
-export const discordConfigSchema = z.strictObject({
-  discord: z
-    .strictObject({
-      token: secretSource('KOMRADE_DISCORD_TOKEN'),
-      apiRoot: z.url().default('https://discord.com/api'),
-      commandGuilds: z.array(snowflake).max(100).default([]),
-    })
-    .default({
-      token: { env: 'KOMRADE_DISCORD_TOKEN' },
-      apiRoot: 'https://discord.com/api',
-      commandGuilds: [],
+export const discordConfigSchema = withAdapterRules(
+  z.strictObject({
+    discord: z
+      .strictObject({
+        token: secretSource('KOMRADE_DISCORD_TOKEN'),
+        apiRoot: z.url().default('https://discord.com/api'),
+        commandGuilds: z.array(snowflake).max(100).default([]),
+      })
+      .default({
+        token: { env: 'KOMRADE_DISCORD_TOKEN' },
+        apiRoot: 'https://discord.com/api',
+        commandGuilds: [],
+      }),
+    ...adapterConfigShape({
+      masterKeyEnv: 'KOMRADE_DISCORD_MASTER_KEY',
+      queuePrefix: 'komrade-discord',
     }),
-  ...adapterConfigShape({
-    masterKeyEnv: 'KOMRADE_DISCORD_MASTER_KEY',
-    queuePrefix: 'komrade-discord',
   }),
-});
+);
 
 /** The validated config. */
 export type DiscordConfig = z.output<typeof discordConfigSchema>;

@@ -7,6 +7,7 @@ import { runAdapterProgram } from '../../bridge/index.js';
 import { startDiscordAdapter } from './adapter.js';
 import { loadDiscordConfig } from './config.js';
 import { printFatal, printReady } from './output.js';
+import { describeStartFailure } from './start-failure.js';
 
 process.exitCode = await runAdapterProgram({
   usage: 'Usage: komrade-discord --config discord.yaml (see config/discord.example.yaml)',
@@ -18,9 +19,7 @@ process.exitCode = await runAdapterProgram({
       apiRoot: config.discord.apiRoot,
       commandGuilds: config.discord.commandGuilds,
     }),
-  // discord.js errors name the problem (e.g. TokenInvalid) without the token itself.
-  startFailure: (error) =>
-    `The bot could not start${error instanceof Error && 'code' in error ? ` (${String(error.code)})` : ''}.`,
+  startFailure: describeStartFailure,
   printFatal,
   printReady,
 });

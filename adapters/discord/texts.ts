@@ -18,6 +18,7 @@ import {
   type ProposalView,
   type VoteOutcome,
   type VouchOutcome,
+  untrustedLine,
 } from '../../bridge/index.js';
 import type { Constitution } from '../../common/collectives/index.js';
 import { isKomradeError } from '../../common/errors/index.js';
@@ -29,6 +30,15 @@ const time = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace(
 const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 /** A Komrade name in Discord markdown (`_` would start italics). */
 const at = (name: string) => `@${escapeMarkdown(name)}`;
+
+/** Someone else's words (a join note) as one bounded line that no markdown or mention can shape. */
+const untrusted = (text: string) =>
+  escapeMarkdown(untrustedLine(text), {
+    heading: true,
+    maskedLink: true,
+    bulletedList: true,
+    numberedList: true,
+  }).replace(/</g, '\\<');
 
 /**
  * The short label a puppet's username carries: who holds the sender's keys. Discord refuses
@@ -132,10 +142,10 @@ export const texts = {
   pending: (name: string, pending: readonly CandidateView[]) =>
     [
       `Waiting to join ${at(name)} (vouches / needed):`,
-      ...pending.map(
-        (c) =>
-          `${at(c.candidate)} ${c.vouchers.length}/${c.quorum} (${trustLabel(c.keyHolder)}) — asked ${time(c.requestedAt)}`,
-      ),
+      ...pending.map((c) => {
+        const line = `${at(c.candidate)} ${c.vouchers.length}/${c.quorum} (${trustLabel(c.keyHolder)}) — asked ${time(c.requestedAt)}`;
+        return c.note.length === 0 ? line : `${line}\n  “${untrusted(c.note)}”`;
+      }),
     ].join('\n'),
   members: (name: string, members: readonly MemberView[]) =>
     [
@@ -252,7 +262,7 @@ export function noticeText(notice: ChatNotice): string {
       return `Your message to ${at(notice.collective)} could not be delivered (${notice.code}).`;
     case 'collective-join-request':
       return [
-        `${at(notice.candidate)} asks to join ${at(notice.collective)}${notice.note.length > 0 ? `: “${escapeMarkdown(notice.note)}”` : '.'}`,
+        `${at(notice.candidate)} asks to join ${at(notice.collective)}${notice.note.length > 0 ? `: “${untrusted(notice.note)}”` : '.'}`,
         `Vouch for them with \`/vouch candidate:${notice.candidate} collective:${notice.collective}\` (${count(notice.quorum, 'vouch', 'vouches')} needed).`,
       ].join('\n');
     case 'collective-vouched':
@@ -279,6 +289,7 @@ export function errorMessage(error: unknown): string {
         'The Komrade Operator cannot be reached right now. Try again in a minute.',
       TOR_UNAVAILABLE: 'The Komrade Operator cannot be reached right now. Try again in a minute.',
       NAME_UNKNOWN: 'No komrade or collective is registered under that name.',
+      EMPTY_MESSAGE: 'There is nothing to send: write some text (blank messages are not sent).',
       // The Operator's wording is about its log; say what to do instead.
       NOT_MEMBER:
         'You are not a member of that collective, nor waiting to join it. `/join collective:NAME` asks to join.',

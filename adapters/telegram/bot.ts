@@ -193,7 +193,15 @@ export function installHandlers(bot: Bot<BotContext>, engine: BridgeEngine, logg
       action === 'acc'
         ? (({ moved }) => texts.accepted(name, moved))(client.accept(name))
         : (client.block(name), texts.blocked(name));
-    await ctx.editMessageText(text).catch(() => ctx.reply(text));
+    // The letter stays as it was (only its buttons go); the answer is a reply under it.
+    await ctx.editMessageReplyMarkup().catch(() => undefined);
+    const shown = ctx.callbackQuery.message?.message_id;
+    await ctx.reply(
+      text,
+      shown === undefined
+        ? {}
+        : { reply_parameters: { message_id: shown, allow_sending_without_reply: true } },
+    );
   });
 
   bot.command('post', async (ctx) => {

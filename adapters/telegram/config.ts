@@ -9,28 +9,31 @@ import {
   adapterConfigShape,
   readAdapterSecrets,
   secretSource,
+  withAdapterRules,
   type AdapterSecrets,
 } from '../../bridge/index.js';
 import { loadYamlConfig } from '../../common/config/index.js';
 
 /** The config schema. Every field is documented in config/telegram.example.yaml. */
-export const telegramConfigSchema = z.strictObject({
-  telegram: z
-    .strictObject({
-      token: secretSource('KOMRADE_TELEGRAM_TOKEN'),
-      apiRoot: z.url().default('https://api.telegram.org'),
-      throttle: z.boolean().default(true),
-    })
-    .default({
-      token: { env: 'KOMRADE_TELEGRAM_TOKEN' },
-      apiRoot: 'https://api.telegram.org',
-      throttle: true,
+export const telegramConfigSchema = withAdapterRules(
+  z.strictObject({
+    telegram: z
+      .strictObject({
+        token: secretSource('KOMRADE_TELEGRAM_TOKEN'),
+        apiRoot: z.url().default('https://api.telegram.org'),
+        throttle: z.boolean().default(true),
+      })
+      .default({
+        token: { env: 'KOMRADE_TELEGRAM_TOKEN' },
+        apiRoot: 'https://api.telegram.org',
+        throttle: true,
+      }),
+    ...adapterConfigShape({
+      masterKeyEnv: 'KOMRADE_TELEGRAM_MASTER_KEY',
+      queuePrefix: 'komrade-telegram',
     }),
-  ...adapterConfigShape({
-    masterKeyEnv: 'KOMRADE_TELEGRAM_MASTER_KEY',
-    queuePrefix: 'komrade-telegram',
   }),
-});
+);
 
 /** The validated config. */
 export type TelegramConfig = z.output<typeof telegramConfigSchema>;

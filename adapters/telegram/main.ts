@@ -7,6 +7,7 @@ import { runAdapterProgram } from '../../bridge/index.js';
 import { startTelegramAdapter } from './adapter.js';
 import { loadTelegramConfig } from './config.js';
 import { printFatal, printReady } from './output.js';
+import { describeStartFailure } from './start-failure.js';
 
 process.exitCode = await runAdapterProgram({
   usage: 'Usage: komrade-telegram --config telegram.yaml (see config/telegram.example.yaml)',
@@ -18,6 +19,7 @@ process.exitCode = await runAdapterProgram({
       apiRoot: config.telegram.apiRoot,
       throttle: config.telegram.throttle,
     }),
+  startFailure: (error, config) => describeStartFailure(error, config.telegram.apiRoot),
   printFatal,
   printReady,
 });

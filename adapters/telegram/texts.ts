@@ -16,6 +16,7 @@ import {
   type ReceivedLetter,
   type VoteOutcome,
   type VouchOutcome,
+  untrustedLine,
 } from '../../bridge/index.js';
 
 /** Telegram's longest message. */
@@ -58,16 +59,17 @@ export const COMMANDS = [
 
 export const texts = {
   start: [
-    'Komrade is a small social network for people who organize: letters that only you and the',
-    'recipient can read, and a world feed whose posts expire.',
+    // One line per paragraph: Telegram wraps them to the reader's screen.
+    'Komrade is a small social network for people who organize: letters that only you and the ' +
+      'recipient can read, and a world feed whose posts expire.',
     '',
     'What you should know about this bot, plainly:',
-    '• Your Komrade keys are made and kept by this bot, on the machine of whoever runs it, encrypted',
-    '  under their master key. That person could read your letters if they wanted to. If that is not',
-    '  acceptable, use the komrade command on your own computer instead.',
+    '• Your Komrade keys are made and kept by this bot, on the machine of whoever runs it, ' +
+      'encrypted under their master key. That person could read your letters if they wanted to. ' +
+      'If that is not acceptable, use the komrade command on your own computer instead.',
     '• Telegram sees everything you write here and every letter the bot shows you, in the clear.',
-    '• The Operator (the Komrade server) sees only sealed letters, names and times. It never learns',
-    '  your Telegram account.',
+    '• The Operator (the Komrade server) sees only sealed letters, names and times. It never ' +
+      'learns your Telegram account.',
     '',
     'First steps:',
     '1. /register NAME  (3–32 letters a–z, digits or _)',
@@ -227,7 +229,7 @@ export const texts = {
     `Your message to @${name} could not be delivered (${code}).`,
   joinRequestNotice: (collective: string, candidate: string, note: string, quorum: number) =>
     [
-      `@${candidate} asks to join @${collective}${note.length > 0 ? `: “${note}”` : '.'}`,
+      `@${candidate} asks to join @${collective}${note.length > 0 ? `: “${untrustedLine(note)}”` : '.'}`,
       `Vouch for them with /vouch ${collective} @${candidate} (${count(quorum, 'vouch', 'vouches')} needed).`,
     ].join('\n'),
   vouchedNotice: (
@@ -278,7 +280,9 @@ export function keyHolderMark(keyHolder: KeyHolder | null | undefined): string |
 const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function candidateLine(c: CandidateView): string {
-  return `@${c.candidate} ${c.vouchers.length}/${c.quorum} (${trustLabel(c.keyHolder)}) — asked ${time(c.requestedAt)}`;
+  const line = `@${c.candidate} ${c.vouchers.length}/${c.quorum} (${trustLabel(c.keyHolder)}) — asked ${time(c.requestedAt)}`;
+  // The candidate's own words: one bounded line (the bot sends plain text, so no markup applies).
+  return c.note.length === 0 ? line : `${line}\n  “${untrustedLine(c.note)}”`;
 }
 
 function proposalLine(name: string, p: ProposalView, current: Constitution): string {
@@ -338,6 +342,7 @@ export function errorMessage(error: unknown): string {
         'The Komrade Operator cannot be reached right now. Try again in a minute.',
       TOR_UNAVAILABLE: 'The Komrade Operator cannot be reached right now. Try again in a minute.',
       NAME_UNKNOWN: 'Nobody is registered under that name.',
+      EMPTY_MESSAGE: 'There is nothing to send: write some text (blank messages are not sent).',
       COLLECTIVE_CONFLICT:
         'The collective changed while I was working on it (someone else acted first). Try again.',
     };

@@ -4,6 +4,7 @@
  * spreads {@link adapterConfigShape} beside its own platform section; every key stays strict.
  */
 import { z } from 'zod';
+import { checkOperatorUrl, checkSocksAddress } from '../transport/operator-destination.js';
 
 /**
  * Where a secret comes from: an environment variable, or a file (first line, trimmed). Secrets are
@@ -74,3 +75,59 @@ export function adapterConfigShape(defaults: AdapterConfigDefaults) {
 
 /** The validated shared part of an adapter's config. */
 export type AdapterConfig = z.output<z.ZodObject<ReturnType<typeof adapterConfigShape>>>;
+
+/**
+ * Adds the rules that span the shared keys to an adapter's schema: `operator.url` must be an
+ * onion address or on this machine, an onion address needs the `tor` section (without it every
+ * request would fail, and users would only hear that the Operator cannot be reached), and Tor's
+ * SOCKS port must be on this machine.
+ * Messages name the field and the fix, never the URL.
+ * @example
+ * ```ts
+ * const schema = withAdapterRules(z.strictObject({ ...adapterConfigShape(defaults), mine }));
+ * ```
+ */
+export function withAdapterRules<
+  S extends z.ZodType<{
+    operator: { url: string };
+    tor?: { socksHost: string; socksPort: number } | undefined;
+  }>,
+>(schema: S): S {
+  return schema.superRefine((config, ctx) => {
+    if (config.tor !== undefined) {
+      try {
+        checkSocksAddress({ host: config.tor.socksHost, port: config.tor.socksPort });
+      } catch {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tor', 'socksHost'],
+          message:
+            'must be this machine (127.0.0.1, localhost or ::1): the onion address would reach ' +
+            'any other host unencrypted',
+        });
+      }
+    }
+    let kind: 'onion' | 'loopback';
+    try {
+      kind = checkOperatorUrl(config.operator.url).kind;
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['operator', 'url'],
+        message:
+          'must be an onion address (http://….onion) or on this machine (http://127.0.0.1:PORT); ' +
+          'Komrade reaches its Operator through nothing else',
+      });
+      return;
+    }
+    if (kind === 'onion' && config.tor === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['operator', 'url'],
+        message:
+          'is an onion address, so the bot reaches it only through Tor: add a tor section ' +
+          '(tor.socksPort, default 9050) pointing at a system tor (apt-get install tor)',
+      });
+    }
+  });
+}

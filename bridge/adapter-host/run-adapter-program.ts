@@ -1,10 +1,10 @@
 /**
  * The process around a chat adapter (what each adapter's main.ts runs): reads `--config` and the
- * secrets once, connects Redis, gives each identity its own Operator dispatcher, starts the bot and
- * runs until SIGTERM/SIGINT.
+ * secrets once, connects Redis (or says why it cannot), gives each identity its own Operator
+ * dispatcher, starts the bot and runs until SIGTERM/SIGINT, which stop it within seconds whatever
+ * state it is in.
  */
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import type { Dispatcher } from 'undici';
 import { initCrypto } from '../../common/crypto/index.js';
 import { isKomradeError } from '../../common/errors/index.js';
@@ -13,6 +13,7 @@ import { createOperatorDispatcher } from '../transport/create-operator-dispatche
 import type { AdapterConfig } from './adapter-config.js';
 import type { AdapterSecrets } from './adapter-secrets.js';
 import type { BridgeHostDeps } from './bridge-host.js';
+import { connectRedis, redisUrlForLogs, watchRedisOutages } from './redis-connection.js';
 
 /** A chat adapter, as its main.ts describes it. */
 export interface AdapterProgram<C extends AdapterConfig> {
@@ -29,18 +30,65 @@ export interface AdapterProgram<C extends AdapterConfig> {
     config: C,
     token: string,
   ) => Promise<{ stop(): Promise<void> }>;
-  /** What to say when `start` throws anything but a KomradeError (never a secret). */
-  readonly startFailure?: (error: unknown) => string;
+  /**
+   * What to say when `start` throws anything but a KomradeError, e.g. the platform's answer to the
+   * token (never a secret; the token is cut out of whatever this returns anyway).
+   */
+  readonly startFailure?: (error: unknown, config: C) => string;
   /** Writes a fatal startup message to stderr. */
   readonly printFatal: (message: string) => void;
   /** Tells whoever started the process (a supervisor, the test harness) that the bot runs. */
   readonly printReady: () => void;
 }
 
+/** How long Redis may take to answer at start (it may be starting beside the bot). */
+const REDIS_CONNECT_TIMEOUT_MS = 10_000;
+/** How long a stop may take to let running jobs finish before the process ends anyway. */
+const STOP_GRACE_MS = 5_000;
+/** How long the process may linger after returning (sockets, timers) before it is ended. */
+const EXIT_GRACE_MS = 1_000;
+
+/** Resolves on the first SIGTERM or SIGINT; a second one gets Node's default (exit at once). */
+function firstStopSignal(): Promise<void> {
+  return new Promise((resolveStop) => {
+    const stop = () => {
+      process.removeListener('SIGTERM', stop);
+      process.removeListener('SIGINT', stop);
+      resolveStop();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+/** Resolves with `work`'s result, or `undefined` once `ms` have passed. */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<undefined>((resolveLate) => {
+        timer = setTimeout(() => {
+          resolveLate(undefined);
+        }, ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Ends the process `EXIT_GRACE_MS` from now unless it has ended by itself. */
+function exitSoon(code: number): number {
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+  return code;
+}
+
 /**
- * Runs `program` until SIGTERM/SIGINT.
- * @returns the exit code: 0 after a signal, 1 when the bot could not start, 2 for a missing
- * `--config` or a bad config
+ * Runs `program` until SIGTERM/SIGINT. A signal during startup ends it too; a stop that takes
+ * longer than a few seconds (Redis gone, a job stuck) is cut short.
+ * @returns the exit code: 0 after a signal, 1 when the bot could not start (Redis unreachable,
+ * the platform refused the token…), 2 for a missing `--config` or a bad config
  */
 export async function runAdapterProgram<C extends AdapterConfig>(
   program: AdapterProgram<C>,
@@ -58,18 +106,25 @@ export async function runAdapterProgram<C extends AdapterConfig>(
     return 2;
   }
   const { config, secrets } = loaded;
+  const stopRequested = firstStopSignal();
   const logger = createJsonLogger({ level: config.log.level });
   await initCrypto();
-  const connection = new Redis({
+  const redisUrl = redisUrlForLogs(config.redis);
+  const redis = await connectRedis({
     host: config.redis.host,
     port: config.redis.port,
     db: config.redis.db,
-    ...(secrets.redisPassword === undefined ? {} : { password: secrets.redisPassword }),
-    maxRetriesPerRequest: null,
+    password: secrets.redisPassword,
+    timeoutMs: REDIS_CONNECT_TIMEOUT_MS,
+    abort: stopRequested,
   });
-  connection.on('error', (error: Error & { code?: unknown }) => {
-    logger.warn('redis.error', { code: typeof error.code === 'string' ? error.code : 'ERROR' });
-  });
+  if (!redis.ok) {
+    if (redis.aborted) return exitSoon(0);
+    program.printFatal(redis.reason);
+    return exitSoon(1);
+  }
+  const { connection } = redis;
+  const outages = watchRedisOutages(connection, logger, { redis: redisUrl });
   // One dispatcher per identity: through Tor (onion Operator) each gets its own circuit, keyed by
   // the identity's opaque id; a loopback Operator is reached directly (development, tests).
   const dispatchers = new Map<string, Dispatcher>();
@@ -87,7 +142,15 @@ export async function runAdapterProgram<C extends AdapterConfig>(
     }
     return dispatcher;
   };
-  const closeDispatchers = () => Promise.all([...dispatchers.values()].map((d) => d.close()));
+  const release = async () => {
+    outages.close();
+    connection.disconnect();
+    // Nothing of the bot runs any more: whatever is still open to the Operator can go.
+    await within(
+      Promise.all([...dispatchers.values()].map((d) => d.destroy())),
+      EXIT_GRACE_MS,
+    ).catch(() => undefined);
+  };
   const host: BridgeHostDeps = {
     operatorUrl: config.operator.url,
     dispatcherFor,
@@ -96,29 +159,40 @@ export async function runAdapterProgram<C extends AdapterConfig>(
     connection,
     queuePrefix: config.redis.queuePrefix,
     pollIntervalMs: Math.round(config.mail.pollIntervalSeconds * 1000),
-    logger,
+    logger: outages.logger,
     now: Date.now,
   };
-  let adapter;
-  try {
-    adapter = await program.start(host, config, secrets.token);
-  } catch (error) {
-    program.printFatal(
-      isKomradeError(error)
-        ? error.message
-        : (program.startFailure?.(error) ?? 'The bot could not start.'),
-    );
-    connection.disconnect();
-    await closeDispatchers();
-    return 1;
+  const starting = program.start(host, config, secrets.token);
+  const started = await Promise.race([
+    starting.then(
+      (adapter) => ({ adapter }),
+      (error: unknown) => ({ error }),
+    ),
+    stopRequested.then(() => 'stop' as const),
+  ]);
+  if (started === 'stop') {
+    // Stopped while connecting to the platform: stop the bot if it comes up after all.
+    void starting.then((adapter) => adapter.stop()).catch(() => undefined);
+    await release();
+    return exitSoon(0);
+  }
+  if ('error' in started) {
+    const { error } = started;
+    const message = isKomradeError(error)
+      ? error.message
+      : (program.startFailure?.(error, config) ?? 'The bot could not start.');
+    program.printFatal(message.replaceAll(secrets.token, '…'));
+    await release();
+    return exitSoon(1);
   }
   program.printReady();
-  await new Promise<void>((resolveStop) => {
-    process.once('SIGTERM', resolveStop);
-    process.once('SIGINT', resolveStop);
-  });
-  await adapter.stop();
-  connection.disconnect();
-  await closeDispatchers();
-  return 0;
+  await stopRequested;
+  logger.info('adapter.stopping', {});
+  const stopped = await within(
+    started.adapter.stop().then(() => true),
+    STOP_GRACE_MS,
+  ).catch(() => true);
+  if (stopped !== true) logger.warn('adapter.stop_cut_short', { afterMs: STOP_GRACE_MS });
+  await release();
+  return exitSoon(0);
 }

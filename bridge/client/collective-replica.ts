@@ -18,6 +18,10 @@ import { bytesEqual, type KeyHolder, type Receipt } from '../../common/wire/inde
 export interface Admission {
   readonly vouchers: readonly string[];
   readonly quorum: number;
+  /** The `seq` of the admit event, and the member who appended it. */
+  readonly seq: number;
+  readonly admittedBy: string;
+  readonly at: number;
 }
 
 /** A proposal's votes when it was enacted. */
@@ -45,6 +49,8 @@ export class CollectiveReplica {
   readonly #events: SignedCollectiveEvent[] = [];
   readonly #receipts = new Map<string, Receipt>();
   readonly #admissions = new Map<string, Admission>();
+  // The state forgets a join request's note; members read it before they vouch.
+  readonly #notes = new Map<string, string>();
   readonly #enacted = new Map<number, Tally>();
   readonly #proposals = new Map<number, OpenProposal>();
   #state: CollectiveState | undefined;
@@ -111,6 +117,11 @@ export class CollectiveReplica {
     return this.#admissions.get(candidate);
   }
 
+  /** The note of `candidate`'s latest join request ('' when none): untrusted text. */
+  noteOf(candidate: string): string {
+    return this.#notes.get(candidate) ?? '';
+  }
+
   /** The votes on proposal `id` when it was enacted, or undefined while it is not. */
   enactment(id: number): Tally | undefined {
     return this.#enacted.get(id);
@@ -132,12 +143,16 @@ export class CollectiveReplica {
     if (!checked.ok) return checked;
     const event = checked.value;
     // Snapshot what the state is about to forget.
+    if (event.kind === 'join-request') this.#notes.set(event.actor, event.body.note);
     if (event.kind === 'admit') {
       const pending = this.state().pending.find((p) => p.candidate === event.body.candidate);
       if (pending !== undefined) {
         this.#admissions.set(event.body.candidate, {
           vouchers: pending.vouchers,
           quorum: pending.quorum,
+          seq: event.seq,
+          admittedBy: event.actor,
+          at: event.at,
         });
       }
     }

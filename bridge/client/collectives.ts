@@ -13,7 +13,6 @@ import {
   genesisDraft,
   namesInSigned,
   openCollectiveMessage,
-  sealCollectiveMessage,
   signCollectiveEvent,
   verifyCollectiveMessage,
   type CollectiveEvent,
@@ -42,7 +41,11 @@ import type { LocalStore, StoredCollectiveMessage } from '../local-store/local-s
 import type { OperatorClient, RequestSigner } from '../operator-client/operator-client.js';
 import { CollectiveReplica, seqOf } from './collective-replica.js';
 import { KeyedLock } from './keyed-lock.js';
+import { checkMessageText } from './message-text.js';
+import { isRecipientFault } from './recipient-failure.js';
+import { sealToMembers, type MemberKey } from './seal-to-members.js';
 import type {
+  AdmissionNotice,
   CollectiveView,
   ProposalView,
   ReceivedCollectiveMessage,
@@ -114,6 +117,11 @@ function nameOrThrow(input: string): string {
   if (!parsed.ok) throw parsed.error;
   return parsed.value;
 }
+
+// Told admissions are kept in the processed-letters ledger under a sender no komrade can have
+// (names have no `:`), so telling survives restarts without a table of its own.
+const toldSender = (collective: string) => `admitted:${collective}`;
+const toldId = (seq: number) => new TextEncoder().encode(`admit#${seq}`);
 
 const notMember = (collective: string) =>
   new KomradeError('NOT_MEMBER', `You are not a member of @${collective}.`);
@@ -281,6 +289,46 @@ export class Collectives {
     return this.#host.store.collectiveMessages(name).map((stored) => this.#messageView(stored));
   }
 
+  /**
+   * Admissions of this komrade that were not told yet, from the verified logs of the collectives
+   * it asked to join; a log whose stored copy still shows the request pending is synced first.
+   * Found in the log itself, so it does not matter who vouched, from which client, nor that the
+   * Operator could forge a notice: it cannot forge the members' signed admit event. A log that
+   * cannot be synced now is skipped until the next check.
+   */
+  async admissions(): Promise<AdmissionNotice[]> {
+    const me = this.#host.signer().name;
+    const found: AdmissionNotice[] = [];
+    for (const name of this.#host.store.collectives()) {
+      const notice = await this.#lock.run(name, async () => {
+        try {
+          let replica = await this.#load(name);
+          if (replica.length === 0 || replica.state().pending.some((p) => p.candidate === me)) {
+            replica = await this.#sync(name);
+          }
+          const admission = replica.isMember(me) ? replica.admission(me) : undefined;
+          if (admission === undefined) return undefined;
+          if (this.#host.store.wasProcessed(toldSender(name), toldId(admission.seq))) {
+            return undefined;
+          }
+          const { admittedBy, vouchers, quorum, seq, at } = admission;
+          return { collective: name, admittedBy, vouchers, quorum, seq, at };
+        } catch (error) {
+          // Withdrawn, refused, or the Operator unreachable: not admitted as far as we can tell.
+          if (isKomradeError(error)) return undefined;
+          throw error;
+        }
+      });
+      if (notice !== undefined) found.push(notice);
+    }
+    return found;
+  }
+
+  /** Remembers that `notice` was shown, so {@link admissions} never reports it again. */
+  told(notice: AdmissionNotice): void {
+    this.#host.store.markProcessed(toldSender(notice.collective), toldId(notice.seq), this.#now());
+  }
+
   // ── Acting ──────────────────────────────────────────────────────────────────────────────────
 
   async vouch(input: string, candidateInput: string): Promise<VouchOutcome> {
@@ -294,7 +342,8 @@ export class Collectives {
         if (admission === undefined) {
           throw new KomradeError('COLLECTIVE_RULE', `@${candidate} is a founder of @${name}.`);
         }
-        return { done: { collective: name, candidate, ...admission, admitted: true } };
+        const { vouchers, quorum } = admission;
+        return { done: { collective: name, candidate, vouchers, quorum, admitted: true } };
       }
       const pending = state.pending.find((p) => p.candidate === candidate);
       if (pending === undefined) {
@@ -515,14 +564,7 @@ export class Collectives {
   async send(input: string, text: string): Promise<SentCollectiveMessage> {
     const name = nameOrThrow(input);
     const signer = this.#host.signer();
-    if (text.length === 0) throw new KomradeError('LETTER_INVALID', 'A message cannot be empty.');
-    const size = Buffer.byteLength(text, 'utf8');
-    if (size > MAX_LETTER_TEXT_BYTES) {
-      throw new KomradeError(
-        'LETTER_TOO_LARGE',
-        `The message is ${size} bytes; a message may have at most ${MAX_LETTER_TEXT_BYTES} bytes of text.`,
-      );
-    }
+    checkMessageText(text, 'message', MAX_LETTER_TEXT_BYTES, 'LETTER_TOO_LARGE');
     const info = await this.#host.operatorInfo();
     const draft = {
       v: 1,
@@ -546,12 +588,18 @@ export class Collectives {
             `You are the only member of @${name}: there is nobody to send to.`,
           );
         }
-        const recipients = [];
+        const recipients: MemberKey[] = [];
         for (const member of others) {
-          const receipt = replica.receipt(member) ?? (await this.#host.receiptOf(member));
-          recipients.push({ name: member, boxKey: receipt.boxKey });
+          try {
+            const receipt = replica.receipt(member) ?? (await this.#host.receiptOf(member));
+            recipients.push({ name: member, boxKey: receipt.boxKey });
+          } catch (error) {
+            // One member's unusable record must not keep the message from the others.
+            if (!isRecipientFault(error)) throw error;
+            recipients.push({ name: member, error });
+          }
         }
-        const sealed = sealCollectiveMessage(message, this.#host.keys.signSecret, recipients);
+        const { sealed, failed } = sealToMembers(message, this.#host.keys.signSecret, recipients);
         if (sealed.body.length > info.limits.sealedLetterBytes) {
           throw new KomradeError(
             'LETTER_TOO_LARGE',
@@ -566,7 +614,8 @@ export class Collectives {
             collective: name,
             id: toBase64url(message.id),
             sentAt: message.sentAt,
-            recipients: recipients.length,
+            recipients: recipients.length - failed.length,
+            failed,
           };
         } catch (error) {
           // Membership changed meanwhile: re-sync and seal to the members as they are now.
@@ -816,6 +865,7 @@ export class Collectives {
         candidate: p.candidate,
         keyHolder: replica.keyHolderOf(p.candidate),
         requestedAt: p.requestedAt,
+        note: replica.noteOf(p.candidate),
         vouchers: p.vouchers,
         quorum: p.quorum,
       })),

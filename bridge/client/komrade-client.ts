@@ -3,9 +3,10 @@
  * collectives).
  */
 import type { ProposalChange } from '../../common/collectives/index.js';
-import { randomBytes, type IdentityKeys } from '../../common/crypto/index.js';
+import { isValidBoxKey, randomBytes, type IdentityKeys } from '../../common/crypto/index.js';
 import { KomradeError, isKomradeError, ok, type Result } from '../../common/errors/index.js';
 import {
+  CLOCK_SKEW_MS,
   ID_BYTES,
   MAX_LETTER_TEXT_BYTES,
   MAX_POST_BODY_BYTES,
@@ -31,14 +32,17 @@ import {
   type PowProgress,
   type Receipt,
 } from '../../common/wire/index.js';
-import type {
-  LocalStore,
-  PinnedOperator,
-  StoredCollectiveMessage,
-  StoredLetter,
+import {
+  PROCESSED_LETTER_RETENTION_MS,
+  type Contact,
+  type LocalStore,
+  type PinnedOperator,
+  type StoredCollectiveMessage,
+  type StoredLetter,
 } from '../local-store/local-store.js';
 import type { OperatorClient, RequestSigner } from '../operator-client/operator-client.js';
 import type {
+  AdmissionNotice,
   CollectiveView,
   ProposalView,
   ReceivedCollectiveMessage,
@@ -47,6 +51,9 @@ import type {
   VouchOutcome,
 } from './collective-views.js';
 import { Collectives, type CreateCollectiveOptions } from './collectives.js';
+import { isLetterTooOld } from './letter-age.js';
+import { checkMessageText, refuseSelfLetter } from './message-text.js';
+import { isRecipientFault, recipientFailure } from './recipient-failure.js';
 import type {
   FeedPost,
   FeedView,
@@ -56,6 +63,7 @@ import type {
   LetterRequest,
   PublishedPost,
   ReceivedLetter,
+  RecipientFailure,
   SentLetter,
   WhoAmI,
 } from './views.js';
@@ -120,24 +128,8 @@ const viewOf = (stored: StoredLetter, fromKeyHolder: KeyHolder | undefined): Rec
   text: stored.letter.body,
 });
 
-function checkTextSize(
-  text: string,
-  max: number,
-  code: 'LETTER_TOO_LARGE' | 'POST_INVALID',
-  what: 'letter' | 'post',
-): void {
-  const size = Buffer.byteLength(text, 'utf8');
-  if (size > max) {
-    throw new KomradeError(
-      code,
-      `The ${what} is ${size} bytes; a ${what} may have at most ${max} bytes of text.`,
-    );
-  }
-}
-
 function checkPostText(text: string): void {
-  if (text.trim().length === 0) throw new KomradeError('POST_INVALID', 'A post cannot be empty.');
-  checkTextSize(text, MAX_POST_BODY_BYTES, 'POST_INVALID', 'post');
+  checkMessageText(text, 'post', MAX_POST_BODY_BYTES, 'POST_INVALID');
 }
 
 function nameOrThrow(input: string): string {
@@ -167,6 +159,7 @@ export class KomradeClient {
   readonly #random: (length: number) => Uint8Array;
   readonly #collectives: Collectives;
   #info: OperatorInfo | undefined;
+  #lastStatementAt = 0;
 
   constructor(deps: KomradeClientDeps) {
     this.#operator = deps.operator;
@@ -254,7 +247,10 @@ export class KomradeClient {
     } catch (error) {
       // An earlier attempt may have registered us before its answer was lost: adopt that receipt.
       if (!isKomradeError(error, 'NAME_TAKEN')) throw error;
-      const existing = await this.#operator.lookup(name);
+      // A look-alike of a taken name is refused as taken while the name itself stays unknown.
+      const existing = await this.#operator.lookup(name).catch((lookupError: unknown) => {
+        throw isKomradeError(lookupError, 'NAME_UNKNOWN') ? error : lookupError;
+      });
       if (!this.#isMine(existing)) throw error;
       receipt = existing;
     }
@@ -324,14 +320,14 @@ export class KomradeClient {
   /**
    * Signs a letter, seals it to the recipient's registered key and hands it to the Operator.
    * Writing to someone accepts their letters from then on.
-   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_UNKNOWN`, `LETTER_INVALID` (empty),
-   * `LETTER_TOO_LARGE`
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_UNKNOWN`, `USAGE` (to yourself),
+   * `EMPTY_MESSAGE` (empty or only whitespace), `LETTER_TOO_LARGE`
    */
   async send(toInput: string, text: string): Promise<SentLetter> {
     const signer = this.#signer();
     const to = nameOrThrow(toInput);
-    if (text.length === 0) throw new KomradeError('LETTER_INVALID', 'A letter cannot be empty.');
-    checkTextSize(text, MAX_LETTER_TEXT_BYTES, 'LETTER_TOO_LARGE', 'letter');
+    refuseSelfLetter(signer.name, to);
+    checkMessageText(text, 'letter', MAX_LETTER_TEXT_BYTES, 'LETTER_TOO_LARGE');
     const info = await this.operatorInfo();
     const recipient = await this.#receiptOf(to);
     const letter = this.#letter(signer.name, to, 'text', text, this.#random(ID_BYTES));
@@ -341,11 +337,27 @@ export class KomradeClient {
     return { id: toBase64url(letter.id), to, sentAt: letter.sentAt };
   }
 
+  /**
+   * The time of a follow or unfollow: strictly after the previous one from this client, since the
+   * recipient keeps only the newest (a follow and unfollow in the same millisecond would otherwise
+   * be ordered by their random ids).
+   */
+  #statementAt(): number {
+    this.#lastStatementAt = Math.max(this.#now(), this.#lastStatementAt + 1);
+    return this.#lastStatementAt;
+  }
+
   #letter(from: string, to: string, kind: LetterKind, body: string, id: Uint8Array): Letter {
     return { v: 1, kind, from, to, sentAt: this.#now(), id, body };
   }
 
   #seal(letter: Letter, recipient: Receipt, info: OperatorInfo): Uint8Array {
+    if (!isValidBoxKey(recipient.boxKey)) {
+      throw new KomradeError(
+        'KEY_INVALID',
+        `@${recipient.name}'s registered box key is unsafe (low order): nothing can be sealed to it.`,
+      );
+    }
     const sealed = sealLetter(letter, this.#keys.signSecret, recipient.boxKey);
     if (sealed.length > info.limits.sealedLetterBytes) {
       throw new KomradeError(
@@ -381,7 +393,10 @@ export class KomradeClient {
     if (name === signer.name) throw new KomradeError('USAGE', `You cannot ${kind} yourself.`);
     const info = await this.operatorInfo();
     const author = await this.#receiptOf(name);
-    const letter = this.#letter(signer.name, name, kind, '', this.#random(ID_BYTES));
+    const letter = {
+      ...this.#letter(signer.name, name, kind, '', this.#random(ID_BYTES)),
+      sentAt: this.#statementAt(),
+    };
     await this.#operator.send(signer, [{ to: name, sealed: this.#seal(letter, author, info) }]);
     return name;
   }
@@ -398,8 +413,11 @@ export class KomradeClient {
 
   /**
    * Sends a post to every follower as its own sealed `post` letter, in batches of the Operator's
-   * `batchLetters` limit. Followers no longer registered are skipped.
-   * @throws `NOT_REGISTERED`, `POST_INVALID` (empty or too long), `LETTER_TOO_LARGE`
+   * `batchLetters` limit. Followers no longer registered are skipped; one whose record or key
+   * cannot be used (a receipt the pinned key did not sign, a low-order box key) is reported in
+   * `failed` with the reason, and the others still get the post.
+   * @throws `NOT_REGISTERED`, `EMPTY_MESSAGE`, `POST_INVALID` (too long), `LETTER_TOO_LARGE`,
+   * and what may pass (`OPERATOR_UNREACHABLE`)
    */
   async postToFollowers(text: string): Promise<FollowersPost> {
     const signer = this.#signer();
@@ -409,13 +427,16 @@ export class KomradeClient {
     const sentAt = this.#now();
     const entries: { to: string; sealed: Uint8Array }[] = [];
     const skipped: string[] = [];
+    const failed: RecipientFailure[] = [];
     for (const name of this.followers()) {
+      if (name === signer.name) continue;
       let receipt: Receipt;
       try {
         receipt = await this.#receiptOf(name);
       } catch (error) {
-        if (!isKomradeError(error, 'NAME_UNKNOWN')) throw error;
-        skipped.push(name);
+        if (isKomradeError(error, 'NAME_UNKNOWN')) skipped.push(name);
+        else if (isRecipientFault(error)) failed.push(recipientFailure(name, error));
+        else throw error;
         continue;
       }
       const letter: Letter = {
@@ -427,23 +448,32 @@ export class KomradeClient {
         id,
         body: text,
       };
-      entries.push({ to: name, sealed: this.#seal(letter, receipt, info) });
+      try {
+        entries.push({ to: name, sealed: this.#seal(letter, receipt, info) });
+      } catch (error) {
+        // Too large is too large for everyone; a key nothing can be sealed to is theirs alone.
+        if (!isRecipientFault(error)) throw error;
+        failed.push(recipientFailure(name, error));
+      }
     }
     const batch = Math.max(1, info.limits.batchLetters);
     for (let start = 0; start < entries.length; start += batch) {
       await this.#operator.send(signer, entries.slice(start, start + batch));
     }
-    return { id: toBase64url(id), sentAt, followers: entries.map((e) => e.to), skipped };
+    return { id: toBase64url(id), sentAt, followers: entries.map((e) => e.to), skipped, failed };
   }
 
   /**
    * Downloads waiting letters, verifies each against its sender's registered key, stores the good
    * ones encrypted, and only then acknowledges them all (good, rejected and blocked alike) so none
-   * is lost and none piles up.
+   * is lost and none piles up. A letter id processed before is never processed again, a follow or
+   * unfollow older than the newest one applied from its sender is not applied (`stale`), and a
+   * letter older than {@link PROCESSED_LETTER_RETENTION_MS} is rejected.
    */
   async checkInbox(): Promise<InboxCheck> {
     const signer = this.#signer();
     await this.operatorInfo();
+    this.#store.pruneProcessed(this.#now() - PROCESSED_LETTER_RETENTION_MS);
     const counts = {
       received: 0,
       requested: 0,
@@ -452,9 +482,11 @@ export class KomradeClient {
       duplicates: 0,
       posts: 0,
       follows: 0,
+      stale: 0,
       unsolicited: 0,
       collective: 0,
     };
+    const newFollowers: string[] = [];
     for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
       const batch = await this.#operator.fetch(signer);
       if (batch.letters.length === 0) break;
@@ -471,12 +503,18 @@ export class KomradeClient {
           continue;
         }
         const letter = await this.#verifiedLetter(waiting.sealed, signer.name);
-        if (letter === undefined) {
+        if (letter === undefined || isLetterTooOld(letter.sentAt, this.#now())) {
           counts.rejected++;
+          continue;
+        }
+        // Processed before (a re-delivery, or a replay by the Operator): never again.
+        if (this.#store.wasProcessed(letter.from, letter.id)) {
+          counts.duplicates++;
           continue;
         }
         const state = this.#store.contactState(letter.from);
         if (state === 'blocked') {
+          this.#store.markProcessed(letter.from, letter.id, letter.sentAt);
           counts.blocked++;
           continue;
         }
@@ -493,18 +531,28 @@ export class KomradeClient {
             if (this.#store.following().includes(letter.from)) {
               keep.push({ letter, folder: 'inbox', receivedAt: this.#now() });
             } else {
+              this.#store.markProcessed(letter.from, letter.id, letter.sentAt);
               counts.unsolicited++;
             }
             break;
           case 'follow':
+          case 'unfollow': {
             // A first contact may follow without being accepted: followers only receive posts.
-            this.#store.addFollower(letter.from, this.#now());
-            counts.follows++;
+            const outcome = this.#store.applyFollowStatement(
+              {
+                from: letter.from,
+                follows: letter.kind === 'follow',
+                sentAt: letter.sentAt,
+                id: letter.id,
+              },
+              this.#now(),
+            );
+            if (outcome === 'duplicate') counts.duplicates++;
+            else if (outcome === 'stale') counts.stale++;
+            else counts.follows++;
+            if (outcome === 'added') newFollowers.push(letter.from);
             break;
-          case 'unfollow':
-            this.#store.removeFollower(letter.from);
-            counts.follows++;
-            break;
+          }
         }
       }
       const added = this.#store.saveLetters(keep);
@@ -524,7 +572,19 @@ export class KomradeClient {
       );
       if (!batch.more) break;
     }
-    return counts;
+    // Only those still following at the end (a later unfollow in the same run cancels the notice).
+    const following = new Set(this.#store.followers());
+    // Told here, like new followers: whoever checks the inbox sees the answer.
+    const admitted: string[] = [];
+    for (const notice of await this.#collectives.admissions()) {
+      this.#collectives.told(notice);
+      admitted.push(notice.collective);
+    }
+    return {
+      ...counts,
+      newFollowers: newFollowers.filter((name) => following.has(name)),
+      admitted,
+    };
   }
 
   /** Opens and verifies one letter; `undefined` for anything that must not be shown. */
@@ -580,9 +640,30 @@ export class KomradeClient {
    */
   block(input: string): { readonly name: string; readonly deleted: number } {
     const name = nameOrThrow(input);
-    this.#store.setContactState(name, 'blocked', this.#now());
+    const now = this.#now();
+    this.#store.setContactState(name, 'blocked', now);
+    // Recorded as a statement too, so a follow letter sent before the block and delivered
+    // after an unblock does not make them a follower again.
+    this.#store.applyFollowStatement({ from: name, follows: false, sentAt: now, id: null }, now);
     this.#store.removeFollower(name);
     return { name, deleted: this.#store.deleteLetters(name, 'request') };
+  }
+
+  /**
+   * Unblocks a komrade: they are a stranger again, so their later letters are held as requests.
+   * Letters dropped while they were blocked stay dropped, and so does their following.
+   * @returns `unblocked: false` when they were not blocked
+   * @throws `NAME_INVALID`
+   */
+  unblock(input: string): { readonly name: string; readonly unblocked: boolean } {
+    const name = nameOrThrow(input);
+    if (this.#store.contactState(name) !== 'blocked') return { name, unblocked: false };
+    return { name, unblocked: this.#store.clearContactState(name) };
+  }
+
+  /** Komrades you wrote to or accepted, and those you blocked, by name. Local only. */
+  contacts(): Contact[] {
+    return this.#store.contacts();
   }
 
   /**
@@ -607,7 +688,11 @@ export class KomradeClient {
     return { id: toBase64url(answer.id), postedAt, expiresAt: answer.expiresAt };
   }
 
-  /** A page of the world feed, newest first; posts that fail verification are dropped. */
+  /**
+   * A page of the world feed, newest first. Dropped (and counted in `dropped`): posts that fail
+   * verification, posts past their author's lifetime (`postedAt` + `days`, by this machine's
+   * clock) and posts dated more than the clock skew in the future.
+   */
   async feed(options: FeedOptions = {}): Promise<FeedView> {
     const signer = this.#signer();
     await this.operatorInfo();
@@ -647,12 +732,17 @@ export class KomradeClient {
     }
     if (!verifyPost(opened.value, author.signKey)) return undefined;
     const { post } = opened.value;
+    // Expiry by this machine's clock and the author's signed fields, whatever the Operator says:
+    // past its author's lifetime, or claiming a time still to come, it is not shown.
+    const now = this.#now();
+    const expiresAt = post.postedAt + post.days * DAY_MS;
+    if (now >= expiresAt || post.postedAt > now + CLOCK_SKEW_MS) return undefined;
     return {
       id: toBase64url(post.id),
       from: post.from,
       postedAt: post.postedAt,
       days: post.days,
-      expiresAt: post.postedAt + post.days * DAY_MS,
+      expiresAt,
       text: post.body,
     };
   }
@@ -759,6 +849,19 @@ export class KomradeClient {
   /** Collectives you created, joined or asked to join. Local only. */
   collectives(): string[] {
     return this.#collectives.names();
+  }
+
+  /**
+   * Your admissions not told yet, read from the verified logs of the collectives you asked to join
+   * (whoever vouched, from whichever client). Call {@link admissionTold} once one is shown.
+   */
+  async collectiveAdmissions(): Promise<AdmissionNotice[]> {
+    return this.#collectives.admissions();
+  }
+
+  /** Remembers that an admission was shown, so it is not reported again. */
+  admissionTold(notice: AdmissionNotice): void {
+    this.#collectives.told(notice);
   }
 
   /**

@@ -1,5 +1,6 @@
 /** What the engine hands to adapters: plain, display-ready views with no secrets in them. */
 
+import type { ErrorCode } from '../../common/errors/index.js';
 import type { KeyHolder } from '../../common/wire/index.js';
 
 /** The komrade using this client. */
@@ -66,12 +67,26 @@ export interface InboxCheck {
   readonly blocked: number;
   /** Letters refused: undecryptable, malformed, bad signature, unknown sender or re-addressed. */
   readonly rejected: number;
-  /** Letters already stored (a previous run stored them but could not acknowledge them). */
+  /**
+   * Letters processed before: already stored (a previous run could not acknowledge them), or
+   * delivered again (the same letter id is never processed twice).
+   */
   readonly duplicates: number;
   /** New posts from komrades you follow (in the inbox, marked as posts). */
   readonly posts: number;
   /** Follow and unfollow letters applied to your followers. */
   readonly follows: number;
+  /**
+   * Follow and unfollow letters not applied because a newer one from the same komrade (or your
+   * block) was applied already: an old letter never undoes a newer choice.
+   */
+  readonly stale: number;
+  /**
+   * Komrades who started following you in this run (and still do), for "now follows you" notices.
+   */
+  readonly newFollowers: readonly string[];
+  /** Collectives that admitted you since you were last told (see docs/collectives.md). */
+  readonly admitted: readonly string[];
   /** Posts dropped because you do not follow their author. */
   readonly unsolicited: number;
   /**
@@ -88,6 +103,14 @@ export interface SentLetter {
   readonly sentAt: number;
 }
 
+/** A recipient a letter could not be sealed or sent to, and why (no key, no text). */
+export interface RecipientFailure {
+  readonly name: string;
+  /** `KEY_INVALID` for a registered key nothing can be sealed to; else the error's code. */
+  readonly code: ErrorCode;
+  readonly reason: string;
+}
+
 /** A post sealed and sent to each follower as a letter. */
 export interface FollowersPost {
   /** The letters' shared id (base64url). */
@@ -97,6 +120,8 @@ export interface FollowersPost {
   readonly followers: readonly string[];
   /** Followers skipped because they are no longer registered. */
   readonly skipped: readonly string[];
+  /** Followers it could not be sealed to (the others still got it). */
+  readonly failed: readonly RecipientFailure[];
 }
 
 /** A post accepted by the Operator. */

@@ -15,7 +15,12 @@ import {
   type Constitution,
   type ProposalChange,
 } from '../../common/collectives/index.js';
-import { AEAD_KEY_BYTES, generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
+import {
+  AEAD_KEY_BYTES,
+  generateIdentityKeys,
+  isValidBoxKey,
+  randomBytes,
+} from '../../common/crypto/index.js';
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import {
@@ -46,8 +51,17 @@ import {
   type CreateCollectiveOptions,
   type RegisterOptions,
 } from '../client/komrade-client.js';
-import type { FollowersPost, KomradeProfile, SentLetter } from '../client/views.js';
+import { isLetterTooOld } from '../client/letter-age.js';
+import { checkMessageText, refuseSelfLetter } from '../client/message-text.js';
+import { isRecipientFault, recipientFailure } from '../client/recipient-failure.js';
+import type {
+  FollowersPost,
+  KomradeProfile,
+  RecipientFailure,
+  SentLetter,
+} from '../client/views.js';
 import type { BridgeStore, Delivery, HeldIdentity } from '../identity-vault/bridge-store.js';
+import { PROCESSED_LETTER_RETENTION_MS } from '../local-store/local-store.js';
 import { SqliteLocalStore } from '../local-store/sqlite-local-store.js';
 import type {
   OperatorClient,
@@ -73,6 +87,8 @@ const PERMANENT = new Set<string>([
   'OPERATOR_KEY_CHANGED',
   'IDENTITY_GONE',
   'LETTER_INVALID',
+  'EMPTY_MESSAGE',
+  'KEY_INVALID',
   'NOT_MEMBER',
   'COLLECTIVE_RULE',
   'COLLECTIVE_INVALID',
@@ -185,6 +201,8 @@ export class BridgeEngine {
    */
   readonly #runId = toBase64url(randomBytes(6));
   readonly #inFlight = new Set<string>();
+  /** Each identity's last follow or unfollow time, so the next is strictly later. */
+  readonly #lastStatementAt = new Map<string, number>();
   /** Notices sent on the side of a command (never retried); awaited by {@link BridgeEngine.close}. */
   readonly #courtesies = new Set<Promise<void>>();
   #started = false;
@@ -361,22 +379,15 @@ export class BridgeEngine {
   /**
    * Signs and seals a letter here, then queues the sealed letter; the outbox hands it to the
    * Operator, retrying while Tor or the Operator are down.
-   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_UNKNOWN`, `LETTER_INVALID`, `LETTER_TOO_LARGE`
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_UNKNOWN`, `USAGE` (to yourself),
+   * `EMPTY_MESSAGE` (empty or only whitespace), `LETTER_TOO_LARGE`
    */
   async send(id: string, toInput: string, text: string): Promise<SentLetter> {
     const session = this.#mustSession(id);
     const signer = this.#signer(session);
     const to = nameOrThrow(toInput);
-    if (text.trim().length === 0) {
-      throw new KomradeError('LETTER_INVALID', 'A letter cannot be empty.');
-    }
-    const size = Buffer.byteLength(text, 'utf8');
-    if (size > MAX_LETTER_TEXT_BYTES) {
-      throw new KomradeError(
-        'LETTER_TOO_LARGE',
-        `The letter is ${size} bytes; a letter may have at most ${MAX_LETTER_TEXT_BYTES} bytes.`,
-      );
-    }
+    refuseSelfLetter(signer.name, to);
+    checkMessageText(text, 'letter', MAX_LETTER_TEXT_BYTES, 'LETTER_TOO_LARGE');
     const letter = await this.#queueLetter(id, session, signer.name, to, 'text', text);
     session.local.setContactState(to, 'accepted', this.#deps.now());
     return { id: toBase64url(letter.id), to, sentAt: letter.sentAt };
@@ -391,6 +402,12 @@ export class BridgeEngine {
     const recipient = await session.client.lookup(letter.to);
     const boxKey = fromBase64url(recipient.boxKey);
     if (boxKey === undefined) throw new KomradeError('OPERATOR_ERROR', 'Bad recipient key.');
+    if (!isValidBoxKey(boxKey)) {
+      throw new KomradeError(
+        'KEY_INVALID',
+        `@${letter.to}'s registered box key is unsafe (low order): nothing can be sealed to it.`,
+      );
+    }
     const sealed = sealLetter(letter, session.held.keys.signSecret, boxKey);
     if (sealed.length > info.limits.sealedLetterBytes) {
       throw new KomradeError(
@@ -408,13 +425,14 @@ export class BridgeEngine {
     to: string,
     kind: LetterKind,
     body: string,
+    sentAt = this.#deps.now(),
   ): Promise<Letter> {
     const letter: Letter = {
       v: 1,
       kind,
       from,
       to,
-      sentAt: this.#deps.now(),
+      sentAt,
       id: randomBytes(ID_BYTES),
       body,
     };
@@ -475,7 +493,11 @@ export class BridgeEngine {
     const signer = this.#signer(session);
     const name = nameOrThrow(input);
     if (name === signer.name) throw new KomradeError('USAGE', `You cannot ${kind} yourself.`);
-    await this.#queueLetter(id, session, signer.name, name, kind, '');
+    // Strictly after this identity's previous follow or unfollow: the recipient keeps the newest.
+    const last = this.#lastStatementAt.get(id) ?? 0;
+    const sentAt = Math.max(this.#deps.now(), last + 1);
+    this.#lastStatementAt.set(id, sentAt);
+    await this.#queueLetter(id, session, signer.name, name, kind, '', sentAt);
     return name;
   }
 
@@ -491,26 +513,24 @@ export class BridgeEngine {
 
   /**
    * Signs and seals a post once per follower, as a `post` letter to each, and queues them all in
-   * the outbox. Followers no longer registered are skipped.
-   * @throws `NOT_REGISTERED`, `POST_INVALID` (empty or too long), `LETTER_TOO_LARGE`
+   * the outbox. Followers no longer registered are skipped; one whose record or key cannot be
+   * used (e.g. a low-order box key) is reported in `failed`, and the others still get the post.
+   * @throws `NOT_REGISTERED`, `EMPTY_MESSAGE`, `POST_INVALID` (too long), `LETTER_TOO_LARGE`
    */
   async postToFollowers(id: string, text: string): Promise<FollowersPost> {
     const session = this.#mustSession(id);
     const signer = this.#signer(session);
-    if (text.trim().length === 0) throw new KomradeError('POST_INVALID', 'A post cannot be empty.');
-    const size = Buffer.byteLength(text, 'utf8');
-    if (size > MAX_POST_BODY_BYTES) {
-      throw new KomradeError(
-        'POST_INVALID',
-        `The post is ${size} bytes; a post may have at most ${MAX_POST_BODY_BYTES} bytes of text.`,
-      );
-    }
+    checkMessageText(text, 'post', MAX_POST_BODY_BYTES, 'POST_INVALID');
+    // Fails here for everyone (Operator unreachable, its key changed), not as one follower's fault.
+    await session.client.operatorInfo();
     const letterId = randomBytes(ID_BYTES);
     const sentAt = this.#deps.now();
     const jobs: { name: 'outbox'; data: JobPayloads['outbox']; opts: typeof OUTBOX_JOB }[] = [];
     const sent: string[] = [];
     const skipped: string[] = [];
+    const failed: RecipientFailure[] = [];
     for (const to of session.client.followers()) {
+      if (to === signer.name) continue;
       let entry: { readonly to: string; readonly sealed: Uint8Array };
       try {
         entry = await this.#sealed(session, {
@@ -523,8 +543,9 @@ export class BridgeEngine {
           body: text,
         });
       } catch (error) {
-        if (!isKomradeError(error, 'NAME_UNKNOWN')) throw error;
-        skipped.push(to);
+        if (isKomradeError(error, 'NAME_UNKNOWN')) skipped.push(to);
+        else if (isRecipientFault(error)) failed.push(recipientFailure(to, error));
+        else throw error;
         continue;
       }
       jobs.push({
@@ -535,7 +556,7 @@ export class BridgeEngine {
       sent.push(to);
     }
     if (jobs.length > 0) await this.#queues.outbox.addBulk(jobs);
-    return { id: toBase64url(letterId), sentAt, followers: sent, skipped };
+    return { id: toBase64url(letterId), sentAt, followers: sent, skipped, failed };
   }
 
   // ---- collectives ---------------------------------------------------------------------------
@@ -595,7 +616,7 @@ export class BridgeEngine {
 
   /**
    * Vouches for a candidate; the vouch that meets the quorum admits them. The candidate, if this
-   * adapter holds them, is told.
+   * adapter holds them, is told of the vouch; of the admission, by their next poll (polled now).
    * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NOT_MEMBER`, `USAGE` (already a member),
    * `COLLECTIVE_RULE` (not pending, or a second vouch)
    */
@@ -610,6 +631,12 @@ export class BridgeEngine {
       throw new KomradeError('USAGE', `@${name} is already a member of @${before.name}.`);
     }
     const outcome = await session.client.vouch(collective, name);
+    if (outcome.admitted) {
+      // The candidate's poll tells them from the log, as it does when they are admitted elsewhere.
+      const held = this.#deps.store.identityNamed(outcome.candidate);
+      if (held !== undefined) this.#courtesy(() => this.pollNow(held));
+      return outcome;
+    }
     this.#courtesy(() =>
       this.#notifyHeld([outcome.candidate], id, {
         kind: 'collective-vouched',
@@ -736,8 +763,8 @@ export class BridgeEngine {
    * queue holds it encrypted under the adapter's queue key, the message itself included (to seal
    * it again).
    * @returns `recipients: 0` when nobody else is a member (nothing is queued)
-   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NOT_MEMBER`, `LETTER_INVALID` (empty),
-   * `LETTER_TOO_LARGE`
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NOT_MEMBER`, `EMPTY_MESSAGE` (empty or only
+   * whitespace), `LETTER_TOO_LARGE`
    */
   async sendToCollective(
     id: string,
@@ -747,16 +774,7 @@ export class BridgeEngine {
     const session = this.#mustSession(id);
     const signer = this.#signer(session);
     const collective = nameOrThrow(collectiveInput);
-    if (text.trim().length === 0) {
-      throw new KomradeError('LETTER_INVALID', 'A message cannot be empty.');
-    }
-    const size = Buffer.byteLength(text, 'utf8');
-    if (size > MAX_LETTER_TEXT_BYTES) {
-      throw new KomradeError(
-        'LETTER_TOO_LARGE',
-        `The message is ${size} bytes; a message may have at most ${MAX_LETTER_TEXT_BYTES} bytes.`,
-      );
-    }
+    checkMessageText(text, 'message', MAX_LETTER_TEXT_BYTES, 'LETTER_TOO_LARGE');
     const draft = checkCollectiveMessage({
       v: 1,
       collective,
@@ -767,16 +785,17 @@ export class BridgeEngine {
     });
     if (!draft.ok) throw draft.error;
     const message = draft.value;
-    const sealed = await sealForMembers(session.client, session.held.keys.signSecret, message);
+    const sealing = await sealForMembers(session.client, session.held.keys.signSecret, message);
     const sent = { collective, id: toBase64url(message.id), sentAt: message.sentAt };
-    if (sealed === undefined) return { ...sent, recipients: 0 };
+    if (sealing === undefined) return { ...sent, recipients: 0, failed: [] };
+    const { sealed, failed } = sealing;
     const envelope = this.#deps.codec.encodeCollective(id, { message, sealed });
     await this.#queues.outbox.add(
       'collective',
       { identity: id, kind: 'collective', envelope },
       OUTBOX_JOB,
     );
-    return { ...sent, recipients: sealed.keys.length };
+    return { ...sent, recipients: sealed.keys.length - failed.length, failed };
   }
 
   /** Runs a notice beside a command: its failure is logged, never the command's. */
@@ -918,8 +937,12 @@ export class BridgeEngine {
     }
   }
 
-  #reseal(session: Session, message: CollectiveMessage) {
-    return sealForMembers(session.client, session.held.keys.signSecret, message);
+  async #reseal(session: Session, message: CollectiveMessage) {
+    const sealing = await sealForMembers(session.client, session.held.keys.signSecret, message);
+    if (sealing !== undefined && sealing.failed.length > 0) {
+      this.#deps.logger.warn('bridge.collective_unsealable', { count: sealing.failed.length });
+    }
+    return sealing?.sealed;
   }
 
   async #tellSendFailed(data: JobPayloads['outbox'], code: string): Promise<void> {
@@ -958,6 +981,7 @@ export class BridgeEngine {
     if (session.local.ownReceipt() === undefined) return;
     const signer = this.#signer(session);
     await session.client.operatorInfo();
+    session.local.pruneProcessed(this.#deps.now() - PROCESSED_LETTER_RETENTION_MS);
     const batch = await session.operator.fetch(signer, FETCH_LIMIT);
     const ackNow: Uint8Array[] = [];
     for (const waiting of batch.letters) {
@@ -968,9 +992,15 @@ export class BridgeEngine {
         continue;
       }
       const letter = await this.#verifiedLetter(session, waiting.sealed, signer.name);
-      const state = letter === undefined ? undefined : session.local.contactState(letter.from);
-      if (letter === undefined || state === 'blocked') {
-        // Forged, undecryptable or blocked: nothing to show; the Operator may forget it.
+      if (letter === undefined || isLetterTooOld(letter.sentAt, this.#deps.now())) {
+        // Forged, undecryptable, or too old to tell from a replay: the Operator may forget it.
+        ackNow.push(waiting.id);
+        continue;
+      }
+      const state = session.local.contactState(letter.from);
+      if (state === 'blocked') {
+        // Remembered, so unblocking later does not bring it back if it is delivered again.
+        session.local.markProcessed(letter.from, letter.id, letter.sentAt);
         ackNow.push(waiting.id);
         continue;
       }
@@ -982,6 +1012,7 @@ export class BridgeEngine {
         case 'post':
           // Shown only from komrades this identity follows: nobody can push posts at a stranger.
           if (!this.#deps.store.following(identity).includes(letter.from)) {
+            session.local.markProcessed(letter.from, letter.id, letter.sentAt);
             ackNow.push(waiting.id);
             continue;
           }
@@ -994,6 +1025,8 @@ export class BridgeEngine {
           ackNow.push(waiting.id);
           continue;
       }
+      // A letter processed before is not stored again; the ledger below still finishes a delivery
+      // a crash interrupted, and shows nothing for a letter no longer stored.
       session.local.saveLetters([{ letter, folder, receivedAt: this.#deps.now() }]);
       const delivery = this.#deps.store.recordFetched(
         identity,
@@ -1005,6 +1038,31 @@ export class BridgeEngine {
       else await this.#enqueueDelivery(identity, delivery.id);
     }
     if (ackNow.length > 0) await session.operator.ack(signer, ackNow);
+    await this.#tellAdmissions(session);
+  }
+
+  /**
+   * Tells the chat once of each collective that admitted this identity, read from the verified log,
+   * so a candidate hears it whoever vouched and from whichever client (see docs/collectives.md).
+   */
+  async #tellAdmissions(session: Session): Promise<void> {
+    for (const notice of await session.client.collectiveAdmissions()) {
+      try {
+        await this.#deps.surface.notify(session.held.chat, {
+          kind: 'collective-vouched',
+          collective: notice.collective,
+          voucher: notice.admittedBy,
+          vouches: notice.vouchers.length,
+          quorum: notice.quorum,
+          admitted: true,
+        });
+      } catch (error) {
+        // Not marked as told: the next poll tries again.
+        this.#deps.logger.warn('bridge.notify_failed', { code: codeOf(error) });
+        continue;
+      }
+      session.client.admissionTold(notice);
+    }
   }
 
   /**
@@ -1060,11 +1118,17 @@ export class BridgeEngine {
   }
 
   async #applyFollow(session: Session, letter: Letter): Promise<void> {
-    if (letter.kind === 'unfollow') {
-      session.local.removeFollower(letter.from);
-      return;
-    }
-    if (!session.local.addFollower(letter.from, this.#deps.now())) return;
+    // Only the newest statement per komrade counts, and a letter id is applied once.
+    const outcome = session.local.applyFollowStatement(
+      {
+        from: letter.from,
+        follows: letter.kind === 'follow',
+        sentAt: letter.sentAt,
+        id: letter.id,
+      },
+      this.#deps.now(),
+    );
+    if (outcome !== 'added') return;
     try {
       await this.#deps.surface.notify(session.held.chat, {
         kind: 'new-follower',

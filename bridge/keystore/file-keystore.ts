@@ -2,17 +2,7 @@
  * `FileKeystore`: one JSON file (mode 0600, replaced atomically) holding the identity secrets and
  * the local storage key, encrypted with XChaCha20-Poly1305 under an Argon2id key.
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  linkSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import {
   AEAD_KEY_BYTES,
@@ -35,6 +25,7 @@ import {
   encodeCanonical,
   signedBytes,
 } from '../../common/wire/index.js';
+import { writeFileAtomically } from './atomic-file.js';
 import type { Keystore, KeystoreProgress, KeystoreSecrets } from './keystore.js';
 
 /** The file format version this code writes and reads. */
@@ -135,6 +126,35 @@ export class FileKeystore implements Keystore {
     if (secrets.storageKey.length !== AEAD_KEY_BYTES) {
       throw new KomradeError('CONFIG_INVALID', 'The storage key must be 32 bytes.');
     }
+    writeNewFileAtomically(this.#path, await this.#seal(passphrase, secrets, progress));
+  }
+
+  /**
+   * Re-encrypts the keystore under a new passphrase (and this keystore's KDF cost). The new file
+   * replaces the old one by rename: a crash leaves the old passphrase or the new one working.
+   * @throws `WRONG_PASSPHRASE`, `KEYSTORE_MISSING`, `KEYSTORE_CORRUPT` as {@link FileKeystore.open};
+   * the file is then untouched
+   */
+  async changePassphrase(
+    oldPassphrase: string,
+    newPassphrase: string,
+    progress: KeystoreProgress = {},
+  ): Promise<void> {
+    const secrets = await this.open(oldPassphrase, progress);
+    try {
+      const contents = await this.#seal(newPassphrase, secrets, progress);
+      writeFileAtomically(this.#path, contents, { replace: true });
+    } finally {
+      secrets.storageKey.fill(0);
+    }
+  }
+
+  /** The keystore file's text for `secrets` under `passphrase`. */
+  async #seal(
+    passphrase: string,
+    secrets: KeystoreSecrets,
+    progress: KeystoreProgress,
+  ): Promise<string> {
     const salt = randomBytes(KDF_SALT_BYTES);
     progress.onDeriving?.();
     await yieldToEventLoop();
@@ -157,10 +177,49 @@ export class FileKeystore implements Keystore {
       },
       sealed: Buffer.from(sealed).toString('base64url'),
     };
-    writeNewFileAtomically(this.#path, `${JSON.stringify(file, null, 2)}\n`);
+    return `${JSON.stringify(file, null, 2)}\n`;
   }
 
   async open(passphrase: string, progress: KeystoreProgress = {}): Promise<KeystoreSecrets> {
+    const file = this.#read();
+    const key = await derive(passphrase, file, progress);
+    try {
+      return this.#decrypt(file, key);
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  /**
+   * The key that the passphrase derives for this keystore file, checked to open it: what an agent
+   * may hold so later commands skip the slow derivation. It opens only this file; after a
+   * passphrase change (new salt) it no longer does.
+   * @throws `WRONG_PASSPHRASE`, `KEYSTORE_MISSING`, `KEYSTORE_CORRUPT` as {@link FileKeystore.open}
+   */
+  async deriveUnlockKey(passphrase: string, progress: KeystoreProgress = {}): Promise<Uint8Array> {
+    const file = this.#read();
+    const key = await derive(passphrase, file, progress);
+    try {
+      const secrets = this.#decrypt(file, key);
+      secrets.storageKey.fill(0);
+      return key;
+    } catch (error) {
+      key.fill(0);
+      throw error;
+    }
+  }
+
+  /**
+   * Opens the keystore with a key from {@link FileKeystore.deriveUnlockKey}, without deriving.
+   * @throws `WRONG_PASSPHRASE` when the key does not open this file (the passphrase changed),
+   * `KEYSTORE_MISSING`, `KEYSTORE_CORRUPT`
+   */
+  openWithUnlockKey(key: Uint8Array): KeystoreSecrets {
+    return this.#decrypt(this.#read(), key);
+  }
+
+  /** The keystore file, parsed and checked, before anything is derived. */
+  #read(): ParsedFile {
     let text: string;
     try {
       text = readFileSync(this.#path, 'utf8');
@@ -180,18 +239,21 @@ export class FileKeystore implements Keystore {
     }
     const parsed = fileSchema.safeParse(json);
     if (!parsed.success) throw corrupt(this.#path, 'it does not have the keystore format');
-    const { kdf, sealed } = parsed.data;
+    const { kdf } = parsed.data;
     if (belowFloor(kdf)) {
       throw corrupt(this.#path, 'it asks for a key derivation weaker than allowed (altered?)');
     }
     if (aboveCeiling(kdf)) {
       throw corrupt(this.#path, 'it asks for an unreasonably costly key derivation (altered?)');
     }
-    progress.onDeriving?.();
-    await yieldToEventLoop();
-    const key = deriveKeyFromPassphrase(passphrase, kdf.salt, kdf);
-    const plaintext = aeadDecrypt(sealed, key, associatedData(kdf, kdf.salt));
-    key.fill(0);
+    return parsed.data;
+  }
+
+  #decrypt({ kdf, sealed }: ParsedFile, key: Uint8Array): KeystoreSecrets {
+    const plaintext =
+      key.length === AEAD_KEY_BYTES
+        ? aeadDecrypt(sealed, key, associatedData(kdf, kdf.salt))
+        : undefined;
     if (plaintext === undefined) {
       throw new KomradeError(
         'WRONG_PASSPHRASE',
@@ -212,6 +274,19 @@ export class FileKeystore implements Keystore {
   }
 }
 
+type ParsedFile = z.infer<typeof fileSchema>;
+
+/** Stretches the passphrase with the file's own salt and cost (the slow part). */
+async function derive(
+  passphrase: string,
+  { kdf }: ParsedFile,
+  progress: KeystoreProgress,
+): Promise<Uint8Array> {
+  progress.onDeriving?.();
+  await yieldToEventLoop();
+  return deriveKeyFromPassphrase(passphrase, kdf.salt, kdf);
+}
+
 function corrupt(path: string, why: string): KomradeError {
   return new KomradeError('KEYSTORE_CORRUPT', `The keystore at ${path} is damaged: ${why}.`);
 }
@@ -219,41 +294,14 @@ function corrupt(path: string, why: string): KomradeError {
 // Lets a progress message render before the (synchronous) key derivation blocks the thread.
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/**
- * Writes a new file so that nobody ever sees it half-written: temp file, fsync, then a hard link
- * to the final name (which, unlike rename, refuses to replace a keystore that appeared meanwhile).
- */
+/** Writes a new keystore file; refuses (`KEYSTORE_EXISTS`) to replace one that appeared meanwhile. */
 function writeNewFileAtomically(path: string, contents: string): void {
-  const temp = join(
-    dirname(path),
-    `.${basename(path)}.${Buffer.from(randomBytes(6)).toString('hex')}.tmp`,
-  );
-  const fd = openSync(temp, 'wx', 0o600);
   try {
-    try {
-      writeSync(fd, contents);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    linkSync(temp, path);
+    writeFileAtomically(path, contents, { replace: false });
   } catch (cause) {
     if ((cause as { code?: unknown }).code === 'EEXIST') {
       throw new KomradeError('KEYSTORE_EXISTS', `A keystore already exists at ${path}.`, { cause });
     }
     throw cause;
-  } finally {
-    rmSync(temp, { force: true });
-  }
-  // Persist the new directory entry too (folders cannot be opened on Windows; skip there).
-  try {
-    const dir = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
-    }
-  } catch {
-    // Best effort: the file itself is already on disk.
   }
 }

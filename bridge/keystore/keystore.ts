@@ -18,11 +18,17 @@ export interface KeystoreProgress {
 /**
  * A passphrase-locked store of {@link KeystoreSecrets}.
  *
- * `create` throws `KEYSTORE_EXISTS`; `open` throws `KEYSTORE_MISSING`, `WRONG_PASSPHRASE` or
- * `KEYSTORE_CORRUPT`. No error ever carries a secret or the passphrase.
+ * `create` throws `KEYSTORE_EXISTS`; `open` and `changePassphrase` throw `KEYSTORE_MISSING`,
+ * `WRONG_PASSPHRASE` or `KEYSTORE_CORRUPT`. No error ever carries a secret or the passphrase.
  */
 export interface Keystore {
   exists(): boolean;
   create(passphrase: string, secrets: KeystoreSecrets, progress?: KeystoreProgress): Promise<void>;
   open(passphrase: string, progress?: KeystoreProgress): Promise<KeystoreSecrets>;
+  /** Locks the same secrets under a new passphrase; afterwards only the new one opens them. */
+  changePassphrase(
+    oldPassphrase: string,
+    newPassphrase: string,
+    progress?: KeystoreProgress,
+  ): Promise<void>;
 }

@@ -20,8 +20,41 @@ export interface SocksAddress {
 /** How the komrade stands with someone: written to or accepted, or blocked. */
 export type ContactState = 'accepted' | 'blocked';
 
+/** Someone the komrade wrote to, accepted or blocked, and since when. */
+export interface Contact {
+  readonly name: string;
+  readonly state: ContactState;
+  /** When the state was last set (ms since the epoch). */
+  readonly since: number;
+}
+
 /** Where a received letter sits: the inbox, or held as a request from a stranger. */
 export type LetterFolder = 'inbox' | 'request';
+
+/**
+ * How long the ids of processed letters are kept: letters sent within the last 3650 days, the
+ * longest any Operator may hold a letter (its `mail.expireDays` is at most 3650). Older letters
+ * are refused on arrival, so an id dropped from the store can never be replayed.
+ */
+export const PROCESSED_LETTER_RETENTION_MS = 3_650 * 86_400_000;
+
+/**
+ * A komrade's statement that they follow (or no longer follow) this identity: from a verified
+ * `follow` or `unfollow` letter, or `id: null` for a local decision (a block ends a following).
+ */
+export interface FollowStatement {
+  readonly from: string;
+  readonly follows: boolean;
+  /** The letter's signed `sentAt` (for a local decision, the local clock). */
+  readonly sentAt: number;
+  readonly id: Uint8Array | null;
+}
+
+/**
+ * What {@link LocalStore.applyFollowStatement} did: `added`/`removed` changed the followers,
+ * `unchanged` was already so, `stale` lost to a newer statement, `duplicate` was processed before.
+ */
+export type FollowOutcome = 'added' | 'removed' | 'unchanged' | 'stale' | 'duplicate';
 
 /** A verified letter kept locally. */
 export interface StoredLetter {
@@ -73,10 +106,14 @@ export interface LocalStore {
 
   contactState(name: string): ContactState | undefined;
   setContactState(name: string, state: ContactState, at: number): void;
+  /** @returns true when `name` had a state (they are a stranger again) */
+  clearContactState(name: string): boolean;
+  /** Everyone with a state, by name. */
+  contacts(): Contact[];
 
   /**
-   * Stores verified letters in one transaction. A letter whose sender and inner id are already
-   * stored is skipped.
+   * Stores verified letters in one transaction and marks them processed. A letter whose sender
+   * and inner id are already stored or were processed before (even if deleted since) is skipped.
    * @returns the letters that were new
    */
   saveLetters(letters: readonly StoredLetter[]): StoredLetter[];
@@ -86,6 +123,29 @@ export interface LocalStore {
   moveLetters(from: string, source: LetterFolder, target: LetterFolder): number;
   /** Deletes a sender's letters in a folder (securely: pages are zeroed); returns how many. */
   deleteLetters(from: string, folder: LetterFolder): number;
+
+  /** True when the letter `id` from `sender` was processed before (and is still remembered). */
+  wasProcessed(sender: string, id: Uint8Array): boolean;
+  /**
+   * Remembers a letter as processed, for letters dropped rather than stored (from a blocked
+   * komrade, an unsolicited post), so a second delivery is not processed again.
+   * @returns true when it was not processed yet
+   */
+  markProcessed(sender: string, id: Uint8Array, sentAt: number): boolean;
+  /**
+   * Forgets processed ids of letters sent before `sentBefore`; callers refuse letters that old
+   * (see {@link PROCESSED_LETTER_RETENTION_MS}). @returns how many were forgotten
+   */
+  pruneProcessed(sentBefore: number): number;
+
+  /**
+   * Applies a follow statement in one transaction: only when it is newer (by `sentAt`, ties by
+   * letter id) than every statement applied before for the same komrade, so a re-delivered or
+   * delayed old letter cannot undo a newer choice; a letter id is marked processed and never
+   * applied twice.
+   * @param at - when it is applied (the follower's `since`)
+   */
+  applyFollowStatement(statement: FollowStatement, at: number): FollowOutcome;
 
   /** Komrades who follow this identity (their follow letter verified), by name. */
   followers(): string[];

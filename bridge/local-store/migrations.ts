@@ -68,4 +68,22 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX collective_messages_by_time ON collective_messages (collective, received_at);
   `,
+  // 5: ids of letters already processed (a second delivery is never processed again), pruned by
+  // their sentAt after PROCESSED_LETTER_RETENTION_MS; and each komrade's newest follow statement,
+  // so an older one delivered late cannot undo it. letter_id NULL: a local decision (a block).
+  `
+  CREATE TABLE processed_letters (
+    sender TEXT NOT NULL,
+    letter_id BLOB NOT NULL,
+    sent_at INTEGER NOT NULL,
+    PRIMARY KEY (sender, letter_id)
+  ) STRICT;
+  CREATE INDEX processed_letters_by_age ON processed_letters (sent_at);
+  CREATE TABLE follow_statements (
+    name TEXT PRIMARY KEY,
+    follows INTEGER NOT NULL CHECK (follows IN (0, 1)),
+    sent_at INTEGER NOT NULL,
+    letter_id BLOB
+  ) STRICT;
+  `,
 ];

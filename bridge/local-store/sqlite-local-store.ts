@@ -25,7 +25,10 @@ import {
   type Receipt,
 } from '../../common/wire/index.js';
 import type {
+  Contact,
   ContactState,
+  FollowOutcome,
+  FollowStatement,
   LetterFolder,
   LocalStore,
   PinnedOperator,
@@ -106,6 +109,19 @@ const damagedStore = (what: string) =>
 
 const toBytes = (value: unknown): Uint8Array | undefined =>
   value instanceof Uint8Array ? new Uint8Array(value) : undefined;
+
+/** Whether statement (sentAt, id) comes after (sentAt0, id0): by time, ties by id (`null` first). */
+function isNewer(
+  sentAt: number,
+  id: Uint8Array | null,
+  sentAt0: number,
+  id0: Uint8Array | null,
+): boolean {
+  if (sentAt !== sentAt0) return sentAt > sentAt0;
+  if (id === null) return false;
+  if (id0 === null) return true;
+  return Buffer.compare(id, id0) > 0;
+}
 
 /** Implements {@link LocalStore} on better-sqlite3. */
 export class SqliteLocalStore implements LocalStore {
@@ -271,6 +287,17 @@ export class SqliteLocalStore implements LocalStore {
       .run(name, state, at);
   }
 
+  clearContactState(name: string): boolean {
+    return this.#db.prepare('DELETE FROM contacts WHERE name = ?').run(name).changes > 0;
+  }
+
+  contacts(): Contact[] {
+    const rows = this.#db
+      .prepare('SELECT name, state, updated_at FROM contacts ORDER BY name')
+      .all() as { name: string; state: ContactState; updated_at: number }[];
+    return rows.map((r) => ({ name: r.name, state: r.state, since: r.updated_at }));
+  }
+
   saveLetters(letters: readonly StoredLetter[]): StoredLetter[] {
     const insert = this.#db.prepare(
       `INSERT INTO letters (sender, letter_id, folder, received_at, sealed) VALUES (?, ?, ?, ?, ?)
@@ -280,6 +307,7 @@ export class SqliteLocalStore implements LocalStore {
       const added: StoredLetter[] = [];
       for (const stored of letters) {
         const { letter, folder, receivedAt } = stored;
+        if (!this.markProcessed(letter.from, letter.id, letter.sentAt)) continue;
         const plaintext = Buffer.from(JSON.stringify({ ...letter, id: toBase64url(letter.id) }));
         const sealed = aeadEncrypt(plaintext, this.#storageKey, letterAd(letter.from, letter.id));
         plaintext.fill(0);
@@ -341,6 +369,52 @@ export class SqliteLocalStore implements LocalStore {
   deleteLetters(from: string, folder: LetterFolder): number {
     return this.#db.prepare('DELETE FROM letters WHERE sender = ? AND folder = ?').run(from, folder)
       .changes;
+  }
+
+  wasProcessed(sender: string, id: Uint8Array): boolean {
+    return (
+      this.#db
+        .prepare('SELECT 1 FROM processed_letters WHERE sender = ? AND letter_id = ?')
+        .get(sender, id) !== undefined
+    );
+  }
+
+  markProcessed(sender: string, id: Uint8Array, sentAt: number): boolean {
+    return (
+      this.#db
+        .prepare(
+          `INSERT INTO processed_letters (sender, letter_id, sent_at) VALUES (?, ?, ?)
+           ON CONFLICT (sender, letter_id) DO NOTHING`,
+        )
+        .run(sender, id, sentAt).changes > 0
+    );
+  }
+
+  pruneProcessed(sentBefore: number): number {
+    return this.#db.prepare('DELETE FROM processed_letters WHERE sent_at < ?').run(sentBefore)
+      .changes;
+  }
+
+  applyFollowStatement(statement: FollowStatement, at: number): FollowOutcome {
+    const { from, follows, sentAt, id } = statement;
+    return this.#db.transaction((): FollowOutcome => {
+      if (id !== null && !this.markProcessed(from, id, sentAt)) return 'duplicate';
+      const newest = this.#db
+        .prepare('SELECT sent_at, letter_id FROM follow_statements WHERE name = ?')
+        .get(from) as { sent_at: number; letter_id: Uint8Array | null } | undefined;
+      if (newest !== undefined && !isNewer(sentAt, id, newest.sent_at, newest.letter_id)) {
+        return 'stale';
+      }
+      this.#db
+        .prepare(
+          `INSERT INTO follow_statements (name, follows, sent_at, letter_id) VALUES (?, ?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET follows = excluded.follows, sent_at = excluded.sent_at,
+             letter_id = excluded.letter_id`,
+        )
+        .run(from, follows ? 1 : 0, sentAt, id);
+      if (follows) return this.addFollower(from, at) ? 'added' : 'unchanged';
+      return this.removeFollower(from) ? 'removed' : 'unchanged';
+    })();
   }
 
   followers(): string[] {

@@ -4,7 +4,12 @@ import type {
   SealedCollectiveMessage,
   SignedCollectiveEvent,
 } from '../../common/collectives/index.js';
-import { randomBytes } from '../../common/crypto/index.js';
+import {
+  checkPublicKeys,
+  isValidBoxKey,
+  isValidSignKey,
+  randomBytes,
+} from '../../common/crypto/index.js';
 import { KomradeError, isOperatorErrorCode } from '../../common/errors/index.js';
 import {
   COLLECTIVE_ROUTES,
@@ -17,6 +22,7 @@ import {
   errorBodySchema,
   feedResponseSchema,
   fetchResponseSchema,
+  keysOfReceipt,
   operatorInfoSchema,
   parseWith,
   postResponseSchema,
@@ -106,7 +112,14 @@ export class HttpOperatorClient implements OperatorClient {
   }
 
   async info(): Promise<OperatorInfo> {
-    return this.#call('GET', ROUTES.operator, undefined, undefined, operatorInfoSchema);
+    const info = await this.#call('GET', ROUTES.operator, undefined, undefined, operatorInfoSchema);
+    if (!isValidSignKey(info.signKey) || !isValidBoxKey(info.feedKey)) {
+      throw new KomradeError(
+        'KEY_INVALID',
+        `The Operator at ${this.url} announced a malformed or small-order public key.`,
+      );
+    }
+    return info;
   }
 
   async register(input: RegisterRequest): Promise<Receipt> {
@@ -125,13 +138,13 @@ export class HttpOperatorClient implements OperatorClient {
       undefined,
       receiptResponseSchema,
     );
-    return answer.receipt;
+    return checkedReceipt(answer.receipt);
   }
 
   async lookup(name: string): Promise<Receipt> {
     const path = ROUTES.komrade + encodeURIComponent(name);
     const answer = await this.#call('GET', path, undefined, undefined, receiptResponseSchema);
-    return answer.receipt;
+    return checkedReceipt(answer.receipt);
   }
 
   async send(signer: RequestSigner, letters: readonly OutgoingLetter[]): Promise<SentLetters> {
@@ -190,7 +203,15 @@ export class HttpOperatorClient implements OperatorClient {
     limit?: number,
   ): Promise<CollectiveLogPage> {
     const body = { collective, from, ...(limit === undefined ? {} : { limit }) };
-    return this.#call('POST', COLLECTIVE_ROUTES.log, body, signer, collectiveLogResponseSchema);
+    const page = await this.#call(
+      'POST',
+      COLLECTIVE_ROUTES.log,
+      body,
+      signer,
+      collectiveLogResponseSchema,
+    );
+    for (const receipt of page.receipts) checkedReceipt(receipt);
+    return page;
   }
 
   async sendToCollective(
@@ -291,6 +312,17 @@ export class HttpOperatorClient implements OperatorClient {
       `The Operator at ${this.url} answered HTTP ${status} without a Komrade error.`,
     );
   }
+}
+
+/**
+ * `receipt`, once both its keys pass {@link checkPublicKeys}: even a receipt the pinned key signed
+ * is refused when nothing could safely be sealed to, or verified with, what it vouches for.
+ * @throws `KEY_INVALID`
+ */
+function checkedReceipt(receipt: Receipt): Receipt {
+  const keys = checkPublicKeys(keysOfReceipt(receipt), `@${receipt.name}`);
+  if (!keys.ok) throw keys.error;
+  return receipt;
 }
 
 const eventJson = (event: SignedCollectiveEvent) => ({

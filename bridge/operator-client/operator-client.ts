@@ -88,8 +88,9 @@ export interface FeedPageRequest {
  * Tor, headers, JSON) stay behind this contract.
  *
  * Every operation throws `KomradeError`: the Operator's own codes (e.g. `NAME_TAKEN`,
- * `NAME_UNKNOWN`), `OPERATOR_UNREACHABLE` when it cannot be reached, and `OPERATOR_ERROR` for any
- * answer that does not match the protocol.
+ * `NAME_UNKNOWN`), `OPERATOR_UNREACHABLE` when it cannot be reached, `OPERATOR_ERROR` for any
+ * answer that does not match the protocol, and `KEY_INVALID` for an answer (receipt, or the
+ * Operator's own keys) carrying a malformed or small-order public key: never passed on to be used.
  */
 export interface OperatorClient {
   /** The Operator's public keys and limits (not yet pinned: the engine does that). */

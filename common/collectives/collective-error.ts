@@ -11,6 +11,8 @@ import { KomradeError } from '../errors/index.js';
  * - `time`: `at` is earlier than the previous event's;
  * - `genesis`: the first event is not a genesis by a founder, or a later one is;
  * - `key-holder`: the constitution does not let this key holder act;
+ * - `key-invalid`: a founder, a join-request's actor or an admitted candidate has registered keys
+ *   that are malformed or of small order;
  * - `not-member`: the actor (or a proposal's target) must be a current member;
  * - `already-member`, `already-pending`, `not-pending`: join-request, vouch and admit order;
  * - `double-vouch`, `double-vote`: a member's second vouch for a candidate, or vote on a proposal;
@@ -28,6 +30,7 @@ export const COLLECTIVE_RULES = [
   'time',
   'genesis',
   'key-holder',
+  'key-invalid',
   'not-member',
   'already-member',
   'already-pending',

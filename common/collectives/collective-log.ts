@@ -2,7 +2,7 @@
  * The rule engine: folds a collective's signed, hash-chained event log into its state, checking
  * every signature against the registered key, the chain, and every rule of the constitution.
  */
-import { verifyDetached } from '../crypto/index.js';
+import { isValidBoxKey, isValidSignKey, verifyDetached } from '../crypto/index.js';
 import { KomradeError, err, ok, type Result } from '../errors/index.js';
 import { bytesEqual, type KeyHolder } from '../wire/index.js';
 import { CollectiveRuleError, type CollectiveRule } from './collective-error.js';
@@ -24,6 +24,11 @@ export interface CollectiveLookups {
   keyOf(name: string): Uint8Array | undefined;
   /** Who holds `name`'s keys, from its signed registration; undefined is never allowed to act. */
   keyHolderOf(name: string): KeyHolder | undefined;
+  /**
+   * The X25519 key registered for `name`, when the registry has it: then a name whose box key is
+   * of low order cannot enter the collective (nothing could be sealed to it).
+   */
+  boxKeyOf?(name: string): Uint8Array | undefined;
 }
 
 /** A candidate with a pending join request, as members see it. */
@@ -265,6 +270,17 @@ export class CollectiveLog {
     return since !== undefined && since < seq;
   }
 
+  /**
+   * Whether `name`'s registered keys are unusable (malformed or small-order; see common/crypto
+   * `checkPublicKeys`). Checked where a name enters, so no member is one nobody can write to.
+   */
+  #badKeys(name: string): boolean {
+    const sign = this.#lookups.keyOf(name);
+    if (sign !== undefined && !isValidSignKey(sign)) return true;
+    const box = this.#lookups.boxKeyOf?.(name);
+    return box !== undefined && !isValidBoxKey(box);
+  }
+
   #allowed(name: string, constitution: Constitution): boolean {
     const holder = this.#lookups.keyHolderOf(name);
     return holder !== undefined && constitution.allowedKeyHolders.includes(holder);
@@ -299,6 +315,10 @@ export class CollectiveLog {
       if (unregistered !== undefined) {
         return fail('genesis', `founder @${unregistered} is not registered`);
       }
+      const unusable = founders.find((f) => this.#badKeys(f));
+      if (unusable !== undefined) {
+        return fail('key-invalid', `founder @${unusable}'s registered keys are not valid`);
+      }
       const refused = founders.find((f) => !this.#allowed(f, constitution));
       if (refused !== undefined) {
         return fail('key-holder', `the constitution does not let @${refused}'s key holder act`);
@@ -319,6 +339,9 @@ export class CollectiveLog {
       case 'join-request':
         if (isMember) return fail('already-member', 'the actor is already a member');
         if (live.pending.has(event.actor)) return fail('already-pending', 'already requested');
+        if (this.#badKeys(event.actor)) {
+          return fail('key-invalid', "the actor's registered keys are not valid");
+        }
         return undefined;
 
       case 'vouch': {
@@ -339,6 +362,9 @@ export class CollectiveLog {
         }
         const entry = live.pending.get(candidate);
         if (entry === undefined) return fail('not-pending', 'no pending request to admit');
+        if (this.#badKeys(candidate)) {
+          return fail('key-invalid', "the candidate's registered keys are not valid");
+        }
         if (!this.#allowed(candidate, live.constitution)) {
           return fail('key-holder', "the constitution does not admit the candidate's key holder");
         }

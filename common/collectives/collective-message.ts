@@ -79,6 +79,8 @@ export interface OpenedCollectiveMessage {
  * Signs `message`, seals it under a fresh content key, and seals that key to every recipient.
  * The caller checks the message's shape (`checkCollectiveMessage`) and picks the recipients from
  * its verified copy of the log.
+ * @throws KomradeError `KEY_INVALID` naming the first recipient whose box key cannot be sealed to
+ * (malformed or of low order), before anything is handed out
  */
 export function sealCollectiveMessage(
   message: CollectiveMessage,
@@ -92,9 +94,25 @@ export function sealCollectiveMessage(
     TAGS.collectiveKey,
     { collective: message.collective, key: contentKey },
   ]);
-  const keys = recipients.map((r) => ({ to: r.name, sealed: seal(keyEnvelope, r.boxKey) }));
-  contentKey.fill(0);
-  return { body, keys };
+  try {
+    const keys = recipients.map((r) => ({ to: r.name, sealed: sealKeyTo(keyEnvelope, r) }));
+    return { body, keys };
+  } finally {
+    contentKey.fill(0);
+  }
+}
+
+/** libsodium refuses a low-order key (the shared secret would be all zeros): say whose it is. */
+function sealKeyTo(keyEnvelope: Uint8Array, recipient: CollectiveRecipient): Uint8Array {
+  try {
+    return seal(keyEnvelope, recipient.boxKey);
+  } catch (cause) {
+    throw new KomradeError(
+      'KEY_INVALID',
+      `@${recipient.name}'s box key is not a valid X25519 public key (malformed or of low order).`,
+      { cause },
+    );
+  }
 }
 
 /** Checks a draft message's shape before signing it. */

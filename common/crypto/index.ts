@@ -14,6 +14,7 @@ export {
   type PublicKeys,
 } from './keys.js';
 export { signDetached, verifyDetached } from './sign.js';
+export { checkPublicKeys, isValidBoxKey, isValidSignKey } from './public-key-check.js';
 export { SEAL_OVERHEAD_BYTES, openSeal, seal } from './seal.js';
 export {
   AEAD_KEY_BYTES,

@@ -20,6 +20,17 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
 const REDACTED =
   /(name|body|text|key|secret|token|pass|sealed|cipher|plain|sig|nonce|auth|ip|addr|from|to|content|message)/i;
 
+/**
+ * Fields written as-is although their name matches {@link REDACTED}, but only when the value has
+ * this exact shape: `signal` (it contains "sig") holds a process signal such as `SIGTERM`.
+ */
+const SAFE_SHAPES: Readonly<Record<string, RegExp>> = { signal: /^SIG[A-Z0-9]{2,10}$/ };
+
+function redacts(field: string, value: string): boolean {
+  if (!REDACTED.test(field)) return false;
+  return !(SAFE_SHAPES[field]?.test(value) ?? false);
+}
+
 /** Options for {@link createJsonLogger}. */
 export interface JsonLoggerOptions {
   /** @defaultValue `'info'` */
@@ -41,7 +52,7 @@ export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
     if (fields !== undefined) {
       for (const [k, v] of Object.entries(fields)) {
         if (v === undefined) continue;
-        record[k] = REDACTED.test(k) && typeof v === 'string' ? '[redacted]' : v;
+        record[k] = typeof v === 'string' && redacts(k, v) ? '[redacted]' : v;
       }
     }
     write(JSON.stringify(record));

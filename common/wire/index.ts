@@ -12,6 +12,7 @@ export {
   RESERVED_NAMES,
   WORLD_FEED_NAME,
   isCanonicalName,
+  nameSkeleton,
   parseName,
   parseNewName,
 } from './names.js';

@@ -62,12 +62,58 @@ export function parseName(input: string): Result<string> {
   return ok(folded);
 }
 
-/** Like {@link parseName}, but also refuses reserved names: the check for new registrations. */
+// Each character on its own: digits that pass for letters, `i` that passes for `l`, and `m`, `w`
+// spelt out as the pairs that pass for them. Expanding (not `rn` → `m`) means no rule depends on
+// where a run is cut: `vvv`, `vw` and `wv` all become `vvv`.
+const LOOK_ALIKES: ReadonlyMap<string, string> = new Map([
+  ['0', 'o'],
+  ['1', 'l'],
+  ['i', 'l'],
+  ['3', 'e'],
+  ['4', 'a'],
+  ['5', 's'],
+  ['7', 't'],
+  ['m', 'rn'],
+  ['w', 'vv'],
+]);
+
+/**
+ * The form two look-alike names share: `a1ice`, `al_ice` and `ALICE` all give `alice`'s skeleton.
+ * Folds ASCII capitals, drops `_`, maps `0`→`o`, `1` and `i`→`l`, `3`→`e`, `4`→`a`, `5`→`s`,
+ * `7`→`t`, and spells `m` as `rn` and `w` as `vv`. Each character maps on its own, so the order of
+ * the rules does not matter, and `nameSkeleton(nameSkeleton(x)) === nameSkeleton(x)`.
+ * A skeleton is only compared, never shown or used as a name.
+ * @param name - a name, normally in folded canonical form
+ * @example
+ * ```ts
+ * nameSkeleton('k0mrades') === nameSkeleton('komrades'); // both 'kornrades'
+ * ```
+ */
+export function nameSkeleton(name: string): string {
+  let skeleton = '';
+  for (const char of name.replace(/[A-Z]/g, (c) => c.toLowerCase())) {
+    if (char === '_') continue;
+    skeleton += LOOK_ALIKES.get(char) ?? char;
+  }
+  return skeleton;
+}
+
+const RESERVED_SKELETONS: ReadonlySet<string> = new Set([...RESERVED_NAMES].map(nameSkeleton));
+
+/**
+ * Like {@link parseName}, but also refuses reserved names and names that look like one
+ * (`r00t`, `admln`, `komrades_`): the check for new registrations.
+ */
 export function parseNewName(input: string): Result<string> {
   const parsed = parseName(input);
   if (!parsed.ok) return parsed;
   if (RESERVED_NAMES.has(parsed.value)) {
     return err(new KomradeError('NAME_RESERVED', 'That name is reserved; choose another.'));
+  }
+  if (RESERVED_SKELETONS.has(nameSkeleton(parsed.value))) {
+    return err(
+      new KomradeError('NAME_RESERVED', 'That name looks like a reserved name; choose another.'),
+    );
   }
   return parsed;
 }

@@ -26,6 +26,7 @@ export class VerifiedLog {
     this.#log = new CollectiveLog({
       keyOf: (name) => this.#registrations.get(name)?.signKey,
       keyHolderOf: (name) => this.#registrations.get(name)?.keyHolder,
+      boxKeyOf: (name) => this.#registrations.get(name)?.boxKey,
     });
   }
 

@@ -24,6 +24,12 @@ const httpSchema = z.strictObject({
   port: int(0, 65_535).default(8470),
   /** Largest request body accepted (413 above). @defaultValue 4194304 */
   maxRequestBytes: int(1_024, 64 * 1024 * 1024).default(4_194_304),
+  /**
+   * Seconds a client may take to send a request body once its headers are in; a slower body is
+   * cut with 408 and the connection closed (so a stalled client cannot hold a connection).
+   * @defaultValue 30
+   */
+  bodyTimeoutSeconds: int(1, 300).default(30),
 });
 
 const storeSchema = z.strictObject({
@@ -88,6 +94,12 @@ const torSchema = z.strictObject({
   cookieFile: z.string().min(1).nullable().default(null),
   /** How long a launched tor may take to bootstrap before the start fails. @defaultValue 180 */
   bootstrapTimeoutSeconds: int(5, 3_600).default(180),
+  /**
+   * While a launched tor bootstraps, seconds without progress before the Operator says it is
+   * stalled (repeated once per this interval, until it moves or the start times out).
+   * @defaultValue 30
+   */
+  bootstrapStallSeconds: int(5, 3_600).default(30),
   /**
    * More torrc lines for the launched tor. For testing only (a private Tor network's
    * `DirAuthority` lines); production Operators leave it empty. @defaultValue `[]`

@@ -46,6 +46,8 @@ const EMPTY: Uint8Array = new Uint8Array(0);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** After this long, connections still open at shutdown are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How long a client may take to send its request headers. */
+const HEADERS_TIMEOUT_MS = 30_000;
 
 function isJson(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
@@ -80,7 +82,10 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
     collectives: options.collectives ?? new CollectiveService({ store: options.store }),
   };
   const { logger } = deps;
-  const maxBody = deps.config.http.maxRequestBytes;
+  const bodyLimits = {
+    maxBytes: deps.config.http.maxRequestBytes,
+    timeoutMs: deps.config.http.bodyTimeoutSeconds * 1_000,
+  };
   let closing = false;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -100,7 +105,7 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
         if (!isJson(req.headers['content-type'])) {
           throw new KomradeError('BAD_REQUEST', 'Content-Type must be application/json.');
         }
-        raw = await readBody(req, maxBody);
+        raw = await readBody(req, bodyLimits);
       }
       const now = deps.now();
       const bodyOf = (): unknown => (method === 'POST' ? parseJson(raw) : undefined);
@@ -138,7 +143,8 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
         });
       }
     }
-    logger.debug('request', {
+    // The route's pattern, never the path: a path may hold a name.
+    logger.info('request', {
       method,
       route: template,
       status,
@@ -147,13 +153,20 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
   }
 
   const server = createServer(
-    { requestTimeout: 60_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 },
+    {
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      // A backstop only: readBody's own deadline answers a slow body first, with a 408.
+      requestTimeout: HEADERS_TIMEOUT_MS + bodyLimits.timeoutMs + 30_000,
+      keepAliveTimeout: 5_000,
+    },
     (req, res) => {
       void handle(req, res);
     },
   );
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    const status =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     else socket.destroy();
   });
 

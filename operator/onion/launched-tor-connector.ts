@@ -3,6 +3,7 @@ import type { Logger } from '../../common/logging/index.js';
 import {
   launchTor,
   type BootstrapProgress,
+  type BootstrapStall,
   type LaunchTorOptions,
   type TorProcess,
 } from '../../tor/index.js';
@@ -20,6 +21,10 @@ export interface LaunchedTorConnectorOptions {
   readonly bootstrapTimeoutMs?: number;
   /** Receives each rise of the bootstrap percentage, at every (re)launch. */
   readonly onProgress?: (progress: BootstrapProgress) => void;
+  /** Receives, once per `stallMs`, a bootstrap that has not moved for `stallMs`. */
+  readonly onStall?: (stall: BootstrapStall) => void;
+  /** @defaultValue 30000 */
+  readonly stallMs?: number;
   readonly logger: Logger;
   /** Starts tor. @defaultValue tor/'s `launchTor` */
   readonly launch?: (options: LaunchTorOptions) => Promise<TorProcess>;
@@ -57,6 +62,7 @@ export class LaunchedTorConnector implements TorConnector {
       extraTorrcLines: o.extraTorrcLines ?? [],
       bootstrapTimeoutMs: o.bootstrapTimeoutMs ?? 180_000,
       ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
+      ...(o.onStall === undefined ? {} : { onStall: o.onStall, stallMs: o.stallMs ?? 30_000 }),
       logger: o.logger,
     });
     return {

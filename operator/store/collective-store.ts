@@ -21,7 +21,8 @@ export interface NewCollective {
 export interface CollectiveStore {
   /**
    * Records a new collective with its genesis as event 0, first come first served.
-   * @throws KomradeError `NAME_TAKEN` when a komrade or a collective has the name
+   * @throws KomradeError `NAME_TAKEN` when a komrade or a collective has the name or a look-alike
+   * of it (same `nameSkeleton`)
    */
   createCollective(collective: NewCollective): Promise<void>;
   /** True when `name` is a collective's. */

@@ -20,11 +20,13 @@ export interface RegisteredKomrade {
  */
 export interface Registry {
   /**
-   * Records a new komrade, first come first served.
-   * @throws KomradeError `NAME_TAKEN` when a komrade or a collective has the name, `BAD_REQUEST`
+   * Records a new komrade, first come first served. The look-alike check and the insert are one
+   * transaction, so of `alice` and `a1ice` registering at once exactly one wins.
+   * @throws KomradeError `NAME_TAKEN` when a komrade or a collective has the name or one with the
+   * same `nameSkeleton` (names registered before that rule keep their look-alikes), `BAD_REQUEST`
    * when either key is already registered under another name (keys may not be reused)
    */
   register(komrade: RegisteredKomrade): Promise<void>;
-  /** The komrade registered under a folded name, or `undefined`. */
+  /** The komrade registered under exactly this folded name (not a look-alike), or `undefined`. */
   lookup(name: string): Promise<RegisteredKomrade | undefined>;
 }

@@ -133,7 +133,7 @@ describe('Operator HTTP API', () => {
     info = operatorInfoSchema.parse(reply.json);
     expect(info.powBits).toBe(POW_BITS);
     expect(info.limits.batchLetters).toBe(4);
-    expect((await client.get('/v1/health')).json).toEqual({ ok: true });
+    expect((await client.get('/v1/health')).json).toEqual({ status: 'ok' });
   });
 
   it('registers komrades and signs receipts with its published key', async () => {

@@ -159,7 +159,7 @@ describe('SqliteStore on disk', () => {
     const other = new Database(file, { readonly: true });
     try {
       expect(other.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(other.pragma('user_version', { simple: true })).toBe(3);
+      expect(other.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
       expect(other.prepare('SELECT COUNT(*) AS n FROM komrades').get()).toEqual({ n: 1 });
     } finally {
       other.close();
@@ -244,7 +244,7 @@ describe('SqliteStore on disk', () => {
 
     expect(await store.ack('bob', ids)).toBe(2);
     await store.durable();
-    // The row is gone at commit; stale WAL copies are overwritten by the next scrub (≤ 200 ms).
+    // The row is gone at commit; the turn settles only after the WAL scrub that removes stale copies.
     await store.scrubbed();
     expect(filesContaining(file, marker)).toEqual([]);
     await store.close();

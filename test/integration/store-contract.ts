@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
-import { isKomradeError } from '../../common/errors/index.js';
+import { isKomradeError, type KomradeError } from '../../common/errors/index.js';
 import type { OperatorStore, RegisteredKomrade } from '../../operator/index.js';
 
 /** What a store holds of shared letter bodies, as its implementation counts them. */
@@ -49,6 +49,16 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
     return undefined;
   } catch (error) {
     return isKomradeError(error) ? error.code : 'not a KomradeError';
+  }
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<KomradeError | undefined> {
+  try {
+    await promise;
+    return undefined;
+  } catch (error) {
+    if (isKomradeError(error)) return error;
+    throw error;
   }
 }
 
@@ -146,6 +156,41 @@ export function describeRegistryContract(label: string, factory: StoreFactory): 
       ]);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       expect(await store().lookup('carol')).toBeDefined();
+    });
+
+    it('refuses a look-alike of a registered name with NAME_TAKEN, naming neither', async () => {
+      await store().register(komrade('alice'));
+      for (const lookAlike of ['a1ice', 'aiice', 'al_ice', 'alice_', '4lice']) {
+        const refused = await errorOf(store().register(komrade(lookAlike)));
+        expect(refused?.code).toBe('NAME_TAKEN');
+        expect(refused?.message).toBe(
+          'That name looks like an existing or reserved name; choose another.',
+        );
+        expect(await store().lookup(lookAlike)).toBeUndefined();
+      }
+      // Lookups stay exact, and a name that only shares letters is not a look-alike.
+      expect((await store().lookup('alice'))?.name).toBe('alice');
+      await store().register(komrade('alicia'));
+      expect((await store().lookup('alicia'))?.name).toBe('alicia');
+    });
+
+    it('refuses the plain name once its look-alike is registered', async () => {
+      await store().register(komrade('a1ice'));
+      expect(await codeOf(store().register(komrade('alice')))).toBe('NAME_TAKEN');
+      await store().register(komrade('w1ll'));
+      expect(await codeOf(store().register(komrade('vvill')))).toBe('NAME_TAKEN');
+      expect(await codeOf(store().register(komrade('rnary')))).toBeUndefined();
+      expect(await codeOf(store().register(komrade('mary')))).toBe('NAME_TAKEN');
+    });
+
+    it('lets exactly one of two simultaneous look-alike claims win', async () => {
+      const results = await Promise.allSettled([
+        store().register(komrade('alice')),
+        store().register(komrade('a1ice')),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+      expect(await store().lookup('alice')).toBeDefined();
+      expect(await store().lookup('a1ice')).toBeUndefined();
     });
   });
 }
@@ -406,6 +451,19 @@ export function describeCollectiveStoreContract(label: string, factory: StoreFac
       expect(await store().lookup('portland')).toBeUndefined();
       expect(await store().isCollective('alice')).toBe(false);
       expect(await store().collectiveEvents('alice', 0, 10)).toEqual([]);
+    });
+
+    it('refuses look-alikes across the namespace: komrade of collective and back', async () => {
+      expect(await codeOf(store().register(komrade('p0rtland')))).toBe('NAME_TAKEN');
+      expect(await store().lookup('p0rtland')).toBeUndefined();
+      expect(
+        await codeOf(store().createCollective({ name: 'a1ice', genesis, createdAt: NOW })),
+      ).toBe('NAME_TAKEN');
+      expect(
+        await codeOf(store().createCollective({ name: 'port_land', genesis, createdAt: NOW })),
+      ).toBe('NAME_TAKEN');
+      expect(await store().isCollective('a1ice')).toBe(false);
+      expect(await store().isCollective('port_land')).toBe(false);
     });
   });
 }

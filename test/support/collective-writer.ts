@@ -41,6 +41,10 @@ export class TestRegistry implements CollectiveLookups {
   keyHolderOf(name: string): KeyHolder | undefined {
     return this.holders.get(name);
   }
+
+  boxKeyOf(name: string): Uint8Array | undefined {
+    return this.keys.get(name)?.boxPublic;
+  }
 }
 
 /**

@@ -233,6 +233,7 @@ export class FakeOperator implements OperatorClient {
         log: new CollectiveLog({
           keyOf: (n) => this.receipts.get(n)?.signKey,
           keyHolderOf: (n) => this.receipts.get(n)?.keyHolder,
+          boxKeyOf: (n) => this.receipts.get(n)?.boxKey,
         }),
         events: [],
         lastAt: 0,

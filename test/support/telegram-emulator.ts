@@ -1,6 +1,7 @@
 /**
  * A local emulation of the Telegram Bot API over HTTP (`/bot<token>/<method>`): getMe, getUpdates
- * (long polling), deleteWebhook, setMyCommands, sendMessage, editMessageText, answerCallbackQuery.
+ * (long polling), deleteWebhook, setMyCommands, sendMessage, editMessageText,
+ * editMessageReplyMarkup, answerCallbackQuery.
  * Tests play the users (`userSends`, `userClicks`) and read what the bot wrote. It can enforce
  * Telegram's flood limits and answer 429 with `parameters.retry_after` on demand.
  */
@@ -373,6 +374,10 @@ export class TelegramEmulator {
         this.#editMessageText(res, params);
         return;
       }
+      case 'editMessageReplyMarkup': {
+        this.#editMessageReplyMarkup(res, params);
+        return;
+      }
       default: {
         this.#error(res, 404, 'Not Found: method not found');
         return;
@@ -504,6 +509,28 @@ export class TelegramEmulator {
     } else {
       delete message.reply_markup;
     }
+    message.edits++;
+    this.#changed();
+    this.#reply(res, { ok: true, result: this.#toApi(message) });
+  }
+
+  /** Replaces a bot message's buttons (none when `reply_markup` is absent), its text untouched. */
+  #editMessageReplyMarkup(res: ServerResponse, params: Record<string, unknown>): void {
+    const chatId = Number(params.chat_id);
+    const message = this.#messages.find(
+      (m) => m.chat_id === chatId && m.message_id === params.message_id && m.from === 'bot',
+    );
+    if (message === undefined) {
+      this.#error(res, 400, 'Bad Request: message to edit not found');
+      return;
+    }
+    const markup = params.reply_markup as InlineKeyboard | undefined;
+    if (markup === undefined && message.reply_markup === undefined) {
+      this.#error(res, 400, 'Bad Request: message is not modified');
+      return;
+    }
+    if (markup === undefined || markup.inline_keyboard.length === 0) delete message.reply_markup;
+    else message.reply_markup = markup;
     message.edits++;
     this.#changed();
     this.#reply(res, { ok: true, result: this.#toApi(message) });

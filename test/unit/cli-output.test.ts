@@ -4,6 +4,8 @@ import { KDF_INTERACTIVE, KDF_MODERATE } from '../../common/crypto/index.js';
 import { homePaths, readEnvironment } from '../../adapters/cli/environment.js';
 import { Output, safeForTerminal } from '../../adapters/cli/output.js';
 import { obtainPassphrase, type PromptInput } from '../../adapters/cli/passphrase.js';
+import { renderInbox } from '../../adapters/cli/render.js';
+import type { InboxCheck } from '../../bridge/index.js';
 
 function buffers(isTTY = false) {
   const out: string[] = [];
@@ -76,5 +78,40 @@ describe('passphrase and environment', () => {
     expect(() => readEnvironment({ KOMRADE_KDF: 'weak' })).toThrow(
       expect.objectContaining({ code: 'USAGE' }) as Error,
     );
+  });
+});
+
+describe('renderInbox', () => {
+  const quiet: InboxCheck = {
+    received: 0,
+    posts: 0,
+    requested: 0,
+    collective: 0,
+    rejected: 0,
+    blocked: 0,
+    duplicates: 0,
+    unsolicited: 0,
+    follows: 0,
+    stale: 0,
+    newFollowers: [],
+    admitted: [],
+  };
+
+  it('says who now follows you and which collective admitted you', () => {
+    const text = renderInbox(
+      { ...quiet, follows: 1, newFollowers: ['bob'], admitted: ['garden'] },
+      [],
+      [],
+    );
+    expect(text).toContain('@bob now follows you.');
+    expect(text).toContain('You are now a member of @garden.');
+  });
+
+  it('counts old or repeated letters it ignored, and stays quiet when there are none', () => {
+    expect(renderInbox({ ...quiet, stale: 2 }, [], [])).toContain('2 old or repeated ignored');
+    const none = renderInbox(quiet, [], []);
+    expect(none).not.toContain('ignored');
+    expect(none).not.toContain('follows you');
+    expect(none).not.toContain('member of');
   });
 });

@@ -364,7 +364,7 @@ describe('collectives: messages', () => {
     const alice = await registered('alice');
     await alice.client.createCollective('solo');
     expect(await codeOf(alice.client.sendToCollective('solo', 'hello?'))).toBe('USAGE');
-    expect(await codeOf(alice.client.sendToCollective('solo', ''))).toBe('LETTER_INVALID');
+    expect(await codeOf(alice.client.sendToCollective('solo', ''))).toBe('EMPTY_MESSAGE');
     const bob = await registered('bob');
     expect(await codeOf(bob.client.sendToCollective('solo', 'hi'))).toBe('NOT_MEMBER');
   });

@@ -21,7 +21,8 @@ const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456
 const MASTER_KEY = 'ab'.repeat(32);
 const ENV = { KOMRADE_DISCORD_TOKEN: TOKEN, KOMRADE_DISCORD_MASTER_KEY: MASTER_KEY };
 const REQUIRED =
-  'operator:\n  url: http://127.0.0.1:8080\nstore:\n  dataDir: /var/lib/komrade-discord\n';
+  'operator:\n  url: http://127.0.0.1:8470\nstore:\n  dataDir: /var/lib/komrade-discord\n';
+const ONION = `http://${'c'.repeat(55)}d.onion`;
 
 let files = 0;
 /** Writes `text` to a new file in the test folder (mode 0600) and returns its path. */
@@ -52,7 +53,7 @@ describe('Discord config', () => {
         apiRoot: 'https://discord.com/api',
         commandGuilds: [],
       },
-      operator: { url: 'http://127.0.0.1:8080' },
+      operator: { url: 'http://127.0.0.1:8470' },
       masterKey: { env: 'KOMRADE_DISCORD_MASTER_KEY' },
       redis: {
         host: '127.0.0.1',
@@ -82,6 +83,31 @@ describe('Discord config', () => {
     );
     expect(config.discord.commandGuilds).toEqual(['123456789012345678']);
     expect(config.tor).toEqual({ socksHost: '127.0.0.1', socksPort: 9150 });
+  });
+
+  it('refuses an onion Operator without a tor section, naming the field and the fix', () => {
+    const yaml = `operator:\n  url: ${ONION}\nstore:\n  dataDir: /d\n`;
+    const message = refusal(yaml);
+    expect(message).toContain('discord.yaml:2:8: operator.url: is an onion address');
+    expect(message).toContain('add a tor section (tor.socksPort, default 9050)');
+    expect(message).toContain('apt-get install tor');
+    expect(message).not.toContain(ONION);
+
+    const { config } = loadDiscordConfig(fileWith(`${yaml}tor:\n  socksPort: 9050\n`), ENV);
+    expect(config.operator.url).toBe(ONION);
+    expect(config.tor).toEqual({ socksHost: '127.0.0.1', socksPort: 9050 });
+
+    const elsewhere = refusal(`${yaml}tor:\n  socksHost: tor-box.lan\n`);
+    expect(elsewhere).toContain('tor.socksHost: must be this machine');
+    expect(elsewhere).not.toContain('tor-box');
+  });
+
+  it('refuses an Operator that is neither onion nor on this machine, without echoing it', () => {
+    for (const url of ['https://komrade.example.org', 'http://192.0.2.7:8470']) {
+      const message = refusal(`operator:\n  url: ${url}\nstore:\n  dataDir: /d\n`);
+      expect(message, url).toContain('operator.url: must be an onion address');
+      expect(message, url).not.toContain(url.replace(/^https?:\/\//, ''));
+    }
   });
 
   it('refuses an unknown key, naming it, its section and its line', () => {

@@ -123,7 +123,7 @@ describe('KomradeClient registration and lookup', () => {
       now: () => clock,
       keyHolder: 'self',
     });
-    expect(await codeOf(client.send('alice', 'hi'))).toBe('OPERATOR_KEY_CHANGED');
+    expect(await codeOf(client.send('bob', 'hi'))).toBe('OPERATOR_KEY_CHANGED');
     expect(await codeOf(client.checkInbox())).toBe('OPERATOR_KEY_CHANGED');
   });
 });
@@ -143,8 +143,11 @@ describe('KomradeClient letters and requests', () => {
       duplicates: 0,
       posts: 0,
       follows: 0,
+      stale: 0,
       unsolicited: 0,
       collective: 0,
+      newFollowers: [],
+      admitted: [],
     });
     expect(bob.client.inbox()).toEqual([]);
     const requests = bob.client.requests();
@@ -230,6 +233,28 @@ describe('KomradeClient letters and requests', () => {
     expect(bob.client.requests()).toEqual([]);
   });
 
+  it('lists contacts, and unblocking makes a blocked komrade a stranger again', async () => {
+    const alice = await registered('alice');
+    const bob = await registered('bob');
+    await registered('carol');
+    await bob.client.send('carol', 'hi carol');
+    clock += 1;
+    bob.client.block('alice');
+    expect(bob.client.contacts()).toEqual([
+      { name: 'alice', state: 'blocked', since: clock },
+      { name: 'carol', state: 'accepted', since: clock - 1 },
+    ]);
+    expect(bob.client.unblock('@carol')).toEqual({ name: 'carol', unblocked: false });
+    expect(bob.client.unblock('@alice')).toEqual({ name: 'alice', unblocked: true });
+    expect(bob.client.contacts().map((c) => c.name)).toEqual(['carol']);
+    expect(() => bob.client.unblock('b\u043eb')).toThrow(
+      expect.objectContaining({ code: 'NAME_INVALID' }) as Error,
+    );
+    // Unblocked, a new letter is held as a request again, not dropped.
+    await alice.client.send('bob', 'after the unblock');
+    expect(await bob.client.checkInbox()).toMatchObject({ requested: 1, blocked: 0 });
+  });
+
   it('rejects forged senders, re-addressed letters, tampering and unknown senders', async () => {
     const alice = await registered('alice');
     const bob = await registered('bob');
@@ -286,7 +311,16 @@ describe('KomradeClient letters and requests', () => {
     expect(await codeOf(stranger.client.send('bob', 'hi'))).toBe('NOT_REGISTERED');
     const alice = await registered('alice');
     await registered('bob');
-    expect(await codeOf(alice.client.send('bob', ''))).toBe('LETTER_INVALID');
+    for (const blank of ['', '   ', '\n\t ', '\u00a0\u3000', '\u200b\u2060']) {
+      expect(await codeOf(alice.client.send('bob', blank))).toBe('EMPTY_MESSAGE');
+    }
+    expect(await codeOf(alice.client.send('@Alice', 'hi me'))).toBe('USAGE');
+    await expect(alice.client.send('alice', 'hi me')).rejects.toThrow(
+      'You cannot send a letter to yourself.',
+    );
+    // Nothing was sealed or handed over for any of them.
+    expect(operator.mailboxes.get('bob') ?? []).toEqual([]);
+    expect(operator.mailboxes.get('alice') ?? []).toEqual([]);
     expect(await codeOf(alice.client.send('bob', 'x'.repeat(MAX_LETTER_TEXT_BYTES + 1)))).toBe(
       'LETTER_TOO_LARGE',
     );
@@ -323,7 +357,10 @@ describe('KomradeClient feed', () => {
     const alice = await registered('alice');
     expect(await codeOf(alice.client.post('x', 0))).toBe('POST_INVALID');
     expect(await codeOf(alice.client.post('x', 31))).toBe('POST_INVALID');
-    expect(await codeOf(alice.client.post('', 1))).toBe('POST_INVALID');
+    expect(await codeOf(alice.client.post('', 1))).toBe('EMPTY_MESSAGE');
+    expect(await codeOf(alice.client.post(' \n ', 1))).toBe('EMPTY_MESSAGE');
+    expect(await codeOf(alice.client.postToFollowers('\t'))).toBe('EMPTY_MESSAGE');
+    expect(operator.posts).toEqual([]);
     expect(await codeOf(alice.client.post('x'.repeat(9_000), 1))).toBe('POST_INVALID');
   });
 });

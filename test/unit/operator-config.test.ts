@@ -21,7 +21,12 @@ function messageOf(text: string): string {
 describe('Operator config', () => {
   it('gives every default for an empty file', () => {
     const config = parseOperatorConfig('');
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8470, maxRequestBytes: 4_194_304 });
+    expect(config.http).toEqual({
+      host: '127.0.0.1',
+      port: 8470,
+      maxRequestBytes: 4_194_304,
+      bodyTimeoutSeconds: 30,
+    });
     expect(config.store.dataDir).toBe('./data');
     expect(config.registration.powBits).toBe(20);
     expect(config.mail).toEqual({
@@ -39,6 +44,7 @@ describe('Operator config', () => {
       control: null,
       cookieFile: null,
       bootstrapTimeoutSeconds: 180,
+      bootstrapStallSeconds: 30,
       extraTorrcLines: [],
       onionVirtualPort: 80,
     });
@@ -107,6 +113,23 @@ describe('Operator config', () => {
     expect(messageOf('http:\n  host: 192.168.1.10\n')).toContain('http.host');
     for (const host of ['127.0.0.1', '::1', 'localhost', '127.0.0.2']) {
       expect(parseOperatorConfig(`http:\n  host: "${host}"\n`).http.host).toBe(host);
+    }
+  });
+
+  it('bounds the body timeout and the bootstrap stall interval, naming the field', () => {
+    expect(parseOperatorConfig('http:\n  bodyTimeoutSeconds: 1\n').http.bodyTimeoutSeconds).toBe(1);
+    expect(
+      parseOperatorConfig('tor:\n  bootstrapStallSeconds: 10\n').tor.bootstrapStallSeconds,
+    ).toBe(10);
+    for (const bad of ['0', '301', '1.5', 'soon', 'null']) {
+      expect(messageOf(`http:\n  bodyTimeoutSeconds: ${bad}\n`)).toContain(
+        'http.bodyTimeoutSeconds',
+      );
+    }
+    for (const bad of ['4', '3601', '"30"']) {
+      expect(messageOf(`tor:\n  bootstrapStallSeconds: ${bad}\n`)).toContain(
+        'tor.bootstrapStallSeconds',
+      );
     }
   });
 

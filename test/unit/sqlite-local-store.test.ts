@@ -144,13 +144,15 @@ describe('followers and following (migration 2)', () => {
     expect(store.contactState('bob')).toBe('accepted');
     expect(store.addFollower('ann', 1)).toBe(true);
     const check = new Database(path, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(4);
+    expect(check.pragma('user_version', { simple: true })).toBe(5);
     check.close();
   });
 });
 
-// What migration 4 added, so a test can wind a store back to an earlier version.
+// What migrations 4 and 5 added, so a test can wind a store back to an earlier version.
+const DROP_PROCESSED = 'DROP TABLE processed_letters; DROP TABLE follow_statements;';
 const DROP_COLLECTIVES =
+  DROP_PROCESSED +
   'DROP TABLE collective_messages; DROP TABLE collective_events; DROP TABLE collectives;';
 
 describe('key holders in cached receipts (migration 3)', () => {
@@ -171,5 +173,53 @@ describe('key holders in cached receipts (migration 3)', () => {
     expect(store.cachedReceipt('bob')).toBeUndefined();
     store.cacheReceipt(receipt('bob'));
     expect(store.cachedReceipt('bob')?.keyHolder).toBe('self');
+  });
+});
+
+describe('processed letters and follow statements (migration 5)', () => {
+  const id = (byte: number) => new Uint8Array(16).fill(byte);
+  const follow = (follows: boolean, sentAt: number, letterId: Uint8Array | null = id(sentAt)) => ({
+    from: 'ann',
+    follows,
+    sentAt,
+    id: letterId,
+  });
+
+  it('applies only the newest statement per komrade, by sentAt then letter id', () => {
+    expect(store.applyFollowStatement(follow(true, 10), 1)).toBe('added');
+    expect(store.applyFollowStatement(follow(false, 20), 2)).toBe('removed');
+    // Older, never seen before: it must not undo the unfollow.
+    expect(store.applyFollowStatement(follow(true, 15), 3)).toBe('stale');
+    expect(store.followers()).toEqual([]);
+    // Same time: the larger letter id wins.
+    expect(store.applyFollowStatement(follow(true, 20, id(1)), 4)).toBe('stale');
+    expect(store.applyFollowStatement(follow(true, 20, id(200)), 5)).toBe('added');
+    expect(store.followers()).toEqual(['ann']);
+    // A local decision (a block) at a later time ends it; a letter id delivered again is a duplicate.
+    expect(store.applyFollowStatement(follow(false, 30, null), 6)).toBe('removed');
+    expect(store.applyFollowStatement(follow(true, 20, id(200)), 7)).toBe('duplicate');
+    expect(store.applyFollowStatement(follow(false, 40), 8)).toBe('unchanged');
+    // Other komrades are independent.
+    expect(store.applyFollowStatement({ ...follow(true, 1), from: 'ben' }, 9)).toBe('added');
+    expect(store.followers()).toEqual(['ben']);
+  });
+
+  it('remembers processed ids across reopen, skips them when saving, and prunes old ones', () => {
+    const old = letter('ann', 'old');
+    expect(store.saveLetters([old])).toHaveLength(1);
+    expect(store.wasProcessed('ann', old.letter.id)).toBe(true);
+    // Another sender may use the same id: ids are per sender.
+    expect(store.wasProcessed('ben', old.letter.id)).toBe(false);
+    expect(store.deleteLetters('ann', 'request')).toBe(1);
+    expect(store.saveLetters([old])).toEqual([]);
+    expect(store.markProcessed('ann', id(9), 2_000_000_000_000)).toBe(true);
+    expect(store.markProcessed('ann', id(9), 2_000_000_000_000)).toBe(false);
+    store.close();
+    store = new SqliteLocalStore(path, { storageKey: key });
+    expect(store.wasProcessed('ann', old.letter.id)).toBe(true);
+    // Only ids of letters sent before the bound go.
+    expect(store.pruneProcessed(1_800_000_000_000)).toBe(1);
+    expect(store.wasProcessed('ann', old.letter.id)).toBe(false);
+    expect(store.wasProcessed('ann', id(9))).toBe(true);
   });
 });

@@ -1,13 +1,15 @@
 /** GET /v1/komrades/:name: the public key directory. */
+import { checkPublicKeys } from '../../../common/crypto/index.js';
 import { KomradeError } from '../../../common/errors/index.js';
-import { ROUTES, parseName } from '../../../common/wire/index.js';
+import { ROUTES, keysOfReceipt, parseName } from '../../../common/wire/index.js';
 import type { PublicRoute } from '../route.js';
 import { receiptJson } from './receipt-json.js';
 
 /**
  * Answers the Operator-signed receipt for a name (folded first, so `@Alice` finds `alice`).
- * A collective's name is no komrade's: `NAME_UNKNOWN`, saying so.
- * @throws KomradeError `NAME_INVALID`, `NAME_UNKNOWN`
+ * A collective's name is no komrade's: `NAME_UNKNOWN`, saying so. A name registered before keys
+ * were checked may hold a small-order key: `KEY_INVALID` for that name only, never the receipt.
+ * @throws KomradeError `NAME_INVALID`, `NAME_UNKNOWN`, `KEY_INVALID`
  */
 export const lookupKomradeRoute: PublicRoute = {
   method: 'GET',
@@ -31,6 +33,8 @@ export const lookupKomradeRoute: PublicRoute = {
           : 'No komrade by that name.',
       );
     }
+    const keys = checkPublicKeys(keysOfReceipt(komrade), `@${komrade.name}`);
+    if (!keys.ok) throw keys.error;
     return { status: 200, body: receiptJson(komrade) };
   },
 };

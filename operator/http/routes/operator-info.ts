@@ -1,4 +1,4 @@
-/** GET /v1/operator and GET /v1/health: public facts about this Operator. */
+/** GET /v1/operator: public facts about this Operator. */
 import { ROUTES, toBase64url, type OperatorInfo } from '../../../common/wire/index.js';
 import type { OperatorDeps } from '../operator-deps.js';
 import type { PublicRoute } from '../route.js';
@@ -29,12 +29,4 @@ export const operatorInfoRoute: PublicRoute = {
   template: ROUTES.operator,
   signed: false,
   handle: ({ deps }) => ({ status: 200, body: operatorInfo(deps) }),
-};
-
-/** GET /v1/health. */
-export const healthRoute: PublicRoute = {
-  method: 'GET',
-  template: ROUTES.health,
-  signed: false,
-  handle: () => ({ status: 200, body: { ok: true } }),
 };

@@ -1,4 +1,5 @@
 /** POST /v1/register: claim a name for two public keys, forever. */
+import { checkPublicKeys } from '../../../common/crypto/index.js';
 import { KomradeError } from '../../../common/errors/index.js';
 import {
   ROUTES,
@@ -15,8 +16,8 @@ import { receiptJson } from './receipt-json.js';
 /**
  * Unsigned (the keys are new). The name must already be in folded form, because the proofs cover
  * it byte for byte; the receipt is signed by the Operator.
- * @throws KomradeError `NAME_INVALID`, `NAME_RESERVED`, `BAD_SIGNATURE`, `BAD_PROOF_OF_WORK`,
- * `NAME_TAKEN`, `BAD_REQUEST` (keys already registered)
+ * @throws KomradeError `NAME_INVALID`, `NAME_RESERVED`, `KEY_INVALID` (a malformed or small-order
+ * key), `BAD_SIGNATURE`, `BAD_PROOF_OF_WORK`, `NAME_TAKEN`, `BAD_REQUEST` (keys already registered)
  */
 export const registerRoute: PublicRoute = {
   method: 'POST',
@@ -38,6 +39,9 @@ export const registerRoute: PublicRoute = {
       boxKey: request.boxKey,
       keyHolder: request.keyHolder,
     };
+    // Before the proofs: a small-order signing key would otherwise read as a bad signature.
+    const keys = checkPublicKeys({ sign: claim.signKey, box: claim.boxKey });
+    if (!keys.ok) throw keys.error;
     if (!verifyClaimProof(claim, request.pop)) {
       throw new KomradeError('BAD_SIGNATURE', 'The proof of possession does not verify.');
     }

@@ -1,7 +1,8 @@
 /**
  * Group commit: writes made within one event-loop turn share one transaction, committed (one
  * fsync) by a `setImmediate`. Callers await {@link GroupCommit.barrier} before answering anyone.
- * Deletes also schedule a WAL scrub (checkpoint + truncate), at most once per scrub interval.
+ * A turn that deleted content is scrubbed (WAL checkpoint + truncate) before its barrier
+ * resolves, so once an ack is answered no file holds the deleted bytes.
  */
 import type Database from 'better-sqlite3';
 
@@ -27,8 +28,20 @@ function pending(): Pending {
   return { promise, resolve, reject, scrub: false };
 }
 
-/** How often at most the WAL is checkpointed and truncated after deletes. */
-export const DEFAULT_SCRUB_INTERVAL_MS = 200;
+/**
+ * Copies the WAL into the database file and truncates it to zero bytes. With `secure_delete`
+ * on, the pages a delete wrote are zeroed where the row was, so after this neither the `.db` nor
+ * the `-wal` holds deleted bytes (the `-shm` holds only page numbers, never content).
+ * @returns false when another connection kept the checkpoint from finishing (nothing is lost)
+ * @throws whatever SQLite throws (e.g. an I/O error)
+ */
+export function scrubWal(db: Database.Database): boolean {
+  const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number }[];
+  return result?.busy === 0 && result.log === 0;
+}
+
+/** How long after a failed scrub (another reader, a busy disk) it is tried again. */
+export const DEFAULT_SCRUB_RETRY_MS = 200;
 
 /** Batches the writes of one turn into one transaction on a single better-sqlite3 connection. */
 export class GroupCommit {
@@ -36,19 +49,19 @@ export class GroupCommit {
   readonly #savepoint: Database.Statement;
   readonly #release: Database.Statement;
   readonly #rollbackTo: Database.Statement;
-  readonly #scrubIntervalMs: number;
+  readonly #scrubRetryMs: number;
   #pending: Pending | undefined;
-  #scrubTimer: NodeJS.Timeout | undefined;
-  #lastScrubAt = 0;
-  #scrubWaiters: (() => void)[] = [];
+  #retryTimer: NodeJS.Timeout | undefined;
+  /** Barriers of committed turns whose deleted bytes may still be in the WAL. */
+  #scrubWaiters: Pending[] = [];
 
   /**
-   * @param scrubIntervalMs - least time between two WAL scrubs; a delete's stale copies in the WAL
-   * are overwritten within about this long
+   * @param scrubRetryMs - wait before retrying a scrub that could not finish; the barriers of
+   * the turns that deleted something stay pending until one does
    */
-  constructor(db: Database.Database, scrubIntervalMs = DEFAULT_SCRUB_INTERVAL_MS) {
+  constructor(db: Database.Database, scrubRetryMs = DEFAULT_SCRUB_RETRY_MS) {
     this.#db = db;
-    this.#scrubIntervalMs = scrubIntervalMs;
+    this.#scrubRetryMs = scrubRetryMs;
     this.#savepoint = db.prepare('SAVEPOINT step');
     this.#release = db.prepare('RELEASE step');
     this.#rollbackTo = db.prepare('ROLLBACK TO step');
@@ -87,57 +100,58 @@ export class GroupCommit {
     }
   }
 
-  /** Resolves once everything written so far in this turn is durable (at once if nothing is). */
+  /**
+   * Resolves once everything written so far in this turn is durable (at once if nothing is) and,
+   * if the turn deleted something, once the WAL is scrubbed of it.
+   */
   barrier(): Promise<void> {
     return this.#pending?.promise ?? SETTLED;
   }
 
-  /** Resolves once no WAL scrub is pending: stale copies of deleted rows are gone from disk. */
-  scrubbed(): Promise<void> {
-    if (this.#scrubTimer === undefined) return SETTLED;
-    return new Promise((resolve) => this.#scrubWaiters.push(resolve));
+  /** Resolves once no WAL scrub is owed: stale copies of deleted rows are gone from disk. */
+  async scrubbed(): Promise<void> {
+    await Promise.all(this.#scrubWaiters.map((waiter) => waiter.promise));
   }
 
-  /** Commits the open transaction and runs a pending scrub now (before closing). */
+  /** Commits the open transaction and scrubs now if a scrub is owed (before closing). */
   async flush(): Promise<void> {
     const open = this.#pending;
     if (open !== undefined) this.#commit(open);
     try {
       await (open?.promise ?? SETTLED);
     } finally {
-      if (this.#scrubTimer !== undefined) {
-        clearTimeout(this.#scrubTimer);
-        this.#scrubTimer = undefined;
-        this.#scrub();
+      if (this.#scrubWaiters.length > 0) {
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = undefined;
+        if (!this.#tryScrub()) {
+          const error = new Error('the WAL could not be scrubbed before closing');
+          for (const waiter of this.#scrubWaiters.splice(0)) waiter.reject(error);
+        }
       }
     }
   }
 
-  #scheduleScrub(): void {
-    if (this.#scrubTimer !== undefined) return;
-    const wait = Math.max(0, this.#lastScrubAt + this.#scrubIntervalMs - Date.now());
-    this.#scrubTimer = setTimeout(() => {
-      this.#scrubTimer = undefined;
-      // A checkpoint cannot run inside this connection's open transaction: retry after its commit.
-      if (this.#pending !== undefined) this.#scheduleScrub();
-      else this.#scrub();
-    }, wait);
+  /** Scrubs now; on success releases every barrier waiting for a scrub. */
+  #tryScrub(): boolean {
+    let done: boolean;
+    try {
+      done = scrubWal(this.#db);
+    } catch {
+      done = false;
+    }
+    if (!done) return false;
+    for (const waiter of this.#scrubWaiters.splice(0)) waiter.resolve();
+    return true;
   }
 
-  #scrub(): void {
-    try {
-      // Deleted rows still sit in old WAL frames until overwritten: copy the WAL into the
-      // database (where secure_delete zeroed them) and truncate it, so deleted means gone.
-      this.#db.pragma('wal_checkpoint(TRUNCATE)');
-      this.#lastScrubAt = Date.now();
-    } catch {
-      // Busy or failing disk: try again on the next interval rather than lose the scrub.
-      this.#scheduleScrub();
-      return;
-    }
-    const waiters = this.#scrubWaiters;
-    this.#scrubWaiters = [];
-    for (const resolve of waiters) resolve();
+  #retryScrub(): void {
+    if (this.#retryTimer !== undefined) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      // A checkpoint cannot run inside this connection's open transaction: retry after its commit.
+      if (this.#scrubWaiters.length === 0) return;
+      if (this.#pending !== undefined || !this.#tryScrub()) this.#retryScrub();
+    }, this.#scrubRetryMs);
   }
 
   #commit(open: Pending): void {
@@ -151,7 +165,13 @@ export class GroupCommit {
       open.reject(error);
       return;
     }
-    if (open.scrub) this.#scheduleScrub();
-    open.resolve();
+    if (!open.scrub) {
+      open.resolve();
+      return;
+    }
+    // Answer nobody while a committed delete may still sit in the WAL: a crash after the answer
+    // would leave the deleted bytes on disk. The cost is one checkpoint per turn that deleted.
+    this.#scrubWaiters.push(open);
+    if (!this.#tryScrub()) this.#retryScrub();
   }
 }

@@ -1,5 +1,6 @@
 /** Schema migrations, applied in order by `user_version`; never edit a shipped one, append. */
 import type Database from 'better-sqlite3';
+import { nameSkeleton } from '../../../common/wire/index.js';
 
 /** Each entry moves the schema from version `index` to `index + 1`. */
 export const MIGRATIONS: readonly string[] = [
@@ -84,6 +85,27 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE letters ADD COLUMN body BLOB REFERENCES letter_bodies (id);
   CREATE INDEX letters_by_body ON letters (body) WHERE body IS NOT NULL;
   `,
+  // 4: each name's look-alike skeleton (common/wire nameSkeleton), so no new name looks like one
+  // already taken. Not unique: names registered before this rule may look alike, and both stay.
+  // Should the skeleton rules ever change, append a migration that recomputes both columns.
+  `
+  ALTER TABLE komrades ADD COLUMN skeleton TEXT;
+  UPDATE komrades SET skeleton = name_skeleton(name);
+  CREATE INDEX komrades_by_skeleton ON komrades (skeleton);
+  ALTER TABLE collectives ADD COLUMN skeleton TEXT;
+  UPDATE collectives SET skeleton = name_skeleton(name);
+  CREATE INDEX collectives_by_skeleton ON collectives (skeleton);
+
+  -- The store checks first and says why; this holds even if a code path forgets to.
+  CREATE TRIGGER komrade_skeleton_unused BEFORE INSERT ON komrades
+    WHEN EXISTS (SELECT 1 FROM komrades WHERE skeleton = NEW.skeleton)
+      OR EXISTS (SELECT 1 FROM collectives WHERE skeleton = NEW.skeleton)
+    BEGIN SELECT RAISE(ABORT, 'name looks like a taken name'); END;
+  CREATE TRIGGER collective_skeleton_unused BEFORE INSERT ON collectives
+    WHEN EXISTS (SELECT 1 FROM komrades WHERE skeleton = NEW.skeleton)
+      OR EXISTS (SELECT 1 FROM collectives WHERE skeleton = NEW.skeleton)
+    BEGIN SELECT RAISE(ABORT, 'name looks like a taken name'); END;
+  `,
 ];
 
 /**
@@ -91,6 +113,10 @@ export const MIGRATIONS: readonly string[] = [
  * @throws Error when the database is newer than this code
  */
 export function migrate(db: Database.Database): void {
+  // Migration 4 backfills skeletons with the same function the store checks new names with.
+  db.function('name_skeleton', { deterministic: true }, (name: unknown) =>
+    typeof name === 'string' ? nameSkeleton(name) : null,
+  );
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new Error(

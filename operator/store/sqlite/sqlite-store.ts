@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { randomBytes } from '../../../common/crypto/index.js';
 import { KomradeError } from '../../../common/errors/index.js';
-import { ID_BYTES, isKeyHolder, type KeyHolder } from '../../../common/wire/index.js';
+import { ID_BYTES, isKeyHolder, nameSkeleton, type KeyHolder } from '../../../common/wire/index.js';
 import type { NewCollective, StoredCollectiveEvent } from '../collective-store.js';
 import type { FeedPosition, StoredPost } from '../feed.js';
 import type {
@@ -15,7 +15,7 @@ import type {
 } from '../mailbox.js';
 import type { OperatorStore } from '../operator-store.js';
 import type { RegisteredKomrade } from '../registry.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, scrubWal } from './group-commit.js';
 import { migrate } from './migrations.js';
 
 interface KomradeRow {
@@ -67,7 +67,8 @@ const toPost = (row: PostRow): StoredPost => ({
  * Implements every store port on one SQLite database. All statements are prepared once. Every
  * method applies its change at once, in the open transaction of this event-loop turn
  * ({@link GroupCommit}); {@link SqliteStore.durable} resolves once that transaction is committed,
- * so all requests of a turn share one fsync.
+ * so all requests of a turn share one fsync, and, if the turn deleted letters, posts or bodies,
+ * once the WAL is scrubbed of them.
  */
 export class SqliteStore implements OperatorStore {
   readonly #db: Database.Database;
@@ -76,7 +77,8 @@ export class SqliteStore implements OperatorStore {
   #closed = false;
 
   /**
-   * Opens (creating if needed) the database at `file` and migrates it.
+   * Opens (creating if needed) the database at `file`, migrates it and scrubs its WAL, so no
+   * deleted bytes a crash left behind survive this call.
    * @param file - path of the `.db` file; its folder is created with mode 0700
    */
   constructor(file: string) {
@@ -86,9 +88,17 @@ export class SqliteStore implements OperatorStore {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('secure_delete = ON');
+      // Statement journals (savepoints) hold pre-delete pages: keep them off disk entirely.
+      db.pragma('temp_store = MEMORY');
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
       migrate(db);
+      // A crash may have left acked letters' bytes in the WAL: scrub before anyone is served.
+      if (!scrubWal(db)) {
+        throw new Error(
+          'Cannot scrub the database’s WAL: another process has the Operator database open.',
+        );
+      }
     } catch (error) {
       db.close();
       throw error;
@@ -102,15 +112,24 @@ export class SqliteStore implements OperatorStore {
       keyInUse: db.prepare<[Uint8Array, Uint8Array], { n: number }>(
         'SELECT 1 AS n FROM komrades WHERE sign_key = ? OR box_key = ? LIMIT 1',
       ),
-      insertKomrade: db.prepare<[string, Uint8Array, Uint8Array, KeyHolder, number, Uint8Array]>(
-        `INSERT INTO komrades (name, sign_key, box_key, key_holder, registered_at, sig)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+      insertKomrade: db.prepare<
+        [string, Uint8Array, Uint8Array, KeyHolder, number, Uint8Array, string]
+      >(
+        `INSERT INTO komrades (name, sign_key, box_key, key_holder, registered_at, sig, skeleton)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
+      // Komrades and collectives share one namespace, so a look-alike of either is taken.
+      skeletonTaken: db
+        .prepare<[string, string], number>(
+          `SELECT 1 FROM komrades WHERE skeleton = ?
+           UNION ALL SELECT 1 FROM collectives WHERE skeleton = ? LIMIT 1`,
+        )
+        .pluck(),
       isCollective: db
         .prepare<[string], number>('SELECT 1 FROM collectives WHERE name = ?')
         .pluck(),
-      insertCollective: db.prepare<[string, number]>(
-        'INSERT INTO collectives (name, created_at) VALUES (?, ?)',
+      insertCollective: db.prepare<[string, number, string]>(
+        'INSERT INTO collectives (name, created_at, skeleton) VALUES (?, ?, ?)',
       ),
       lastSeq: db
         .prepare<[string], number>(
@@ -203,6 +222,8 @@ export class SqliteStore implements OperatorStore {
       if (this.#sql.isCollective.get(komrade.name) !== undefined) {
         throw new KomradeError('NAME_TAKEN', 'That name is taken by a collective.');
       }
+      const skeleton = nameSkeleton(komrade.name);
+      this.#assertSkeletonFree(skeleton);
       if (this.#sql.keyInUse.get(komrade.signKey, komrade.boxKey) !== undefined) {
         throw new KomradeError(
           'BAD_REQUEST',
@@ -216,8 +237,19 @@ export class SqliteStore implements OperatorStore {
         komrade.keyHolder,
         komrade.registeredAt,
         komrade.sig,
+        skeleton,
       );
     });
+  }
+
+  /** Throws `NAME_TAKEN` when a komrade or collective name looks like `skeleton`'s, naming none. */
+  #assertSkeletonFree(skeleton: string): void {
+    if (this.#sql.skeletonTaken.get(skeleton, skeleton) !== undefined) {
+      throw new KomradeError(
+        'NAME_TAKEN',
+        'That name looks like an existing or reserved name; choose another.',
+      );
+    }
   }
 
   lookup(name: string): Promise<RegisteredKomrade | undefined> {
@@ -338,7 +370,9 @@ export class SqliteStore implements OperatorStore {
       if (this.#sql.isCollective.get(collective.name) !== undefined) {
         throw new KomradeError('NAME_TAKEN', 'That name is taken by another collective.');
       }
-      this.#sql.insertCollective.run(collective.name, collective.createdAt);
+      const skeleton = nameSkeleton(collective.name);
+      this.#assertSkeletonFree(skeleton);
+      this.#sql.insertCollective.run(collective.name, collective.createdAt, skeleton);
       this.#sql.insertEvent.run(
         collective.name,
         0,

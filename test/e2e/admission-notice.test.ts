@@ -1,0 +1,136 @@
+/**
+ * A candidate hears they are in, whoever vouched and from whichever client: a Telegram and a
+ * Discord candidate vouched in by a member on the `komrade` command, and a CLI candidate vouched in
+ * from Telegram. Real bots against their emulators, a real Redis, a real Operator, the real CLI.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  registerOnDiscord,
+  slash,
+  startDiscordBridge,
+  type RunningDiscordBridge,
+} from '../support/discord-bridge.js';
+import {
+  startDiscordEmulator,
+  type DiscordEmulator,
+  type EmulatedChannel,
+  type EmulatedUser,
+} from '../support/discord-emulator.js';
+import { TEST_PASSPHRASE, assertCliBuilt, runKomrade } from '../support/komrade-cli.js';
+import { testPrefix } from '../support/redis-server.js';
+import {
+  register as registerOnTelegram,
+  startTelegramStack,
+  telegramUser,
+  type TelegramStack,
+} from '../support/telegram-bridge.js';
+
+let stack: TelegramStack;
+let discord: DiscordEmulator;
+let bridge: RunningDiscordBridge;
+let lobby: EmulatedChannel;
+let dana: EmulatedUser;
+
+const tina = telegramUser('Tina');
+const tom = telegramUser('Tom');
+const dir = mkdtempSync(join(tmpdir(), 'komrade-admission-'));
+
+/** Runs the CLI as `who` (one home each) and expects success. */
+async function cli(who: string, args: readonly string[]): Promise<string> {
+  const run = await runKomrade(args, { home: join(dir, who) });
+  expect(run.stderr).not.toContain(TEST_PASSPHRASE);
+  expect(run.code, `komrade ${args.join(' ')} failed:\n${run.stderr}`).toBe(0);
+  return run.stdout;
+}
+
+/** What `komrade inbox --json` says was admitted in this check. */
+async function admittedOnInbox(who: string): Promise<unknown> {
+  const out = JSON.parse(await cli(who, ['inbox', '--json'])) as {
+    checked: { admitted?: unknown };
+  };
+  return out.checked.admitted;
+}
+
+const IN_KITCHEN = /vouched for you: you are now a member of @kitchen\./;
+
+beforeAll(async () => {
+  assertCliBuilt();
+  stack = await startTelegramStack();
+  discord = await startDiscordEmulator({ heartbeatIntervalMs: 1000 });
+  const guild = discord.createGuild({ name: 'Cooks' });
+  lobby = discord.createChannel(guild.id, 'lobby');
+  dana = discord.addMember(guild.id, { username: 'dana' });
+  bridge = await startDiscordBridge({
+    emulator: discord,
+    redis: stack.redis,
+    operatorUrl: stack.operator.url,
+    prefix: testPrefix(),
+  });
+  await Promise.all([
+    registerOnDiscord(discord, lobby.id, dana, 'dana'),
+    registerOnTelegram(stack.emulator, tina, 'tina'),
+    registerOnTelegram(stack.emulator, tom, 'tom'),
+    ...['carl', 'cleo'].map(async (who) => {
+      await cli(who, ['init', '--operator', stack.operator.url]);
+      await cli(who, ['register', who]);
+    }),
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await bridge.cleanup();
+  await discord.close();
+  await stack.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('admission notices', () => {
+  it('tells a Telegram and a Discord candidate, once, when a CLI member vouches them in', async () => {
+    expect(await cli('carl', ['collective', 'create', '@kitchen'])).toContain('Created @kitchen');
+    await stack.emulator.ask(tina, '/join kitchen I bake bread', /Asked to join @kitchen/);
+    const joined = await slash(discord, lobby.id, dana, 'join', { collective: 'kitchen' });
+    expect(joined.content).toContain('Asked to join @kitchen');
+
+    // Not in yet: a poll says nothing.
+    await stack.bridge.settle([tina]);
+    await bridge.settle([dana]);
+    expect(stack.emulator.botMessages(tina.id).filter((m) => IN_KITCHEN.test(m.text))).toEqual([]);
+
+    expect(await cli('carl', ['collective', 'vouch', '@kitchen', '@tina'])).toContain(
+      '@tina is a member of @kitchen',
+    );
+    expect(await cli('carl', ['collective', 'vouch', '@kitchen', '@dana'])).toContain(
+      '@dana is a member of @kitchen',
+    );
+
+    await stack.bridge.settle([tina]);
+    const told = await stack.emulator.waitForBotMessage(tina.id, IN_KITCHEN);
+    expect(told.text).toMatch(/^@carl vouched for you: you are now a member of @kitchen\./);
+    await bridge.settle([dana]);
+    await discord.waitForDm(dana.id, (m) => IN_KITCHEN.test(m.content), 15_000);
+
+    // Told once: later polls stay quiet.
+    await stack.bridge.settle([tina]);
+    await bridge.settle([dana]);
+    expect(stack.emulator.botMessages(tina.id).filter((m) => IN_KITCHEN.test(m.text))).toHaveLength(
+      1,
+    );
+    expect(discord.dms(dana.id).filter((m) => IN_KITCHEN.test(m.content))).toHaveLength(1);
+  });
+
+  it("says so in a CLI candidate's inbox when a Telegram member vouches them in", async () => {
+    await stack.emulator.ask(tom, '/create_collective garden', /Created @garden/);
+    expect(
+      await cli('cleo', ['collective', 'join', '@garden', '--note', 'I grow beans']),
+    ).toContain('Asked to join @garden');
+    expect(await admittedOnInbox('cleo')).toEqual([]);
+
+    await stack.emulator.ask(tom, '/vouch garden @cleo', /@cleo is now a member of @garden/);
+    expect(await admittedOnInbox('cleo')).toEqual(['garden']);
+    // Once only.
+    expect(await admittedOnInbox('cleo')).toEqual([]);
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * A join request's note reaches the members who decide on it, as untrusted text: the CLI's
+ * `collective pending` (text and `--json`), and `/pending` on Telegram and on Discord. Real bots
+ * against their emulators, a real Redis, a real Operator, the real CLI.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  registerOnDiscord,
+  slash,
+  startDiscordBridge,
+  type RunningDiscordBridge,
+} from '../support/discord-bridge.js';
+import {
+  startDiscordEmulator,
+  type DiscordEmulator,
+  type EmulatedChannel,
+  type EmulatedUser,
+} from '../support/discord-emulator.js';
+import { TEST_PASSPHRASE, assertCliBuilt, runKomrade } from '../support/komrade-cli.js';
+import { testPrefix } from '../support/redis-server.js';
+import {
+  register as registerOnTelegram,
+  startTelegramStack,
+  telegramUser,
+  type TelegramStack,
+} from '../support/telegram-bridge.js';
+
+let stack: TelegramStack;
+let discord: DiscordEmulator;
+let bridge: RunningDiscordBridge;
+let lobby: EmulatedChannel;
+let dana: EmulatedUser;
+
+const tina = telegramUser('Tina');
+const dir = mkdtempSync(join(tmpdir(), 'komrade-join-note-'));
+
+// Markdown, a link, a role mention, terminal escapes, a bell, a line break, a right-to-left
+// override, and more than a screenful: everything a note must not do to whoever reads it.
+const NOTE =
+  `**Rosa** [vote here](http://evil.example) <@&42>\u001b[2J\u0007 from\nthe\u202Eunion ` +
+  `${'w'.repeat(400)} END`;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/;
+
+/** Runs the CLI as `who` (one home each) and expects success. */
+async function cli(who: string, args: readonly string[]): Promise<string> {
+  const run = await runKomrade(args, { home: join(dir, who) });
+  expect(run.stderr).not.toContain(TEST_PASSPHRASE);
+  expect(run.code, `komrade ${args.join(' ')} failed:\n${run.stderr}`).toBe(0);
+  return run.stdout;
+}
+
+/** The shown note: one quoted line with the candidate's words as `expected` shows them, cut. */
+function expectBoundedNote(shown: string, expected: readonly string[]): void {
+  const line = shown.split('\n').find((l) => l.includes('Rosa'));
+  expect(line, `no note line in:\n${shown}`).toBeDefined();
+  for (const part of expected) expect(line).toContain(part);
+  expect(line).not.toMatch(UNSAFE);
+  expect(line).toMatch(/…”$/);
+  expect(line).not.toContain('END');
+  expect(line?.length).toBeLessThanOrEqual(240);
+  expect(shown).toContain('from the union www');
+}
+
+beforeAll(async () => {
+  assertCliBuilt();
+  stack = await startTelegramStack();
+  discord = await startDiscordEmulator({ heartbeatIntervalMs: 1000 });
+  const guild = discord.createGuild({ name: 'Union' });
+  lobby = discord.createChannel(guild.id, 'lobby');
+  dana = discord.addMember(guild.id, { username: 'dana' });
+  bridge = await startDiscordBridge({
+    emulator: discord,
+    redis: stack.redis,
+    operatorUrl: stack.operator.url,
+    prefix: testPrefix(),
+  });
+  await Promise.all([
+    registerOnDiscord(discord, lobby.id, dana, 'dana'),
+    registerOnTelegram(stack.emulator, tina, 'tina'),
+    ...['carl', 'cleo', 'nat'].map(async (who) => {
+      await cli(who, ['init', '--operator', stack.operator.url]);
+      await cli(who, ['register', who]);
+    }),
+  ]);
+  await cli('carl', ['collective', 'create', '@union', '--founder', '@tina', '--founder', '@dana']);
+}, 120_000);
+
+afterAll(async () => {
+  await bridge.cleanup();
+  await discord.close();
+  await stack.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the join note', () => {
+  it('is shown by pending on the CLI, Telegram and Discord, as one safe bounded line', async () => {
+    await cli('cleo', ['collective', 'join', '@union', '--note', NOTE]);
+    await cli('nat', ['collective', 'join', '@union']);
+
+    const json = JSON.parse(await cli('carl', ['collective', 'pending', '@union', '--json'])) as {
+      pending: { candidate: string; note: string }[];
+    };
+    // JSON carries the note as written (JSON escapes what needs escaping).
+    expect(json.pending.find((p) => p.candidate === 'cleo')?.note).toBe(NOTE);
+    expect(json.pending.find((p) => p.candidate === 'nat')?.note).toBe('');
+
+    const text = await cli('carl', ['collective', 'pending', '@union']);
+    expectBoundedNote(text, ['    “**Rosa** [vote here](http://evil.example) <@&42> [2J from']);
+    // A candidate without a note gets no empty quote.
+    expect(text).not.toContain('“”');
+
+    const telegram = await stack.emulator.ask(tina, '/pending union', /Waiting to join @union/);
+    // Plain text: the bot sends no parse mode, so the words stay as written.
+    expectBoundedNote(telegram.text, ['“**Rosa** [vote here](http://evil.example) <@&42> [2J']);
+
+    const reply = await slash(discord, lobby.id, dana, 'pending', { collective: 'union' });
+    expect(reply.content).toContain('Waiting to join @union');
+    // Markdown, the masked link and the mention are escaped, so Discord shows them as typed.
+    expectBoundedNote(reply.content, ['“\\*\\*Rosa\\*\\* \\[vote here]', '\\<@&42>']);
+  });
+});
