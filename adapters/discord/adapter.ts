@@ -5,7 +5,7 @@
  * Discord emulator and Operator.
  */
 import { join } from 'node:path';
-import { Client, Events, GatewayIntentBits } from 'discord.js';
+import { Client, DefaultRestOptions, Events, GatewayIntentBits } from 'discord.js';
 import {
   SqliteChannelLinkStore,
   createBridgeEngine,
@@ -43,6 +43,26 @@ export interface DiscordAdapter {
 }
 
 /**
+ * discord.js's default request hands a file upload's FormData to the undici it bundles, which
+ * fails ("action is not a function") once the bridge's newer undici is loaded, since both share
+ * the global dispatcher. Encoding the form to bytes first keeps uploads working.
+ */
+const encodeFormData: typeof DefaultRestOptions.makeRequest = async (url, init) => {
+  if (!(init.body instanceof FormData)) return DefaultRestOptions.makeRequest(url, init);
+  const encoded = new Response(init.body);
+  // discord.js passes headers as a plain object, and none for the form's content type.
+  const headers = {
+    ...(init.headers as Record<string, string> | undefined),
+    'content-type': encoded.headers.get('content-type') ?? 'multipart/form-data',
+  };
+  return DefaultRestOptions.makeRequest(url, {
+    ...init,
+    headers,
+    body: new Uint8Array(await encoded.arrayBuffer()),
+  });
+};
+
+/**
  * Starts the adapter and resolves once it is connected to Discord with its commands registered.
  * @throws `CONFIG_INVALID` for a bad master key; discord.js's errors for a refused token
  */
@@ -57,7 +77,7 @@ export async function startDiscordAdapter(deps: DiscordAdapterDeps): Promise<Dis
       // Privileged: switch it on in the Developer Portal, or linked channels read as empty.
       GatewayIntentBits.MessageContent,
     ],
-    rest: { api: deps.apiRoot ?? 'https://discord.com/api' },
+    rest: { api: deps.apiRoot ?? 'https://discord.com/api', makeRequest: encodeFormData },
     // Texts come from other platforms: never let them ping anyone.
     allowedMentions: { parse: [] },
   });

@@ -28,6 +28,8 @@ type Interaction = ChatInputCommandInteraction;
 type Usage = keyof typeof texts.usage;
 
 const DAY_MS = 86_400_000;
+/** Far above any real backup; bounds what is downloaded. */
+const MAX_BACKUP_DOWNLOAD_BYTES = 25 * 1024 * 1024;
 /** Proof-of-work progress is shown at most this often (each edit is a Discord request). */
 const PROGRESS_EVERY_MS = 2_000;
 const NO_MENTIONS = { parse: [] } as const;
@@ -109,6 +111,10 @@ export class CommandHandler {
         return this.#link(i);
       case 'unlink':
         return this.#unlink(i);
+      case 'backup':
+        return this.#backup(i);
+      case 'restore':
+        return this.#restore(i);
       default:
         throw new Answer(texts.help);
     }
@@ -231,6 +237,43 @@ export class CommandHandler {
         return texts.registered(profile.name);
       },
     );
+  }
+
+  // ---- backups: the passphrase is an option of the interaction, answered in this process ------
+
+  async #backup(i: Interaction): Promise<void> {
+    const id = this.#registered(i);
+    const passphrase = i.options.getString('passphrase', true);
+    await i.deferReply({ flags: MessageFlags.Ephemeral });
+    const file = await this.#deps.engine.backupIdentity(id.id, passphrase);
+    await i.editReply({
+      content: texts.backupDone(id.name),
+      files: [{ attachment: Buffer.from(file), name: `komrade-${id.name}.backup` }],
+      allowedMentions: NO_MENTIONS,
+    });
+  }
+
+  async #restore(i: Interaction): Promise<void> {
+    const { engine } = this.#deps;
+    const file = i.options.getAttachment('file', true);
+    const passphrase = i.options.getString('passphrase', true);
+    const replace = i.options.getBoolean('replace') ?? false;
+    if (file.size > MAX_BACKUP_DOWNLOAD_BYTES) throw new Answer(texts.backupTooLarge);
+    const key = userKey(i.user.id);
+    if (!replace && engine.identityOf(key) !== undefined) throw new Answer(texts.restoreRefused);
+    if (this.#working.has(i.user.id)) throw new Answer(texts.busy);
+    await this.#work(i, async () => {
+      const response = await fetch(file.url);
+      if (!response.ok) {
+        throw new KomradeError(
+          'BACKUP_INVALID',
+          'Discord did not hand over the file; attach it again.',
+        );
+      }
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      const restored = await engine.restoreIdentity(key, i.user.id, bytes, passphrase, { replace });
+      return texts.restored(restored.name ?? '');
+    });
   }
 
   async #create(i: Interaction): Promise<void> {

@@ -152,6 +152,30 @@ export const COMMANDS: readonly RESTPostAPIChatInputApplicationCommandsJSONBody[
   },
   { name: 'collectives', description: 'The collectives you are in or asked to join' },
   {
+    name: 'backup',
+    description: 'Get your identity as a file encrypted under a passphrase you choose',
+    options: [text('passphrase', 'At least 8 characters; the file opens only with it', true, 1024)],
+  },
+  {
+    name: 'restore',
+    description: 'Bring back a backup file as your identity here',
+    options: [
+      {
+        type: ApplicationCommandOptionType.Attachment,
+        name: 'file',
+        description: 'The file /backup gave you',
+        required: true,
+      },
+      text('passphrase', 'The passphrase of that file', true, 1024),
+      {
+        type: ApplicationCommandOptionType.Boolean,
+        name: 'replace',
+        description: 'Destroy the identity you have here and take the backup instead',
+        required: false,
+      },
+    ],
+  },
+  {
     name: 'link',
     description: 'Carry a collective in this channel (channel managers)',
     default_member_permissions: CHANNEL_MANAGERS,

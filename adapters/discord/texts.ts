@@ -72,6 +72,7 @@ export const texts = {
     '`/propose quorum|window|remove` — propose a change; `/vote proposal: choice:` — vote',
     '`/say text:` — write to every member · `/leave collective:` · `/collectives`',
     '`/link collective:` · `/unlink` — (channel managers) carry a collective in this channel',
+    '`/backup passphrase:` · `/restore file: passphrase:` — your identity as an encrypted file, and back',
     '',
     'In a linked channel, `collective:` may be left out, and what members write here goes to every',
     'member of the collective; messages from members elsewhere appear here under their name.',
@@ -107,6 +108,15 @@ export const texts = {
     link: 'Usage: `/link collective:NAME`, e.g. `/link collective:portland`, in the channel to link.',
   },
   notHere: 'I work in server text channels only.',
+  backupDone: (name: string) =>
+    [
+      `Your Komrade identity ${at(name)}, encrypted under your passphrase (only you see this answer).`,
+      'It restores with `/restore` in a Komrade Discord bot using the same Operator, and with `komrade restore` on a computer. Keep the file and the passphrase apart.',
+    ].join('\n'),
+  restoreRefused:
+    'You already have an identity here; nothing was changed. To replace it with the backup (destroying it), add `replace:True`.',
+  backupTooLarge: 'That file is far too large to be a Komrade backup.',
+  restored: (name: string) => `Restored ${at(name)}. Your collectives and keys are back.`,
   noIdentity: 'You have no Komrade identity here yet. Start with `/register name:NAME`.',
   notRegistered: 'Your registration did not finish. `/register name:NAME` again.',
   busy: 'Still working on your last request; wait a moment.',

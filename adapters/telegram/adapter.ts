@@ -12,6 +12,7 @@ import {
   type BridgeEngine,
   type BridgeHostDeps,
 } from '../../bridge/index.js';
+import { KomradeError } from '../../common/errors/index.js';
 import { installHandlers, type BotContext } from './bot.js';
 import { TelegramSurface } from './telegram-surface.js';
 import { COMMANDS } from './texts.js';
@@ -62,7 +63,18 @@ export async function startTelegramAdapter(deps: TelegramAdapterDeps): Promise<T
     );
   }
   const engine = createBridgeEngine(deps, vault, new TelegramSurface(bot.api), 'telegram');
-  installHandlers(bot, engine, deps.logger);
+  const apiRoot = deps.apiRoot ?? 'https://api.telegram.org';
+  installHandlers(bot, engine, deps.logger, async (filePath) => {
+    // The URL holds the bot token: it goes in no error or log line.
+    const response = await fetch(`${apiRoot}/file/bot${deps.token}/${filePath}`);
+    if (!response.ok) {
+      throw new KomradeError(
+        'BACKUP_INVALID',
+        'Telegram did not hand over the file; send it again.',
+      );
+    }
+    return new Uint8Array(await response.arrayBuffer());
+  });
   await bot.init();
   await bot.api.setMyCommands(COMMANDS.map((c) => ({ ...c })));
   await engine.start();

@@ -1,6 +1,6 @@
 /** The bot's commands and buttons: grammY handlers that drive the bridge engine. */
 import type { Bot } from 'grammy';
-import { InlineKeyboard, type Context } from 'grammy';
+import { InputFile, InlineKeyboard, type Context } from 'grammy';
 import { constitutionMessage, type BridgeEngine } from '../../bridge/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
@@ -22,6 +22,24 @@ export interface KomradeFlavor {
   readonly komrade: { readonly engine: BridgeEngine; readonly logger: Logger };
 }
 export type BotContext = Context & KomradeFlavor;
+
+/** Reads a file a user sent, by its Bot API `file_path` (the URL holds the token). */
+export type DownloadFile = (filePath: string) => Promise<Uint8Array>;
+
+/** Telegram lets bots download files up to 20 MB. */
+const MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024;
+/** A /backup or /restore waits this long for its passphrase message. */
+const PASSPHRASE_WAIT_MS = 10 * 60_000;
+
+/** What a user's next plain message is taken as: a passphrase for one of these. */
+type AwaitingPassphrase =
+  | { readonly kind: 'backup'; readonly until: number }
+  | {
+      readonly kind: 'restore';
+      readonly until: number;
+      readonly fileId: string;
+      readonly replace: boolean;
+    };
 
 const FEED_PAGE = 5;
 const DEFAULT_POST_DAYS = 7;
@@ -59,8 +77,20 @@ async function replyLong(ctx: Context, text: string): Promise<void> {
  * Installs the handlers on `bot`.
  * @param engine - the started bridge engine
  */
-export function installHandlers(bot: Bot<BotContext>, engine: BridgeEngine, logger: Logger): void {
+export function installHandlers(
+  bot: Bot<BotContext>,
+  engine: BridgeEngine,
+  logger: Logger,
+  download: DownloadFile,
+): void {
   const registering = new Set<string>();
+  // Held in this process only: the passphrase that answers it never reaches the queue or a log.
+  const awaiting = new Map<string, AwaitingPassphrase>();
+  const wait = (ctx: BotContext, waiting: AwaitingPassphrase) => {
+    // Waits nobody answered are dropped here rather than kept forever.
+    for (const [key, old] of awaiting) if (old.until < Date.now()) awaiting.delete(key);
+    awaiting.set(userKey(ctx), waiting);
+  };
   const creating = new Set<string>();
   // Feed cursors are longer than a button's 64 bytes: buttons carry a short token instead.
   const cursors = new Map<string, string>();
@@ -76,6 +106,55 @@ export function installHandlers(bot: Bot<BotContext>, engine: BridgeEngine, logg
     if (ctx.message.text?.startsWith('/') === true) await ctx.reply(texts.groupRefusal);
     return undefined;
   });
+
+  // A passphrase asked for by /backup or /restore: taken, deleted from the chat, used, forgotten.
+  bot.on('message', async (ctx, next) => {
+    const key = userKey(ctx);
+    const waiting = awaiting.get(key);
+    if (waiting === undefined) return next();
+    awaiting.delete(key);
+    const text = ctx.message.text;
+    if (waiting.until < Date.now() || text === undefined || text.startsWith('/')) {
+      if (text?.startsWith('/') !== true) await ctx.reply(texts.passphraseCancelled);
+      return next();
+    }
+    const deleted = await ctx.deleteMessage().then(
+      () => true,
+      () => false,
+    );
+    await ctx.reply(deleted ? texts.passphraseDeleted : texts.passphraseNotDeleted);
+    if (waiting.kind === 'backup') await sendBackup(ctx, text);
+    else await restoreBackup(ctx, waiting.fileId, waiting.replace, text);
+    return undefined;
+  });
+
+  const sendBackup = async (ctx: BotContext, passphrase: string) => {
+    const id = await mustRegistered(ctx);
+    if (id === undefined) return;
+    const file = await engine.backupIdentity(id.id, passphrase);
+    await ctx.replyWithDocument(new InputFile(file, `komrade-${id.name}.backup`), {
+      caption: texts.backupCaption(id.name),
+    });
+  };
+
+  const restoreBackup = async (
+    ctx: BotContext,
+    fileId: string,
+    replace: boolean,
+    passphrase: string,
+  ) => {
+    const file = await ctx.api.getFile(fileId);
+    if (file.file_path === undefined || (file.file_size ?? 0) > MAX_DOWNLOAD_BYTES) {
+      await ctx.reply(texts.backupTooLarge);
+      return;
+    }
+    const bytes = await download(file.file_path);
+    const chat = String(ctx.chat?.id ?? ctx.from?.id);
+    const restored = await engine.restoreIdentity(userKey(ctx), chat, bytes, passphrase, {
+      replace,
+    });
+    await ctx.reply(texts.restored(restored.name ?? ''));
+  };
 
   const identity = (ctx: BotContext) => ctx.komrade.engine.identityOf(userKey(ctx));
   const mustIdentity = async (ctx: BotContext) => {
@@ -451,6 +530,41 @@ export function installHandlers(bot: Bot<BotContext>, engine: BridgeEngine, logg
     if (id === undefined) return;
     const names = engine.collectives(id.id);
     await ctx.reply(names.length === 0 ? texts.collectivesNone : texts.collectives(names));
+  });
+
+  bot.command('backup', async (ctx) => {
+    const id = await mustRegistered(ctx);
+    if (id === undefined) return;
+    wait(ctx, { kind: 'backup', until: Date.now() + PASSPHRASE_WAIT_MS });
+    await ctx.reply(texts.backupAsk);
+  });
+
+  /** `/restore [replace]` for a backup document: checks, then waits for its passphrase. */
+  const startRestore = async (
+    ctx: BotContext,
+    document: { readonly file_id: string; readonly file_size?: number } | undefined,
+    argument: string,
+  ) => {
+    const replace = argument.trim().toLowerCase() === 'replace';
+    if (document === undefined) return ctx.reply(texts.usage.restore);
+    if ((document.file_size ?? 0) > MAX_DOWNLOAD_BYTES) return ctx.reply(texts.backupTooLarge);
+    // Said before the passphrase is typed, not after.
+    if (!replace && identity(ctx) !== undefined) return ctx.reply(texts.restoreRefused);
+    wait(ctx, {
+      kind: 'restore',
+      until: Date.now() + PASSPHRASE_WAIT_MS,
+      fileId: document.file_id,
+      replace,
+    });
+    return ctx.reply(texts.restoreAsk);
+  };
+
+  bot.command('restore', (ctx) => startRestore(ctx, ctx.msg.reply_to_message?.document, ctx.match));
+  // grammY's command filter reads only a text's entities: a caption is matched here.
+  bot.on('message:document', async (ctx, next) => {
+    const caption = /^\/restore(?:@\w+)?(?:\s+(.*))?$/is.exec(ctx.msg.caption?.trim() ?? '');
+    if (caption === null) return next();
+    return startRestore(ctx, ctx.msg.document, caption[1] ?? '');
   });
 
   bot.command('forget', async (ctx) => {

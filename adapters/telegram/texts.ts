@@ -53,6 +53,11 @@ export const COMMANDS = [
   { command: 'proposals', description: 'Open proposals: /proposals NAME' },
   { command: 'vote', description: 'Vote on a proposal: /vote NAME ID yes|no' },
   { command: 'leave', description: 'Leave a collective: /leave NAME' },
+  { command: 'backup', description: 'Get your identity as a file encrypted under your passphrase' },
+  {
+    command: 'restore',
+    description: 'Bring back a backup: send the file with the caption /restore',
+  },
   { command: 'forget', description: 'Destroy the identity this bot holds for you' },
   { command: 'help', description: 'All commands' },
 ] as const;
@@ -112,7 +117,27 @@ export const texts = {
     vote: 'Usage: /vote NAME ID yes|no, e.g. /vote portland 7 yes (see /proposals NAME for the ids)',
     leave: 'Usage: /leave NAME, e.g. /leave portland',
     say: 'Usage: /say NAME text, e.g. /say portland Meeting moved to 7 pm',
+    restore:
+      'Send your backup file with the caption /restore (or reply /restore to it). Use /restore replace to replace the identity you have here.',
   },
+  backupAsk: [
+    'Send me a passphrase for the backup file in your next message (anything else cancels).',
+    'I delete that message at once and never store or log it, but Telegram has seen it: use a passphrase you use nowhere else.',
+    'Without it the file cannot be opened, by you or anyone: keep it apart from the file.',
+  ].join('\n'),
+  restoreAsk:
+    'Now send the passphrase of this backup in your next message (anything else cancels). I delete that message at once; Telegram has seen it.',
+  restoreRefused:
+    'You already have an identity here; nothing was changed. To replace it with the backup (destroying it), send the file again with the caption /restore replace.',
+  passphraseDeleted: 'Deleted your passphrase message. Working on it…',
+  passphraseNotDeleted:
+    'I could not delete your passphrase message: delete it yourself. Working on it…',
+  passphraseCancelled: 'No passphrase given; nothing was done.',
+  backupCaption: (name: string) =>
+    `Your Komrade identity @${name}, encrypted under your passphrase. It restores with /restore in a Komrade Telegram bot using the same Operator, and with komrade restore on a computer. Letters fetched after now are not in it.`,
+  backupTooLarge: 'That file is far too large to be a Komrade backup.',
+  restored: (name: string) =>
+    `Restored @${name}. Letters waiting at the Operator arrive by themselves; /inbox shows the ones in the backup.`,
   noIdentity: 'You have no Komrade identity here yet. Start with /register NAME.',
   alreadyRegistered: (name: string) => `You are already registered as @${name}.`,
   registering: (name: string, percent: number) =>

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Dispatcher } from 'undici';
+import type { KdfParams } from '../../common/crypto/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { AdapterKeyHolder } from '../../common/wire/index.js';
 import type { ChatSurface } from '../chat-surface/chat-surface.js';
@@ -33,6 +34,8 @@ export interface BridgeHostDeps {
   readonly pollIntervalMs: number;
   readonly logger: Logger;
   readonly now: () => number;
+  /** Argon2id cost of user backups. @defaultValue `KDF_MODERATE` */
+  readonly backupKdf?: KdfParams;
 }
 
 /** The working keys, and the bridge store (`bridge.db`) in the data folder. */
@@ -81,5 +84,7 @@ export function createBridgeEngine(
     now: deps.now,
     logger: deps.logger,
     pollIntervalMs: deps.pollIntervalMs,
+    operatorUrl: deps.operatorUrl,
+    ...(deps.backupKdf === undefined ? {} : { backupKdf: deps.backupKdf }),
   });
 }

@@ -20,6 +20,7 @@ import {
   generateIdentityKeys,
   isValidBoxKey,
   randomBytes,
+  type KdfParams,
 } from '../../common/crypto/index.js';
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
 import type { Logger } from '../../common/logging/index.js';
@@ -71,6 +72,7 @@ import type {
 import type { EnvelopeCodec } from '../queue/envelope-codec.js';
 import { decodeJob, queueNames, type JobPayloads, type QueueRole } from '../queue/jobs.js';
 import { decodeCollectiveContent, encodeCollectiveContent } from './collective-content.js';
+import { openIdentityBackup, sealIdentityBackup } from './identity-backup.js';
 import { sealForMembers } from './collective-fanout.js';
 
 /** Codes that no retry can fix: the job fails at once and the user is told. */
@@ -127,6 +129,10 @@ export interface BridgeEngineDeps {
   readonly pollIntervalMs?: number;
   /** Parallel jobs per worker. @defaultValue `{ outbox: 8, poll: 4, deliver: 64 }` */
   readonly concurrency?: Partial<Record<QueueRole, number>>;
+  /** The Operator's URL, written into backups so `komrade restore` can use them. */
+  readonly operatorUrl?: string;
+  /** Argon2id cost of the backups users ask for. @defaultValue `KDF_MODERATE` */
+  readonly backupKdf?: KdfParams;
 }
 
 /** An identity as the adapter shows it. */
@@ -167,6 +173,18 @@ function forQueue(error: unknown): Error {
   const code = codeOf(error);
   if (PERMANENT.has(code)) return new UnrecoverableError(code);
   return error instanceof Error ? error : new Error(code);
+}
+
+/** The same floor as `komrade backup`. */
+const MIN_BACKUP_PASSPHRASE_LENGTH = 8;
+
+function refuseShortPassphrase(passphrase: string): void {
+  if (Array.from(passphrase.trim()).length < MIN_BACKUP_PASSPHRASE_LENGTH) {
+    throw new KomradeError(
+      'USAGE',
+      `Choose a backup passphrase of at least ${MIN_BACKUP_PASSPHRASE_LENGTH} characters (a few words is best); nothing was written.`,
+    );
+  }
 }
 
 function nameOrThrow(input: string): string {
@@ -372,6 +390,91 @@ export class BridgeEngine {
     this.#deps.store.deleteIdentity(id);
     const path = this.#localPath(id);
     for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+  }
+
+  // ---- backups -------------------------------------------------------------------------------
+
+  /**
+   * A backup of a registered identity (keys, storage key, a copy of its letter store and follow
+   * list), sealed under the user's own `passphrase` in the `komrade backup` format. Runs in this
+   * process: the passphrase never goes through the queue.
+   * @throws `KEYSTORE_MISSING`, `NOT_REGISTERED`, `USAGE` for a passphrase under 8 characters
+   */
+  async backupIdentity(id: string, passphrase: string): Promise<Uint8Array> {
+    const session = this.#mustSession(id);
+    this.#signer(session);
+    refuseShortPassphrase(passphrase);
+    return sealIdentityBackup(
+      {
+        keys: session.held.keys,
+        storageKey: session.held.storageKey,
+        localPath: this.#localPath(id),
+        following: this.#deps.store.following(id),
+        operatorUrl: this.#deps.operatorUrl,
+      },
+      passphrase,
+      {
+        now: this.#deps.now,
+        ...(this.#deps.backupKdf === undefined ? {} : { kdf: this.#deps.backupKdf }),
+      },
+    );
+  }
+
+  /**
+   * Restores a backup (from this bot, another bot of the same kind, or `komrade backup` of an
+   * identity such a bot registered) as a chat user's identity, and starts polling its mail. The
+   * user's current identity, if any, is destroyed only with `replace` and only once the backup
+   * has been checked.
+   * @throws `KEYSTORE_EXISTS` when the user has an identity and `replace` is false, or the name is
+   * already held here by someone else; `BACKUP_INVALID` (see {@link openIdentityBackup})
+   */
+  async restoreIdentity(
+    surfaceUser: string,
+    chat: string,
+    file: Uint8Array,
+    passphrase: string,
+    options: { readonly replace?: boolean } = {},
+  ): Promise<IdentitySummary> {
+    const existing = this.#deps.store.identityOfUser(surfaceUser);
+    if (existing !== undefined && options.replace !== true) {
+      throw new KomradeError(
+        'KEYSTORE_EXISTS',
+        'You already have an identity here; nothing was changed (replacing it takes an explicit confirmation).',
+      );
+    }
+    const id = toBase64url(randomBytes(16));
+    const localPath = this.#localPath(id);
+    const restored = await openIdentityBackup(file, passphrase, {
+      localPath,
+      keyHolder: this.#deps.keyHolder,
+      operator: this.#deps.operatorFor(id),
+    });
+    try {
+      const holder = this.#deps.store.identityNamed(restored.name);
+      if (holder !== undefined && holder !== existing?.id) {
+        throw new KomradeError(
+          'KEYSTORE_EXISTS',
+          `@${restored.name} is already held by this bot for another chat user; nothing was changed.`,
+        );
+      }
+      if (existing !== undefined) await this.forget(existing.id);
+      this.#deps.store.createIdentity(surfaceUser, {
+        id,
+        keys: restored.keys,
+        storageKey: restored.storageKey,
+        chat,
+      });
+    } catch (error) {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(localPath + suffix, { force: true });
+      throw error;
+    } finally {
+      restored.storageKey.fill(0);
+    }
+    this.#deps.store.setName(id, restored.name);
+    for (const name of restored.following) this.#deps.store.follow(id, name);
+    await this.#schedulePolling(id);
+    await this.pollNow(id);
+    return { id, name: restored.name };
   }
 
   // ---- letters -------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
  * discord.js client can be pointed at it: REST under `/api/v10` (with Discord's rate-limit headers
  * and 429 answers) and the gateway over WebSocket (JSON encoding, no compression). Tests create
  * guilds, channels and members, play the users (`userSays`, `slash`) and read what the bot and its
- * webhooks posted, and what it wrote to users in direct messages (`dms`, `closeDms`). Everything
- * listens on 127.0.0.1 only.
+ * webhooks posted, and what it wrote to users in direct messages (`dms`, `closeDms`). Files the
+ * bot uploads are kept with their bytes; a file a user attaches to an attachment option is served
+ * at its `url` (`/attachments/<id>/<name>`, like Discord's CDN). Everything listens on 127.0.0.1 only.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -91,7 +92,8 @@ export interface EmulatedMessage {
   content: string;
   embeds: unknown[];
   components: unknown[];
-  attachments: { readonly filename: string; readonly size: number }[];
+  /** `data`: the uploaded bytes (files the bot sent). */
+  attachments: { readonly filename: string; readonly size: number; readonly data?: Buffer }[];
   flags: number;
   readonly createdAt: number;
   editedAt: number | null;
@@ -145,6 +147,8 @@ export interface InteractionReply {
   readonly modal: unknown;
   /** Follow-up messages, also after the promise resolved. */
   readonly followUps: EmulatedMessage[];
+  /** Files of the answer (a deferred answer's, once edited), with their bytes. */
+  files?: EmulatedMessage['attachments'];
 }
 
 /** One REST request the emulator answered. */
@@ -170,7 +174,13 @@ export interface GatewayStats {
 }
 
 /** A slash command option value, as a user would type it (ids for users, channels, roles). */
-export type SlashValue = string | number | boolean;
+export type SlashValue = string | number | boolean | EmulatedUpload;
+
+/** A file a user attaches to an attachment option. */
+export interface EmulatedUpload {
+  readonly filename: string;
+  readonly bytes: Uint8Array;
+}
 
 // Gateway opcodes and intents (Discord's numbers).
 const Op = {
@@ -238,6 +248,7 @@ const OptionType = {
   Role: 8,
   Mentionable: 9,
   Number: 10,
+  Attachment: 11,
 };
 
 const DEFAULT_LIMITS: DiscordRateLimits = {
@@ -373,7 +384,7 @@ interface ApiRequest {
   readonly json: unknown;
   /** The JSON if it is an object, else empty. */
   readonly body: Json;
-  readonly files: { readonly filename: string; readonly size: number }[];
+  readonly files: { readonly filename: string; readonly size: number; readonly data?: Buffer }[];
   readonly authorized: boolean;
 }
 
@@ -392,6 +403,15 @@ interface Route {
 }
 
 type Json = Record<string, unknown>;
+
+/** The `resolved` part of an interaction: what its options refer to. */
+interface Resolved {
+  users: Json;
+  members: Json;
+  channels: Json;
+  roles: Json;
+  attachments: Json;
+}
 
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -440,6 +460,8 @@ export class DiscordEmulator {
   readonly #webhooks = new Map<string, EmulatedWebhook>();
   readonly #commands: (RegisteredCommand & { readonly raw: Json })[] = [];
   readonly #interactions = new Map<string, InteractionState>();
+  /** Files users attached to slash command options, by attachment id. */
+  readonly #uploads = new Map<string, EmulatedUpload>();
   readonly #sessions = new Map<string, Session>();
   readonly #connections = new Set<Connection>();
   readonly #waiters = new Set<() => void>();
@@ -484,6 +506,11 @@ export class DiscordEmulator {
     });
     const address = this.#server.address();
     this.#port = typeof address === 'object' && address !== null ? address.port : 0;
+  }
+
+  /** Where files users attached are served, like Discord's CDN. */
+  get cdnUrl(): string {
+    return `http://127.0.0.1:${this.#port}`;
   }
 
   /** The REST base to give discord.js as `rest.api`. */
@@ -637,11 +664,12 @@ export class DiscordEmulator {
     ) {
       throw new Error(`${member.user.username} may not see /${commandName}`);
     }
-    const resolved: { users: Json; members: Json; channels: Json; roles: Json } = {
+    const resolved: Resolved = {
       users: {},
       members: {},
       channels: {},
       roles: {},
+      attachments: {},
     };
     const built = this.#buildOptions(command.options, path, options, state, resolved);
     const id = this.#snowflake();
@@ -659,7 +687,15 @@ export class DiscordEmulator {
         type: 1,
         ...(command.guildId === null ? {} : { guild_id: command.guildId }),
         ...(built.length === 0 ? {} : { options: built }),
-        ...(Object.values(resolved).some((r) => Object.keys(r).length > 0) ? { resolved } : {}),
+        ...([
+          resolved.users,
+          resolved.members,
+          resolved.channels,
+          resolved.roles,
+          resolved.attachments,
+        ].some((r) => Object.keys(r).length > 0)
+          ? { resolved }
+          : {}),
       },
       guild_id: guildId,
       guild: { id: guildId, locale: 'en-US', features: [] },
@@ -1242,7 +1278,7 @@ export class DiscordEmulator {
     path: readonly string[],
     given: Record<string, SlashValue>,
     state: GuildState,
-    resolved: { users: Json; members: Json; channels: Json; roles: Json },
+    resolved: Resolved,
   ): Json[] {
     const [head, ...rest] = path;
     if (head !== undefined) {
@@ -1283,9 +1319,25 @@ export class DiscordEmulator {
     definition: CommandOptionDefinition,
     value: SlashValue,
     state: GuildState,
-    resolved: { users: Json; members: Json; channels: Json; roles: Json },
+    resolved: Resolved,
   ): SlashValue {
-    const wrongType = () => new Error(`option ${definition.name} cannot take ${String(value)}`);
+    const shown = typeof value === 'object' ? value.filename : String(value);
+    const wrongType = () => new Error(`option ${definition.name} cannot take ${shown}`);
+    if (typeof value === 'object') {
+      if (definition.type !== OptionType.Attachment) throw wrongType();
+      const id = this.#snowflake();
+      this.#uploads.set(id, value);
+      const url = `${this.cdnUrl}/attachments/${id}/${encodeURIComponent(value.filename)}`;
+      resolved.attachments[id] = {
+        id,
+        filename: value.filename,
+        size: value.bytes.length,
+        url,
+        proxy_url: url,
+        content_type: 'application/octet-stream',
+      };
+      return id;
+    }
     switch (definition.type) {
       case OptionType.String:
         return String(value);
@@ -1352,6 +1404,15 @@ export class DiscordEmulator {
     const method = req.method ?? 'GET';
     const prefix = '/api/v10/';
     const raw = await readBody(req);
+    const download = /^\/attachments\/(\d+)\/[^/]+$/.exec(url.pathname);
+    if (method === 'GET' && download !== null) {
+      const upload = this.#uploads.get(download[1] ?? '');
+      res.writeHead(upload === undefined ? 404 : 200, {
+        'content-type': 'application/octet-stream',
+      });
+      res.end(upload === undefined ? '' : Buffer.from(upload.bytes));
+      return;
+    }
     const path = url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length - 1) : '';
     const segments = path.split('/').filter((s) => s !== '');
     let parsed: { json: unknown; files: ApiRequest['files'] };
@@ -2035,6 +2096,7 @@ export class DiscordEmulator {
     reply.content = message.content;
     reply.embeds = message.embeds;
     reply.components = message.components;
+    reply.files = message.attachments;
     this.#settle(interaction);
   }
 
@@ -2317,11 +2379,11 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 function parseBody(
   contentType: string,
   raw: Buffer,
-): { json: unknown; files: { filename: string; size: number }[] } {
+): { json: unknown; files: { filename: string; size: number; data: Buffer }[] } {
   if (raw.length === 0) return { json: undefined, files: [] };
   const boundary = /^multipart\/form-data;.*boundary="?([^";]+)"?/i.exec(contentType)?.[1];
   if (boundary === undefined) return { json: JSON.parse(raw.toString('utf8')), files: [] };
-  const files: { filename: string; size: number }[] = [];
+  const files: { filename: string; size: number; data: Buffer }[] = [];
   let json: unknown = undefined;
   const delimiter = Buffer.from(`--${boundary}`);
   let at = raw.indexOf(delimiter);
@@ -2335,8 +2397,9 @@ function parseBody(
     const content = part.subarray(split + 4);
     const name = /name="([^"]*)"/.exec(head)?.[1];
     const filename = /filename="([^"]*)"/.exec(head)?.[1];
-    if (filename !== undefined) files.push({ filename, size: content.length });
-    else if (name === 'payload_json') json = JSON.parse(content.toString('utf8'));
+    if (filename !== undefined) {
+      files.push({ filename, size: content.length, data: Buffer.from(content) });
+    } else if (name === 'payload_json') json = JSON.parse(content.toString('utf8'));
     at = next;
   }
   return { json, files };

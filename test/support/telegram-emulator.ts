@@ -1,8 +1,9 @@
 /**
  * A local emulation of the Telegram Bot API over HTTP (`/bot<token>/<method>`): getMe, getUpdates
  * (long polling), deleteWebhook, setMyCommands, sendMessage, editMessageText,
- * editMessageReplyMarkup, answerCallbackQuery.
- * Tests play the users (`userSends`, `userClicks`) and read what the bot wrote. It can enforce
+ * editMessageReplyMarkup, answerCallbackQuery, deleteMessage, sendDocument (multipart/form-data),
+ * getFile and the file download path `/file/bot<token>/<file_path>`.
+ * Tests play the users (`userSends`, `userSendsDocument`, `userClicks`) and read what the bot wrote. It can enforce
  * Telegram's flood limits and answer 429 with `parameters.retry_after` on demand.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -18,6 +19,59 @@ export interface EmulatedMessage {
   reply_markup?: InlineKeyboard;
   readonly sentAt: number;
   edits: number;
+  /** A file sent with the message (`text` is then its caption). */
+  readonly document?: EmulatedDocument;
+  /** Set once deleteMessage removed it from the chat. */
+  deleted?: boolean;
+}
+
+/** A file as the emulator keeps it. */
+export interface EmulatedDocument {
+  readonly file_id: string;
+  readonly file_unique_id: string;
+  readonly file_name: string;
+  readonly bytes: Uint8Array;
+}
+
+/** One part of a multipart/form-data body. */
+interface FormPart {
+  readonly name: string;
+  readonly filename?: string;
+  readonly data: Buffer;
+}
+
+/**
+ * Parses multipart/form-data as grammY sends it (header names lower-case, `filename` unquoted) and
+ * as browsers do (quoted).
+ */
+function parseMultipart(body: Buffer, boundary: string): FormPart[] {
+  const parts: FormPart[] = [];
+  const delimiter = Buffer.from(`--${boundary}`);
+  let at = body.indexOf(delimiter);
+  while (at !== -1) {
+    let start = at + delimiter.length;
+    if (body.subarray(start, start + 2).toString() === '--') break;
+    if (body.subarray(start, start + 2).toString() === '\r\n') start += 2;
+    const next = body.indexOf(delimiter, start);
+    if (next === -1) break;
+    // The part ends with CRLF before the next delimiter.
+    const part = body.subarray(start, next - 2);
+    const split = part.indexOf('\r\n\r\n');
+    if (split !== -1) {
+      const headers = part.subarray(0, split).toString('utf8');
+      const name = /name="([^"]*)"/i.exec(headers)?.[1];
+      const filename = /filename="?([^";\r\n]*)"?/i.exec(headers)?.[1];
+      if (name !== undefined) {
+        parts.push({
+          name,
+          ...(filename === undefined ? {} : { filename }),
+          data: Buffer.from(part.subarray(split + 4)),
+        });
+      }
+    }
+    at = next;
+  }
+  return parts;
 }
 
 interface InlineKeyboard {
@@ -67,6 +121,12 @@ export class TelegramEmulator {
   readonly commands: unknown[] = [];
   readonly #groups = new Set<number>();
   readonly #openPolls = new Set<ServerResponse>();
+  /** Files by file_id, and their download paths. */
+  readonly #files = new Map<string, EmulatedDocument>();
+  readonly #filePaths = new Map<string, string>();
+  #nextFileId = 1;
+  /** Every deleteMessage call, as `chat_id:message_id`. */
+  readonly deletions: string[] = [];
 
   constructor(token = '123456:TEST-token') {
     this.token = token;
@@ -182,6 +242,68 @@ export class TelegramEmulator {
     return message;
   }
 
+  /**
+   * A user sends a file (`caption`, e.g. `/restore`), or replies to one of the messages; returns
+   * the message, whose `document.file_id` the bot can fetch with getFile.
+   */
+  userSendsDocument(
+    user: EmulatedUser,
+    bytes: Uint8Array,
+    fileName: string,
+    options: { caption?: string; replyTo?: number } = {},
+  ): EmulatedMessage {
+    const document = this.#storeFile(bytes, fileName);
+    const caption = options.caption ?? '';
+    const message: EmulatedMessage = {
+      message_id: this.#nextMessageId++,
+      chat_id: user.id,
+      from: user.id,
+      text: caption,
+      document,
+      ...(options.replyTo === undefined ? {} : { reply_to: options.replyTo }),
+      sentAt: Date.now(),
+      edits: 0,
+    };
+    this.#messages.push(message);
+    const replied =
+      options.replyTo === undefined
+        ? undefined
+        : this.#messages.find((m) => m.message_id === options.replyTo);
+    this.#push({
+      message: {
+        ...this.#toApi(message),
+        chat: { id: user.id, type: 'private', first_name: user.first_name },
+        from: { id: user.id, is_bot: false, first_name: user.first_name },
+        ...(caption.startsWith('/')
+          ? {
+              caption_entities: [
+                { type: 'bot_command', offset: 0, length: caption.split(/\s/)[0]?.length ?? 1 },
+              ],
+            }
+          : {}),
+        ...(replied === undefined ? {} : { reply_to_message: this.#toApi(replied) }),
+      },
+    });
+    return message;
+  }
+
+  /** The file a document message carries, by file_id (for files the bot sent too). */
+  file(fileId: string): EmulatedDocument | undefined {
+    return this.#files.get(fileId);
+  }
+
+  #storeFile(bytes: Uint8Array, fileName: string): EmulatedDocument {
+    const n = this.#nextFileId++;
+    const document: EmulatedDocument = {
+      file_id: `BQACAgIAAxkBAAI${n.toString(36).padStart(6, '0')}`,
+      file_unique_id: `AgAD${n.toString(36).padStart(4, '0')}`,
+      file_name: fileName,
+      bytes: Uint8Array.from(bytes),
+    };
+    this.#files.set(document.file_id, document);
+    return document;
+  }
+
   /** A user presses an inline button `data` under the bot's message `messageId`. */
   userClicks(user: EmulatedUser, messageId: number, data: string): void {
     const message = this.#messages.find((m) => m.message_id === messageId);
@@ -293,7 +415,18 @@ export class TelegramEmulator {
       ...(m.from === 'bot'
         ? { from: BOT }
         : { from: { id: m.from, is_bot: false, first_name: 'User' } }),
-      text: m.text,
+      ...(m.document === undefined
+        ? { text: m.text }
+        : {
+            document: {
+              file_id: m.document.file_id,
+              file_unique_id: m.document.file_unique_id,
+              file_name: m.document.file_name,
+              mime_type: 'application/octet-stream',
+              file_size: m.document.bytes.length,
+            },
+            ...(m.text.length === 0 ? {} : { caption: m.text }),
+          }),
       ...(m.reply_markup === undefined ? {} : { reply_markup: m.reply_markup }),
     };
   }
@@ -321,7 +454,13 @@ export class TelegramEmulator {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const match = /^\/bot([^/]+)\/(\w+)$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
+    const pathname = new URL(req.url ?? '/', 'http://x').pathname;
+    const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(pathname);
+    if (download !== null) {
+      this.#download(res, download[1] ?? '', download[2] ?? '');
+      return;
+    }
+    const match = /^\/bot([^/]+)\/(\w+)$/.exec(pathname);
     if (match === null) {
       this.#error(res, 404, 'Not Found');
       return;
@@ -331,9 +470,15 @@ export class TelegramEmulator {
       return;
     }
     const method = match[2] ?? '';
-    const text = Buffer.concat(chunks).toString('utf8');
+    const body = Buffer.concat(chunks);
+    const text = body.toString('utf8');
     let params: Record<string, unknown> = {};
-    if (text.length > 0) {
+    const boundary = /^multipart\/form-data;\s*boundary=(.+)$/i.exec(
+      req.headers['content-type'] ?? '',
+    )?.[1];
+    if (boundary !== undefined) {
+      params = this.#formParams(parseMultipart(body, boundary.replace(/^"|"$/g, '')));
+    } else if (text.length > 0) {
       try {
         params = JSON.parse(text) as Record<string, unknown>;
       } catch {
@@ -376,6 +521,18 @@ export class TelegramEmulator {
       }
       case 'editMessageReplyMarkup': {
         this.#editMessageReplyMarkup(res, params);
+        return;
+      }
+      case 'deleteMessage': {
+        this.#deleteMessage(res, params);
+        return;
+      }
+      case 'sendDocument': {
+        this.#sendDocument(res, params);
+        return;
+      }
+      case 'getFile': {
+        this.#getFile(res, params);
         return;
       }
       default: {
@@ -512,6 +669,119 @@ export class TelegramEmulator {
     message.edits++;
     this.#changed();
     this.#reply(res, { ok: true, result: this.#toApi(message) });
+  }
+
+  /**
+   * Form fields as the Bot API reads them: a field that holds JSON (grammY stringifies objects)
+   * is parsed, numbers stay numbers, and `attach://<part>` names an uploaded file part.
+   */
+  #formParams(parts: readonly FormPart[]): Record<string, unknown> {
+    const params: Record<string, unknown> = {};
+    for (const part of parts) {
+      if (part.filename !== undefined) continue;
+      const value = part.data.toString('utf8');
+      const attached = /^attach:\/\/(.+)$/.exec(value)?.[1];
+      const file = attached === undefined ? undefined : parts.find((p) => p.name === attached);
+      if (file !== undefined) {
+        params[part.name] = { upload: file.data, filename: file.filename ?? 'file' };
+        continue;
+      }
+      try {
+        params[part.name] = /^[[{\d-]/.test(value) ? JSON.parse(value) : value;
+      } catch {
+        params[part.name] = value;
+      }
+    }
+    // A file sent directly under the field's own name (no attach:// reference).
+    for (const part of parts) {
+      if (part.filename !== undefined && params[part.name] === undefined) {
+        params[part.name] = { upload: part.data, filename: part.filename };
+      }
+    }
+    return params;
+  }
+
+  #deleteMessage(res: ServerResponse, params: Record<string, unknown>): void {
+    const chatId = Number(params.chat_id);
+    const message = this.#messages.find(
+      (m) => m.chat_id === chatId && m.message_id === params.message_id && m.deleted !== true,
+    );
+    if (message === undefined) {
+      this.#error(res, 400, 'Bad Request: message to delete not found');
+      return;
+    }
+    message.deleted = true;
+    this.deletions.push(`${chatId}:${message.message_id}`);
+    this.#changed();
+    this.#reply(res, { ok: true, result: true });
+  }
+
+  #sendDocument(res: ServerResponse, params: Record<string, unknown>): void {
+    const chatId = Number(params.chat_id);
+    const upload = params.document as { upload?: unknown; filename?: unknown } | undefined;
+    if (!Number.isFinite(chatId)) {
+      this.#error(res, 400, 'Bad Request: chat not found');
+      return;
+    }
+    if (!(upload?.upload instanceof Buffer) || typeof upload.filename !== 'string') {
+      this.#error(res, 400, 'Bad Request: there is no document in the request');
+      return;
+    }
+    const caption = typeof params.caption === 'string' ? params.caption : '';
+    if (caption.length > 1024) {
+      this.#error(res, 400, 'Bad Request: message caption is too long');
+      return;
+    }
+    const message: EmulatedMessage = {
+      message_id: this.#nextMessageId++,
+      chat_id: chatId,
+      from: 'bot',
+      text: caption,
+      document: this.#storeFile(upload.upload, upload.filename),
+      sentAt: Date.now(),
+      edits: 0,
+    };
+    this.#messages.push(message);
+    this.#changed();
+    this.#reply(res, { ok: true, result: this.#toApi(message) });
+  }
+
+  #getFile(res: ServerResponse, params: Record<string, unknown>): void {
+    const file = typeof params.file_id === 'string' ? this.#files.get(params.file_id) : undefined;
+    if (file === undefined) {
+      this.#error(res, 400, 'Bad Request: invalid file_id');
+      return;
+    }
+    let path = [...this.#filePaths].find(([, id]) => id === file.file_id)?.[0];
+    if (path === undefined) {
+      path = `documents/file_${this.#filePaths.size + 1}.backup`;
+      this.#filePaths.set(path, file.file_id);
+    }
+    this.#reply(res, {
+      ok: true,
+      result: {
+        file_id: file.file_id,
+        file_unique_id: file.file_unique_id,
+        file_size: file.bytes.length,
+        file_path: path,
+      },
+    });
+  }
+
+  /** `GET /file/bot<token>/<file_path>`: the raw bytes, as Telegram serves them. */
+  #download(res: ServerResponse, token: string, path: string): void {
+    const id = this.#filePaths.get(path);
+    const file = id === undefined ? undefined : this.#files.get(id);
+    if (token !== this.token || file === undefined) {
+      res.writeHead(token !== this.token ? 401 : 404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: false, error_code: 404, description: 'Not Found' }));
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': String(file.bytes.length),
+    });
+    res.end(Buffer.from(file.bytes));
   }
 
   /** Replaces a bot message's buttons (none when `reply_markup` is absent), its text untouched. */
