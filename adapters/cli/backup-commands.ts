@@ -24,7 +24,7 @@ import {
 import { KomradeError } from '../../common/errors/index.js';
 import { homePaths, type HomePaths } from './environment.js';
 import { obtainPassphrase, withPassphrase } from './passphrase.js';
-import type { CliDeps } from './session.js';
+import { initializedKeystore, type CliDeps } from './session.js';
 
 /** What hints may name; program.ts fills in the rest. */
 interface HomeHint {
@@ -113,16 +113,7 @@ export function addBackupCommands(program: Command, deps: CliDeps, hints: HomeHi
       if (!existsSync(dirname(target))) {
         throw new KomradeError('USAGE', `The folder ${dirname(target)} does not exist.`);
       }
-      const keystore = new FileKeystore(paths.keystore);
-      if (!keystore.exists()) {
-        throw new KomradeError('KEYSTORE_MISSING', `No keystore in ${paths.home}.`);
-      }
-      if (!existsSync(paths.store)) {
-        throw new KomradeError(
-          'CONFIG_INVALID',
-          `The keystore in ${paths.home} has no local store (komrade.db) beside it; it was not created by komrade init.`,
-        );
-      }
+      const keystore = initializedKeystore(paths);
       const secrets = await unlock(keystore);
       let image: Uint8Array | undefined;
       try {

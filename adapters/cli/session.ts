@@ -149,15 +149,10 @@ export async function initHome(
 }
 
 /**
- * Unlocks the keystore and opens the local store and the Operator client.
- * @throws `KEYSTORE_MISSING`, `WRONG_PASSPHRASE`, `KEYSTORE_CORRUPT`, `USAGE`
+ * The keystore of a home that `komrade init` made, checked to have its local store beside it.
+ * @throws `KEYSTORE_MISSING`, `CONFIG_INVALID`
  */
-export async function openSession(
-  deps: CliDeps,
-  homeFlag: string | undefined,
-  options: SessionOptions = {},
-): Promise<Session> {
-  const paths = homePaths(homeFlag, deps.environment);
+export function initializedKeystore(paths: HomePaths): FileKeystore {
   const keystore = new FileKeystore(paths.keystore);
   if (!keystore.exists()) {
     throw new KomradeError('KEYSTORE_MISSING', `No keystore in ${paths.home}.`);
@@ -168,6 +163,20 @@ export async function openSession(
       `The keystore in ${paths.home} has no local store (komrade.db) beside it; it was not created by komrade init.`,
     );
   }
+  return keystore;
+}
+
+/**
+ * Unlocks the keystore and opens the local store and the Operator client.
+ * @throws `KEYSTORE_MISSING`, `WRONG_PASSPHRASE`, `KEYSTORE_CORRUPT`, `USAGE`
+ */
+export async function openSession(
+  deps: CliDeps,
+  homeFlag: string | undefined,
+  options: SessionOptions = {},
+): Promise<Session> {
+  const paths = homePaths(homeFlag, deps.environment);
+  const keystore = initializedKeystore(paths);
   // A running `komrade unlock` agent spares the passphrase; without one, ask as always.
   const secrets =
     (await openWithAgent(paths.home, keystore)) ??

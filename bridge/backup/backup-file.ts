@@ -11,7 +11,6 @@ import {
   SEED_BYTES,
   aeadDecrypt,
   aeadEncrypt,
-  deriveKeyFromPassphrase,
   identityKeysFromSecrets,
   randomBytes,
   secretsOf,
@@ -20,6 +19,7 @@ import {
 } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { decodeCanonical, encodeCanonical } from '../../common/wire/index.js';
+import { stretchPassphrase } from '../keystore/stretch-passphrase.js';
 
 /** The format version this code writes and reads. */
 export const BACKUP_VERSION = 1;
@@ -106,9 +106,7 @@ export async function sealBackup(
   }
   const salt = randomBytes(KDF_SALT_BYTES);
   const header = encodeHeader(kdf, salt);
-  options.onDeriving?.();
-  await yieldToEventLoop();
-  const key = deriveKeyFromPassphrase(passphrase, salt, kdf);
+  const key = await stretchPassphrase(passphrase, salt, kdf, options);
   const { signSeed, boxSecret } = secretsOf(contents.keys);
   const payload = encodeCanonical({
     v: BACKUP_VERSION,
@@ -163,9 +161,7 @@ export async function openBackup(
   if (belowFloor(kdf) || aboveCeiling(kdf)) {
     throw invalid('its header asks for a key derivation out of range (altered?)');
   }
-  progress.onDeriving?.();
-  await yieldToEventLoop();
-  const key = deriveKeyFromPassphrase(passphrase, salt, kdf);
+  const key = await stretchPassphrase(passphrase, salt, kdf, progress);
   const payload = aeadDecrypt(
     file.subarray(BACKUP_HEADER_BYTES),
     key,
@@ -200,6 +196,3 @@ export async function openBackup(
 function startsWithMagic(file: Uint8Array): boolean {
   return MAGIC.every((byte, i) => file[i] === byte);
 }
-
-// Lets a progress message render before the (synchronous) key derivation blocks the thread.
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));

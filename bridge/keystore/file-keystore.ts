@@ -11,7 +11,6 @@ import {
   KDF_SALT_BYTES,
   aeadDecrypt,
   aeadEncrypt,
-  deriveKeyFromPassphrase,
   identityKeysFromSecrets,
   randomBytes,
   secretsOf,
@@ -27,6 +26,7 @@ import {
 } from '../../common/wire/index.js';
 import { writeFileAtomically } from './atomic-file.js';
 import type { Keystore, KeystoreProgress, KeystoreSecrets } from './keystore.js';
+import { stretchPassphrase } from './stretch-passphrase.js';
 
 /** The file format version this code writes and reads. */
 export const KEYSTORE_VERSION = 1;
@@ -156,9 +156,7 @@ export class FileKeystore implements Keystore {
     progress: KeystoreProgress,
   ): Promise<string> {
     const salt = randomBytes(KDF_SALT_BYTES);
-    progress.onDeriving?.();
-    await yieldToEventLoop();
-    const key = deriveKeyFromPassphrase(passphrase, salt, this.#kdf);
+    const key = await stretchPassphrase(passphrase, salt, this.#kdf, progress);
     const { signSeed, boxSecret } = secretsOf(secrets.keys);
     const plaintext = encodeCanonical({ signSeed, boxSecret, storageKey: secrets.storageKey });
     const sealed = aeadEncrypt(plaintext, key, associatedData(this.#kdf, salt));
@@ -277,22 +275,17 @@ export class FileKeystore implements Keystore {
 type ParsedFile = z.infer<typeof fileSchema>;
 
 /** Stretches the passphrase with the file's own salt and cost (the slow part). */
-async function derive(
+function derive(
   passphrase: string,
   { kdf }: ParsedFile,
   progress: KeystoreProgress,
 ): Promise<Uint8Array> {
-  progress.onDeriving?.();
-  await yieldToEventLoop();
-  return deriveKeyFromPassphrase(passphrase, kdf.salt, kdf);
+  return stretchPassphrase(passphrase, kdf.salt, kdf, progress);
 }
 
 function corrupt(path: string, why: string): KomradeError {
   return new KomradeError('KEYSTORE_CORRUPT', `The keystore at ${path} is damaged: ${why}.`);
 }
-
-// Lets a progress message render before the (synchronous) key derivation blocks the thread.
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Writes a new keystore file; refuses (`KEYSTORE_EXISTS`) to replace one that appeared meanwhile. */
 function writeNewFileAtomically(path: string, contents: string): void {

@@ -7,27 +7,24 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  registerOnDiscord,
-  slash,
-  startDiscordBridge,
-  type RunningDiscordBridge,
-} from '../support/discord-bridge.js';
-import {
-  startDiscordEmulator,
-  type DiscordEmulator,
-  type EmulatedChannel,
-  type EmulatedUser,
+import { registerOnDiscord, slash, type RunningDiscordBridge } from '../support/discord-bridge.js';
+import type {
+  DiscordEmulator,
+  EmulatedChannel,
+  EmulatedUser,
 } from '../support/discord-emulator.js';
-import { TEST_PASSPHRASE, assertCliBuilt, runKomrade } from '../support/komrade-cli.js';
-import { testPrefix } from '../support/redis-server.js';
+import { assertCliBuilt, initAndRegister, runKomradeOk } from '../support/komrade-cli.js';
 import {
   register as registerOnTelegram,
-  startTelegramStack,
   telegramUser,
   type TelegramStack,
 } from '../support/telegram-bridge.js';
+import {
+  startTelegramAndDiscord,
+  type TelegramAndDiscord,
+} from '../support/telegram-and-discord.js';
 
+let both: TelegramAndDiscord;
 let stack: TelegramStack;
 let discord: DiscordEmulator;
 let bridge: RunningDiscordBridge;
@@ -40,10 +37,7 @@ const dir = mkdtempSync(join(tmpdir(), 'komrade-admission-'));
 
 /** Runs the CLI as `who` (one home each) and expects success. */
 async function cli(who: string, args: readonly string[]): Promise<string> {
-  const run = await runKomrade(args, { home: join(dir, who) });
-  expect(run.stderr).not.toContain(TEST_PASSPHRASE);
-  expect(run.code, `komrade ${args.join(' ')} failed:\n${run.stderr}`).toBe(0);
-  return run.stdout;
+  return (await runKomradeOk(args, { home: join(dir, who) })).stdout;
 }
 
 /** What `komrade inbox --json` says was admitted in this check. */
@@ -58,32 +52,18 @@ const IN_KITCHEN = /vouched for you: you are now a member of @kitchen\./;
 
 beforeAll(async () => {
   assertCliBuilt();
-  stack = await startTelegramStack();
-  discord = await startDiscordEmulator({ heartbeatIntervalMs: 1000 });
-  const guild = discord.createGuild({ name: 'Cooks' });
-  lobby = discord.createChannel(guild.id, 'lobby');
-  dana = discord.addMember(guild.id, { username: 'dana' });
-  bridge = await startDiscordBridge({
-    emulator: discord,
-    redis: stack.redis,
-    operatorUrl: stack.operator.url,
-    prefix: testPrefix(),
-  });
+  both = await startTelegramAndDiscord('Cooks');
+  ({ stack, discord, bridge, lobby, dana } = both);
   await Promise.all([
     registerOnDiscord(discord, lobby.id, dana, 'dana'),
     registerOnTelegram(stack.emulator, tina, 'tina'),
     registerOnTelegram(stack.emulator, tom, 'tom'),
-    ...['carl', 'cleo'].map(async (who) => {
-      await cli(who, ['init', '--operator', stack.operator.url]);
-      await cli(who, ['register', who]);
-    }),
+    ...['carl', 'cleo'].map((who) => initAndRegister(join(dir, who), who, stack.operator.url)),
   ]);
 }, 120_000);
 
 afterAll(async () => {
-  await bridge.cleanup();
-  await discord.close();
-  await stack.stop();
+  await both.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -23,6 +23,7 @@ import {
   TEST_PASSPHRASE,
   assertCliBuilt,
   runKomrade,
+  runKomradeOk,
   type CliRun,
 } from '../support/komrade-cli.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
@@ -53,10 +54,7 @@ async function ok(
   args: readonly string[],
   env: Record<string, string | undefined> = {},
 ): Promise<CliRun> {
-  const run = await komrade(home, args, env);
-  expect(run.code, `komrade ${args.join(' ')} failed:\n${run.stderr}`).toBe(0);
-  expect(run.stderr).not.toContain(TEST_PASSPHRASE);
-  return run;
+  return runKomradeOk(args, { home, env });
 }
 
 /** What a command does when no passphrase can be had: it asks (and, with no terminal, fails). */

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  TEST_PASSPHRASE,
   assertCliBuilt,
+  initAndRegister,
   runKomrade,
+  runKomradeOk,
   type CliRun,
 } from '../support/komrade-cli.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
@@ -20,9 +21,10 @@ const komrade = (who: string, args: readonly string[], input?: string): Promise<
   runKomrade(args, { home: home(who), ...(input === undefined ? {} : { input }) });
 
 async function ok(who: string, args: readonly string[], input?: string): Promise<string> {
-  const run = await komrade(who, args, input);
-  expect(run.stderr).not.toContain(TEST_PASSPHRASE);
-  expect(run.code, `komrade ${args.join(' ')} failed:\n${run.stderr}`).toBe(0);
+  const run = await runKomradeOk(args, {
+    home: home(who),
+    ...(input === undefined ? {} : { input }),
+  });
   return run.stdout;
 }
 
@@ -46,10 +48,9 @@ beforeAll(async () => {
   operator = await startOperatorProcess({ powBits: 6 });
   dir = mkdtempSync(join(tmpdir(), 'komrade-cli-collectives-'));
   await Promise.all(
-    ['alice', 'bob', 'carol', 'dave', 'eve'].map(async (who) => {
-      await ok(who, ['init', '--operator', operator.url]);
-      await ok(who, ['register', who]);
-    }),
+    ['alice', 'bob', 'carol', 'dave', 'eve'].map((who) =>
+      initAndRegister(home(who), who, operator.url),
+    ),
   );
 }, 90_000);
 afterAll(async () => {

@@ -25,7 +25,12 @@ import {
   type EmulatedMessage,
   type EmulatedUser,
 } from '../support/discord-emulator.js';
-import { TEST_PASSPHRASE, assertCliBuilt, runKomrade } from '../support/komrade-cli.js';
+import {
+  TEST_PASSPHRASE,
+  assertCliBuilt,
+  runKomrade,
+  runKomradeOk,
+} from '../support/komrade-cli.js';
 import { testPrefix } from '../support/redis-server.js';
 import {
   register as registerOnTelegram,
@@ -60,10 +65,7 @@ const erinHome = mkdtempSync(join(tmpdir(), 'komrade-discord-erin-'));
 
 /** Runs the CLI as erin and expects success. */
 async function erin(args: readonly string[]): Promise<string> {
-  const run = await runKomrade(args, { home: erinHome });
-  expect(run.stderr).not.toContain(TEST_PASSPHRASE);
-  expect(run.code, `komrade ${args.join(' ')} failed:\n${run.stderr}`).toBe(0);
-  return run.stdout;
+  return (await runKomradeOk(args, { home: erinHome })).stdout;
 }
 
 interface ReadMessage {

@@ -7,30 +7,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  registerOnDiscord,
-  slash,
-  startDiscordBridge,
-  type RunningDiscordBridge,
-} from '../support/discord-bridge.js';
-import {
-  startDiscordEmulator,
-  type DiscordEmulator,
-  type EmulatedChannel,
-  type EmulatedUser,
+import { registerOnDiscord, slash } from '../support/discord-bridge.js';
+import type {
+  DiscordEmulator,
+  EmulatedChannel,
+  EmulatedUser,
 } from '../support/discord-emulator.js';
-import { TEST_PASSPHRASE, assertCliBuilt, runKomrade } from '../support/komrade-cli.js';
-import { testPrefix } from '../support/redis-server.js';
+import { assertCliBuilt, initAndRegister, runKomradeOk } from '../support/komrade-cli.js';
 import {
   register as registerOnTelegram,
-  startTelegramStack,
   telegramUser,
   type TelegramStack,
 } from '../support/telegram-bridge.js';
+import {
+  startTelegramAndDiscord,
+  type TelegramAndDiscord,
+} from '../support/telegram-and-discord.js';
 
+let both: TelegramAndDiscord;
 let stack: TelegramStack;
 let discord: DiscordEmulator;
-let bridge: RunningDiscordBridge;
 let lobby: EmulatedChannel;
 let dana: EmulatedUser;
 
@@ -46,10 +42,7 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/;
 
 /** Runs the CLI as `who` (one home each) and expects success. */
 async function cli(who: string, args: readonly string[]): Promise<string> {
-  const run = await runKomrade(args, { home: join(dir, who) });
-  expect(run.stderr).not.toContain(TEST_PASSPHRASE);
-  expect(run.code, `komrade ${args.join(' ')} failed:\n${run.stderr}`).toBe(0);
-  return run.stdout;
+  return (await runKomradeOk(args, { home: join(dir, who) })).stdout;
 }
 
 /** The shown note: one quoted line with the candidate's words as `expected` shows them, cut. */
@@ -66,32 +59,20 @@ function expectBoundedNote(shown: string, expected: readonly string[]): void {
 
 beforeAll(async () => {
   assertCliBuilt();
-  stack = await startTelegramStack();
-  discord = await startDiscordEmulator({ heartbeatIntervalMs: 1000 });
-  const guild = discord.createGuild({ name: 'Union' });
-  lobby = discord.createChannel(guild.id, 'lobby');
-  dana = discord.addMember(guild.id, { username: 'dana' });
-  bridge = await startDiscordBridge({
-    emulator: discord,
-    redis: stack.redis,
-    operatorUrl: stack.operator.url,
-    prefix: testPrefix(),
-  });
+  both = await startTelegramAndDiscord('Union');
+  ({ stack, discord, lobby, dana } = both);
   await Promise.all([
     registerOnDiscord(discord, lobby.id, dana, 'dana'),
     registerOnTelegram(stack.emulator, tina, 'tina'),
-    ...['carl', 'cleo', 'nat'].map(async (who) => {
-      await cli(who, ['init', '--operator', stack.operator.url]);
-      await cli(who, ['register', who]);
-    }),
+    ...['carl', 'cleo', 'nat'].map((who) =>
+      initAndRegister(join(dir, who), who, stack.operator.url),
+    ),
   ]);
   await cli('carl', ['collective', 'create', '@union', '--founder', '@tina', '--founder', '@dana']);
 }, 120_000);
 
 afterAll(async () => {
-  await bridge.cleanup();
-  await discord.close();
-  await stack.stop();
+  await both.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

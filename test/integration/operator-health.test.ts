@@ -2,60 +2,28 @@
  * What a self-hoster watches: GET /v1/health, the per-request log line that never holds a name,
  * and a readable line when the Operator stops.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJsonLogger, silentLogger } from '../../common/logging/index.js';
 import { toBase64url } from '../../common/wire/index.js';
 import {
-  SqliteStore,
-  createOperatorServer,
-  loadOperatorKeys,
-  parseOperatorConfig,
-  type OperatorServer,
-} from '../../operator/index.js';
+  collectingLogger,
+  startTestOperator,
+  type TestOperator,
+} from '../support/operator-fixture.js';
 import { startOperatorProcess } from '../support/operator-process.js';
 import { TestClient, makeKomrade } from '../support/operator-test-client.js';
 
 const POW_BITS = 4;
 
-let dataDir: string;
-let store: SqliteStore;
-let operator: OperatorServer;
+let started: TestOperator;
 let client: TestClient;
 const lines: string[] = [];
 
-function start(directory: string, db: SqliteStore, logger = silentLogger): OperatorServer {
-  const config = parseOperatorConfig(
-    [
-      'http: { port: 0 }',
-      `store: { dataDir: ${JSON.stringify(directory)} }`,
-      `registration: { powBits: ${POW_BITS} }`,
-    ].join('\n'),
-  );
-  const keys = loadOperatorKeys({ dataDir: directory, logger: silentLogger });
-  return createOperatorServer({ config, store: db, keys, logger });
-}
-
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'komrade-operator-health-'));
-  store = new SqliteStore(join(dataDir, 'operator.db'));
-  const logger = createJsonLogger({
-    level: 'info',
-    write: (line) => {
-      lines.push(line);
-    },
-  });
-  operator = start(dataDir, store, logger);
-  client = new TestClient(await operator.listen());
+  started = await startTestOperator({ powBits: POW_BITS, logger: collectingLogger(lines) });
+  client = new TestClient(started.url);
 });
 
-afterAll(async () => {
-  await operator.close();
-  await store.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => started.close());
 
 /** The `request` lines logged since `from`, parsed. */
 function requestLines(from: number): Record<string, unknown>[] {
@@ -73,19 +41,16 @@ describe('GET /v1/health', () => {
   });
 
   it('answers 503 {"status":"unavailable"} when the store does not answer', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'komrade-operator-health-down-'));
-    const db = new SqliteStore(join(dir, 'operator.db'));
-    const down = start(dir, db);
+    const down = await startTestOperator({ powBits: POW_BITS });
     try {
-      const probe = new TestClient(await down.listen());
+      const probe = new TestClient(down.url);
       expect((await probe.get('/v1/health')).status).toBe(200);
-      await db.close();
+      await down.store.close();
       const reply = await probe.get('/v1/health');
       expect(reply.status).toBe(503);
       expect(reply.json).toEqual({ status: 'unavailable' });
     } finally {
       await down.close();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 

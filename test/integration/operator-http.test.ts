@@ -1,9 +1,6 @@
 /** The Operator over real HTTP, in-process: every route, every refusal, and nothing lost after. */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes, signDetached } from '../../common/crypto/index.js';
@@ -27,14 +24,8 @@ import {
   type OperatorInfo,
   type Post,
 } from '../../common/wire/index.js';
-import {
-  SqliteStore,
-  Sweeper,
-  createOperatorServer,
-  loadOperatorKeys,
-  parseOperatorConfig,
-  type OperatorServer,
-} from '../../operator/index.js';
+import { Sweeper, type SqliteStore } from '../../operator/index.js';
+import { startTestOperator, type TestOperator } from '../support/operator-fixture.js';
 import {
   TestClient,
   errorCode,
@@ -50,9 +41,8 @@ const MAX_REQUEST = 64 * 1024;
 let offset = 0;
 const now = () => Date.now() + offset;
 
-let dataDir: string;
+let started: TestOperator;
 let store: SqliteStore;
-let operator: OperatorServer;
 let sweeper: Sweeper;
 let client: TestClient;
 let info: OperatorInfo;
@@ -63,28 +53,21 @@ const carol = makeKomrade('carol');
 const mallory = makeKomrade('mallory');
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'komrade-operator-http-'));
-  const config = parseOperatorConfig(
-    [
-      'http: { port: 0, maxRequestBytes: ' + String(MAX_REQUEST) + ' }',
-      `store: { dataDir: ${JSON.stringify(dataDir)} }`,
-      `registration: { powBits: ${POW_BITS} }`,
+  started = await startTestOperator({
+    powBits: POW_BITS,
+    http: `maxRequestBytes: ${MAX_REQUEST}`,
+    config: [
       'mail: { maxSealedLetterBytes: 2048, maxBatchLetters: 4, mailboxQuotaLetters: 6, fetchLetters: 3 }',
       'feed: { maxPostDays: 30, pageSize: 2 }',
-    ].join('\n'),
-  );
-  store = new SqliteStore(join(dataDir, 'operator.db'));
-  const keys = loadOperatorKeys({ dataDir, logger: silentLogger });
-  operator = createOperatorServer({ config, store, keys, logger: silentLogger, now });
+    ],
+    now,
+  });
+  store = started.store;
   sweeper = new Sweeper({ store, intervalMs: 60_000, logger: silentLogger, now });
-  client = new TestClient(await operator.listen(), now);
+  client = new TestClient(started.url, now);
 });
 
-afterAll(async () => {
-  await operator.close();
-  await store.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => started.close());
 
 function letterTo(from: TestKomrade, to: TestKomrade, body: string): Uint8Array {
   const letter: Letter = {

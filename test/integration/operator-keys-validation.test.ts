@@ -3,11 +3,8 @@
  * real HTTP refuses to register them and contains names stored before the check; the operator
  * client refuses a lying Operator's receipts that carry them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpOperatorClient } from '../../bridge/index.js';
@@ -18,7 +15,6 @@ import {
   signCollectiveEvent,
 } from '../../common/collectives/index.js';
 import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
-import { silentLogger } from '../../common/logging/index.js';
 import {
   COLLECTIVE_ROUTES,
   ROUTES,
@@ -33,14 +29,8 @@ import {
   type OperatorInfo,
   type Receipt,
 } from '../../common/wire/index.js';
-import {
-  CollectiveService,
-  SqliteStore,
-  createOperatorServer,
-  loadOperatorKeys,
-  parseOperatorConfig,
-  type OperatorServer,
-} from '../../operator/index.js';
+import type { SqliteStore } from '../../operator/index.js';
+import { startTestOperator, type TestOperator } from '../support/operator-fixture.js';
 import {
   TestClient,
   errorCode,
@@ -55,43 +45,21 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const now = () => Date.now();
 
 describe('the Operator refuses small-order keys (real HTTP, real SQLite)', () => {
-  let dataDir: string;
+  let started: TestOperator;
   let store: SqliteStore;
-  let operator: OperatorServer;
   let client: TestClient;
   let info: OperatorInfo;
   const alice = makeKomrade('alice');
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'komrade-operator-keys-'));
-    const config = parseOperatorConfig(
-      [
-        'http: { port: 0, maxRequestBytes: 65536 }',
-        `store: { dataDir: ${JSON.stringify(dataDir)} }`,
-        `registration: { powBits: ${POW_BITS} }`,
-      ].join('\n'),
-    );
-    store = new SqliteStore(join(dataDir, 'operator.db'));
-    const keys = loadOperatorKeys({ dataDir, logger: silentLogger });
-    const collectives = new CollectiveService({ store });
-    operator = createOperatorServer({
-      config,
-      store,
-      keys,
-      logger: silentLogger,
-      now,
-      collectives,
-    });
-    client = new TestClient(await operator.listen(), now);
+    started = await startTestOperator({ powBits: POW_BITS, http: 'maxRequestBytes: 65536', now });
+    store = started.store;
+    client = new TestClient(started.url, now);
     info = operatorInfoSchema.parse((await client.get(ROUTES.operator)).json);
     expect((await client.register(alice, POW_BITS)).status).toBe(201);
   });
 
-  afterAll(async () => {
-    await operator.close();
-    await store.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => started.close());
 
   /** A komrade with a real signing key (so the proofs verify) and the box key `box`. */
   const withBox = (name: string, box: Uint8Array): TestKomrade => {

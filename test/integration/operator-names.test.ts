@@ -12,16 +12,8 @@ import {
   type OperatorClient,
 } from '../../bridge/index.js';
 import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
-import { isKomradeError } from '../../common/errors/index.js';
-import { silentLogger } from '../../common/logging/index.js';
 import { ROUTES } from '../../common/wire/index.js';
-import {
-  SqliteStore,
-  createOperatorServer,
-  loadOperatorKeys,
-  parseOperatorConfig,
-  type OperatorServer,
-} from '../../operator/index.js';
+import { SqliteStore } from '../../operator/index.js';
 import { MIGRATIONS } from '../../operator/store/sqlite/migrations.js';
 import {
   TestClient,
@@ -30,7 +22,8 @@ import {
   type TestReply,
 } from '../support/operator-test-client.js';
 import { withOverrides } from '../support/operator-client-overrides.js';
-import { komrade } from './store-contract.js';
+import { startTestOperator } from '../support/operator-fixture.js';
+import { codeOf, komrade } from './store-contract.js';
 
 const POW_BITS = 8;
 const NOW = 1_800_000_000_000;
@@ -57,40 +50,13 @@ function tempDir(): string {
 async function startOperator(
   dataDir: string,
 ): Promise<{ client: TestClient; store: SqliteStore; url: string }> {
-  const config = parseOperatorConfig(
-    [
-      'http: { port: 0 }',
-      `store: { dataDir: ${JSON.stringify(dataDir)} }`,
-      `registration: { powBits: ${POW_BITS} }`,
-    ].join('\n'),
-  );
-  const store = new SqliteStore(join(dataDir, 'operator.db'));
-  const keys = loadOperatorKeys({ dataDir, logger: silentLogger });
-  const operator: OperatorServer = createOperatorServer({
-    config,
-    store,
-    keys,
-    logger: silentLogger,
-  });
-  const url = await operator.listen();
-  cleanups.push(async () => {
-    await operator.close();
-    await store.close();
-  });
+  const { store, url, close } = await startTestOperator({ dataDir, powBits: POW_BITS });
+  cleanups.push(close);
   return { client: new TestClient(url), store, url };
 }
 
 const messageOf = (reply: TestReply): string | undefined =>
   (reply.json as { error?: { message?: string } } | undefined)?.error?.message;
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-    return undefined;
-  } catch (error) {
-    return isKomradeError(error) ? error.code : 'not a KomradeError';
-  }
-}
 
 describe('registering look-alike names over HTTP', () => {
   it.each(['k0mrades', 'operat0r', 'admln', 'r00t', 'komrades_'])(

@@ -1,55 +1,34 @@
 /** A client that sends half a body and stalls is cut with 408 in bounded time, and nothing is stored. */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJsonLogger, silentLogger } from '../../common/logging/index.js';
+import type { SqliteStore } from '../../operator/index.js';
 import {
-  SqliteStore,
-  createOperatorServer,
-  loadOperatorKeys,
-  parseOperatorConfig,
-  type OperatorServer,
-} from '../../operator/index.js';
+  collectingLogger,
+  startTestOperator,
+  type TestOperator,
+} from '../support/operator-fixture.js';
 import { TestClient, makeKomrade, registrationBody } from '../support/operator-test-client.js';
 
 const POW_BITS = 4;
 /** Far above the configured 1 s, far below the 60 s and more the old server took. */
 const BOUND_MS = 15_000;
 
-let dataDir: string;
+let started: TestOperator;
 let store: SqliteStore;
-let operator: OperatorServer;
 let baseUrl: string;
 const lines: string[] = [];
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'komrade-operator-slow-'));
-  const config = parseOperatorConfig(
-    [
-      'http: { port: 0, bodyTimeoutSeconds: 1 }',
-      `store: { dataDir: ${JSON.stringify(dataDir)} }`,
-      `registration: { powBits: ${POW_BITS} }`,
-    ].join('\n'),
-  );
-  store = new SqliteStore(join(dataDir, 'operator.db'));
-  const keys = loadOperatorKeys({ dataDir, logger: silentLogger });
-  const logger = createJsonLogger({
-    level: 'info',
-    write: (line) => {
-      lines.push(line);
-    },
+  started = await startTestOperator({
+    powBits: POW_BITS,
+    http: 'bodyTimeoutSeconds: 1',
+    logger: collectingLogger(lines),
   });
-  operator = createOperatorServer({ config, store, keys, logger });
-  baseUrl = await operator.listen();
+  store = started.store;
+  baseUrl = started.url;
 });
 
-afterAll(async () => {
-  await operator.close();
-  await store.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => started.close());
 
 /** What a raw connection received, and whether the server closed it. */
 interface RawExchange {

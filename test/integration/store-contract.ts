@@ -43,7 +43,8 @@ export function komrade(name: string): RegisteredKomrade {
   };
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+/** The code of the `KomradeError` that `promise` rejects with (`undefined` when it resolves). */
+export async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   try {
     await promise;
     return undefined;

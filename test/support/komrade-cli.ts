@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 /** The keystore passphrase every test identity uses; a test checks it never shows up in output. */
 export const TEST_PASSPHRASE = 'a long and secret passphrase';
@@ -75,4 +76,25 @@ export function runKomrade(args: readonly string[], options: CliRunOptions = {})
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** {@link runKomrade}, expected to succeed without showing the test passphrase. */
+export async function runKomradeOk(
+  args: readonly string[],
+  options: CliRunOptions = {},
+): Promise<CliRun> {
+  const run = await runKomrade(args, options);
+  expect(run.stderr).not.toContain(TEST_PASSPHRASE);
+  expect(run.code, `komrade ${args.join(' ')} failed:\n${run.stderr}`).toBe(0);
+  return run;
+}
+
+/** `komrade init` in `home` against the Operator at `operatorUrl`, then `komrade register name`. */
+export async function initAndRegister(
+  home: string,
+  name: string,
+  operatorUrl: string,
+): Promise<void> {
+  await runKomradeOk(['init', '--operator', operatorUrl], { home });
+  await runKomradeOk(['register', name], { home });
 }

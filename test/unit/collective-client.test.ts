@@ -3,22 +3,18 @@
  * engine: create, join, vouch, vote, messages, a forged log, concurrent members, how the retrying
  * client settles an append whose answer was lost, the local store, and the CLI's proposal options.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   proposalFromOptions,
   type ProposeOptions,
 } from '../../adapters/cli/constitution-change.js';
 import {
-  KomradeClient,
+  type KomradeClient,
   RetryingOperatorClient,
-  SqliteLocalStore,
   type CollectiveLogPage,
   type KeyHolder,
-  type LocalStore,
   type OperatorClient,
 } from '../../bridge/index.js';
 import {
@@ -28,70 +24,33 @@ import {
   signCollectiveEvent,
   type SignedCollectiveEvent,
 } from '../../common/collectives/index.js';
-import { generateIdentityKeys, randomBytes, type IdentityKeys } from '../../common/crypto/index.js';
+import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { signReceipt } from '../../common/wire/index.js';
-import { FakeOperator } from '../support/fake-operator.js';
+import { useClientWorld, type TestKomrade } from '../support/client-fixture.js';
 import { withLogEdit } from '../support/operator-client-overrides.js';
 
-let dir: string;
-let operator: FakeOperator;
-let clock: number;
-const stores: LocalStore[] = [];
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'komrade-collective-'));
-  clock = 1_700_000_000_000;
-  operator = new FakeOperator(() => clock);
+const world = useClientWorld('komrade-collective-', (operator) => {
   operator.powBits = 2;
   operator.fetchLimit = 50;
 });
-afterEach(() => {
-  for (const store of stores.splice(0)) store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-interface Komrade {
-  readonly name: string;
-  readonly client: KomradeClient;
-  readonly keys: IdentityKeys;
-  readonly store: LocalStore;
-}
 
 /** Any Operator client built on the shared fake (tests wrap it to bend its answers). */
 type Wrap = (inner: OperatorClient) => OperatorClient;
 
-function komrade(name: string, wrap: Wrap = (o) => o, keyHolder: KeyHolder = 'self'): Komrade {
-  const store = new SqliteLocalStore(join(dir, `${name}.db`), { storageKey: randomBytes(32) });
-  stores.push(store);
-  const keys = generateIdentityKeys();
-  const client = new KomradeClient({
-    operator: wrap(operator),
-    store,
-    keys,
-    now: () => clock,
-    keyHolder,
-    sleep: () => Promise.resolve(),
-  });
-  return { name, client, keys, store };
+function komrade(name: string, wrap: Wrap = (o) => o, keyHolder: KeyHolder = 'self'): TestKomrade {
+  return world.komrade(name, { operator: wrap(world.operator), keyHolder, noWait: true });
 }
 
-async function registered(name: string, keyHolder: KeyHolder = 'self'): Promise<Komrade> {
+async function registered(name: string, keyHolder: KeyHolder = 'self'): Promise<TestKomrade> {
   const k = komrade(name, undefined, keyHolder);
   await k.client.register(name);
   return k;
 }
 
 /** The same identity and store, through another Operator client. */
-function via(k: Komrade, wrap: Wrap): KomradeClient {
-  return new KomradeClient({
-    operator: wrap(operator),
-    store: k.store,
-    keys: k.keys,
-    now: () => clock,
-    keyHolder: 'self',
-    sleep: () => Promise.resolve(),
-  });
+function via(k: TestKomrade, wrap: Wrap): KomradeClient {
+  return world.client(k.store, k.keys, { operator: wrap(world.operator), noWait: true });
 }
 
 /** The fake, with its log pages passed through `edit`. */
@@ -186,7 +145,7 @@ describe('collectives: create, join, vouch', () => {
     const { alice } = await founded();
     const dave = await registered('dave');
     expect(await codeOf(dave.client.collective('portland'))).toBe('NOT_MEMBER');
-    clock += 1_000;
+    world.clock += 1_000;
     const asked = await dave.client.requestToJoin('@portland', 'I organise the tenants union');
     expect(asked.standing).toBe('candidate');
     expect(dave.client.collectives()).toEqual(['portland']);
@@ -197,7 +156,7 @@ describe('collectives: create, join, vouch', () => {
     expect(seen.pending).toEqual([
       expect.objectContaining({ candidate: 'dave', vouchers: [], quorum: 1, keyHolder: 'self' }),
     ]);
-    clock += 1_000;
+    world.clock += 1_000;
     const vouched = await alice.client.vouch('portland', '@dave');
     expect(vouched).toEqual({
       collective: 'portland',
@@ -208,9 +167,9 @@ describe('collectives: create, join, vouch', () => {
     });
     expect((await dave.client.collective('portland')).standing).toBe('member');
     // Someone already admitted: reported as admitted, nothing appended.
-    const length = operator.collectives.get('portland')!.events.length;
+    const length = world.operator.collectives.get('portland')!.events.length;
     expect((await alice.client.vouch('portland', 'dave')).admitted).toBe(true);
-    expect(operator.collectives.get('portland')!.events).toHaveLength(length);
+    expect(world.operator.collectives.get('portland')!.events).toHaveLength(length);
     expect(await codeOf(alice.client.vouch('portland', 'nobody'))).toBe('COLLECTIVE_RULE');
     expect(await codeOf(alice.client.vouch('portland', 'alice'))).toBe('COLLECTIVE_RULE');
   });
@@ -326,9 +285,9 @@ describe('collectives: messages', () => {
   it('seals once to every member but the sender; members read it verified', async () => {
     const { alice, rest } = await founded('bob', 'carol');
     const [bob, carol] = rest;
-    clock += 5_000;
+    world.clock += 5_000;
     const sent = await alice.client.sendToCollective('@portland', 'Assembly on Sunday.');
-    expect(sent).toMatchObject({ collective: 'portland', recipients: 2, sentAt: clock });
+    expect(sent).toMatchObject({ collective: 'portland', recipients: 2, sentAt: world.clock });
     expect(alice.client.collectiveMessages('portland').map((m) => m.text)).toEqual([
       'Assembly on Sunday.',
     ]);
@@ -348,7 +307,7 @@ describe('collectives: messages', () => {
       'alice',
       'bob',
     ]);
-    expect(operator.mailboxes.get('carol')).toEqual([]);
+    expect(world.operator.mailboxes.get('carol')).toEqual([]);
     expect(bob!.client.collectives()).toEqual(['portland']);
   });
 
@@ -373,7 +332,7 @@ describe('collectives: messages', () => {
     const { alice, rest } = await founded('bob');
     const [bob] = rest;
     const mallory = await registered('mallory');
-    const at = clock;
+    const at = world.clock;
     const message = (from: string) => ({
       v: 1 as const,
       collective: 'portland',
@@ -384,12 +343,12 @@ describe('collectives: messages', () => {
     });
     const deliver = (sealed: ReturnType<typeof sealCollectiveMessage>) => {
       for (const key of sealed.keys) {
-        const box = operator.mailboxes.get(key.to) ?? [];
+        const box = world.operator.mailboxes.get(key.to) ?? [];
         box.push({ id: randomBytes(16), sealed: key.sealed, receivedAt: at, body: sealed.body });
-        operator.mailboxes.set(key.to, box);
+        world.operator.mailboxes.set(key.to, box);
       }
     };
-    const bobKey = operator.receipts.get('bob')!.boxKey;
+    const bobKey = world.operator.receipts.get('bob')!.boxKey;
     // A non-member signs as herself; then as Alice with her own key.
     deliver(
       sealCollectiveMessage(message('mallory'), mallory.keys.signSecret, [
@@ -456,7 +415,7 @@ describe('collectives: a log the Operator bends', () => {
             collective: 'portland',
             seq: page.from,
             prev: eventHash(alice.store.collectiveEvents('portland').at(-1)!.signed),
-            at: clock,
+            at: world.clock,
             actor: 'bob',
             kind: 'leave',
             body: {},
@@ -505,7 +464,7 @@ describe('collectives: a log the Operator bends', () => {
         collective: 'portland',
         seq: stored.length,
         prev: randomBytes(32),
-        at: clock,
+        at: world.clock,
         actor: 'alice',
         kind: 'proposal',
         body: { action: 'remove', member: 'bob' },
@@ -539,7 +498,7 @@ describe('collectives: concurrent members', () => {
       members.map((m) => m.client.vote('portland', proposal.id, true)),
     );
     expect(votes.filter((v) => v.enacted).length).toBeGreaterThan(0);
-    const log = operator.collectives.get('portland')!;
+    const log = world.operator.collectives.get('portland')!;
     const kinds = log.events.map((e) => {
       const view = Buffer.from(e.signed).toString('latin1');
       return view.includes('enactment') ? 'enactment' : view.includes('admit') ? 'admit' : '';
@@ -587,7 +546,7 @@ describe('RetryingOperatorClient and appends whose answer was lost', () => {
     const proposal = await retrying.propose('portland', { action: 'remove', member: 'alice' });
     expect(proposal.id).toBe(1);
     // Exactly one proposal in the Operator's log.
-    expect(operator.collectives.get('portland')!.events).toHaveLength(2);
+    expect(world.operator.collectives.get('portland')!.events).toHaveLength(2);
     expect((await alice.client.collective('portland')).proposals).toHaveLength(1);
   });
 
@@ -600,7 +559,7 @@ describe('RetryingOperatorClient and appends whose answer was lost', () => {
         collective: 'portland',
         seq: 1,
         prev: randomBytes(32),
-        at: clock,
+        at: world.clock,
         actor: 'alice',
         kind: 'leave',
         body: {},
@@ -608,7 +567,7 @@ describe('RetryingOperatorClient and appends whose answer was lost', () => {
       alice.keys.signSecret,
     );
     let calls = 0;
-    const inner = new Proxy(operator, {
+    const inner = new Proxy(world.operator, {
       get(target, property: keyof OperatorClient) {
         if (property === 'appendEvent') {
           return () => {
@@ -635,7 +594,7 @@ describe('the local store of collectives', () => {
     await alice.client.sendToCollective('portland', 'a secret plan');
     await bob!.client.checkInbox();
     await bob!.client.collective('portland');
-    const path = join(dir, 'bob.db');
+    const path = join(world.dir, 'bob.db');
     const raw = new Database(path, { readonly: true });
     const sealed = raw.prepare('SELECT sealed FROM collective_messages').all() as {
       sealed: Buffer;

@@ -2,58 +2,27 @@
  * A fan-out (a post to followers, a collective message) goes on when one recipient's registered
  * key cannot be sealed to: that recipient is reported with a reason, the others get it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KomradeClient, SqliteLocalStore, type LocalStore } from '../../bridge/index.js';
-import { generateIdentityKeys, randomBytes, type IdentityKeys } from '../../common/crypto/index.js';
+import { describe, expect, it } from 'vitest';
 import { isRecipientFault } from '../../bridge/client/recipient-failure.js';
 import { sealToMembers } from '../../bridge/client/seal-to-members.js';
 import { openCollectiveMessage } from '../../common/collectives/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { signReceipt } from '../../common/wire/index.js';
-import { FakeOperator } from '../support/fake-operator.js';
+import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
+import { useClientWorld } from '../support/client-fixture.js';
 
-let dir: string;
-let operator: FakeOperator;
-let clock: number;
-const stores: LocalStore[] = [];
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'komrade-fanout-'));
-  clock = 1_700_000_000_000;
-  operator = new FakeOperator(() => clock);
+const world = useClientWorld('komrade-fanout-', (operator) => {
   operator.powBits = 2;
   operator.fetchLimit = 50;
 });
-afterEach(() => {
-  for (const store of stores.splice(0)) store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-interface Komrade {
-  readonly client: KomradeClient;
-  readonly keys: IdentityKeys;
-  readonly store: LocalStore;
-}
-
-async function registered(name: string): Promise<Komrade> {
-  const store = new SqliteLocalStore(join(dir, `${name}.db`), { storageKey: randomBytes(32) });
-  stores.push(store);
-  const keys = generateIdentityKeys();
-  const client = new KomradeClient({ operator, store, keys, now: () => clock, keyHolder: 'self' });
-  await client.register(name);
-  return { client, keys, store };
-}
 
 /** Registers `name` with an all-zero (low-order) box key, signed by the Operator as any other. */
 async function zeroKeyed(name: string): Promise<void> {
-  const { keys } = await registered(name);
-  const receipt = operator.receipts.get(name)!;
-  operator.receipts.set(
+  const { keys } = await world.registered(name);
+  const receipt = world.operator.receipts.get(name)!;
+  world.operator.receipts.set(
     name,
-    signReceipt({ ...receipt, boxKey: new Uint8Array(32) }, operator.keys.signSecret),
+    signReceipt({ ...receipt, boxKey: new Uint8Array(32) }, world.operator.keys.signSecret),
   );
   keys.boxSecret.fill(0);
 }
@@ -62,14 +31,14 @@ const unsealable = ['KEY_INVALID', 'OPERATOR_ERROR'];
 
 describe('posting to followers', () => {
   it('skips a follower whose box key is all zeros, with a reason, and posts to the rest', async () => {
-    const alice = await registered('alice');
-    const bob = await registered('bob');
-    const carol = await registered('carol');
+    const alice = await world.registered('alice');
+    const bob = await world.registered('bob');
+    const carol = await world.registered('carol');
     await zeroKeyed('zed');
     for (const follower of [bob, carol]) {
       await follower.client.follow('alice');
     }
-    alice.store.addFollower('zed', clock);
+    alice.store.addFollower('zed', world.clock);
     await alice.client.checkInbox();
     expect(alice.client.followers()).toEqual(['bob', 'carol', 'zed']);
 
@@ -89,16 +58,16 @@ describe('posting to followers', () => {
         ['post', 'to all who follow'],
       ]);
     }
-    expect(operator.mailboxes.get('zed') ?? []).toEqual([]);
+    expect(world.operator.mailboxes.get('zed') ?? []).toEqual([]);
   });
 
   it('a letter to the zero-keyed komrade alone fails with KEY_INVALID, nothing sent', async () => {
-    const alice = await registered('alice');
+    const alice = await world.registered('alice');
     await zeroKeyed('zed');
     await expect(alice.client.send('zed', 'hello')).rejects.toMatchObject({
       code: expect.stringMatching(/^(KEY_INVALID|OPERATOR_ERROR)$/) as unknown,
     });
-    expect(operator.mailboxes.get('zed') ?? []).toEqual([]);
+    expect(world.operator.mailboxes.get('zed') ?? []).toEqual([]);
   });
 });
 
@@ -112,7 +81,7 @@ describe('sealing a collective message to its members', () => {
       v: 1 as const,
       collective: 'club',
       from: 'alice',
-      sentAt: clock,
+      sentAt: world.clock,
       id: randomBytes(16),
       text: 'meeting at eight',
     };

@@ -1,15 +1,7 @@
 /** The engine's letter, request and feed flows, against an in-memory Operator with real crypto. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KomradeClient, SqliteLocalStore, type LocalStore } from '../../bridge/index.js';
-import {
-  generateIdentityKeys,
-  randomBytes,
-  seal,
-  type IdentityKeys,
-} from '../../common/crypto/index.js';
+import { describe, expect, it } from 'vitest';
+import type { LocalStore } from '../../bridge/index.js';
+import { generateIdentityKeys, randomBytes, seal } from '../../common/crypto/index.js';
 import {
   MAX_LETTER_TEXT_BYTES,
   encodeCanonical,
@@ -18,47 +10,10 @@ import {
   signPost,
   signReceipt,
 } from '../../common/wire/index.js';
+import { useClientWorld, type TestKomrade } from '../support/client-fixture.js';
 import { FakeOperator } from '../support/fake-operator.js';
 
-let dir: string;
-let operator: FakeOperator;
-let clock: number;
-const stores: LocalStore[] = [];
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'komrade-client-'));
-  clock = 1_700_000_000_000;
-  operator = new FakeOperator(() => clock);
-});
-afterEach(() => {
-  for (const store of stores.splice(0)) store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-interface Komrade {
-  readonly client: KomradeClient;
-  readonly keys: IdentityKeys;
-  readonly store: LocalStore;
-}
-
-function komrade(file: string, via = operator, keys = generateIdentityKeys()): Komrade {
-  const store = new SqliteLocalStore(join(dir, `${file}.db`), { storageKey: randomBytes(32) });
-  stores.push(store);
-  const client = new KomradeClient({
-    operator: via,
-    store,
-    keys,
-    now: () => clock,
-    keyHolder: 'self',
-  });
-  return { client, keys, store };
-}
-
-async function registered(name: string): Promise<Komrade> {
-  const k = komrade(name);
-  await k.client.register(name);
-  return k;
-}
+const world = useClientWorld('komrade-client-');
 
 const codeOf = async (promise: Promise<unknown>) =>
   promise.then(
@@ -67,30 +22,30 @@ const codeOf = async (promise: Promise<unknown>) =>
   );
 
 /** Delivers a sealed letter straight into a mailbox, as a misbehaving sender could. */
-async function deliver(from: Komrade, fromName: string, to: string, sealed: Uint8Array) {
-  await operator.send({ name: fromName, signSecret: from.keys.signSecret }, [{ to, sealed }]);
+async function deliver(from: TestKomrade, fromName: string, to: string, sealed: Uint8Array) {
+  await world.operator.send({ name: fromName, signSecret: from.keys.signSecret }, [{ to, sealed }]);
 }
 
 describe('KomradeClient registration and lookup', () => {
   it('registers, pins the Operator, and looks komrades up', async () => {
-    const alice = komrade('alice');
+    const alice = world.komrade('alice');
     expect(alice.client.whoami().name).toBeNull();
     const solving: number[] = [];
     const profile = await alice.client.register('@Alice', {
       onSolving: ({ bits }) => solving.push(bits),
     });
-    expect(solving).toEqual([operator.powBits]);
+    expect(solving).toEqual([world.operator.powBits]);
     expect(profile.name).toBe('alice');
     expect(alice.client.whoami().name).toBe('alice');
-    expect(alice.store.pinnedOperator()?.signKey).toEqual(operator.keys.signPublic);
+    expect(alice.store.pinnedOperator()?.signKey).toEqual(world.operator.keys.signPublic);
     expect((await alice.client.lookup('@alice')).signKey).toBe(profile.signKey);
     expect(await codeOf(alice.client.lookup('@nobody'))).toBe('NAME_UNKNOWN');
     expect(await codeOf(alice.client.register('alice2'))).toBe('USAGE');
   });
 
   it('refuses invalid, look-alike, reserved and taken names', async () => {
-    await registered('alice');
-    const other = komrade('other');
+    await world.registered('alice');
+    const other = world.komrade('other');
     expect(await codeOf(other.client.register('\u0430lice'))).toBe('NAME_INVALID');
     expect(await codeOf(other.client.register('operator'))).toBe('NAME_RESERVED');
     expect(await codeOf(other.client.register('alice'))).toBe('NAME_TAKEN');
@@ -98,31 +53,28 @@ describe('KomradeClient registration and lookup', () => {
 
   it('adopts its own receipt when an earlier registration answer was lost', async () => {
     const keys = generateIdentityKeys();
-    const first = komrade('first', operator, keys);
+    const first = world.komrade('first', { keys });
     await first.client.register('alice');
-    const again = komrade('again', operator, keys);
+    const again = world.komrade('again', { keys });
     expect((await again.client.register('alice')).name).toBe('alice');
   });
 
   it('refuses a receipt the pinned key did not sign', async () => {
-    const alice = await registered('alice');
+    const alice = await world.registered('alice');
     const impostor = generateIdentityKeys();
-    const mallory = operator.receipts.get('alice')!;
-    operator.receipts.set('bob', signReceipt({ ...mallory, name: 'bob' }, impostor.signSecret));
+    const mallory = world.operator.receipts.get('alice')!;
+    world.operator.receipts.set(
+      'bob',
+      signReceipt({ ...mallory, name: 'bob' }, impostor.signSecret),
+    );
     expect(await codeOf(alice.client.lookup('bob'))).toBe('OPERATOR_ERROR');
   });
 
   it('detects a changed Operator key and refuses to go on', async () => {
-    const alice = await registered('alice');
-    const other = new FakeOperator(() => clock);
-    other.receipts.set('alice', operator.receipts.get('alice')!);
-    const client = new KomradeClient({
-      operator: other,
-      store: alice.store,
-      keys: alice.keys,
-      now: () => clock,
-      keyHolder: 'self',
-    });
+    const alice = await world.registered('alice');
+    const other = new FakeOperator(() => world.clock);
+    other.receipts.set('alice', world.operator.receipts.get('alice')!);
+    const client = world.client(alice.store, alice.keys, { operator: other });
     expect(await codeOf(client.send('bob', 'hi'))).toBe('OPERATOR_KEY_CHANGED');
     expect(await codeOf(client.checkInbox())).toBe('OPERATOR_KEY_CHANGED');
   });
@@ -130,9 +82,9 @@ describe('KomradeClient registration and lookup', () => {
 
 describe('KomradeClient letters and requests', () => {
   it('holds a stranger’s letters as requests until accepted; replies go straight in', async () => {
-    const alice = await registered('alice');
-    const bob = await registered('bob');
-    clock += 1_000;
+    const alice = await world.registered('alice');
+    const bob = await world.registered('bob');
+    world.clock += 1_000;
     await alice.client.send('@bob', 'hello bob');
     const check = await bob.client.checkInbox();
     expect(check).toEqual({
@@ -154,12 +106,17 @@ describe('KomradeClient letters and requests', () => {
     expect(requests).toHaveLength(1);
     expect(requests[0]?.from).toBe('alice');
     expect(requests[0]?.letters[0]?.text).toBe('hello bob');
-    expect(operator.mailboxes.get('bob')).toEqual([]);
+    expect(world.operator.mailboxes.get('bob')).toEqual([]);
 
     expect(bob.client.accept('@alice')).toEqual({ name: 'alice', moved: 1 });
     expect(bob.client.requests()).toEqual([]);
     const [letter] = bob.client.inbox();
-    expect(letter).toMatchObject({ from: 'alice', to: 'bob', text: 'hello bob', sentAt: clock });
+    expect(letter).toMatchObject({
+      from: 'alice',
+      to: 'bob',
+      text: 'hello bob',
+      sentAt: world.clock,
+    });
 
     await bob.client.send('alice', 'hello alice');
     expect((await alice.client.checkInbox()).received).toBe(1);
@@ -170,8 +127,8 @@ describe('KomradeClient letters and requests', () => {
   });
 
   it('fetches until no more are waiting and acknowledges them all', async () => {
-    const alice = await registered('alice');
-    const bob = await registered('bob');
+    const alice = await world.registered('alice');
+    const bob = await world.registered('bob');
     bob.client.accept('alice');
     for (let i = 0; i < 5; i++) await alice.client.send('bob', `letter ${i}`);
     const check = await bob.client.checkInbox();
@@ -179,12 +136,12 @@ describe('KomradeClient letters and requests', () => {
     expect(bob.client.inbox().map((l) => l.text)).toEqual(
       [0, 1, 2, 3, 4].map((i) => `letter ${i}`),
     );
-    expect(operator.mailboxes.get('bob')).toEqual([]);
+    expect(world.operator.mailboxes.get('bob')).toEqual([]);
   });
 
   it('does not acknowledge letters it could not store', async () => {
-    const alice = await registered('alice');
-    const bob = await registered('bob');
+    const alice = await world.registered('alice');
+    const bob = await world.registered('bob');
     await alice.client.send('bob', 'keep me');
     // The real store, except that saving fails (as on a full disk).
     const failing = new Proxy(bob.store, {
@@ -198,51 +155,45 @@ describe('KomradeClient letters and requests', () => {
         return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
       },
     });
-    const client = new KomradeClient({
-      operator,
-      store: failing,
-      keys: bob.keys,
-      now: () => clock,
-      keyHolder: 'self',
-    });
+    const client = world.client(failing, bob.keys);
     await expect(client.checkInbox()).rejects.toThrow('disk full');
-    expect(operator.mailboxes.get('bob')).toHaveLength(1);
+    expect(world.operator.mailboxes.get('bob')).toHaveLength(1);
     expect((await bob.client.checkInbox()).requested).toBe(1);
   });
 
   it('counts a letter delivered twice once', async () => {
-    const alice = await registered('alice');
-    const bob = await registered('bob');
+    const alice = await world.registered('alice');
+    const bob = await world.registered('bob');
     await alice.client.send('bob', 'once');
-    const copy = operator.mailboxes.get('bob')![0]!;
+    const copy = world.operator.mailboxes.get('bob')![0]!;
     await deliver(alice, 'alice', 'bob', copy.sealed);
     const check = await bob.client.checkInbox();
     expect(check).toMatchObject({ requested: 1, duplicates: 1 });
   });
 
   it('blocking deletes held letters and drops later ones (still acknowledged)', async () => {
-    const mallory = await registered('mallory');
-    const bob = await registered('bob');
+    const mallory = await world.registered('mallory');
+    const bob = await world.registered('bob');
     await mallory.client.send('bob', 'spam 1');
     await bob.client.checkInbox();
     expect(bob.client.block('@mallory')).toEqual({ name: 'mallory', deleted: 1 });
     expect(bob.client.requests()).toEqual([]);
     await mallory.client.send('bob', 'spam 2');
     expect(await bob.client.checkInbox()).toMatchObject({ blocked: 1, requested: 0 });
-    expect(operator.mailboxes.get('bob')).toEqual([]);
+    expect(world.operator.mailboxes.get('bob')).toEqual([]);
     expect(bob.client.requests()).toEqual([]);
   });
 
   it('lists contacts, and unblocking makes a blocked komrade a stranger again', async () => {
-    const alice = await registered('alice');
-    const bob = await registered('bob');
-    await registered('carol');
+    const alice = await world.registered('alice');
+    const bob = await world.registered('bob');
+    await world.registered('carol');
     await bob.client.send('carol', 'hi carol');
-    clock += 1;
+    world.clock += 1;
     bob.client.block('alice');
     expect(bob.client.contacts()).toEqual([
-      { name: 'alice', state: 'blocked', since: clock },
-      { name: 'carol', state: 'accepted', since: clock - 1 },
+      { name: 'alice', state: 'blocked', since: world.clock },
+      { name: 'carol', state: 'accepted', since: world.clock - 1 },
     ]);
     expect(bob.client.unblock('@carol')).toEqual({ name: 'carol', unblocked: false });
     expect(bob.client.unblock('@alice')).toEqual({ name: 'alice', unblocked: true });
@@ -256,11 +207,11 @@ describe('KomradeClient letters and requests', () => {
   });
 
   it('rejects forged senders, re-addressed letters, tampering and unknown senders', async () => {
-    const alice = await registered('alice');
-    const bob = await registered('bob');
-    const carol = await registered('carol');
-    const mallory = await registered('mallory');
-    const base = { v: 1 as const, kind: 'text' as const, sentAt: clock, body: 'x' };
+    const alice = await world.registered('alice');
+    const bob = await world.registered('bob');
+    const carol = await world.registered('carol');
+    const mallory = await world.registered('mallory');
+    const base = { v: 1 as const, kind: 'text' as const, sentAt: world.clock, body: 'x' };
 
     // Mallory signs a letter that claims to come from Alice.
     const forged = sealLetter(
@@ -278,7 +229,7 @@ describe('KomradeClient letters and requests', () => {
     await deliver(mallory, 'mallory', 'bob', ghost);
     // A tampered ciphertext.
     await alice.client.send('bob', 'tamper with me');
-    const box = operator.mailboxes.get('bob')!;
+    const box = world.operator.mailboxes.get('bob')!;
     const last = box[box.length - 1]!;
     const tampered = Uint8Array.from(last.sealed);
     tampered[tampered.length - 5]! ^= 0x40;
@@ -288,7 +239,7 @@ describe('KomradeClient letters and requests', () => {
 
     // Alice writes to Bob; Bob re-seals her signed letter to Carol.
     await alice.client.send('bob', 'for bob only');
-    const forBob = operator.mailboxes.get('bob')!.at(-1)!;
+    const forBob = world.operator.mailboxes.get('bob')!.at(-1)!;
     const opened = openLetter(forBob.sealed, bob.keys);
     expect(opened.ok).toBe(true);
     if (!opened.ok) return;
@@ -302,15 +253,15 @@ describe('KomradeClient letters and requests', () => {
     expect(bob.client.requests()[0]?.letters.map((l) => l.text)).toEqual(['for bob only']);
     expect(await carol.client.checkInbox()).toMatchObject({ rejected: 1, requested: 0 });
     expect(carol.client.requests()).toEqual([]);
-    expect(operator.mailboxes.get('bob')).toEqual([]);
-    expect(operator.mailboxes.get('carol')).toEqual([]);
+    expect(world.operator.mailboxes.get('bob')).toEqual([]);
+    expect(world.operator.mailboxes.get('carol')).toEqual([]);
   });
 
   it('checks sizes, emptiness and registration before sending', async () => {
-    const stranger = komrade('stranger');
+    const stranger = world.komrade('stranger');
     expect(await codeOf(stranger.client.send('bob', 'hi'))).toBe('NOT_REGISTERED');
-    const alice = await registered('alice');
-    await registered('bob');
+    const alice = await world.registered('alice');
+    await world.registered('bob');
     for (const blank of ['', '   ', '\n\t ', '\u00a0\u3000', '\u200b\u2060']) {
       expect(await codeOf(alice.client.send('bob', blank))).toBe('EMPTY_MESSAGE');
     }
@@ -319,8 +270,8 @@ describe('KomradeClient letters and requests', () => {
       'You cannot send a letter to yourself.',
     );
     // Nothing was sealed or handed over for any of them.
-    expect(operator.mailboxes.get('bob') ?? []).toEqual([]);
-    expect(operator.mailboxes.get('alice') ?? []).toEqual([]);
+    expect(world.operator.mailboxes.get('bob') ?? []).toEqual([]);
+    expect(world.operator.mailboxes.get('alice') ?? []).toEqual([]);
     expect(await codeOf(alice.client.send('bob', 'x'.repeat(MAX_LETTER_TEXT_BYTES + 1)))).toBe(
       'LETTER_TOO_LARGE',
     );
@@ -330,22 +281,34 @@ describe('KomradeClient letters and requests', () => {
 
 describe('KomradeClient feed', () => {
   it('posts and reads the feed, dropping posts that do not verify', async () => {
-    const alice = await registered('alice');
-    const bob = await registered('bob');
-    const mallory = await registered('mallory');
+    const alice = await world.registered('alice');
+    const bob = await world.registered('bob');
+    const mallory = await world.registered('mallory');
     const posted = await alice.client.post('hello world', 3);
-    expect(posted.expiresAt).toBe(clock + 3 * 86_400_000);
+    expect(posted.expiresAt).toBe(world.clock + 3 * 86_400_000);
     // Mallory's post claiming to be Alice's, slipped in by a misbehaving Operator.
-    operator.posts.unshift(
+    world.operator.posts.unshift(
       signPost(
-        { v: 1, from: 'alice', postedAt: clock, id: randomBytes(16), days: 1, body: 'forged' },
+        {
+          v: 1,
+          from: 'alice',
+          postedAt: world.clock,
+          id: randomBytes(16),
+          days: 1,
+          body: 'forged',
+        },
         mallory.keys.signSecret,
       ),
     );
     const feed = await bob.client.feed();
     expect(feed.dropped).toBe(1);
     expect(feed.posts).toEqual([
-      expect.objectContaining({ from: 'alice', text: 'hello world', days: 3, postedAt: clock }),
+      expect.objectContaining({
+        from: 'alice',
+        text: 'hello world',
+        days: 3,
+        postedAt: world.clock,
+      }),
     ]);
     expect(feed.next).toBeNull();
     const page = await bob.client.feed({ limit: 1 });
@@ -354,13 +317,13 @@ describe('KomradeClient feed', () => {
   });
 
   it('refuses posts with bad days or text', async () => {
-    const alice = await registered('alice');
+    const alice = await world.registered('alice');
     expect(await codeOf(alice.client.post('x', 0))).toBe('POST_INVALID');
     expect(await codeOf(alice.client.post('x', 31))).toBe('POST_INVALID');
     expect(await codeOf(alice.client.post('', 1))).toBe('EMPTY_MESSAGE');
     expect(await codeOf(alice.client.post(' \n ', 1))).toBe('EMPTY_MESSAGE');
     expect(await codeOf(alice.client.postToFollowers('\t'))).toBe('EMPTY_MESSAGE');
-    expect(operator.posts).toEqual([]);
+    expect(world.operator.posts).toEqual([]);
     expect(await codeOf(alice.client.post('x'.repeat(9_000), 1))).toBe('POST_INVALID');
   });
 });
