@@ -80,6 +80,22 @@ interface NodePorts {
 export async function startPrivateTorNetwork(
   options: PrivateTorNetworkOptions = {},
 ): Promise<PrivateTorNetwork> {
+  // Probed ports are free when probed, but another process's outgoing connection can take one
+  // from the ephemeral range before tor binds it (seen once in CI): start over on fresh ports.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startPrivateTorNetworkOnce(options);
+    } catch (error) {
+      const clash = error instanceof Error && error.message.includes('Address already in use');
+      if (!clash || attempt >= 3) throw error;
+      (options.log ?? (() => undefined))(`tor-network: a port was taken; retrying (${attempt})`);
+    }
+  }
+}
+
+async function startPrivateTorNetworkOnce(
+  options: PrivateTorNetworkOptions,
+): Promise<PrivateTorNetwork> {
   const torPath = options.torPath ?? 'tor';
   const gencertPath = options.torGencertPath ?? 'tor-gencert';
   const log = options.log ?? (() => undefined);
