@@ -39,8 +39,8 @@ const adapterZone = (self, packages, patterns = []) =>
     ...patterns,
     { group: ['**/operator/**'], message: 'Adapters reach the Operator only over the wire.' },
     {
-      group: ['**/bridge/*/**'],
-      message: 'Adapters import bridge/index.ts, never its internals.',
+      group: ['**/bridge/*/**', '**/client/*/**'],
+      message: 'Adapters import client/index.ts and bridge/index.ts, never their internals.',
     },
     {
       group: ['**/common/*/*', '!**/common/*/index.js'],
@@ -51,7 +51,7 @@ const adapterZone = (self, packages, patterns = []) =>
         `../${a}/**`,
         `**/adapters/${a}/**`,
       ]),
-      message: 'Adapters never import each other: what they share lives in bridge/.',
+      message: 'Adapters never import each other: what they share lives in client/ or bridge/.',
     },
   ]);
 
@@ -118,6 +118,24 @@ export default tseslint.config(
     ),
   },
   {
+    // One identity's client: what the CLI runs. It never needs the many-identity host or its queues.
+    files: ['client/**/*.ts'],
+    rules: zone(
+      ['grammy', 'discord.js', 'bullmq', 'ioredis'],
+      [
+        {
+          group: ['**/operator/**', '**/adapters/**', '**/bridge/**'],
+          message:
+            'client/ serves one identity: it imports neither the Operator, the bridge nor adapters.',
+        },
+        {
+          group: ['**/common/*/*', '!**/common/*/index.js'],
+          message: 'Import common areas through their index.ts.',
+        },
+      ],
+    ),
+  },
+  {
     files: ['bridge/**/*.ts'],
     rules: zone(
       ['grammy', 'discord.js'],
@@ -125,6 +143,10 @@ export default tseslint.config(
         {
           group: ['**/operator/**', '**/adapters/**'],
           message: 'The bridge may not import the Operator or adapters.',
+        },
+        {
+          group: ['**/client/*/*', '!**/client/*/index.js'],
+          message: 'The bridge uses client/ through client/index.ts.',
         },
         {
           group: ['**/common/*/*', '!**/common/*/index.js'],
@@ -135,7 +157,11 @@ export default tseslint.config(
   },
   {
     files: ['adapters/cli/**/*.ts'],
-    rules: adapterZone('cli', ['grammy', 'discord.js', 'bullmq', 'ioredis', 'better-sqlite3']),
+    rules: adapterZone(
+      'cli',
+      ['grammy', 'discord.js', 'bullmq', 'ioredis', 'better-sqlite3'],
+      [{ group: ['**/bridge/**'], message: 'The CLI serves one identity: client/ only.' }],
+    ),
   },
   {
     files: ['adapters/telegram/**/*.ts'],

@@ -20,7 +20,7 @@ import {
   snapshotLocalStore,
   writeBackupFile,
   writeLocalStoreImage,
-} from '../../bridge/index.js';
+} from '../../client/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { homePaths, type HomePaths } from './environment.js';
 import { obtainPassphrase, withPassphrase } from './passphrase.js';

@@ -1,7 +1,7 @@
 /** The environment variables the CLI reads, read once in main.ts and passed down as plain data. */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseSocksAddress, type SocksAddress } from '../../bridge/index.js';
+import { parseSocksAddress, type SocksAddress } from '../../client/index.js';
 import { KDF_INTERACTIVE, KDF_MODERATE, type KdfParams } from '../../common/crypto/index.js';
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
 

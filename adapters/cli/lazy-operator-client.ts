@@ -1,5 +1,5 @@
 /** An `OperatorClient` built on first use, so local-only commands never start tor or connect. */
-import type { OperatorClient } from '../../bridge/index.js';
+import type { OperatorClient } from '../../client/index.js';
 
 /** The arguments of operation `K`, passed on as they came. */
 type Args<K extends keyof OperatorClient> = Parameters<OperatorClient[K]>;

@@ -2,7 +2,7 @@
  * Telling "Tor is missing" apart from "the Operator is down": both reach the CLI as transport
  * failures, but only the first is fixed by installing or starting tor.
  */
-import type { OperatorDestination } from '../../bridge/index.js';
+import type { OperatorDestination } from '../../client/index.js';
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
 import { TorError, describeSocksReply, isTransientSocksReply } from '../../tor/index.js';
 

@@ -5,7 +5,7 @@ import {
   parseSocksAddress,
   type KomradeClient,
   type SocksAddress,
-} from '../../bridge/index.js';
+} from '../../client/index.js';
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
 import { parseName, parseNewName } from '../../common/wire/index.js';
 import { addAgentCommands } from './agent/index.js';

@@ -7,7 +7,7 @@ import {
   type ReceivedCollectiveMessage,
   type VoteOutcome,
   type VouchOutcome,
-} from '../../bridge/index.js';
+} from '../../client/index.js';
 import {
   quorumFor,
   type Constitution,

@@ -9,7 +9,7 @@ import type {
   PublishedPost,
   ReceivedLetter,
   WhoAmI,
-} from '../../bridge/index.js';
+} from '../../client/index.js';
 import { safeForTerminal } from './output.js';
 
 /** `2024-05-01 12:34 UTC`: unambiguous whatever the reader's zone. */

@@ -11,7 +11,7 @@ import {
   type OperatorDestination,
   type OperatorRetry,
   type SocksAddress,
-} from '../../bridge/index.js';
+} from '../../client/index.js';
 import { AEAD_KEY_BYTES, generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { toBase64url } from '../../common/wire/index.js';

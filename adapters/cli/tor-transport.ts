@@ -9,7 +9,7 @@ import {
   createOperatorDispatcher,
   type OperatorDestination,
   type SocksAddress,
-} from '../../bridge/index.js';
+} from '../../client/index.js';
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
 import type { Output } from './output.js';
 

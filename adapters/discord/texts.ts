@@ -5,20 +5,22 @@
  */
 import { escapeMarkdown } from 'discord.js';
 import {
-  constitutionMessage,
-  describeChange,
-  splitText,
-  trustLabel,
   type CandidateView,
-  type ChatNotice,
   type CollectiveView,
   type KeyHolder,
-  type LetterForChat,
   type MemberView,
   type ProposalView,
   type VoteOutcome,
   type VouchOutcome,
   untrustedLine,
+} from '../../client/index.js';
+import {
+  constitutionMessage,
+  describeChange,
+  splitText,
+  trustLabel,
+  type ChatNotice,
+  type LetterForChat,
 } from '../../bridge/index.js';
 import type { Constitution } from '../../common/collectives/index.js';
 import { isKomradeError } from '../../common/errors/index.js';

@@ -2,21 +2,23 @@
 import { isKomradeError } from '../../common/errors/index.js';
 import type { Constitution, ProposalChange } from '../../common/collectives/index.js';
 import {
-  describeChange,
-  splitText,
-  trustLabel,
   type CandidateView,
-  type CollectiveMessageForChat,
   type CollectiveView,
   type FeedPost,
   type KeyHolder,
-  type LetterForChat,
   type MemberView,
   type ProposalView,
   type ReceivedLetter,
   type VoteOutcome,
   type VouchOutcome,
   untrustedLine,
+} from '../../client/index.js';
+import {
+  describeChange,
+  splitText,
+  trustLabel,
+  type CollectiveMessageForChat,
+  type LetterForChat,
 } from '../../bridge/index.js';
 
 /** Telegram's longest message. */

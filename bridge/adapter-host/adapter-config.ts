@@ -4,7 +4,7 @@
  * spreads {@link adapterConfigShape} beside its own platform section; every key stays strict.
  */
 import { z } from 'zod';
-import { checkOperatorUrl, checkSocksAddress } from '../transport/operator-destination.js';
+import { checkOperatorUrl, checkSocksAddress } from '../../client/index.js';
 
 /**
  * Where a secret comes from: an environment variable, or a file (first line, trimmed). Secrets are

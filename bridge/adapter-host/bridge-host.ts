@@ -14,7 +14,7 @@ import type { ChatSurface } from '../chat-surface/chat-surface.js';
 import { BridgeEngine } from '../engine/bridge-engine.js';
 import { deriveBridgeKeys, type BridgeKeys } from '../identity-vault/master-key.js';
 import { SqliteBridgeStore } from '../identity-vault/sqlite-bridge-store.js';
-import { HttpOperatorClient } from '../operator-client/http-operator-client.js';
+import { HttpOperatorClient } from '../../client/index.js';
 import { AeadEnvelopeCodec } from '../queue/envelope-codec.js';
 
 /** The parts every chat adapter is built from. */

@@ -9,7 +9,7 @@ import type { Dispatcher } from 'undici';
 import { initCrypto } from '../../common/crypto/index.js';
 import { isKomradeError } from '../../common/errors/index.js';
 import { createJsonLogger } from '../../common/logging/index.js';
-import { createOperatorDispatcher } from '../transport/create-operator-dispatcher.js';
+import { createOperatorDispatcher } from '../../client/index.js';
 import type { AdapterConfig } from './adapter-config.js';
 import type { AdapterSecrets } from './adapter-secrets.js';
 import type { BridgeHostDeps } from './bridge-host.js';

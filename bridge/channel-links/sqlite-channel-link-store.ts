@@ -9,7 +9,7 @@ import type Database from 'better-sqlite3';
 import { aeadDecrypt, aeadEncrypt } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { decodeCanonical, encodeCanonical } from '../../common/wire/index.js';
-import { openPrivateDatabase } from '../sqlite/open-private-database.js';
+import { openPrivateDatabase } from '../../client/index.js';
 import type {
   ChannelLink,
   ChannelLinkStore,

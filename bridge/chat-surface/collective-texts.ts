@@ -13,7 +13,7 @@ import {
   type Threshold,
 } from '../../common/collectives/index.js';
 import type { KeyHolder } from '../../common/wire/index.js';
-import type { CollectiveView } from '../client/collective-views.js';
+import type { CollectiveView } from '../../client/index.js';
 
 const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 

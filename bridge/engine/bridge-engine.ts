@@ -46,29 +46,25 @@ import type {
   SentCollectiveMessage,
   VoteOutcome,
   VouchOutcome,
-} from '../client/collective-views.js';
+} from '../../client/index.js';
 import {
   KomradeClient,
   type CreateCollectiveOptions,
   type RegisterOptions,
-} from '../client/komrade-client.js';
-import { isLetterTooOld } from '../client/letter-age.js';
-import { checkMessageText, refuseSelfLetter } from '../client/message-text.js';
-import { isRecipientFault, recipientFailure } from '../client/recipient-failure.js';
+} from '../../client/index.js';
+import { isLetterTooOld } from '../../client/index.js';
+import { checkMessageText, refuseSelfLetter } from '../../client/index.js';
+import { isRecipientFault, recipientFailure } from '../../client/index.js';
 import type {
   FollowersPost,
   KomradeProfile,
   RecipientFailure,
   SentLetter,
-} from '../client/views.js';
+} from '../../client/index.js';
 import type { BridgeStore, Delivery, HeldIdentity } from '../identity-vault/bridge-store.js';
-import { PROCESSED_LETTER_RETENTION_MS } from '../local-store/local-store.js';
-import { SqliteLocalStore } from '../local-store/sqlite-local-store.js';
-import type {
-  OperatorClient,
-  RequestSigner,
-  WaitingLetter,
-} from '../operator-client/operator-client.js';
+import { PROCESSED_LETTER_RETENTION_MS } from '../../client/index.js';
+import { SqliteLocalStore } from '../../client/index.js';
+import type { OperatorClient, RequestSigner, WaitingLetter } from '../../client/index.js';
 import type { EnvelopeCodec } from '../queue/envelope-codec.js';
 import { decodeJob, queueNames, type JobPayloads, type QueueRole } from '../queue/jobs.js';
 import { decodeCollectiveContent, encodeCollectiveContent } from './collective-content.js';

@@ -6,9 +6,9 @@
 import type { CollectiveMessage } from '../../common/collectives/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { MAX_COLLECTIVE_BODY_BYTES, fromBase64url } from '../../common/wire/index.js';
-import type { KomradeClient } from '../client/komrade-client.js';
-import { isRecipientFault } from '../client/recipient-failure.js';
-import { sealToMembers, type MemberKey, type MemberSealing } from '../client/seal-to-members.js';
+import type { KomradeClient } from '../../client/index.js';
+import { isRecipientFault } from '../../client/index.js';
+import { sealToMembers, type MemberKey, type MemberSealing } from '../../client/index.js';
 
 /**
  * Signs `message` and seals it to every current member but its sender, from the client's own

@@ -1,18 +1,18 @@
 /**
  * One chat user's identity as a backup file, in the same format as `komrade backup` (see
- * bridge/backup): the keys, the storage key and a copy of the identity's local store, sealed under
+ * client/backup): the keys, the storage key and a copy of the identity's local store, sealed under
  * a passphrase the user chooses. The bot operator's master key plays no part in the file.
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { openBackup, sealBackup } from '../backup/backup-file.js';
-import { snapshotLocalStore, writeLocalStoreImage } from '../backup/local-store-image.js';
+import { openBackup, sealBackup } from '../../client/index.js';
+import { snapshotLocalStore, writeLocalStoreImage } from '../../client/index.js';
 import type { IdentityKeys, KdfParams } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { verifyReceipt, type AdapterKeyHolder } from '../../common/wire/index.js';
-import { SqliteLocalStore } from '../local-store/sqlite-local-store.js';
-import type { OperatorClient } from '../operator-client/operator-client.js';
+import { SqliteLocalStore } from '../../client/index.js';
+import type { OperatorClient } from '../../client/index.js';
 
 /** What a bot holds for one identity that a backup carries. */
 export interface IdentityToBackUp {

@@ -14,7 +14,7 @@ import {
 } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { decodeCanonical, encodeCanonical, toBase64url } from '../../common/wire/index.js';
-import { openPrivateDatabase } from '../sqlite/open-private-database.js';
+import { openPrivateDatabase } from '../../client/index.js';
 import type {
   BridgeStore,
   Delivery,

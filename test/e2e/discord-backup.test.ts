@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteLocalStore, openBackup } from '../../bridge/index.js';
+import { SqliteLocalStore, openBackup } from '../../client/index.js';
 import {
   registerOnDiscord,
   slash,

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SqliteLocalStore, openBackup } from '../../bridge/index.js';
+import { SqliteLocalStore, openBackup } from '../../client/index.js';
 import { toBase64url } from '../../common/wire/index.js';
 import { assertCliBuilt, runKomrade } from '../support/komrade-cli.js';
 import { dumpRedis, testPrefix } from '../support/redis-server.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { HttpOperatorClient, KomradeClient, SqliteLocalStore } from '../../bridge/index.js';
+import { HttpOperatorClient, KomradeClient, SqliteLocalStore } from '../../client/index.js';
 import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import { dumpRedis } from '../support/redis-server.js';
 import type { EmulatedMessage } from '../support/telegram-emulator.js';

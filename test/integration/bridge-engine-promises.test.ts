@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type OutgoingLetter } from '../../client/index.js';
 import {
   AeadEnvelopeCodec,
   BridgeEngine,
   SqliteBridgeStore,
   type ChatNotice,
   type ChatSurface,
-  type OutgoingLetter,
 } from '../../bridge/index.js';
 import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import type { Logger } from '../../common/logging/index.js';

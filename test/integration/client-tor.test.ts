@@ -18,7 +18,7 @@ import {
   createOperatorDispatcher,
   ensureCircuitIsolationKey,
   type OperatorRetry,
-} from '../../bridge/index.js';
+} from '../../client/index.js';
 import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import {
   parseCircuitStatus,

@@ -4,7 +4,7 @@
  * the Operator tampers with, a non-member's message, and twenty members acting at once.
  */
 import { describe, expect, it } from 'vitest';
-import type { CollectiveLogPage } from '../../bridge/index.js';
+import type { CollectiveLogPage } from '../../client/index.js';
 import {
   DEFAULT_CONSTITUTION,
   decodeCollectiveEvent,

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpOperatorClient } from '../../bridge/index.js';
+import { HttpOperatorClient } from '../../client/index.js';
 import {
   DEFAULT_CONSTITUTION,
   collectivePowBytes,

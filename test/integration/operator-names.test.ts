@@ -10,7 +10,7 @@ import {
   KomradeClient,
   SqliteLocalStore,
   type OperatorClient,
-} from '../../bridge/index.js';
+} from '../../client/index.js';
 import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import { ROUTES } from '../../common/wire/index.js';
 import { SqliteStore } from '../../operator/index.js';

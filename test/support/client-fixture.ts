@@ -12,7 +12,7 @@ import {
   type KeyHolder,
   type LocalStore,
   type OperatorClient,
-} from '../../bridge/index.js';
+} from '../../client/index.js';
 import { generateIdentityKeys, randomBytes, type IdentityKeys } from '../../common/crypto/index.js';
 import { FakeOperator } from './fake-operator.js';
 

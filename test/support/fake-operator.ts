@@ -38,7 +38,7 @@ import type {
   SentLetters,
   SentToCollective,
   WaitingLetter,
-} from '../../bridge/index.js';
+} from '../../client/index.js';
 
 /** Runs `fn` as an Operator call: its result resolves, what it throws rejects. */
 function answer<T>(fn: () => T): Promise<T> {

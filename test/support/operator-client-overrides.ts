@@ -1,5 +1,5 @@
 /** Operator clients that answer as another one does, except for the operations a test bends. */
-import type { CollectiveLogPage, OperatorClient } from '../../bridge/index.js';
+import type { CollectiveLogPage, OperatorClient } from '../../client/index.js';
 
 /**
  * `inner` with the operations in `overrides` replaced; every other one is `inner`'s own, bound to

@@ -14,7 +14,7 @@ import {
   type KeyHolder,
   type OperatorClient,
   type RequestSigner,
-} from '../../bridge/index.js';
+} from '../../client/index.js';
 import { generateIdentityKeys, randomBytes, type IdentityKeys } from '../../common/crypto/index.js';
 import { startOperatorProcess, type OperatorProcess } from './operator-process.js';
 

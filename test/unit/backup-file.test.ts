@@ -11,7 +11,7 @@ import {
   writeBackupFile,
   writeLocalStoreImage,
   type BackupContents,
-} from '../../bridge/index.js';
+} from '../../client/index.js';
 import {
   KDF_INTERACTIVE,
   generateIdentityKeys,

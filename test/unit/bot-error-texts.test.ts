@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { errorMessage as discordError } from '../../adapters/discord/texts.js';
 import { errorMessage as telegramError } from '../../adapters/telegram/texts.js';
-import { checkMessageText, refuseSelfLetter } from '../../bridge/client/message-text.js';
+import { checkMessageText, refuseSelfLetter } from '../../client/core/message-text.js';
 
 const thrown = (run: () => void): unknown => {
   try {

@@ -1,6 +1,6 @@
 /** The CLI's friction fixes as pure pieces: who is blamed for a failure, progress, prompts, hints. */
 import { describe, expect, it } from 'vitest';
-import { checkOperatorUrl } from '../../bridge/index.js';
+import { checkOperatorUrl } from '../../client/index.js';
 import { hintFor } from '../../adapters/cli/hints.js';
 import { explainOperatorFailure } from '../../adapters/cli/operator-failure.js';
 import { Output } from '../../adapters/cli/output.js';

@@ -5,7 +5,7 @@ import { homePaths, readEnvironment } from '../../adapters/cli/environment.js';
 import { Output, safeForTerminal } from '../../adapters/cli/output.js';
 import { obtainPassphrase, type PromptInput } from '../../adapters/cli/passphrase.js';
 import { renderInbox } from '../../adapters/cli/render.js';
-import type { InboxCheck } from '../../bridge/index.js';
+import type { InboxCheck } from '../../client/index.js';
 
 function buffers(isTTY = false) {
   const out: string[] = [];

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkOperatorUrl } from '../../bridge/index.js';
+import { checkOperatorUrl } from '../../client/index.js';
 import { Output } from '../../adapters/cli/output.js';
 import {
   transportOpener,

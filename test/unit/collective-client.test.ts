@@ -16,7 +16,7 @@ import {
   type CollectiveLogPage,
   type KeyHolder,
   type OperatorClient,
-} from '../../bridge/index.js';
+} from '../../client/index.js';
 import {
   DEFAULT_CONSTITUTION,
   eventHash,

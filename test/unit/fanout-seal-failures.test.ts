@@ -3,8 +3,8 @@
  * key cannot be sealed to: that recipient is reported with a reason, the others get it.
  */
 import { describe, expect, it } from 'vitest';
-import { isRecipientFault } from '../../bridge/client/recipient-failure.js';
-import { sealToMembers } from '../../bridge/client/seal-to-members.js';
+import { isRecipientFault } from '../../client/core/recipient-failure.js';
+import { sealToMembers } from '../../client/core/seal-to-members.js';
 import { openCollectiveMessage } from '../../common/collectives/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { signReceipt } from '../../common/wire/index.js';

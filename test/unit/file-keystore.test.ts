@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileKeystore, type KeystoreSecrets } from '../../bridge/index.js';
+import { FileKeystore, type KeystoreSecrets } from '../../client/index.js';
 import { KDF_INTERACTIVE, generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import { isKomradeError } from '../../common/errors/index.js';
 

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FileKeystore } from '../../bridge/index.js';
+import { FileKeystore } from '../../client/index.js';
 import { KDF_INTERACTIVE, generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import { isKomradeError } from '../../common/errors/index.js';
 

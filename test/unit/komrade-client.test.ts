@@ -1,6 +1,6 @@
 /** The engine's letter, request and feed flows, against an in-memory Operator with real crypto. */
 import { describe, expect, it } from 'vitest';
-import type { LocalStore } from '../../bridge/index.js';
+import type { LocalStore } from '../../client/index.js';
 import { generateIdentityKeys, randomBytes, seal } from '../../common/crypto/index.js';
 import {
   MAX_LETTER_TEXT_BYTES,

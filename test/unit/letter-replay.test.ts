@@ -3,7 +3,7 @@
  * komrade, and a letter id is processed once, even when the Operator delivers it again later.
  */
 import { describe, expect, it } from 'vitest';
-import type { WaitingLetter } from '../../bridge/index.js';
+import type { WaitingLetter } from '../../client/index.js';
 import { randomBytes } from '../../common/crypto/index.js';
 import { sealLetter } from '../../common/wire/index.js';
 import { useClientWorld } from '../support/client-fixture.js';

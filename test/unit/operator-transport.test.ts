@@ -8,7 +8,7 @@ import {
   createOperatorDispatcher,
   ensureCircuitIsolationKey,
   parseSocksAddress,
-} from '../../bridge/index.js';
+} from '../../client/index.js';
 import { randomBytes } from '../../common/crypto/index.js';
 
 const ONION = `http://${'a'.repeat(56)}.onion`;

@@ -11,7 +11,7 @@ import {
   type OperatorClient,
   type OperatorRetry,
   type RequestSigner,
-} from '../../bridge/index.js';
+} from '../../client/index.js';
 import { retryMessage } from '../../adapters/cli/session.js';
 import { generateIdentityKeys } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteLocalStore, type StoredLetter } from '../../bridge/index.js';
+import { SqliteLocalStore, type StoredLetter } from '../../client/index.js';
 import { randomBytes } from '../../common/crypto/index.js';
 import type { Receipt } from '../../common/wire/index.js';
 

@@ -1,6 +1,6 @@
 /** `untrustedLine`: how every surface shows a join note, someone else's words. */
 import { describe, expect, it } from 'vitest';
-import { untrustedLine } from '../../bridge/index.js';
+import { untrustedLine } from '../../client/index.js';
 
 describe('untrustedLine', () => {
   it('keeps ordinary text as it is', () => {

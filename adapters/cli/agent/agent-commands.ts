@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
-import { FileKeystore } from '../../../bridge/index.js';
+import { FileKeystore } from '../../../client/index.js';
 import { KomradeError, isKomradeError } from '../../../common/errors/index.js';
 import { homePaths } from '../environment.js';
 import { withPassphrase } from '../passphrase.js';

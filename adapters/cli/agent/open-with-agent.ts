@@ -1,5 +1,5 @@
 /** Opening a keystore with the key a running agent holds, so the command needs no passphrase. */
-import type { FileKeystore, KeystoreSecrets } from '../../../bridge/index.js';
+import type { FileKeystore, KeystoreSecrets } from '../../../client/index.js';
 import { isKomradeError } from '../../../common/errors/index.js';
 import { agentKey, stopAgent } from './agent-client.js';
 

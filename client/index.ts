@@ -1,0 +1,127 @@
+/**
+ * @module Client: what serves one identity — the client core (sealing, verifying and triaging
+ * letters and collective messages), reaching the Operator, its transport, the keystore, the local
+ * letter store and backups. The CLI uses this alone; the chat bridge (bridge/) hosts many of these.
+ * Nothing here imports bridge/.
+ */
+
+// The engine
+export {
+  KomradeClient,
+  type CreateCollectiveOptions,
+  type FeedOptions,
+  type KomradeClientDeps,
+  type RegisterOptions,
+} from './core/komrade-client.js';
+export type {
+  AdmissionNotice,
+  CandidateView,
+  CollectiveView,
+  MemberView,
+  ProposalView,
+  ReceivedCollectiveMessage,
+  SentCollectiveMessage,
+  Standing,
+  VoteOutcome,
+  VouchOutcome,
+} from './core/collective-views.js';
+export { untrustedLine } from './core/collective-views.js';
+export type {
+  FeedPost,
+  FeedView,
+  FollowersPost,
+  InboxCheck,
+  KomradeProfile,
+  LetterRequest,
+  PublishedPost,
+  ReceivedKind,
+  ReceivedLetter,
+  RecipientFailure,
+  SentLetter,
+  WhoAmI,
+} from './core/views.js';
+/** Who holds an identity's keys, as signed in its registration (re-exported from common/wire). */
+export type { AdapterKeyHolder, KeyHolder } from '../common/wire/index.js';
+
+// Reaching the Operator
+export type {
+  CollectiveLogPage,
+  FeedPageRequest,
+  FetchedLetters,
+  OperatorClient,
+  OutgoingLetter,
+  PostedToFeed,
+  RequestSigner,
+  SentLetters,
+  SentToCollective,
+  WaitingLetter,
+} from './operator-client/operator-client.js';
+export {
+  HttpOperatorClient,
+  type HttpOperatorClientOptions,
+} from './operator-client/http-operator-client.js';
+export {
+  RetryingOperatorClient,
+  describeTransientFailure,
+  failedBeforeSending,
+  type OperatorRetry,
+  type OperatorRetryPolicy,
+} from './operator-client/retrying-operator-client.js';
+
+// Transport: onion Operators only through Tor, loopback for development, nothing else
+export {
+  createOperatorDispatcher,
+  type OperatorDispatcherOptions,
+} from './transport/create-operator-dispatcher.js';
+export {
+  checkOperatorUrl,
+  checkSocksAddress,
+  parseSocksAddress,
+  type OperatorDestination,
+} from './transport/operator-destination.js';
+export { ensureCircuitIsolationKey } from './transport/isolation-key.js';
+
+// Secrets at rest
+export type { Keystore, KeystoreProgress, KeystoreSecrets } from './keystore/keystore.js';
+export {
+  FileKeystore,
+  KEYSTORE_VERSION,
+  type FileKeystoreOptions,
+} from './keystore/file-keystore.js';
+export {
+  BACKUP_VERSION,
+  MAX_BACKUP_BYTES,
+  openBackup,
+  sealBackup,
+  snapshotLocalStore,
+  writeBackupFile,
+  writeLocalStoreImage,
+  type BackupContents,
+  type SealBackupOptions,
+} from './backup/index.js';
+
+// Local state
+export type {
+  Contact,
+  ContactState,
+  FollowOutcome,
+  FollowStatement,
+  LetterFolder,
+  LocalStore,
+  PinnedOperator,
+  SocksAddress,
+  StoredCollectiveMessage,
+  StoredLetter,
+} from './local-store/local-store.js';
+export {
+  SqliteLocalStore,
+  type SqliteLocalStoreOptions,
+} from './local-store/sqlite-local-store.js';
+
+// Parts the chat bridge builds on (one client core for every surface)
+export { isLetterTooOld } from './core/letter-age.js';
+export { checkMessageText, refuseSelfLetter } from './core/message-text.js';
+export { isRecipientFault, recipientFailure } from './core/recipient-failure.js';
+export { sealToMembers, type MemberKey, type MemberSealing } from './core/seal-to-members.js';
+export { PROCESSED_LETTER_RETENTION_MS } from './local-store/local-store.js';
+export { openPrivateDatabase } from './sqlite/open-private-database.js';
