@@ -48,6 +48,8 @@ export type {
   CollectiveLogPage,
   FeedPageRequest,
   FetchedLetters,
+  MailWaitOptions,
+  MailWaitResult,
   OperatorClient,
   OutgoingLetter,
   PostedToFeed,

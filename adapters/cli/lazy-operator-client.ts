@@ -51,6 +51,10 @@ export class LazyOperatorClient implements OperatorClient {
     return this.#do((c) => c.fetch(...args));
   }
 
+  waitForMail(...args: Args<'waitForMail'>) {
+    return this.#do((c) => c.waitForMail(...args));
+  }
+
   ack(...args: Args<'ack'>) {
     return this.#do((c) => c.ack(...args));
   }

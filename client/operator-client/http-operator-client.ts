@@ -40,6 +40,8 @@ import type {
   CollectiveLogPage,
   FeedPageRequest,
   FetchedLetters,
+  MailWaitOptions,
+  MailWaitResult,
   OperatorClient,
   OutgoingLetter,
   PostedToFeed,
@@ -155,6 +157,16 @@ export class HttpOperatorClient implements OperatorClient {
   async fetch(signer: RequestSigner, limit?: number): Promise<FetchedLetters> {
     const body = limit === undefined ? {} : { limit };
     return this.#call('POST', ROUTES.fetch, body, signer, fetchResponseSchema);
+  }
+
+  // Stub until the Operator's wait route exists (helper A replaces it).
+  waitForMail(
+    _signers: readonly RequestSigner[],
+    _options: MailWaitOptions,
+  ): Promise<MailWaitResult> {
+    return Promise.reject(
+      new KomradeError('NOT_FOUND', 'Waiting for mail is not implemented yet.'),
+    );
   }
 
   async ack(signer: RequestSigner, ids: readonly Uint8Array[]): Promise<number> {

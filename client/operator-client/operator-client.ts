@@ -82,6 +82,19 @@ export interface FeedPageRequest {
   readonly limit?: number;
 }
 
+/** Options of {@link OperatorClient.waitForMail}. */
+export interface MailWaitOptions {
+  /** How long the Operator may hold the request open when nothing is waiting (it may cap it). */
+  readonly waitMs: number;
+  /** Aborts the wait (e.g. on shutdown); the promise then rejects. */
+  readonly signal?: AbortSignal;
+}
+
+/** The answer to a wait: which of the mailboxes waited on have mail (empty when time ran out). */
+export interface MailWaitResult {
+  readonly ready: readonly string[];
+}
+
 /**
  * The Operator as the engine sees it. Every answer is already validated against the wire schemas;
  * verifying signatures (receipts, letters, posts) is the caller's job. Transport details (HTTP,
@@ -101,6 +114,12 @@ export interface OperatorClient {
   lookup(name: string): Promise<Receipt>;
   send(signer: RequestSigner, letters: readonly OutgoingLetter[]): Promise<SentLetters>;
   fetch(signer: RequestSigner, limit?: number): Promise<FetchedLetters>;
+  /**
+   * Waits until any of the signers' mailboxes has mail (answers at once if one already has), or
+   * `waitMs` passes. One request covers all `signers`, each proving ownership of its mailbox, so
+   * the Operator learns that they wait together. `NOT_FOUND` when the Operator predates waiting.
+   */
+  waitForMail(signers: readonly RequestSigner[], options: MailWaitOptions): Promise<MailWaitResult>;
   /** Deletes downloaded letters at the Operator; resolves to how many it deleted. */
   ack(signer: RequestSigner, ids: readonly Uint8Array[]): Promise<number>;
   /** Posts to the world feed; `sealed` is a post sealed to the Operator's feed key. */

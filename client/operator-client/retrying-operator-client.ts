@@ -21,6 +21,8 @@ import type {
   CollectiveLogPage,
   FeedPageRequest,
   FetchedLetters,
+  MailWaitOptions,
+  MailWaitResult,
   OperatorClient,
   OutgoingLetter,
   PostedToFeed,
@@ -199,6 +201,13 @@ export class RetryingOperatorClient implements OperatorClient {
 
   fetch(signer: RequestSigner, limit?: number): Promise<FetchedLetters> {
     return this.#retry('fetch', 'always', () => this.#inner.fetch(signer, limit));
+  }
+
+  waitForMail(
+    signers: readonly RequestSigner[],
+    options: MailWaitOptions,
+  ): Promise<MailWaitResult> {
+    return this.#inner.waitForMail(signers, options);
   }
 
   ack(signer: RequestSigner, ids: readonly Uint8Array[]): Promise<number> {

@@ -31,6 +31,7 @@ import type {
   CollectiveLogPage,
   FeedPageRequest,
   FetchedLetters,
+  MailWaitResult,
   OperatorClient,
   OutgoingLetter,
   PostedToFeed,
@@ -149,6 +150,12 @@ export class FakeOperator implements OperatorClient {
     const box = this.mailboxes.get(signer.name) ?? [];
     const n = Math.min(limit ?? this.fetchLimit, this.fetchLimit);
     return Promise.resolve({ letters: box.slice(0, n), more: box.length > n });
+  }
+
+  waitForMail(): Promise<MailWaitResult> {
+    return Promise.reject(
+      new KomradeError('NOT_FOUND', 'Waiting for mail is not implemented yet.'),
+    );
   }
 
   ack(signer: RequestSigner, ids: readonly Uint8Array[]): Promise<number> {

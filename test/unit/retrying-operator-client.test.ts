@@ -54,6 +54,7 @@ function scripted(failures: Error[], head: CollectiveHead = HEAD) {
     send: () => answer('send', { ids: [], receivedAt: 1 }),
     fetch: () => answer('fetch', { letters: [], more: false }),
     ack: () => answer('ack', 0),
+    waitForMail: () => answer('waitForMail', { ready: [] }),
     post: () => answer('post', { id: new Uint8Array(16), expiresAt: 2 }),
     feedPage: () => answer('feedPage', new Uint8Array(1)),
     createCollective: () => answer('createCollective', head),
