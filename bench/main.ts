@@ -6,8 +6,10 @@
 import { cpus, totalmem } from 'node:os';
 import { initCrypto } from '../common/crypto/index.js';
 import { BATCH, CONCURRENCY, benchBaseline, benchLetters, benchMemory } from './letters.js';
+import { benchCanonical } from './canonical.js';
 import { FANOUT_SIZES, benchCollectiveFanout } from './collective-fanout.js';
 import { benchCollectiveLog } from './collectives.js';
+import { benchPush, printPush } from './push.js';
 import { benchTelegram } from './telegram.js';
 import { benchTor } from './tor.js';
 
@@ -37,8 +39,12 @@ async function main(): Promise<void> {
   const telegram = await benchTelegram();
   console.error('collectives: verifying a 10,000-event log …');
   const collectiveLogMs = benchCollectiveLog();
+  console.error('canonical CBOR: tiny items and one big item, against a plain cborg decode …');
+  const canonical = benchCanonical();
   console.error(`collectives: one message fanned out to ${FANOUT_SIZES.join(', ')} members …`);
   const fanout = await benchCollectiveFanout();
+  console.error('push: CLI → Telegram over Tor, idle CPU with 1,000 and 10,000 identities …');
+  const push = await benchPush();
 
   const rows: string[][] = [
     ['measure', 'concurrency', 'per second', 'p50 ms', 'p99 ms', 'ratio to baseline'],
@@ -138,6 +144,17 @@ async function main(): Promise<void> {
   console.log(`\nCollective log of 10,000 events verified in ${Math.round(collectiveLogMs)} ms`);
   console.log('');
   printTable([
+    ['canonical decode', 'bytes', 'ns per byte', 'cborg decode ns per byte', 'ratio'],
+    ...canonical.map((r) => [
+      r.input,
+      `${r.bytes}`,
+      `${r.nsPerByte}`,
+      `${r.cborgNsPerByte}`,
+      `${r.ratio}`,
+    ]),
+  ]);
+  console.log('');
+  printTable([
     [
       'collective message',
       'seal ms',
@@ -167,8 +184,9 @@ async function main(): Promise<void> {
   console.log(
     `1,000-member fan-out end to end: ${thousand?.totalMs ?? '?'} ms (target ≤ 1000 ms); body stored once: ${fanout.map((r) => r.bodyBytes).join(' / ')} bytes at ${FANOUT_SIZES.join(' / ')} members (ratios: fan-out ÷ one letter per member, same run)`,
   );
+  printPush(push, printTable);
   console.log(
-    `BENCH_JSON ${JSON.stringify({ machine, seconds: SECONDS, baseline, letters, memory, targets, tor, telegram, collectiveLogMs, fanout })}`,
+    `BENCH_JSON ${JSON.stringify({ machine, seconds: SECONDS, baseline, letters, memory, targets, tor, telegram, collectiveLogMs, canonical, fanout, push })}`,
   );
 }
 

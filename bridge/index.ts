@@ -10,6 +10,14 @@ export {
   type BridgeEngineDeps,
   type IdentitySummary,
 } from './engine/bridge-engine.js';
+export type { EventOptions } from './engine/handled-events.js';
+export {
+  sqliteSessionFactory,
+  type Session,
+  type SessionFactory,
+  type SqliteSessionDeps,
+} from './engine/sessions.js';
+export { JOB_FAILURES, type JobFailure } from './engine/job-failures.js';
 export type {
   ChatNotice,
   ChatSurface,
@@ -23,10 +31,15 @@ export {
 } from './chat-surface/collective-texts.js';
 export { splitText } from './chat-surface/split-text.js';
 export type {
+  AddOutboxResult,
   BridgeStore,
   Delivery,
   DeliveryState,
+  HandledEvent,
   HeldIdentity,
+  NewOutboxRow,
+  OutboxKind,
+  OutboxRow,
 } from './identity-vault/bridge-store.js';
 export {
   SqliteBridgeStore,
@@ -78,3 +91,10 @@ export {
   type JobPayloads,
   type QueueRole,
 } from './queue/jobs.js';
+export {
+  RedisState,
+  checkEvictionPolicy,
+  sentinelKey,
+  type EvictionCheck,
+  type RedisStateOptions,
+} from './queue/redis-state.js';

@@ -13,10 +13,22 @@ export {
   type KomradeClientDeps,
   type RegisterOptions,
 } from './core/komrade-client.js';
+// What the core prepares (sealed, every check passed) and how it triages a fetched letter
+export type {
+  DropReason,
+  PrepareOptions,
+  PreparedCollectiveMessage,
+  PreparedLetter,
+  PreparedPost,
+  ResealedCollectiveMessage,
+  Triaged,
+} from './core/prepared.js';
 export type {
   AdmissionNotice,
   CandidateView,
+  CollectiveChange,
   CollectiveView,
+  JoinRequested,
   MemberView,
   ProposalView,
   ReceivedCollectiveMessage,
@@ -122,7 +134,8 @@ export {
 
 // Parts the chat bridge builds on (one client core for every surface)
 export { isLetterTooOld } from './core/letter-age.js';
-export { checkMessageText, refuseSelfLetter } from './core/message-text.js';
+export { checkMessageText, isBlankText, refuseSelfLetter } from './core/message-text.js';
+export { nameOrThrow } from './core/names.js';
 export { isRecipientFault, recipientFailure } from './core/recipient-failure.js';
 export { sealToMembers, type MemberKey, type MemberSealing } from './core/seal-to-members.js';
 export { PROCESSED_LETTER_RETENTION_MS } from './local-store/local-store.js';

@@ -9,6 +9,7 @@ export {
 export { operatorInfo } from './http/routes/operator-info.js';
 export { decodeFeedCursor, encodeFeedCursor } from './http/feed-cursor.js';
 export type { Clock } from './clock.js';
+export { MailWaiters, type HeldWait } from './mail/mail-waiters.js';
 
 // Config
 export { operatorConfigSchema, type OperatorConfig } from './config/operator-config.js';

@@ -16,6 +16,7 @@ import { loadOperatorConfig } from './config/load-operator-config.js';
 import { createOperatorServer } from './http/create-operator-server.js';
 import { KeyProtection, PASSPHRASE_ENV } from './keys/key-protection.js';
 import { loadOperatorKeys } from './keys/load-operator-keys.js';
+import { MailWaiters } from './mail/mail-waiters.js';
 import { AttachedTorConnector } from './onion/attached-tor-connector.js';
 import { LaunchedTorConnector } from './onion/launched-tor-connector.js';
 import { EncryptedOnionKeyFile } from './onion/onion-key-file.js';
@@ -179,7 +180,9 @@ async function main(): Promise<void> {
   const protection = new KeyProtection({ dataDir, passphrase, logger });
   const keys = loadOperatorKeys({ dataDir, passphrase, logger, protection });
   const store = new SqliteStore(join(dataDir, DATABASE_FILE));
-  const operator = createOperatorServer({ config, store, keys, logger });
+  // One index of held waits for the process: every deposit route wakes it.
+  const mailWaiters = new MailWaiters();
+  const operator = createOperatorServer({ config, store, keys, logger, mailWaiters });
   const sweeper = new Sweeper({
     store,
     intervalMs: config.sweeper.intervalSeconds * 1_000,

@@ -13,6 +13,7 @@ import {
   renderPending,
   renderProposal,
   renderProposals,
+  renderSent,
   renderVote,
   renderVouch,
 } from './render-collective.js';
@@ -301,10 +302,7 @@ export function addCollectiveCommands(program: Command, ctx: CollectiveCommandCo
           output.prompt(t);
         });
         const sent = await client.sendToCollective(name, text);
-        output.result(
-          sent,
-          () => `Sent to @${sent.collective} (${sent.recipients} member(s) besides you).`,
-        );
+        output.result(sent, () => renderSent(sent));
       });
     });
 

@@ -69,7 +69,9 @@ function parseKeyHolders(value: string): KeyHolder[] {
     .filter((s) => s !== '');
   const holders = list.filter(isKeyHolder);
   if (list.length === 0 || holders.length !== list.length) {
-    throw usage(`--key-holders takes a list of ${KEY_HOLDERS.join(', ')}, e.g. self,telegram.`);
+    throw usage(
+      `--key-holders takes a list of labels (lowercase letters, digits, "-"), such as ${KEY_HOLDERS.join(', ')}, e.g. self,telegram.`,
+    );
   }
   return [...new Set(holders)];
 }

@@ -47,8 +47,25 @@ async function main(): Promise<number> {
     openTransport,
     now: Date.now,
     runAdapter,
+    onInterrupt,
     ...versionOf(),
   });
+}
+
+/** Ctrl-C or SIGTERM calls `listener` once; a second one ends the process at once (130). */
+function onInterrupt(listener: () => void): () => void {
+  let told = false;
+  const handler = () => {
+    if (told) process.exit(128 + constants.signals.SIGINT);
+    told = true;
+    listener();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
 }
 
 /** The version in komrade's package.json (from the source tree or from dist/), if found. */

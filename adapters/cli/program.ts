@@ -26,6 +26,7 @@ import {
   renderWhoAmI,
 } from './render.js';
 import { readText } from './read-text.js';
+import { watchInbox } from './watch-inbox.js';
 import { initHome, openSession, type ChatAdapter, type CliDeps, type Session } from './session.js';
 
 /**
@@ -316,7 +317,37 @@ function buildProgram(deps: CliDeps, hints: Hints, exit: { code: number }): Comm
     .command('inbox')
     .description('fetch, verify and store new letters, then show your inbox')
     .option('--limit <n>', 'show at most this many of the latest letters', positiveInteger)
-    .action(async (options: { limit?: number }, command: Command) => {
+    .option(
+      '--watch',
+      'keep running: show each new letter as soon as the Operator has it (Ctrl-C to stop)',
+    )
+    .action(async (options: { limit?: number; watch?: boolean }, command: Command) => {
+      if (options.watch === true) {
+        if (output.json) {
+          throw new KomradeError(
+            'USAGE',
+            '--watch shows letters as they arrive, so it cannot print one JSON document (--json).',
+          );
+        }
+        await withSession(command, async ({ client }) => {
+          const stop = new AbortController();
+          const unlisten = deps.onInterrupt?.(() => {
+            stop.abort();
+          });
+          try {
+            await watchInbox({
+              client,
+              output,
+              signal: stop.signal,
+              limit: options.limit ?? DEFAULT_INBOX_LIMIT,
+              now: deps.now,
+            });
+          } finally {
+            unlisten?.();
+          }
+        });
+        return;
+      }
       await withSession(command, async ({ client }) => {
         // Only `inbox` downloads letters, so what arrived during this check is new since the last.
         const since = deps.now();

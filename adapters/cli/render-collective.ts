@@ -5,6 +5,7 @@ import {
   type KeyHolder,
   type ProposalView,
   type ReceivedCollectiveMessage,
+  type SentCollectiveMessage,
   type VoteOutcome,
   type VouchOutcome,
 } from '../../client/index.js';
@@ -146,6 +147,15 @@ export function renderVouch(outcome: VouchOutcome): string {
   return outcome.admitted
     ? `@${outcome.candidate} is a member of @${outcome.collective} (${count}).`
     : `Vouched for @${outcome.candidate} in @${outcome.collective}: ${count}.`;
+}
+
+/** What `collective send` did; with nobody else in the collective, that nothing was sent. */
+export function renderSent(sent: SentCollectiveMessage): string {
+  if (sent.recipients === 0 && sent.failed.length === 0) {
+    return `Nobody else is a member of @${sent.collective} yet; nothing was sent.`;
+  }
+  const failed = sent.failed.map((f) => `\n  not sealed to @${f.name}: ${f.reason}`).join('');
+  return `Sent to @${sent.collective} (${sent.recipients} member(s) besides you).${failed}`;
 }
 
 export function renderVote(outcome: VoteOutcome): string {

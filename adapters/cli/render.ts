@@ -26,12 +26,14 @@ const indent = (text: string) =>
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 // From the signed receipt: an adapter's host can read what the identities it holds write.
-const BRIDGE_TEXT: Record<Exclude<KeyHolder, 'self'>, string> = {
+// Labels are open (a surface added later has its own): any other shows as itself.
+const BRIDGE_TEXT: Partial<Record<KeyHolder, string>> = {
   telegram: 'a Telegram bridge',
   discord: 'a Discord bridge',
 };
+const bridgeText = (holder: KeyHolder): string => BRIDGE_TEXT[holder] ?? `a ${holder} bridge`;
 const holderText = (holder: KeyHolder, self: string): string =>
-  holder === 'self' ? self : `${BRIDGE_TEXT[holder]} (its host can read what is written)`;
+  holder === 'self' ? self : `${bridgeText(holder)} (its host can read what is written)`;
 
 export function renderProfile(profile: KomradeProfile): string {
   return [
@@ -61,7 +63,7 @@ export function renderLetter(letter: ReceivedLetter & { readonly new?: boolean }
   const held =
     letter.fromKeyHolder === undefined || letter.fromKeyHolder === 'self'
       ? ''
-      : ` · keys held by ${BRIDGE_TEXT[letter.fromKeyHolder]}`;
+      : ` · keys held by ${bridgeText(letter.fromKeyHolder)}`;
   const mark = letter.new === true ? ' · new' : '';
   return `${head} @${letter.from} · ${formatTime(letter.sentAt)}${held}${mark}\n${indent(letter.text)}`;
 }

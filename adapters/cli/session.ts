@@ -39,6 +39,11 @@ export interface CliDeps {
   readonly runAdapter?: (adapter: ChatAdapter, args: readonly string[]) => Promise<number>;
   /** The package version, for `komrade --version`. */
   readonly version?: string;
+  /**
+   * Calls `listener` on Ctrl-C (SIGINT) or SIGTERM until the returned function is called (then
+   * the signal ends the process as usual again). Absent in tests that do not need it.
+   */
+  readonly onInterrupt?: (listener: () => void) => () => void;
 }
 
 /** The chat adapters `komrade` can start, each as its own process. */

@@ -131,7 +131,10 @@ export class ChannelBridge {
       return;
     }
     try {
-      const sent = await engine.sendToCollective(identity.id, link.collective, text);
+      // Keyed by the Discord message: read again from the cursor after a crash, it is sent once.
+      const sent = await engine.sendToCollective(identity.id, link.collective, text, {
+        event: `discord-msg:${message.id}`,
+      });
       // Recorded before any other member's delivery can run (no I/O in between): this channel
       // already shows the message, so no puppet repeats it here.
       store.recordShown(

@@ -6,11 +6,14 @@
  */
 import { MessageFlags, PermissionFlagsBits, type ChatInputCommandInteraction } from 'discord.js';
 import type { BridgeEngine, ChannelLinkStore } from '../../bridge/index.js';
-import type { Constitution } from '../../common/collectives/index.js';
+import {
+  MAX_QUORUM,
+  MAX_VOTING_WINDOW_DAYS,
+  type Constitution,
+} from '../../common/collectives/index.js';
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import { parseName, parseNewName } from '../../common/wire/index.js';
-import { MAX_QUORUM, MAX_WINDOW_DAYS } from './commands.js';
 import type { DiscordSurface } from './discord-surface.js';
 import type { PuppetPoster } from './puppets.js';
 import { errorMessage, splitForDiscord, texts } from './texts.js';
@@ -33,6 +36,12 @@ const MAX_BACKUP_DOWNLOAD_BYTES = 25 * 1024 * 1024;
 /** Proof-of-work progress is shown at most this often (each edit is a Discord request). */
 const PROGRESS_EVERY_MS = 2_000;
 const NO_MENTIONS = { parse: [] } as const;
+
+/**
+ * The interaction a command acts on, as the engine records it: should Discord hand it over again
+ * (a reconnection replaying events), the engine acts on it once.
+ */
+const eventOf = (i: Interaction) => ({ event: `discord:${i.id}` });
 
 /** The key the engine knows a Discord user's identity by (kept only in the bridge store). */
 export const userKey = (userId: string) => `discord:${userId}`;
@@ -297,7 +306,10 @@ export class CommandHandler {
     const me = this.#registered(i);
     const note = i.options.getString('note') ?? undefined;
     await this.#work(i, async () =>
-      texts.joinRequested(await this.#deps.engine.requestToJoin(me.id, name, note), me.name),
+      texts.joinRequested(
+        await this.#deps.engine.requestToJoin(me.id, name, note, eventOf(i)),
+        me.name,
+      ),
     );
   }
 
@@ -306,7 +318,7 @@ export class CommandHandler {
     const name = this.#collective(i, 'vouch');
     const me = this.#registered(i);
     await this.#work(i, async () =>
-      texts.vouched(await this.#deps.engine.vouch(me.id, name, candidate)),
+      texts.vouched(await this.#deps.engine.vouch(me.id, name, candidate, eventOf(i))),
     );
   }
 
@@ -348,7 +360,7 @@ export class CommandHandler {
       }
       case 'window': {
         const days = i.options.getInteger('days', true);
-        if (days < 1 || days > MAX_WINDOW_DAYS) throw new Answer(texts.usage.proposeWindow);
+        if (days < 1 || days > MAX_VOTING_WINDOW_DAYS) throw new Answer(texts.usage.proposeWindow);
         rule = { votingWindowMs: days * DAY_MS };
         break;
       }
@@ -366,6 +378,7 @@ export class CommandHandler {
         me.id,
         name,
         rule === undefined ? { remove: member ?? '' } : { amend: rule },
+        eventOf(i),
       );
       return texts.proposed(name, proposal, current);
     });
@@ -387,7 +400,7 @@ export class CommandHandler {
           view.proposals.length === 0 ? texts.proposalsNone(view.name) : texts.proposals(view);
         return `There is no open proposal #${proposal} in @${view.name}.\n${open}`;
       }
-      return texts.voted(yes, await engine.vote(me.id, name, proposal, yes));
+      return texts.voted(yes, await engine.vote(me.id, name, proposal, yes, eventOf(i)));
     });
   }
 
@@ -397,7 +410,7 @@ export class CommandHandler {
     const name = this.#collective(i, 'say');
     const me = this.#registered(i);
     await this.#work(i, async () => {
-      const sent = await this.#deps.engine.sendToCollective(me.id, name, text);
+      const sent = await this.#deps.engine.sendToCollective(me.id, name, text, eventOf(i));
       return texts.said(sent.collective, sent.recipients);
     });
   }
@@ -406,7 +419,7 @@ export class CommandHandler {
     const name = this.#collective(i, 'leave');
     const me = this.#registered(i);
     await this.#work(i, async () => {
-      await this.#deps.engine.leave(me.id, name);
+      await this.#deps.engine.leave(me.id, name, eventOf(i));
       // The channels they linked carried the collective on their membership: no longer.
       const ended = await this.#deps.surface.endLinksOf(me.id, name);
       return texts.left(name, ended);

@@ -10,10 +10,8 @@ import {
   type APIApplicationCommandBasicOption,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
-
-/** Bounds of what /propose accepts (the constitution's own limits). */
-export const MAX_QUORUM = 10_000;
-export const MAX_WINDOW_DAYS = 366;
+// Bounds of what /propose accepts: the constitution's own limits.
+import { MAX_QUORUM, MAX_VOTING_WINDOW_DAYS } from '../../common/collectives/index.js';
 
 /** `collective:`, optional where a linked channel can stand in for it. */
 const collective = (required = false): APIApplicationCommandBasicOption => ({
@@ -100,10 +98,10 @@ export const COMMANDS: readonly RESTPostAPIChatInputApplicationCommandsJSONBody[
           {
             type: ApplicationCommandOptionType.Integer,
             name: 'days',
-            description: `Days (1–${MAX_WINDOW_DAYS})`,
+            description: `Days (1–${MAX_VOTING_WINDOW_DAYS})`,
             required: true,
             min_value: 1,
-            max_value: MAX_WINDOW_DAYS,
+            max_value: MAX_VOTING_WINDOW_DAYS,
           },
           collective(),
         ],

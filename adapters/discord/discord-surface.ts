@@ -45,6 +45,13 @@ const UNKNOWN_MEMBER = 10007;
 const GONE = new Set([10003, 10004]);
 const NO_MENTIONS = { parse: [] } as const;
 
+/**
+ * The nonce of one part of a delivery's message: at most 25 characters, as Discord requires. A
+ * delivery id is 22 base64url characters; the part number keeps the parts of one message apart.
+ */
+export const deliveryNonce = (delivery: string, part: number): string =>
+  `${String(part).padStart(3, '0')}${delivery}`.slice(0, 25);
+
 /** Shows letters, collective messages and notices on Discord. */
 export class DiscordSurface implements ChatSurface {
   readonly #deps: DiscordSurfaceDeps;
@@ -57,11 +64,15 @@ export class DiscordSurface implements ChatSurface {
     this.#deps = deps;
   }
 
-  async deliverLetter(chat: string, letter: LetterForChat): Promise<string> {
-    return this.dm(chat, texts.letter(letter));
+  async deliverLetter(chat: string, letter: LetterForChat, delivery?: string): Promise<string> {
+    return this.dm(chat, texts.letter(letter), delivery);
   }
 
-  async deliverCollectiveMessage(chat: string, message: CollectiveMessageForChat): Promise<string> {
+  async deliverCollectiveMessage(
+    chat: string,
+    message: CollectiveMessageForChat,
+    delivery?: string,
+  ): Promise<string> {
     const carrying: ChannelLink[] = [];
     let ref: string | undefined;
     for (const link of this.#deps.store.linksOf(message.collective)) {
@@ -79,6 +90,7 @@ export class DiscordSurface implements ChatSurface {
         message.senderKeyHolder,
         message.text,
       ),
+      delivery,
     );
   }
 
@@ -94,14 +106,23 @@ export class DiscordSurface implements ChatSurface {
 
   /**
    * Writes to a user in a direct message.
+   * @param delivery - the engine's id of a delivery: each part is sent with a nonce derived from
+   * it and `enforce_nonce`, so Discord drops a part sent again after a crash (within the minutes
+   * it remembers nonces) and answers with the message it already made
    * @returns the id of the first message
    * @throws `DiscordAPIError` 50007 when the user does not accept direct messages from the bot
    */
-  async dm(userId: string, text: string): Promise<string> {
+  async dm(userId: string, text: string, delivery?: string): Promise<string> {
     const channel = await this.#deps.client.users.createDM(userId);
     let first: string | undefined;
-    for (const chunk of splitForDiscord(text)) {
-      const sent = await channel.send({ content: chunk, allowedMentions: NO_MENTIONS });
+    for (const [part, chunk] of splitForDiscord(text).entries()) {
+      const sent = await channel.send({
+        content: chunk,
+        allowedMentions: NO_MENTIONS,
+        ...(delivery === undefined
+          ? {}
+          : { nonce: deliveryNonce(delivery, part), enforceNonce: true }),
+      });
       first ??= sent.id;
     }
     return first ?? '';

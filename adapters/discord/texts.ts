@@ -22,7 +22,11 @@ import {
   type ChatNotice,
   type LetterForChat,
 } from '../../bridge/index.js';
-import type { Constitution } from '../../common/collectives/index.js';
+import {
+  MAX_QUORUM,
+  MAX_VOTING_WINDOW_DAYS,
+  type Constitution,
+} from '../../common/collectives/index.js';
 import { isKomradeError } from '../../common/errors/index.js';
 
 /** Discord's longest message. */
@@ -46,7 +50,7 @@ const untrusted = (text: string) =>
  * The short label a puppet's username carries: who holds the sender's keys. Discord refuses
  * webhook usernames containing "discord", so a Discord bridge is "dc bridge" here.
  */
-const PUPPET_LABELS: Record<KeyHolder, string> = {
+const PUPPET_LABELS: Partial<Record<KeyHolder, string>> = {
   self: 'own device',
   telegram: 'telegram',
   discord: 'dc bridge',
@@ -54,7 +58,8 @@ const PUPPET_LABELS: Record<KeyHolder, string> = {
 
 /** The username a collective message is posted under: `@alice (telegram)`. At most 80 chars. */
 export function puppetName(from: string, keyHolder: KeyHolder | null): string {
-  const label = keyHolder === null ? 'unknown' : PUPPET_LABELS[keyHolder];
+  // Labels are open (a surface added later has its own): any other shows as itself.
+  const label = keyHolder === null ? 'unknown' : (PUPPET_LABELS[keyHolder] ?? keyHolder);
   return `@${from} (${label})`.slice(0, 80);
 }
 
@@ -94,13 +99,12 @@ export const texts = {
     proposals: whichCollective('/proposals collective:portland'),
     propose: [
       whichCollective('/propose quorum vouches:2 collective:portland'),
-      '`/propose quorum vouches:N` — a candidate needs N vouches (1–10000)',
-      '`/propose window days:N` — proposals stay open N days (1–366)',
+      `\`/propose quorum vouches:N\` — a candidate needs N vouches (1–${MAX_QUORUM})`,
+      `\`/propose window days:N\` — proposals stay open N days (1–${MAX_VOTING_WINDOW_DAYS})`,
       '`/propose remove member:NAME` — remove a member',
     ].join('\n'),
-    proposeQuorum:
-      'A quorum is a number of vouches from 1 to 10000, e.g. `/propose quorum vouches:2`',
-    proposeWindow: 'A voting window is 1 to 366 days, e.g. `/propose window days:7`',
+    proposeQuorum: `A quorum is a number of vouches from 1 to ${MAX_QUORUM}, e.g. \`/propose quorum vouches:2\``,
+    proposeWindow: `A voting window is 1 to ${MAX_VOTING_WINDOW_DAYS} days, e.g. \`/propose window days:7\``,
     vote: [
       'Usage: `/vote proposal:ID choice:yes|no` — `/proposals` lists the ids.',
       whichCollective('/vote proposal:7 choice:yes collective:portland'),

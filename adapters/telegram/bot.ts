@@ -5,7 +5,11 @@ import { constitutionMessage, type BridgeEngine } from '../../bridge/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
 import { randomBytes } from '../../common/crypto/index.js';
-import type { Constitution } from '../../common/collectives/index.js';
+import {
+  MAX_QUORUM,
+  MAX_VOTING_WINDOW_DAYS,
+  type Constitution,
+} from '../../common/collectives/index.js';
 import { parseName, parseNewName } from '../../common/wire/index.js';
 import {
   COMMANDS,
@@ -44,13 +48,16 @@ type AwaitingPassphrase =
 const FEED_PAGE = 5;
 const DEFAULT_POST_DAYS = 7;
 const DAY_MS = 86_400_000;
-/** Bounds of what /propose accepts (the constitution's own limits). */
-const MAX_QUORUM = 10_000;
-const MAX_WINDOW_DAYS = 366;
 const KNOWN = new Set<string>(COMMANDS.map((c) => c.command));
 
 /** The Telegram user key the engine knows an identity by (kept only in the adapter's store). */
 const userKey = (ctx: Context) => `telegram:${String(ctx.from?.id)}`;
+
+/**
+ * The update a handler acts on, as the engine records it: Telegram delivers an update again when
+ * the bot died before confirming it, and the engine then acts on it once.
+ */
+const eventOf = (ctx: Context) => ({ event: `telegram:${ctx.me.id}:${ctx.update.update_id}` });
 
 /** Splits `/cmd a b c` arguments: the first word, and the rest verbatim. */
 function firstWord(text: string): [string, string] {
@@ -97,7 +104,11 @@ export function installHandlers(
 
   bot.use(async (ctx, next) => {
     Object.assign(ctx, { komrade: { engine, logger } });
+    // Handled and answered before a crash, then delivered again: nothing is left to do.
+    const { event } = eventOf(ctx);
+    if (engine.eventAnswered(event)) return;
     await next();
+    engine.markEventAnswered(event);
   });
 
   // Groups: identity commands need a private chat.
@@ -225,7 +236,7 @@ export function installHandlers(
     if (to.length === 0 || text.length === 0) return ctx.reply(texts.usage.send);
     const id = await mustIdentity(ctx);
     if (id === undefined) return undefined;
-    const sent = await engine.send(id.id, to, text);
+    const sent = await engine.send(id.id, to, text, eventOf(ctx));
     return ctx.reply(texts.queued(sent.to));
   });
 
@@ -293,7 +304,7 @@ export function installHandlers(
     if (rest.length === 0) return ctx.reply(texts.usage.post);
     const id = await mustIdentity(ctx);
     if (id === undefined) return undefined;
-    const posted = await engine.client(id.id).post(rest, days);
+    const posted = await engine.once(eventOf(ctx), () => engine.client(id.id).post(rest, days));
     return ctx.reply(texts.posted(posted.expiresAt));
   });
 
@@ -334,7 +345,7 @@ export function installHandlers(
     if (name.length === 0) return ctx.reply(texts.usage.follow);
     const id = await mustIdentity(ctx);
     if (id === undefined) return undefined;
-    const result = await engine.follow(id.id, name);
+    const result = await engine.follow(id.id, name, eventOf(ctx));
     return ctx.reply(texts.followed(result.name, result.added));
   });
 
@@ -343,7 +354,7 @@ export function installHandlers(
     if (name.length === 0) return ctx.reply(texts.usage.unfollow);
     const id = await mustIdentity(ctx);
     if (id === undefined) return undefined;
-    const result = await engine.unfollow(id.id, name);
+    const result = await engine.unfollow(id.id, name, eventOf(ctx));
     return ctx.reply(texts.unfollowed(result.name, result.removed));
   });
 
@@ -352,7 +363,7 @@ export function installHandlers(
     if (text.length === 0) return ctx.reply(texts.usage.postfollowers);
     const id = await mustIdentity(ctx);
     if (id === undefined) return undefined;
-    const sent = await engine.postToFollowers(id.id, text);
+    const sent = await engine.postToFollowers(id.id, text, eventOf(ctx));
     return ctx.reply(texts.postedToFollowers(sent.followers.length));
   });
 
@@ -415,7 +426,12 @@ export function installHandlers(
     if (name.length === 0) return ctx.reply(texts.usage.join);
     const id = await mustRegistered(ctx);
     if (id === undefined) return undefined;
-    const view = await engine.requestToJoin(id.id, name, note.length > 0 ? note : undefined);
+    const view = await engine.requestToJoin(
+      id.id,
+      name,
+      note.length > 0 ? note : undefined,
+      eventOf(ctx),
+    );
     return ctx.reply(texts.joinRequested(view, id.name));
   });
 
@@ -427,7 +443,7 @@ export function installHandlers(
     }
     const id = await mustRegistered(ctx);
     if (id === undefined) return undefined;
-    return ctx.reply(texts.vouched(await engine.vouch(id.id, name, candidate)));
+    return ctx.reply(texts.vouched(await engine.vouch(id.id, name, candidate, eventOf(ctx))));
   });
 
   /** `/cmd NAME` commands that show a collective. */
@@ -467,7 +483,8 @@ export function installHandlers(
         if (number >= 1 && number <= MAX_QUORUM) rule = { quorum: { fixed: number } };
         break;
       case 'window':
-        if (number >= 1 && number <= MAX_WINDOW_DAYS) rule = { votingWindowMs: number * DAY_MS };
+        if (number >= 1 && number <= MAX_VOTING_WINDOW_DAYS)
+          rule = { votingWindowMs: number * DAY_MS };
         break;
       case 'remove': {
         const parsed = parseName(value);
@@ -485,6 +502,7 @@ export function installHandlers(
       id.id,
       name,
       rule === undefined ? { remove: member ?? '' } : { amend: rule },
+      eventOf(ctx),
     );
     return ctx.reply(texts.proposed(shownName(name), proposal, current));
   });
@@ -503,7 +521,7 @@ export function installHandlers(
     }
     const id = await mustRegistered(ctx);
     if (id === undefined) return undefined;
-    return ctx.reply(texts.voted(yes, await engine.vote(id.id, name, proposal, yes)));
+    return ctx.reply(texts.voted(yes, await engine.vote(id.id, name, proposal, yes, eventOf(ctx))));
   });
 
   bot.command('leave', async (ctx) => {
@@ -512,7 +530,7 @@ export function installHandlers(
     if (name === undefined || args.length > 1) return ctx.reply(texts.usage.leave);
     const id = await mustRegistered(ctx);
     if (id === undefined) return undefined;
-    await engine.leave(id.id, name);
+    await engine.leave(id.id, name, eventOf(ctx));
     return ctx.reply(texts.left(shownName(name)));
   });
 
@@ -521,7 +539,7 @@ export function installHandlers(
     if (name.length === 0 || text.length === 0) return ctx.reply(texts.usage.say);
     const id = await mustRegistered(ctx);
     if (id === undefined) return undefined;
-    const sent = await engine.sendToCollective(id.id, name, text);
+    const sent = await engine.sendToCollective(id.id, name, text, eventOf(ctx));
     return ctx.reply(texts.said(sent.collective, sent.recipients));
   });
 
@@ -603,7 +621,7 @@ export function installHandlers(
     }
     const id = await mustIdentity(ctx);
     if (id === undefined) return;
-    const sent = await engine.answer(id.id, String(replied.message_id), text);
+    const sent = await engine.answer(id.id, String(replied.message_id), text, eventOf(ctx));
     await ctx.reply(
       sent === undefined
         ? texts.notALetter

@@ -1,6 +1,10 @@
 /** Everything the bot says, in one place (plain text: no parse mode, so nothing needs escaping). */
 import { isKomradeError } from '../../common/errors/index.js';
-import type { Constitution, ProposalChange } from '../../common/collectives/index.js';
+import {
+  MAX_VOTING_WINDOW_DAYS,
+  type Constitution,
+  type ProposalChange,
+} from '../../common/collectives/index.js';
 import {
   type CandidateView,
   type CollectiveView,
@@ -112,7 +116,7 @@ export const texts = {
       'Usage:',
       '/propose NAME quorum N — a candidate needs N vouches',
       '/propose NAME remove @member — remove a member',
-      '/propose NAME window DAYS — proposals stay open DAYS days (1–366)',
+      `/propose NAME window DAYS — proposals stay open DAYS days (1–${MAX_VOTING_WINDOW_DAYS})`,
       'e.g. /propose portland quorum 2',
     ].join('\n'),
     proposals: 'Usage: /proposals NAME, e.g. /proposals portland',
@@ -290,7 +294,8 @@ export const texts = {
   tooLong: (limit: number) => `That is too long: at most ${limit} characters.`,
 } as const;
 
-const BRIDGE_NAMES: Record<Exclude<KeyHolder, 'self'>, string> = {
+// Labels are open (a surface added later has its own): any other shows as itself.
+const BRIDGE_NAMES: Partial<Record<KeyHolder, string>> = {
   telegram: 'Telegram',
   discord: 'Discord',
 };
@@ -301,7 +306,7 @@ const BRIDGE_NAMES: Record<Exclude<KeyHolder, 'self'>, string> = {
  */
 export function keyHolderMark(keyHolder: KeyHolder | null | undefined): string | undefined {
   if (keyHolder === null || keyHolder === undefined || keyHolder === 'self') return undefined;
-  return `🤖 keys held by a ${BRIDGE_NAMES[keyHolder]} bridge`;
+  return `🤖 keys held by a ${BRIDGE_NAMES[keyHolder] ?? keyHolder} bridge`;
 }
 
 const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;

@@ -1,10 +1,11 @@
 /**
  * The config every chat adapter that holds identities shares (Telegram, Discord): the Operator,
- * Tor, the master key, Redis, the data folder, mail polling and logging. An adapter's schema
+ * Tor, the master key, Redis, the data folder, waiting for mail and logging. An adapter's schema
  * spreads {@link adapterConfigShape} beside its own platform section; every key stays strict.
  */
 import { z } from 'zod';
 import { checkOperatorUrl, checkSocksAddress } from '../../client/index.js';
+import { MAX_WAIT_MAILBOXES } from '../../common/wire/index.js';
 
 /**
  * Where a secret comes from: an environment variable, or a file (first line, trimmed). Secrets are
@@ -65,8 +66,13 @@ export function adapterConfigShape(defaults: AdapterConfigDefaults) {
       }),
     store: z.strictObject({ dataDir: z.string().min(1) }),
     mail: z
-      .strictObject({ pollIntervalSeconds: z.number().min(0.1).max(3600).default(30) })
-      .default({ pollIntervalSeconds: 30 }),
+      .strictObject({
+        // How often each identity is fetched when the Operator cannot wait (an older Operator).
+        pollIntervalSeconds: z.number().min(0.1).max(3600).default(30),
+        // Identities per waiting request: 1 = one circuit each (unlinkable), more = cheaper.
+        waitGroupSize: z.number().int().min(1).max(MAX_WAIT_MAILBOXES).default(MAX_WAIT_MAILBOXES),
+      })
+      .default({ pollIntervalSeconds: 30, waitGroupSize: MAX_WAIT_MAILBOXES }),
     log: z
       .strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .default({ level: 'info' }),

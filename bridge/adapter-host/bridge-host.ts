@@ -12,6 +12,7 @@ import type { Logger } from '../../common/logging/index.js';
 import type { AdapterKeyHolder } from '../../common/wire/index.js';
 import type { ChatSurface } from '../chat-surface/chat-surface.js';
 import { BridgeEngine } from '../engine/bridge-engine.js';
+import { sqliteSessionFactory } from '../engine/sessions.js';
 import { deriveBridgeKeys, type BridgeKeys } from '../identity-vault/master-key.js';
 import { SqliteBridgeStore } from '../identity-vault/sqlite-bridge-store.js';
 import { HttpOperatorClient } from '../../client/index.js';
@@ -32,10 +33,17 @@ export interface BridgeHostDeps {
   readonly connection: Redis;
   readonly queuePrefix: string;
   readonly pollIntervalMs: number;
+  /**
+   * Identities per waiting request to the Operator (`mail.waitGroupSize`); absent, each identity's
+   * mail is polled every `pollIntervalMs` instead.
+   */
+  readonly waitGroupSize?: number;
   readonly logger: Logger;
   readonly now: () => number;
   /** Argon2id cost of user backups. @defaultValue `KDF_MODERATE` */
   readonly backupKdf?: KdfParams;
+  /** Where Redis is, for the log lines of an outage (an address without the password). */
+  readonly redis?: string;
 }
 
 /** The working keys, and the bridge store (`bridge.db`) in the data folder. */
@@ -67,24 +75,32 @@ export function createBridgeEngine(
   surface: ChatSurface,
   keyHolder: AdapterKeyHolder,
 ): BridgeEngine {
+  const operatorFor = (isolationKey: string) =>
+    new HttpOperatorClient({
+      baseUrl: deps.operatorUrl,
+      dispatcher: deps.dispatcherFor(isolationKey),
+      now: deps.now,
+    });
   return new BridgeEngine({
     store: vault.store,
     surface,
+    sessions: sqliteSessionFactory({
+      dataDir: deps.dataDir,
+      operatorFor,
+      keyHolder,
+      now: deps.now,
+    }),
     connection: deps.connection,
     queuePrefix: deps.queuePrefix,
     codec: new AeadEnvelopeCodec(vault.keys.queueKey),
-    operatorFor: (isolationKey) =>
-      new HttpOperatorClient({
-        baseUrl: deps.operatorUrl,
-        dispatcher: deps.dispatcherFor(isolationKey),
-        now: deps.now,
-      }),
-    dataDir: deps.dataDir,
+    operatorFor,
     keyHolder,
     now: deps.now,
     logger: deps.logger,
     pollIntervalMs: deps.pollIntervalMs,
+    ...(deps.waitGroupSize === undefined ? {} : { mailWatch: { groupSize: deps.waitGroupSize } }),
     operatorUrl: deps.operatorUrl,
     ...(deps.backupKdf === undefined ? {} : { backupKdf: deps.backupKdf }),
+    ...(deps.redis === undefined ? {} : { redis: deps.redis }),
   });
 }

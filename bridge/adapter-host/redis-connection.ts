@@ -1,10 +1,8 @@
 /**
- * The adapter's Redis connection: reached within a bounded time at start (or the bot does not
- * start), and, while it runs, an outage is one log line every 30 s rather than one per retry.
+ * The adapter's Redis connection: reached within a bounded time at start, or the bot does not
+ * start. While it runs, the engine watches it (see bridge/queue/redis-state.ts).
  */
-import type { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
-import type { LogFields, Logger } from '../../common/logging/index.js';
 
 /** Where the adapter's Redis is (the password is kept apart: it is never shown). */
 export interface RedisAddress {
@@ -83,92 +81,5 @@ export async function connectRedis(options: ConnectRedisOptions): Promise<RedisC
         : `Redis at ${redisUrlForLogs(options)} cannot be reached: ${lastError}. Is redis-server ` +
           'running there (apt-get install redis-server), and are redis.host, redis.port and the ' +
           'Redis password right?',
-  };
-}
-
-/** Options for {@link watchRedisOutages}. */
-export interface RedisOutageOptions {
-  /** Shown in the log line (see {@link redisUrlForLogs}). */
-  readonly redis: string;
-  /** At most one outage line per this many ms. @defaultValue 30000 */
-  readonly intervalMs?: number;
-  /** @defaultValue `Date.now` */
-  readonly now?: () => number;
-}
-
-/**
- * Events the engine logs on every failed Redis call of its queues and workers: while Redis is
- * away they come several times a second, so they are folded into the outage line.
- */
-const FOLDED_EVENTS = new Set(['bridge.queue_error', 'bridge.worker_error']);
-
-/**
- * Watches the shared connection while the adapter runs. While Redis is away, every connection
- * error (the connection's own, and the engine's queue and worker errors) is folded into one
- * `redis.unreachable` warning per interval, counting the ones left out; `redis.reconnected`
- * follows when it is back.
- * @param connection - the shared connection (any event emitter of ioredis' `error` and `ready`)
- * @returns the logger to give the engine (it folds the engine's Redis errors), and `close` to stop
- * watching
- */
-export function watchRedisOutages(
-  connection: EventEmitter,
-  logger: Logger,
-  options: RedisOutageOptions,
-): { readonly logger: Logger; close(): void } {
-  const intervalMs = options.intervalMs ?? 30_000;
-  const now = options.now ?? Date.now;
-  let down = false;
-  let lastLine: number | undefined;
-  let folded = 0;
-  const failed = (fields: LogFields | undefined) => {
-    const at = now();
-    if (lastLine !== undefined && at - lastLine < intervalMs) {
-      folded++;
-      return;
-    }
-    lastLine = at;
-    logger.warn('redis.unreachable', {
-      redis: options.redis,
-      code: typeof fields?.code === 'string' ? fields.code : 'ERROR',
-      retrying: true,
-      ...(folded > 0 ? { repeats: folded } : {}),
-    });
-    folded = 0;
-  };
-  const onError = (error: Error & { code?: unknown }) => {
-    down = true;
-    failed({ code: typeof error.code === 'string' ? error.code : 'ERROR' });
-  };
-  const onReady = () => {
-    if (!down) return;
-    down = false;
-    lastLine = undefined;
-    folded = 0;
-    logger.info('redis.reconnected', { redis: options.redis });
-  };
-  connection.on('error', onError);
-  connection.on('ready', onReady);
-  const warn = (event: string, fields?: LogFields) => {
-    if (FOLDED_EVENTS.has(event)) failed(fields);
-    else logger.warn(event, fields);
-  };
-  return {
-    logger: {
-      debug: (event, fields) => {
-        logger.debug(event, fields);
-      },
-      info: (event, fields) => {
-        logger.info(event, fields);
-      },
-      warn,
-      error: (event, fields) => {
-        logger.error(event, fields);
-      },
-    },
-    close: () => {
-      connection.removeListener('error', onError);
-      connection.removeListener('ready', onReady);
-    },
   };
 }

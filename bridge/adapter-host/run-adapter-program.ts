@@ -13,7 +13,7 @@ import { createOperatorDispatcher } from '../../client/index.js';
 import type { AdapterConfig } from './adapter-config.js';
 import type { AdapterSecrets } from './adapter-secrets.js';
 import type { BridgeHostDeps } from './bridge-host.js';
-import { connectRedis, redisUrlForLogs, watchRedisOutages } from './redis-connection.js';
+import { connectRedis, redisUrlForLogs } from './redis-connection.js';
 
 /** A chat adapter, as its main.ts describes it. */
 export interface AdapterProgram<C extends AdapterConfig> {
@@ -124,7 +124,9 @@ export async function runAdapterProgram<C extends AdapterConfig>(
     return exitSoon(1);
   }
   const { connection } = redis;
-  const outages = watchRedisOutages(connection, logger, { redis: redisUrl });
+  // ioredis warns on the console about an 'error' event nobody listens to; the engine logs the
+  // outage itself (`bridge.redis_lost`, `bridge.redis_back`) once it runs.
+  connection.on('error', () => undefined);
   // One dispatcher per identity: through Tor (onion Operator) each gets its own circuit, keyed by
   // the identity's opaque id; a loopback Operator is reached directly (development, tests).
   const dispatchers = new Map<string, Dispatcher>();
@@ -143,7 +145,6 @@ export async function runAdapterProgram<C extends AdapterConfig>(
     return dispatcher;
   };
   const release = async () => {
-    outages.close();
     connection.disconnect();
     // Nothing of the bot runs any more: whatever is still open to the Operator can go.
     await within(
@@ -159,7 +160,9 @@ export async function runAdapterProgram<C extends AdapterConfig>(
     connection,
     queuePrefix: config.redis.queuePrefix,
     pollIntervalMs: Math.round(config.mail.pollIntervalSeconds * 1000),
-    logger: outages.logger,
+    waitGroupSize: config.mail.waitGroupSize,
+    logger,
+    redis: redisUrl,
     now: Date.now,
   };
   const starting = program.start(host, config, secrets.token);

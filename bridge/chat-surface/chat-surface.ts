@@ -94,15 +94,22 @@ export interface ChatSurface {
   /**
    * Shows a letter. Resolves only once the platform accepted the message (the engine acknowledges
    * the letter at the Operator after that), with the platform's reference of the message.
+   * @param delivery - the ledger's id of this delivery, the same on every retry (also after a
+   * crash): a platform that drops a repeated send by a key of the sender's (Discord's message
+   * `nonce`) can be given one derived from it
    * @throws anything the platform throws; the engine retries later
    */
-  deliverLetter(chat: string, letter: LetterForChat): Promise<string>;
+  deliverLetter(chat: string, letter: LetterForChat, delivery?: string): Promise<string>;
   /**
    * Shows a collective message: name the collective and mark the sender with who holds their
    * keys. Same contract as {@link ChatSurface.deliverLetter}: resolve with the platform's
    * reference only once it accepted the message (a reply to it answers the collective).
    * @throws anything the platform throws; the engine retries later
    */
-  deliverCollectiveMessage(chat: string, message: CollectiveMessageForChat): Promise<string>;
+  deliverCollectiveMessage(
+    chat: string,
+    message: CollectiveMessageForChat,
+    delivery?: string,
+  ): Promise<string>;
   notify(chat: string, notice: ChatNotice): Promise<void>;
 }

@@ -1,119 +1,66 @@
 /**
- * `BridgeEngine`: runs Komrade for many chat users at once. It holds one identity per chat user,
- * seals everything they write before it is queued (letters and collective messages alike), sends
- * through a BullMQ outbox, polls each identity's mail on a schedule, and shows every letter and
- * collective message in the chat before acknowledging it at the Operator, so none is lost and none
- * is shown twice.
+ * `BridgeEngine`: runs Komrade for many chat users at once, as a facade over parts with one job
+ * each: {@link Sessions} (one client per identity), {@link Outbox} (queues what a client sealed and
+ * hands it to the Operator), {@link Inbox} (fetches and triages mail into the delivery ledger),
+ * {@link Deliveries} (shows each letter in the chat, then acknowledges it) and {@link Notices}
+ * (what chat users are told on the side). So none is lost and none is shown twice.
  */
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import {
-  checkCollectiveMessage,
-  type CollectiveMessage,
-  type Constitution,
-  type ProposalChange,
-} from '../../common/collectives/index.js';
+import type { Constitution, ProposalChange } from '../../common/collectives/index.js';
 import {
   AEAD_KEY_BYTES,
   generateIdentityKeys,
-  isValidBoxKey,
   randomBytes,
   type KdfParams,
 } from '../../common/crypto/index.js';
-import { KomradeError, isKomradeError } from '../../common/errors/index.js';
+import { KomradeError } from '../../common/errors/index.js';
 import type { Logger } from '../../common/logging/index.js';
-import {
-  ID_BYTES,
-  MAX_LETTER_TEXT_BYTES,
-  MAX_POST_BODY_BYTES,
-  fromBase64url,
-  openLetter,
-  parseName,
-  sealLetter,
-  toBase64url,
-  verifyLetter,
-  type AdapterKeyHolder,
-  type KeyHolder,
-  type Letter,
-  type LetterKind,
-} from '../../common/wire/index.js';
-import type { ChatNotice, ChatSurface } from '../chat-surface/chat-surface.js';
+import { toBase64url, type AdapterKeyHolder } from '../../common/wire/index.js';
 import type {
   CollectiveView,
+  CreateCollectiveOptions,
+  FollowersPost,
+  KomradeClient,
+  KomradeProfile,
+  OperatorClient,
   ProposalView,
+  RegisterOptions,
   SentCollectiveMessage,
+  SentLetter,
   VoteOutcome,
   VouchOutcome,
 } from '../../client/index.js';
-import {
-  KomradeClient,
-  type CreateCollectiveOptions,
-  type RegisterOptions,
-} from '../../client/index.js';
-import { isLetterTooOld } from '../../client/index.js';
-import { checkMessageText, refuseSelfLetter } from '../../client/index.js';
-import { isRecipientFault, recipientFailure } from '../../client/index.js';
-import type {
-  FollowersPost,
-  KomradeProfile,
-  RecipientFailure,
-  SentLetter,
-} from '../../client/index.js';
-import type { BridgeStore, Delivery, HeldIdentity } from '../identity-vault/bridge-store.js';
-import { PROCESSED_LETTER_RETENTION_MS } from '../../client/index.js';
-import { SqliteLocalStore } from '../../client/index.js';
-import type { OperatorClient, RequestSigner, WaitingLetter } from '../../client/index.js';
+import type { ChatSurface } from '../chat-surface/chat-surface.js';
+import type { BridgeStore } from '../identity-vault/bridge-store.js';
 import type { EnvelopeCodec } from '../queue/envelope-codec.js';
-import { decodeJob, queueNames, type JobPayloads, type QueueRole } from '../queue/jobs.js';
-import { decodeCollectiveContent, encodeCollectiveContent } from './collective-content.js';
+import type { QueueRole } from '../queue/jobs.js';
+import { Deliveries } from './delivery.js';
+import { HandledEvents, decodeResult, encodeResult, type EventOptions } from './handled-events.js';
 import { openIdentityBackup, sealIdentityBackup } from './identity-backup.js';
-import { sealForMembers } from './collective-fanout.js';
-
-/** Codes that no retry can fix: the job fails at once and the user is told. */
-const PERMANENT = new Set<string>([
-  'BAD_SIGNATURE',
-  'NAME_UNKNOWN',
-  'NAME_INVALID',
-  'LETTER_TOO_LARGE',
-  'BATCH_TOO_LARGE',
-  'BAD_REQUEST',
-  'AUTH_REQUIRED',
-  'NOT_REGISTERED',
-  'DECODE_FAILED',
-  'OPERATOR_KEY_CHANGED',
-  'IDENTITY_GONE',
-  'LETTER_INVALID',
-  'EMPTY_MESSAGE',
-  'KEY_INVALID',
-  'NOT_MEMBER',
-  'COLLECTIVE_RULE',
-  'COLLECTIVE_INVALID',
-]);
-
-/** Seals again at most this many times in one run of a job before backing off. */
-const MAX_RESEALS = 3;
-
-/** Letters fetched per poll; more wait for the next poll (unacknowledged ones come first). */
-const FETCH_LIMIT = 100;
+import { Inbox } from './inbox.js';
+import { MailWatcher } from './mail-watcher.js';
+import { moveLegacyFollows } from './legacy-follows.js';
+import { Notices } from './notices.js';
+import { Outbox, type HandledBy } from './outbox.js';
+import { QueueRecovery } from './queue-recovery.js';
+import { Sessions, signerOf, type SessionFactory } from './sessions.js';
 
 /** What {@link BridgeEngine} is built from; the adapter's composition root supplies each. */
 export interface BridgeEngineDeps {
   readonly store: BridgeStore;
   readonly surface: ChatSurface;
+  /** Opens each identity's client on its letter store (see `sqliteSessionFactory`). */
+  readonly sessions: SessionFactory;
   /** A Redis connection with `maxRetriesPerRequest: null`; the engine does not close it. */
   readonly connection: Redis;
   /** Prefix of the queue names and Redis keys (one per deployment, one per test). */
   readonly queuePrefix: string;
   readonly codec: EnvelopeCodec;
   /**
-   * The Operator client of one identity. `isolationKey` is the identity's opaque id: give each its
-   * own Tor circuit (SOCKS isolation) so the Operator cannot link identities by circuit.
+   * An Operator client for work that belongs to no open session (checking a backup being
+   * restored). `isolationKey` is an opaque id: give each its own Tor circuit (SOCKS isolation).
    */
   readonly operatorFor: (isolationKey: string) => OperatorClient;
-  /** Folder for the identities' letter stores. */
-  readonly dataDir: string;
   /**
    * The kind of adapter holding the identities' keys (`telegram`, `discord`). Every registration
    * claims it, signed, so peers can see that this adapter's host holds the keys.
@@ -123,52 +70,26 @@ export interface BridgeEngineDeps {
   readonly logger: Logger;
   /** How often each identity's mail is fetched. @defaultValue 30000 */
   readonly pollIntervalMs?: number;
+  /**
+   * Wait for mail instead of polling on a schedule: one waiting request covers up to `groupSize`
+   * identities (see {@link MailWatcher}); `pollIntervalMs` is then the fallback for an Operator
+   * that cannot wait. Absent: each identity is polled every `pollIntervalMs`.
+   */
+  readonly mailWatch?: { readonly groupSize: number; readonly waitMs?: number };
   /** Parallel jobs per worker. @defaultValue `{ outbox: 8, poll: 4, deliver: 64 }` */
   readonly concurrency?: Partial<Record<QueueRole, number>>;
   /** The Operator's URL, written into backups so `komrade restore` can use them. */
   readonly operatorUrl?: string;
   /** Argon2id cost of the backups users ask for. @defaultValue `KDF_MODERATE` */
   readonly backupKdf?: KdfParams;
+  /** Where Redis is, for the log lines of an outage (an address without the password). */
+  readonly redis?: string;
 }
 
 /** An identity as the adapter shows it. */
 export interface IdentitySummary {
   readonly id: string;
   readonly name: string | null;
-}
-
-const OUTBOX_JOB = {
-  attempts: 12,
-  backoff: { type: 'custom' },
-  removeOnComplete: true,
-  removeOnFail: true,
-} as const;
-
-interface Session {
-  readonly held: HeldIdentity;
-  readonly local: SqliteLocalStore;
-  readonly operator: OperatorClient;
-  readonly client: KomradeClient;
-}
-
-const backoff = (attemptsMade: number) => Math.min(30_000, 250 * 2 ** Math.max(0, attemptsMade));
-
-const codeOf = (error: unknown): string => {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    if (error.name === 'UnrecoverableError' && /^[A-Z_]+$/.test(error.message)) {
-      return error.message;
-    }
-  }
-  return 'INTERNAL';
-};
-
-/** Turns a failure into what BullMQ should do: give up (permanent) or retry with backoff. */
-function forQueue(error: unknown): Error {
-  const code = codeOf(error);
-  if (PERMANENT.has(code)) return new UnrecoverableError(code);
-  return error instanceof Error ? error : new Error(code);
 }
 
 /** The same floor as `komrade backup`. */
@@ -183,19 +104,13 @@ function refuseShortPassphrase(passphrase: string): void {
   }
 }
 
-function nameOrThrow(input: string): string {
-  const parsed = parseName(input);
-  if (!parsed.ok) throw parsed.error;
-  return parsed.value;
-}
-
 /**
  * The engine. Call {@link BridgeEngine.start} once, then drive it from a chat adapter.
  *
  * @example
  * ```ts
- * const engine = new BridgeEngine({ store, surface, connection, queuePrefix: 'komrade', codec,
- *   operatorFor, dataDir, keyHolder: 'telegram', now: Date.now, logger });
+ * const engine = new BridgeEngine({ store, surface, sessions, connection, queuePrefix: 'komrade',
+ *   codec, operatorFor, keyHolder: 'telegram', now: Date.now, logger });
  * await engine.start();
  * const id = engine.createIdentity('telegram:42', '42');
  * await engine.register(id, 'alice');
@@ -203,97 +118,152 @@ function nameOrThrow(input: string): string {
  */
 export class BridgeEngine {
   readonly #deps: BridgeEngineDeps;
-  readonly #names: Readonly<Record<QueueRole, string>>;
-  readonly #sessions = new Map<string, Session>();
-  readonly #queues: { [K in QueueRole]: Queue<JobPayloads[K]> };
-  readonly #workers: Worker[] = [];
-  readonly #pollIntervalMs: number;
-  /**
-   * Names this run's delivery jobs. A job left "active" by a crashed run stays locked in Redis
-   * until BullMQ's stall check frees it; a new id lets this run deliver at once, and the ledger
-   * (plus {@link BridgeEngine.#inFlight}) makes the stale job a no-op when it runs later.
-   */
-  readonly #runId = toBase64url(randomBytes(6));
-  readonly #inFlight = new Set<string>();
-  /** Each identity's last follow or unfollow time, so the next is strictly later. */
-  readonly #lastStatementAt = new Map<string, number>();
-  /** Notices sent on the side of a command (never retried); awaited by {@link BridgeEngine.close}. */
-  readonly #courtesies = new Set<Promise<void>>();
+  readonly #sessions: Sessions;
+  readonly #notices: Notices;
+  readonly #outbox: Outbox;
+  readonly #inbox: Inbox;
+  readonly #deliveries: Deliveries;
+  readonly #watcher: MailWatcher | undefined;
+  readonly #events: HandledEvents;
+  readonly #recovery: QueueRecovery;
   #started = false;
 
   constructor(deps: BridgeEngineDeps) {
     this.#deps = deps;
-    this.#names = queueNames(deps.queuePrefix);
-    this.#pollIntervalMs = deps.pollIntervalMs ?? 30_000;
-    const opts = { connection: deps.connection, prefix: deps.queuePrefix };
-    this.#queues = {
-      outbox: new Queue<JobPayloads['outbox']>(this.#names.outbox, opts),
-      poll: new Queue<JobPayloads['poll']>(this.#names.poll, opts),
-      deliver: new Queue<JobPayloads['deliver']>(this.#names.deliver, opts),
+    const context = {
+      connection: deps.connection,
+      prefix: deps.queuePrefix,
+      logger: deps.logger,
+      // While Redis is away its outage is logged once (lost, back), not on every failed call.
+      redisUp: () => this.#recovery.redisUp,
     };
-    for (const queue of Object.values(this.#queues)) {
-      // Redis going away is expected (ioredis reconnects); say so in the log, without detail.
-      queue.on('error', (error: Error) => {
-        deps.logger.warn('bridge.queue_error', { code: codeOf(error) });
-      });
-    }
-    mkdirSync(join(deps.dataDir, 'identities'), { recursive: true, mode: 0o700 });
+    this.#events = new HandledEvents(deps.store, deps.now);
+    this.#sessions = new Sessions(deps.store, deps.sessions);
+    this.#notices = new Notices({
+      sessions: this.#sessions,
+      surface: deps.surface,
+      logger: deps.logger,
+    });
+    this.#deliveries = new Deliveries({
+      ...context,
+      store: deps.store,
+      sessions: this.#sessions,
+      surface: deps.surface,
+    });
+    this.#inbox = new Inbox({
+      ...context,
+      store: deps.store,
+      sessions: this.#sessions,
+      notices: this.#notices,
+      deliver: (identity, delivery) => this.#deliveries.enqueue(identity, delivery),
+      now: deps.now,
+      pollIntervalMs: deps.pollIntervalMs ?? 30_000,
+      watched: deps.mailWatch !== undefined,
+    });
+    this.#watcher =
+      deps.mailWatch === undefined
+        ? undefined
+        : new MailWatcher({
+            operatorFor: deps.operatorFor,
+            signerOf: (identity) => {
+              const session = this.#sessions.get(identity);
+              return session?.local.ownReceipt() === undefined ? undefined : signerOf(session);
+            },
+            onMail: (identity) => this.#inbox.wake(identity),
+            groupSize: deps.mailWatch.groupSize,
+            ...(deps.mailWatch.waitMs === undefined ? {} : { waitMs: deps.mailWatch.waitMs }),
+            fallbackPollMs: deps.pollIntervalMs ?? 30_000,
+            logger: deps.logger,
+          });
+    this.#outbox = new Outbox({
+      ...context,
+      store: deps.store,
+      codec: deps.codec,
+      sessions: this.#sessions,
+      notices: this.#notices,
+      // Recipients held here too: fetch now rather than at their next scheduled poll.
+      onSent: async (names) => {
+        for (const name of names) {
+          const held = deps.store.identityNamed(name);
+          if (held !== undefined) await this.#inbox.fetchNow(held);
+        }
+      },
+    });
+    this.#recovery = new QueueRecovery({
+      ...context,
+      adopt: async () => {
+        await this.#outbox.adoptLegacyJobs();
+      },
+      requeue: () => this.#requeueAll(),
+      ...(deps.redis === undefined ? {} : { redis: deps.redis }),
+    });
   }
 
   /** Starts the workers, requeues letters fetched but not yet shown, and schedules polling. */
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    const { connection, queuePrefix, concurrency = {} } = this.#deps;
-    const common = {
-      connection,
-      prefix: queuePrefix,
-      settings: { backoffStrategy: backoff },
-    };
-    const outbox = new Worker<JobPayloads['outbox']>(
-      this.#names.outbox,
-      (job, token, signal) => this.#processOutbox(job, token, signal),
-      { ...common, concurrency: concurrency.outbox ?? 8 },
-    );
-    outbox.on('failed', (job, error) => {
-      if (job === undefined) return;
-      const gaveUp =
-        error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-      if (gaveUp) void this.#tellSendFailed(job.data, codeOf(error));
-    });
-    const poll = new Worker<JobPayloads['poll']>(
-      this.#names.poll,
-      (job, token, signal) => this.#processPoll(job, token, signal),
-      { ...common, concurrency: concurrency.poll ?? 4 },
-    );
-    const deliver = new Worker<JobPayloads['deliver']>(
-      this.#names.deliver,
-      (job, token, signal) => this.#processDeliver(job, token, signal),
-      { ...common, concurrency: concurrency.deliver ?? 64 },
-    );
-    for (const worker of [outbox, poll, deliver]) {
-      worker.on('error', (error) => {
-        this.#deps.logger.warn('bridge.worker_error', { code: codeOf(error) });
-      });
-      this.#workers.push(worker);
-    }
-    // Letters fetched before a crash (or lost from Redis) are queued again from the ledger.
-    for (const delivery of this.#deps.store.pendingDeliveries()) {
-      await this.#enqueueDelivery(delivery.identity, delivery.id);
-    }
+    const { concurrency = {} } = this.#deps;
+    moveLegacyFollows(this.#deps.store, this.#sessions, this.#deps.now);
+    // One process per queue prefix: what Redis holds from a killed run (jobs left "active",
+    // locked until BullMQ's stall check) is dropped, and queued again from the store below.
+    await this.#recovery.clear();
+    this.#events.prune();
+    this.#outbox.start(concurrency.outbox ?? 8);
+    this.#inbox.start(concurrency.poll ?? 4);
+    this.#deliveries.start(concurrency.deliver ?? 64);
+    await this.#recovery.refill();
+    this.#watcher?.start(this.#deps.store.registeredIdentities());
+  }
+
+  /**
+   * Queues again, from the store, everything Redis should hold: sends still in the outbox,
+   * letters fetched but not yet shown, each identity's polling and a fetch now. At start, and
+   * when Redis came back empty.
+   */
+  async #requeueAll(): Promise<void> {
+    await this.#outbox.requeueAll();
+    await this.#deliveries.requeuePending();
     for (const id of this.#deps.store.registeredIdentities()) {
-      await this.#schedulePolling(id);
-      await this.pollNow(id);
+      await this.#inbox.schedule(id);
+      // A watcher's first wait answers at once for each mailbox with mail: no circuit per identity.
+      if (this.#watcher === undefined) await this.#inbox.fetchNow(id);
     }
+  }
+
+  /** Whether the user was given the answer to a platform event (see {@link EventOptions}). */
+  eventAnswered(event: string): boolean {
+    return this.#events.answered(event);
+  }
+
+  /** Notes that the user was given the answer to a platform event; a replay stays silent. */
+  markEventAnswered(event: string): void {
+    this.#events.markAnswered(event);
+  }
+
+  /**
+   * Runs an action for a platform event once: a replay of the event (after a crash) gets the
+   * first run's result back. For what an adapter does with an identity's client directly (a post
+   * to the world feed).
+   */
+  async once<T>(options: EventOptions, action: () => Promise<T>): Promise<T> {
+    return this.#events.once(options.event, action);
+  }
+
+  #handled(options: EventOptions, result: unknown): HandledBy | undefined {
+    return options.event === undefined
+      ? undefined
+      : { event: options.event, result: encodeResult(result) };
   }
 
   /** Stops the workers (letting running jobs finish) and closes every store. */
   async close(): Promise<void> {
-    await Promise.all(this.#courtesies);
-    await Promise.all(this.#workers.map((w) => w.close()));
-    await Promise.all(Object.values(this.#queues).map((q) => q.close()));
-    for (const session of this.#sessions.values()) session.local.close();
-    this.#sessions.clear();
+    this.#inbox.releaseWakeups();
+    await this.#watcher?.close();
+    this.#recovery.close();
+    await this.#notices.close();
+    await Promise.all([this.#outbox.close(), this.#inbox.close(), this.#deliveries.close()]);
+    this.#sessions.closeAll();
   }
 
   // ---- identities ----------------------------------------------------------------------------
@@ -320,48 +290,9 @@ export class BridgeEngine {
     return id;
   }
 
-  #session(id: string): Session | undefined {
-    const cached = this.#sessions.get(id);
-    if (cached !== undefined) return cached;
-    const held = this.#deps.store.identity(id);
-    if (held === undefined) return undefined;
-    const local = new SqliteLocalStore(this.#localPath(id), { storageKey: held.storageKey });
-    const operator = this.#deps.operatorFor(id);
-    const client = new KomradeClient({
-      operator,
-      store: local,
-      keys: held.keys,
-      now: this.#deps.now,
-      keyHolder: this.#deps.keyHolder,
-    });
-    const session = { held, local, operator, client };
-    this.#sessions.set(id, session);
-    return session;
-  }
-
-  #localPath(id: string): string {
-    return join(this.#deps.dataDir, 'identities', `${id}.db`);
-  }
-
-  #mustSession(id: string): Session {
-    const session = this.#session(id);
-    if (session === undefined) {
-      throw new KomradeError('KEYSTORE_MISSING', 'There is no identity here for you.');
-    }
-    return session;
-  }
-
-  #signer(session: Session): RequestSigner {
-    const own = session.local.ownReceipt();
-    if (own === undefined) {
-      throw new KomradeError('NOT_REGISTERED', 'You have not registered a name yet.');
-    }
-    return { name: own.name, signSecret: session.held.keys.signSecret };
-  }
-
   /** The engine's client of an identity, for the operations that need no queue. */
   client(id: string): KomradeClient {
-    return this.#mustSession(id).client;
+    return this.#sessions.must(id).client;
   }
 
   /**
@@ -369,23 +300,18 @@ export class BridgeEngine {
    * @throws `NAME_INVALID`, `NAME_RESERVED`, `NAME_TAKEN`, `USAGE` when already registered
    */
   async register(id: string, name: string, options: RegisterOptions = {}): Promise<KomradeProfile> {
-    const session = this.#mustSession(id);
-    const profile = await session.client.register(name, options);
-    this.#deps.store.setName(id, profile.name);
-    this.#sessions.set(id, { ...session, held: { ...session.held, name: profile.name } });
-    await this.#schedulePolling(id);
+    const profile = await this.#sessions.must(id).client.register(name, options);
+    this.#sessions.setName(id, profile.name);
+    await this.#inbox.schedule(id);
+    this.#watcher?.add(id);
     return profile;
   }
 
   /** Destroys an identity: its keys, its letters, its ledger, its polling. Irreversible. */
   async forget(id: string): Promise<void> {
-    await this.#queues.poll.removeJobScheduler(`poll-${id}`);
-    const session = this.#sessions.get(id);
-    session?.local.close();
-    this.#sessions.delete(id);
-    this.#deps.store.deleteIdentity(id);
-    const path = this.#localPath(id);
-    for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+    this.#watcher?.remove(id);
+    await this.#inbox.unschedule(id);
+    this.#sessions.destroy(id);
   }
 
   // ---- backups -------------------------------------------------------------------------------
@@ -397,15 +323,14 @@ export class BridgeEngine {
    * @throws `KEYSTORE_MISSING`, `NOT_REGISTERED`, `USAGE` for a passphrase under 8 characters
    */
   async backupIdentity(id: string, passphrase: string): Promise<Uint8Array> {
-    const session = this.#mustSession(id);
-    this.#signer(session);
+    const session = this.#sessions.must(id);
+    signerOf(session);
     refuseShortPassphrase(passphrase);
     return sealIdentityBackup(
       {
         keys: session.held.keys,
         storageKey: session.held.storageKey,
-        localPath: this.#localPath(id),
-        following: this.#deps.store.following(id),
+        localPath: this.#deps.sessions.storePath(id),
         operatorUrl: this.#deps.operatorUrl,
       },
       passphrase,
@@ -439,9 +364,8 @@ export class BridgeEngine {
       );
     }
     const id = toBase64url(randomBytes(16));
-    const localPath = this.#localPath(id);
     const restored = await openIdentityBackup(file, passphrase, {
-      localPath,
+      localPath: this.#deps.sessions.storePath(id),
       keyHolder: this.#deps.keyHolder,
       operator: this.#deps.operatorFor(id),
     });
@@ -461,84 +385,47 @@ export class BridgeEngine {
         chat,
       });
     } catch (error) {
-      for (const suffix of ['', '-wal', '-shm']) rmSync(localPath + suffix, { force: true });
+      this.#deps.sessions.destroy(id);
       throw error;
     } finally {
       restored.storageKey.fill(0);
     }
     this.#deps.store.setName(id, restored.name);
-    for (const name of restored.following) this.#deps.store.follow(id, name);
-    await this.#schedulePolling(id);
+    await this.#inbox.schedule(id);
     await this.pollNow(id);
+    this.#watcher?.add(id);
     return { id, name: restored.name };
   }
 
   // ---- letters -------------------------------------------------------------------------------
 
   /**
-   * Signs and seals a letter here, then queues the sealed letter; the outbox hands it to the
-   * Operator, retrying while Tor or the Operator are down.
+   * Has the identity's client prepare a letter (every check, signed and sealed here), then queues
+   * it; the outbox hands it to the Operator, retrying while Tor or the Operator are down.
    * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_UNKNOWN`, `USAGE` (to yourself),
-   * `EMPTY_MESSAGE` (empty or only whitespace), `LETTER_TOO_LARGE`
+   * `EMPTY_MESSAGE` (empty or only whitespace), `LETTER_TOO_LARGE`, `KEY_INVALID`
    */
-  async send(id: string, toInput: string, text: string): Promise<SentLetter> {
-    const session = this.#mustSession(id);
-    const signer = this.#signer(session);
-    const to = nameOrThrow(toInput);
-    refuseSelfLetter(signer.name, to);
-    checkMessageText(text, 'letter', MAX_LETTER_TEXT_BYTES, 'LETTER_TOO_LARGE');
-    const letter = await this.#queueLetter(id, session, signer.name, to, 'text', text);
-    session.local.setContactState(to, 'accepted', this.#deps.now());
-    return { id: toBase64url(letter.id), to, sentAt: letter.sentAt };
-  }
-
-  /** Signs and seals one letter here; the caller queues the sealed letter. */
-  async #sealed(
-    session: Session,
-    letter: Letter,
-  ): Promise<{ readonly to: string; readonly sealed: Uint8Array }> {
-    const info = await session.client.operatorInfo();
-    const recipient = await session.client.lookup(letter.to);
-    const boxKey = fromBase64url(recipient.boxKey);
-    if (boxKey === undefined) throw new KomradeError('OPERATOR_ERROR', 'Bad recipient key.');
-    if (!isValidBoxKey(boxKey)) {
-      throw new KomradeError(
-        'KEY_INVALID',
-        `@${letter.to}'s registered box key is unsafe (low order): nothing can be sealed to it.`,
-      );
-    }
-    const sealed = sealLetter(letter, session.held.keys.signSecret, boxKey);
-    if (sealed.length > info.limits.sealedLetterBytes) {
-      throw new KomradeError(
-        'LETTER_TOO_LARGE',
-        `The sealed letter is ${sealed.length} bytes; this Operator accepts at most ${info.limits.sealedLetterBytes}.`,
-      );
-    }
-    return { to: letter.to, sealed };
-  }
-
-  async #queueLetter(
+  async send(
     id: string,
-    session: Session,
-    from: string,
-    to: string,
-    kind: LetterKind,
-    body: string,
-    sentAt = this.#deps.now(),
-  ): Promise<Letter> {
-    const letter: Letter = {
-      v: 1,
-      kind,
-      from,
-      to,
-      sentAt,
-      id: randomBytes(ID_BYTES),
-      body,
-    };
-    const entry = await this.#sealed(session, letter);
-    const envelope = this.#deps.codec.encode(id, entry);
-    await this.#queues.outbox.add('outbox', { identity: id, envelope }, OUTBOX_JOB);
-    return letter;
+    toInput: string,
+    text: string,
+    options: EventOptions = {},
+  ): Promise<SentLetter> {
+    // Handled before a crash, delivered again by the platform: answered as then, queued once.
+    const replay = this.#events.replay(options.event);
+    if (replay !== undefined) return replay.result as SentLetter;
+    const session = this.#sessions.must(id);
+    const { letter, to, sealed } = await session.client.prepareLetter(toInput, text);
+    const sent = { id: toBase64url(letter.id), to, sentAt: letter.sentAt };
+    // The letter and the event it answers are written together: a replay finds both or neither.
+    const added = await this.#outbox.queueLetters(
+      id,
+      [{ to, sealed }],
+      this.#handled(options, sent),
+    );
+    if (!added.added) return decodeResult(added.handled.result) as SentLetter;
+    session.local.setContactState(to, 'accepted', this.#deps.now());
+    return sent;
   }
 
   /**
@@ -550,20 +437,19 @@ export class BridgeEngine {
     id: string,
     surfaceRef: string,
     text: string,
+    options: EventOptions = {},
   ): Promise<SentLetter | SentCollectiveMessage | undefined> {
     const delivery = this.#deps.store.deliveryByRef(id, surfaceRef);
     if (delivery === undefined) return undefined;
-    if (delivery.collective !== null) return this.sendToCollective(id, delivery.collective, text);
-    return this.send(id, delivery.sender, text);
+    if (delivery.collective !== null) {
+      return this.sendToCollective(id, delivery.collective, text, options);
+    }
+    return this.send(id, delivery.sender, text, options);
   }
 
   /** Fetches an identity's mail now (besides its schedule). */
   async pollNow(id: string): Promise<void> {
-    await this.#queues.poll.add(
-      'poll',
-      { identity: id },
-      { removeOnComplete: true, removeOnFail: true, attempts: 1 },
-    );
+    await this.#inbox.fetchNow(id);
   }
 
   // ---- follows ----------------------------------------------------------------------------
@@ -573,89 +459,81 @@ export class BridgeEngine {
    * follow list, so their posts are shown.
    * @throws `NAME_INVALID`, `NAME_UNKNOWN`, `NOT_REGISTERED`, `USAGE` (following yourself)
    */
-  async follow(id: string, input: string): Promise<{ name: string; added: boolean }> {
-    const name = await this.#queueBodyless(id, input, 'follow');
-    return { name, added: this.#deps.store.follow(id, name) };
+  async follow(
+    id: string,
+    input: string,
+    options: EventOptions = {},
+  ): Promise<{ name: string; added: boolean }> {
+    const name = await this.#queueStatement(id, input, 'follow', options);
+    return { name, added: this.#sessions.must(id).local.addFollowing(name, this.#deps.now()) };
   }
 
   /**
    * Stops following a komrade: queues an `unfollow` letter and drops them from the follow list.
    * @throws `NAME_INVALID`, `NAME_UNKNOWN`, `NOT_REGISTERED`, `USAGE` (unfollowing yourself)
    */
-  async unfollow(id: string, input: string): Promise<{ name: string; removed: boolean }> {
-    const name = await this.#queueBodyless(id, input, 'unfollow');
-    return { name, removed: this.#deps.store.unfollow(id, name) };
+  async unfollow(
+    id: string,
+    input: string,
+    options: EventOptions = {},
+  ): Promise<{ name: string; removed: boolean }> {
+    const name = await this.#queueStatement(id, input, 'unfollow', options);
+    return { name, removed: this.#sessions.must(id).local.removeFollowing(name) };
   }
 
-  async #queueBodyless(id: string, input: string, kind: 'follow' | 'unfollow'): Promise<string> {
-    const session = this.#mustSession(id);
-    const signer = this.#signer(session);
-    const name = nameOrThrow(input);
-    if (name === signer.name) throw new KomradeError('USAGE', `You cannot ${kind} yourself.`);
-    // Strictly after this identity's previous follow or unfollow: the recipient keeps the newest.
-    const last = this.#lastStatementAt.get(id) ?? 0;
-    const sentAt = Math.max(this.#deps.now(), last + 1);
-    this.#lastStatementAt.set(id, sentAt);
-    await this.#queueLetter(id, session, signer.name, name, kind, '', sentAt);
-    return name;
+  /** Queues a follow or unfollow its client prepared (timed after the identity's previous one). */
+  async #queueStatement(
+    id: string,
+    input: string,
+    kind: 'follow' | 'unfollow',
+    options: EventOptions,
+  ): Promise<string> {
+    // A replay queues nothing; the follow list is then set again (a no-op).
+    const replay = this.#events.replay(options.event);
+    if (replay !== undefined) return (replay.result as { to: string }).to;
+    const { to, sealed } = await this.#sessions.must(id).client.prepareStatement(input, kind);
+    const added = await this.#outbox.queueLetters(
+      id,
+      [{ to, sealed }],
+      this.#handled(options, { to }),
+    );
+    return added.added ? to : (decodeResult(added.handled.result) as { to: string }).to;
   }
 
   /** Komrades this identity follows. */
   following(id: string): string[] {
-    return this.#deps.store.following(id);
+    return this.#sessions.must(id).local.following();
   }
 
   /** Komrades who follow this identity (blocked ones excluded). */
   followers(id: string): string[] {
-    return this.#mustSession(id).client.followers();
+    return this.#sessions.must(id).client.followers();
   }
 
   /**
-   * Signs and seals a post once per follower, as a `post` letter to each, and queues them all in
-   * the outbox. Followers no longer registered are skipped; one whose record or key cannot be
+   * Has the identity's client seal a post once per follower, as a `post` letter to each, and
+   * queues them all. Followers no longer registered are skipped; one whose record or key cannot be
    * used (e.g. a low-order box key) is reported in `failed`, and the others still get the post.
    * @throws `NOT_REGISTERED`, `EMPTY_MESSAGE`, `POST_INVALID` (too long), `LETTER_TOO_LARGE`
    */
-  async postToFollowers(id: string, text: string): Promise<FollowersPost> {
-    const session = this.#mustSession(id);
-    const signer = this.#signer(session);
-    checkMessageText(text, 'post', MAX_POST_BODY_BYTES, 'POST_INVALID');
-    // Fails here for everyone (Operator unreachable, its key changed), not as one follower's fault.
-    await session.client.operatorInfo();
-    const letterId = randomBytes(ID_BYTES);
-    const sentAt = this.#deps.now();
-    const jobs: { name: 'outbox'; data: JobPayloads['outbox']; opts: typeof OUTBOX_JOB }[] = [];
-    const sent: string[] = [];
-    const skipped: string[] = [];
-    const failed: RecipientFailure[] = [];
-    for (const to of session.client.followers()) {
-      if (to === signer.name) continue;
-      let entry: { readonly to: string; readonly sealed: Uint8Array };
-      try {
-        entry = await this.#sealed(session, {
-          v: 1,
-          kind: 'post',
-          from: signer.name,
-          to,
-          sentAt,
-          id: letterId,
-          body: text,
-        });
-      } catch (error) {
-        if (isKomradeError(error, 'NAME_UNKNOWN')) skipped.push(to);
-        else if (isRecipientFault(error)) failed.push(recipientFailure(to, error));
-        else throw error;
-        continue;
-      }
-      jobs.push({
-        name: 'outbox',
-        data: { identity: id, envelope: this.#deps.codec.encode(id, entry) },
-        opts: OUTBOX_JOB,
-      });
-      sent.push(to);
-    }
-    if (jobs.length > 0) await this.#queues.outbox.addBulk(jobs);
-    return { id: toBase64url(letterId), sentAt, followers: sent, skipped, failed };
+  async postToFollowers(
+    id: string,
+    text: string,
+    options: EventOptions = {},
+  ): Promise<FollowersPost> {
+    const replay = this.#events.replay(options.event);
+    if (replay !== undefined) return replay.result as FollowersPost;
+    const post = await this.#sessions.must(id).client.preparePost(text);
+    const entries = post.letters.map(({ to, sealed }) => ({ to, sealed }));
+    const result: FollowersPost = {
+      id: toBase64url(post.id),
+      sentAt: post.sentAt,
+      followers: entries.map((e) => e.to),
+      skipped: [...post.skipped],
+      failed: [...post.failed],
+    };
+    const added = await this.#outbox.queueLetters(id, entries, this.#handled(options, result));
+    return added.added ? result : (decodeResult(added.handled.result) as FollowersPost);
   }
 
   // ---- collectives ---------------------------------------------------------------------------
@@ -670,7 +548,7 @@ export class BridgeEngine {
     name: string,
     options: CreateCollectiveOptions = {},
   ): Promise<CollectiveView> {
-    return await this.#mustSession(id).client.createCollective(name, options);
+    return await this.#sessions.must(id).client.createCollective(name, options);
   }
 
   /**
@@ -678,13 +556,20 @@ export class BridgeEngine {
    * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_UNKNOWN`, `COLLECTIVE_RULE` (already a member
    * or already waiting)
    */
-  async requestToJoin(id: string, collective: string, note?: string): Promise<CollectiveView> {
-    const session = this.#mustSession(id);
-    const me = this.#signer(session).name;
+  async requestToJoin(
+    id: string,
+    collective: string,
+    note?: string,
+    options: EventOptions = {},
+  ): Promise<CollectiveView> {
+    const replay = this.#events.replay(options.event);
+    if (replay !== undefined) return replay.result as CollectiveView;
+    const session = this.#sessions.must(id);
+    const me = signerOf(session).name;
     const view = await session.client.requestToJoin(collective, note);
     const quorum = view.pending.find((p) => p.candidate === me)?.quorum ?? 1;
-    this.#courtesy(() =>
-      this.#notifyHeld(
+    this.#notices.courtesy(() =>
+      this.#notices.tellHeld(
         view.members.map((m) => m.name),
         id,
         {
@@ -696,7 +581,7 @@ export class BridgeEngine {
         },
       ),
     );
-    return view;
+    return this.#events.done(options.event, view);
   }
 
   /**
@@ -705,12 +590,12 @@ export class BridgeEngine {
    * `COLLECTIVE_INVALID` (the log the Operator served breaks a rule)
    */
   async collective(id: string, collective: string): Promise<CollectiveView> {
-    return await this.#mustSession(id).client.collective(collective);
+    return await this.#sessions.must(id).client.collective(collective);
   }
 
   /** The collectives this identity created, joined or asked to join. Local only. */
   collectives(id: string): string[] {
-    return this.#mustSession(id).client.collectives();
+    return this.#sessions.must(id).client.collectives();
   }
 
   /**
@@ -719,25 +604,34 @@ export class BridgeEngine {
    * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NOT_MEMBER`, `USAGE` (already a member),
    * `COLLECTIVE_RULE` (not pending, or a second vouch)
    */
-  async vouch(id: string, collective: string, candidate: string): Promise<VouchOutcome> {
-    const session = this.#mustSession(id);
-    const me = this.#signer(session).name;
-    const name = nameOrThrow(candidate);
+  async vouch(
+    id: string,
+    collective: string,
+    candidate: string,
+    options: EventOptions = {},
+  ): Promise<VouchOutcome> {
+    const replay = this.#events.replay(options.event);
+    if (replay !== undefined) return replay.result as VouchOutcome;
+    const session = this.#sessions.must(id);
+    const me = signerOf(session).name;
+    const outcome = await session.client.vouch(collective, candidate);
     // The client reports a member as admitted (someone may have admitted them meanwhile); a vouch
-    // for someone who was already in does nothing, so say so rather than announce it again.
-    const before = await session.client.collective(collective);
-    if (before.members.some((m) => m.name === name)) {
-      throw new KomradeError('USAGE', `@${name} is already a member of @${before.name}.`);
+    // for someone who was already in did nothing, so say so rather than announce it again.
+    const { before } = outcome;
+    if (before.members.some((m) => m.name === outcome.candidate)) {
+      throw new KomradeError(
+        'USAGE',
+        `@${outcome.candidate} is already a member of @${before.name}.`,
+      );
     }
-    const outcome = await session.client.vouch(collective, name);
     if (outcome.admitted) {
-      // The candidate's poll tells them from the log, as it does when they are admitted elsewhere.
+      // The candidate's fetch tells them from the log, as it does when they are admitted elsewhere.
       const held = this.#deps.store.identityNamed(outcome.candidate);
-      if (held !== undefined) this.#courtesy(() => this.pollNow(held));
-      return outcome;
+      if (held !== undefined) this.#notices.courtesy(() => this.pollNow(held));
+      return this.#events.done(options.event, outcome);
     }
-    this.#courtesy(() =>
-      this.#notifyHeld([outcome.candidate], id, {
+    this.#notices.courtesy(() =>
+      this.#notices.tellHeld([outcome.candidate], id, {
         kind: 'collective-vouched',
         collective: outcome.collective,
         voucher: me,
@@ -746,7 +640,7 @@ export class BridgeEngine {
         admitted: outcome.admitted,
       }),
     );
-    return outcome;
+    return this.#events.done(options.event, outcome);
   }
 
   /**
@@ -755,11 +649,11 @@ export class BridgeEngine {
    * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NOT_MEMBER`, `COLLECTIVE_RULE`
    */
   async propose(id: string, collective: string, change: ProposalChange): Promise<ProposalView> {
-    const session = this.#mustSession(id);
-    const proposal = await session.client.propose(collective, change);
-    this.#courtesy(async () => {
-      const view = await session.client.collective(collective);
-      await this.#notifyHeld(
+    const proposal = await this.#sessions.must(id).client.propose(collective, change);
+    // The collective as the proposal left it: whom to tell, and the constitution in force.
+    const view = proposal.after;
+    this.#notices.courtesy(async () => {
+      await this.#notices.tellHeld(
         view.members.map((m) => m.name),
         id,
         {
@@ -786,18 +680,24 @@ export class BridgeEngine {
     id: string,
     collective: string,
     request: { readonly amend: Partial<Constitution> } | { readonly remove: string },
+    options: EventOptions = {},
   ): Promise<{ readonly proposal: ProposalView; readonly current?: Constitution }> {
-    if ('remove' in request) {
-      return {
-        proposal: await this.propose(id, collective, { action: 'remove', member: request.remove }),
-      };
-    }
-    const current = (await this.collective(id, collective)).constitution;
-    const proposal = await this.propose(id, collective, {
-      action: 'amend',
-      constitution: { ...current, ...request.amend },
+    return this.#events.once(options.event, async () => {
+      if ('remove' in request) {
+        return {
+          proposal: await this.propose(id, collective, {
+            action: 'remove',
+            member: request.remove,
+          }),
+        };
+      }
+      const current = (await this.collective(id, collective)).constitution;
+      const proposal = await this.propose(id, collective, {
+        action: 'amend',
+        constitution: { ...current, ...request.amend },
+      });
+      return { proposal, current };
     });
-    return { proposal, current };
   }
 
   /**
@@ -806,16 +706,23 @@ export class BridgeEngine {
    * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NOT_MEMBER`, `COLLECTIVE_RULE` (closed, unknown or
    * a second vote)
    */
-  async vote(id: string, collective: string, proposal: number, yes: boolean): Promise<VoteOutcome> {
-    const session = this.#mustSession(id);
-    // Who to tell if it passes, and what passed: an enacted proposal is no longer open.
-    const before = await session.client.collective(collective);
-    const outcome = await session.client.vote(collective, proposal, yes);
+  async vote(
+    id: string,
+    collective: string,
+    proposal: number,
+    yes: boolean,
+    options: EventOptions = {},
+  ): Promise<VoteOutcome> {
+    const replay = this.#events.replay(options.event);
+    if (replay !== undefined) return replay.result as VoteOutcome;
+    const outcome = await this.#sessions.must(id).client.vote(collective, proposal, yes);
+    // Who to tell if it passed, and what passed: the view before the vote still has it open.
+    const { before } = outcome;
     const open = before.proposals.find((p) => p.id === proposal);
     if (outcome.enacted && open !== undefined) {
-      this.#courtesy(() => this.#tellEnacted(id, before, open));
+      this.#notices.courtesy(() => this.#notices.tellEnacted(id, before, open));
     }
-    return outcome;
+    return this.#events.done(options.event, outcome);
   }
 
   /**
@@ -824,40 +731,34 @@ export class BridgeEngine {
    * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NOT_MEMBER`, `COLLECTIVE_RULE` (threshold not met,
    * closed, unknown)
    */
-  async enact(id: string, collective: string, proposal: number): Promise<VoteOutcome> {
-    const session = this.#mustSession(id);
-    const before = await session.client.collective(collective);
-    const outcome = await session.client.enact(collective, proposal);
+  async enact(
+    id: string,
+    collective: string,
+    proposal: number,
+    options: EventOptions = {},
+  ): Promise<VoteOutcome> {
+    const replay = this.#events.replay(options.event);
+    if (replay !== undefined) return replay.result as VoteOutcome;
+    const outcome = await this.#sessions.must(id).client.enact(collective, proposal);
+    const { before } = outcome;
     const open = before.proposals.find((p) => p.id === proposal);
-    if (open !== undefined) this.#courtesy(() => this.#tellEnacted(id, before, open));
-    return outcome;
-  }
-
-  async #tellEnacted(id: string, before: CollectiveView, proposal: ProposalView): Promise<void> {
-    await this.#notifyHeld(
-      before.members.map((m) => m.name),
-      id,
-      {
-        kind: 'collective-enacted',
-        collective: before.name,
-        proposal: proposal.id,
-        change: proposal.change,
-        before: before.constitution,
-      },
-    );
+    if (open !== undefined) {
+      this.#notices.courtesy(() => this.#notices.tellEnacted(id, before, open));
+    }
+    return this.#events.done(options.event, outcome);
   }
 
   /**
    * Leaves a collective (or withdraws a request to join). Rules can never keep anyone in.
    * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NOT_MEMBER`
    */
-  async leave(id: string, collective: string): Promise<void> {
-    await this.#mustSession(id).client.leave(collective);
+  async leave(id: string, collective: string, options: EventOptions = {}): Promise<void> {
+    await this.#events.once(options.event, () => this.#sessions.must(id).client.leave(collective));
   }
 
   /**
-   * Signs a message to every other member and seals it here, once for all (one content key
-   * sealed to each member), then queues it; the outbox hands it to the Operator. If the
+   * Has the identity's client sign a message to every other member and seal it, once for all (one
+   * content key sealed to each member), then queues it; the outbox hands it to the Operator. If the
    * membership changes before it is sent, the outbox seals it again for the members of then. The
    * queue holds it encrypted under the adapter's queue key, the message itself included (to seal
    * it again).
@@ -869,487 +770,31 @@ export class BridgeEngine {
     id: string,
     collectiveInput: string,
     text: string,
+    options: EventOptions = {},
   ): Promise<SentCollectiveMessage> {
-    const session = this.#mustSession(id);
-    const signer = this.#signer(session);
-    const collective = nameOrThrow(collectiveInput);
-    checkMessageText(text, 'message', MAX_LETTER_TEXT_BYTES, 'LETTER_TOO_LARGE');
-    const draft = checkCollectiveMessage({
-      v: 1,
-      collective,
-      from: signer.name,
-      sentAt: this.#deps.now(),
-      id: randomBytes(ID_BYTES),
-      text,
-    });
-    if (!draft.ok) throw draft.error;
-    const message = draft.value;
-    const sealing = await sealForMembers(session.client, session.held.keys.signSecret, message);
-    const sent = { collective, id: toBase64url(message.id), sentAt: message.sentAt };
-    if (sealing === undefined) return { ...sent, recipients: 0, failed: [] };
-    const { sealed, failed } = sealing;
-    const envelope = this.#deps.codec.encodeCollective(id, { message, sealed });
-    await this.#queues.outbox.add(
-      'collective',
-      { identity: id, kind: 'collective', envelope },
-      OUTBOX_JOB,
+    const replay = this.#events.replay(options.event);
+    if (replay !== undefined) return replay.result as SentCollectiveMessage;
+    const prepared = await this.#sessions
+      .must(id)
+      .client.prepareCollectiveMessage(collectiveInput, text);
+    const { message, sealed } = prepared;
+    const sent = {
+      collective: message.collective,
+      id: toBase64url(message.id),
+      sentAt: message.sentAt,
+    };
+    // Nobody else is a member yet: nothing to send (the chat says so).
+    if (sealed === undefined) {
+      const alone = { ...sent, recipients: 0, failed: [] };
+      if (options.event !== undefined) this.#events.record(options.event, alone);
+      return alone;
+    }
+    const result = { ...sent, recipients: prepared.recipients, failed: [...prepared.failed] };
+    const added = await this.#outbox.queueCollective(
+      id,
+      { message, sealed },
+      this.#handled(options, result),
     );
-    return { ...sent, recipients: sealed.keys.length - failed.length, failed };
-  }
-
-  /** Runs a notice beside a command: its failure is logged, never the command's. */
-  #courtesy(work: () => Promise<void>): void {
-    const running = work()
-      .catch((error: unknown) => {
-        this.#deps.logger.warn('bridge.notify_failed', { code: codeOf(error) });
-      })
-      .finally(() => this.#courtesies.delete(running));
-    this.#courtesies.add(running);
-  }
-
-  /** Tells each of `names` held by this adapter (except identity `except`) `notice`. */
-  async #notifyHeld(names: readonly string[], except: string, notice: ChatNotice): Promise<void> {
-    for (const name of names) {
-      const held = this.#deps.store.identityNamed(name);
-      if (held === undefined || held === except) continue;
-      const session = this.#session(held);
-      if (session === undefined) continue;
-      try {
-        await this.#deps.surface.notify(session.held.chat, notice);
-      } catch (error) {
-        this.#deps.logger.warn('bridge.notify_failed', { code: codeOf(error) });
-      }
-    }
-  }
-
-  // ---- queue internals -----------------------------------------------------------------------
-
-  async #schedulePolling(id: string): Promise<void> {
-    await this.#queues.poll.upsertJobScheduler(
-      `poll-${id}`,
-      { every: this.#pollIntervalMs },
-      {
-        name: 'poll',
-        data: { identity: id },
-        opts: { removeOnComplete: true, removeOnFail: true, attempts: 1 },
-      },
-    );
-  }
-
-  async #enqueueDelivery(identity: string, delivery: string): Promise<void> {
-    await this.#queues.deliver.add(
-      'deliver',
-      { identity, delivery },
-      {
-        jobId: `d_${delivery}_${this.#runId}`,
-        attempts: 20,
-        backoff: { type: 'custom' },
-        removeOnComplete: true,
-        removeOnFail: true,
-      },
-    );
-  }
-
-  async #processOutbox(
-    job: Job<JobPayloads['outbox']>,
-    _token: string | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const data = decodeJob('outbox', job.data);
-    if ('kind' in data) {
-      await this.#processCollectiveOutbox(job, data.identity, data.envelope, signal);
-      return;
-    }
-    const { identity, envelope } = data;
-    if (signal?.aborted === true) throw new Error('ABORTED');
-    try {
-      const session = this.#session(identity);
-      if (session === undefined) throw new UnrecoverableError('IDENTITY_GONE');
-      const entry = this.#deps.codec.decode(identity, envelope);
-      await session.operator.send(this.#signer(session), [entry]);
-      this.#deps.logger.debug('bridge.sent', { job: job.id });
-      // The recipient is held here too: fetch now rather than at its next scheduled poll.
-      const local = this.#deps.store.identityNamed(entry.to);
-      if (local !== undefined) await this.pollNow(local);
-    } catch (error) {
-      this.#deps.logger.warn('bridge.send_failed', {
-        job: job.id,
-        code: codeOf(error),
-        attempt: job.attemptsMade + 1,
-      });
-      throw forQueue(error);
-    }
-  }
-
-  /**
-   * Hands a sealed collective message to the Operator. When the membership changed since it was
-   * sealed (`COLLECTIVE_CONFLICT`), seals it again for the members of now, same id and time, and
-   * stores the new sealing in the job, so a restart goes on from there.
-   */
-  async #processCollectiveOutbox(
-    job: Job<JobPayloads['outbox']>,
-    identity: string,
-    envelope: string,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    if (signal?.aborted === true) throw new Error('ABORTED');
-    try {
-      const session = this.#session(identity);
-      if (session === undefined) throw new UnrecoverableError('IDENTITY_GONE');
-      const signer = this.#signer(session);
-      const entry = this.#deps.codec.decodeCollective(identity, envelope);
-      const { message } = entry;
-      let { sealed } = entry;
-      for (let reseals = 0; ; reseals++) {
-        try {
-          await session.operator.sendToCollective(signer, message.collective, sealed);
-          break;
-        } catch (error) {
-          if (!isKomradeError(error, 'COLLECTIVE_CONFLICT') || reseals >= MAX_RESEALS) throw error;
-        }
-        const again = await this.#reseal(session, message);
-        if (again === undefined) {
-          this.#deps.logger.info('bridge.collective_nobody_left', { job: job.id });
-          return;
-        }
-        sealed = again;
-        await job.updateData({
-          identity,
-          kind: 'collective',
-          envelope: this.#deps.codec.encodeCollective(identity, { message, sealed }),
-        });
-        this.#deps.logger.debug('bridge.collective_resealed', { job: job.id });
-      }
-      this.#deps.logger.debug('bridge.collective_sent', { job: job.id, count: sealed.keys.length });
-      // Members held here too: fetch now rather than at their next scheduled poll.
-      for (const { to } of sealed.keys) {
-        const local = this.#deps.store.identityNamed(to);
-        if (local !== undefined) await this.pollNow(local);
-      }
-    } catch (error) {
-      this.#deps.logger.warn('bridge.collective_send_failed', {
-        job: job.id,
-        code: codeOf(error),
-        attempt: job.attemptsMade + 1,
-      });
-      throw forQueue(error);
-    }
-  }
-
-  async #reseal(session: Session, message: CollectiveMessage) {
-    const sealing = await sealForMembers(session.client, session.held.keys.signSecret, message);
-    if (sealing !== undefined && sealing.failed.length > 0) {
-      this.#deps.logger.warn('bridge.collective_unsealable', { count: sealing.failed.length });
-    }
-    return sealing?.sealed;
-  }
-
-  async #tellSendFailed(data: JobPayloads['outbox'], code: string): Promise<void> {
-    try {
-      const decoded = decodeJob('outbox', data);
-      const { identity, envelope } = decoded;
-      const session = this.#session(identity);
-      if (session === undefined) return;
-      if ('kind' in decoded) {
-        const { message } = this.#deps.codec.decodeCollective(identity, envelope);
-        await this.#deps.surface.notify(session.held.chat, {
-          kind: 'collective-send-failed',
-          collective: message.collective,
-          code,
-        });
-        return;
-      }
-      const { to } = this.#deps.codec.decode(identity, envelope);
-      await this.#deps.surface.notify(session.held.chat, { kind: 'send-failed', to, code });
-    } catch (error) {
-      this.#deps.logger.warn('bridge.notify_failed', { code: codeOf(error) });
-    }
-  }
-
-  async #processPoll(
-    job: Job<JobPayloads['poll']>,
-    _token: string | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const { identity } = decodeJob('poll', job.data);
-    const session = this.#session(identity);
-    if (session === undefined) {
-      await this.#queues.poll.removeJobScheduler(`poll-${identity}`);
-      return;
-    }
-    if (session.local.ownReceipt() === undefined) return;
-    const signer = this.#signer(session);
-    await session.client.operatorInfo();
-    session.local.pruneProcessed(this.#deps.now() - PROCESSED_LETTER_RETENTION_MS);
-    const batch = await session.operator.fetch(signer, FETCH_LIMIT);
-    const ackNow: Uint8Array[] = [];
-    for (const waiting of batch.letters) {
-      if (signal?.aborted === true) break;
-      if (waiting.body !== undefined) {
-        const outcome = await this.#fetchedCollective(identity, session, waiting, waiting.body);
-        if (outcome === 'ack') ackNow.push(waiting.id);
-        continue;
-      }
-      const letter = await this.#verifiedLetter(session, waiting.sealed, signer.name);
-      if (letter === undefined || isLetterTooOld(letter.sentAt, this.#deps.now())) {
-        // Forged, undecryptable, or too old to tell from a replay: the Operator may forget it.
-        ackNow.push(waiting.id);
-        continue;
-      }
-      const state = session.local.contactState(letter.from);
-      if (state === 'blocked') {
-        // Remembered, so unblocking later does not bring it back if it is delivered again.
-        session.local.markProcessed(letter.from, letter.id, letter.sentAt);
-        ackNow.push(waiting.id);
-        continue;
-      }
-      let folder: 'inbox' | 'request';
-      switch (letter.kind) {
-        case 'text':
-          folder = state === 'accepted' ? 'inbox' : 'request';
-          break;
-        case 'post':
-          // Shown only from komrades this identity follows: nobody can push posts at a stranger.
-          if (!this.#deps.store.following(identity).includes(letter.from)) {
-            session.local.markProcessed(letter.from, letter.id, letter.sentAt);
-            ackNow.push(waiting.id);
-            continue;
-          }
-          folder = 'inbox';
-          break;
-        case 'follow':
-        case 'unfollow':
-          // Recorded durably before the ack; a first contact may follow without being accepted.
-          await this.#applyFollow(session, letter);
-          ackNow.push(waiting.id);
-          continue;
-      }
-      // A letter processed before is not stored again; the ledger below still finishes a delivery
-      // a crash interrupted, and shows nothing for a letter no longer stored.
-      session.local.saveLetters([{ letter, folder, receivedAt: this.#deps.now() }]);
-      const delivery = this.#deps.store.recordFetched(
-        identity,
-        letter.from,
-        toBase64url(letter.id),
-        toBase64url(waiting.id),
-      );
-      if (delivery.state === 'delivered') ackNow.push(waiting.id);
-      else await this.#enqueueDelivery(identity, delivery.id);
-    }
-    if (ackNow.length > 0) await session.operator.ack(signer, ackNow);
-    await this.#tellAdmissions(session);
-  }
-
-  /**
-   * Tells the chat once of each collective that admitted this identity, read from the verified log,
-   * so a candidate hears it whoever vouched and from whichever client (see docs/collectives.md).
-   */
-  async #tellAdmissions(session: Session): Promise<void> {
-    for (const notice of await session.client.collectiveAdmissions()) {
-      try {
-        await this.#deps.surface.notify(session.held.chat, {
-          kind: 'collective-vouched',
-          collective: notice.collective,
-          voucher: notice.admittedBy,
-          vouches: notice.vouchers.length,
-          quorum: notice.quorum,
-          admitted: true,
-        });
-      } catch (error) {
-        // Not marked as told: the next poll tries again.
-        this.#deps.logger.warn('bridge.notify_failed', { code: codeOf(error) });
-        continue;
-      }
-      session.client.admissionTold(notice);
-    }
-  }
-
-  /**
-   * Opens and verifies a fetched collective message (sender's signature, membership in the
-   * verified log) and records it in the ledger for a `deliver` job.
-   * @returns `ack` when the Operator may forget it now (rejected, blocked, or already shown),
-   * `queued` when a delivery will show it (and acknowledge it after), `later` to fetch it again
-   */
-  async #fetchedCollective(
-    identity: string,
-    session: Session,
-    waiting: WaitingLetter,
-    body: Uint8Array,
-  ): Promise<'ack' | 'queued' | 'later'> {
-    let opened;
-    try {
-      opened = await session.client.openCollectiveLetter(
-        { sealed: waiting.sealed, body },
-        this.#deps.now(),
-      );
-    } catch (error) {
-      // Only what may pass (the log could not be synced): keep it at the Operator for next time.
-      this.#deps.logger.warn('bridge.collective_open_failed', { code: codeOf(error) });
-      return 'later';
-    }
-    if (!opened.ok) {
-      // Forged, altered, or from a non-member: nothing to show; the Operator may forget it.
-      this.#deps.logger.info('bridge.collective_rejected', { code: opened.error.code });
-      return 'ack';
-    }
-    const message = opened.value;
-    if (session.local.contactState(message.from) === 'blocked') return 'ack';
-    const delivery = this.#deps.store.recordFetched(
-      identity,
-      message.from,
-      message.id,
-      toBase64url(waiting.id),
-      {
-        collective: message.collective,
-        content: encodeCollectiveContent({
-          collective: message.collective,
-          from: message.from,
-          senderKeyHolder: message.fromKeyHolder,
-          sentAt: message.sentAt,
-          text: message.text,
-          id: message.id,
-        }),
-      },
-    );
-    if (delivery.state === 'delivered') return 'ack';
-    await this.#enqueueDelivery(identity, delivery.id);
-    return 'queued';
-  }
-
-  async #applyFollow(session: Session, letter: Letter): Promise<void> {
-    // Only the newest statement per komrade counts, and a letter id is applied once.
-    const outcome = session.local.applyFollowStatement(
-      {
-        from: letter.from,
-        follows: letter.kind === 'follow',
-        sentAt: letter.sentAt,
-        id: letter.id,
-      },
-      this.#deps.now(),
-    );
-    if (outcome !== 'added') return;
-    try {
-      await this.#deps.surface.notify(session.held.chat, {
-        kind: 'new-follower',
-        name: letter.from,
-      });
-    } catch (error) {
-      // The follower is recorded; the notice is a courtesy and is not retried.
-      this.#deps.logger.warn('bridge.notify_failed', { code: codeOf(error) });
-    }
-  }
-
-  async #verifiedLetter(
-    session: Session,
-    sealed: Uint8Array,
-    myName: string,
-  ): Promise<Letter | undefined> {
-    const opened = openLetter(sealed, session.held.keys);
-    if (!opened.ok) return undefined;
-    let signKey: Uint8Array | undefined;
-    try {
-      signKey = fromBase64url((await session.client.lookup(opened.value.letter.from)).signKey);
-    } catch (error) {
-      if (isKomradeError(error, 'NAME_UNKNOWN') || isKomradeError(error, 'NAME_INVALID')) {
-        return undefined;
-      }
-      throw error;
-    }
-    if (signKey === undefined) return undefined;
-    const verified = verifyLetter(opened.value, signKey, myName);
-    return verified.ok ? verified.value : undefined;
-  }
-
-  /**
-   * Who holds a sender's keys, from their receipt: cached when the letter was verified, else
-   * looked up again (and checked against the pinned Operator key). `null` if they vanished.
-   */
-  async #keyHolderOf(session: Session, name: string): Promise<KeyHolder | null> {
-    const cached = session.local.cachedReceipt(name);
-    if (cached !== undefined) return cached.keyHolder;
-    try {
-      return (await session.client.lookup(name)).keyHolder;
-    } catch (error) {
-      if (isKomradeError(error, 'NAME_UNKNOWN')) return null;
-      throw error;
-    }
-  }
-
-  async #processDeliver(
-    job: Job<JobPayloads['deliver']>,
-    _token: string | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const { identity, delivery: deliveryId } = decodeJob('deliver', job.data);
-    const session = this.#session(identity);
-    const delivery = this.#deps.store.delivery(deliveryId);
-    if (session === undefined || delivery === undefined) return;
-    // One adapter process per queue prefix: within it, never show one letter from two jobs at once.
-    if (this.#inFlight.has(deliveryId)) throw new Error('BUSY');
-    this.#inFlight.add(deliveryId);
-    try {
-      await this.#deliver(session, delivery, job, signal);
-    } finally {
-      this.#inFlight.delete(deliveryId);
-    }
-  }
-
-  async #deliver(
-    session: Session,
-    delivery: Delivery,
-    job: Job<JobPayloads['deliver']>,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const deliveryId = delivery.id;
-    if (delivery.state === 'pending') {
-      if (signal?.aborted === true) throw new Error('ABORTED');
-      const ref =
-        delivery.collective === null
-          ? await this.#showLetter(session, delivery)
-          : await this.#showCollectiveMessage(session, delivery);
-      // Shown (or gone meanwhile, e.g. deleted by a block): never show it again.
-      this.#deps.store.markDelivered(deliveryId, ref);
-      this.#deps.logger.debug('bridge.delivered', { job: job.id });
-    }
-    const ids = this.#deps.store.delivery(deliveryId)?.operatorIds ?? [];
-    if (ids.length === 0) return;
-    const bytes = ids.map((o) => fromBase64url(o)).filter((b) => b !== undefined);
-    await session.operator.ack(this.#signer(session), bytes);
-    this.#deps.store.markAcked(deliveryId, ids);
-  }
-
-  /** Shows a stored letter; `null` when it is no longer stored. */
-  async #showLetter(session: Session, delivery: Delivery): Promise<string | null> {
-    const stored = [
-      ...session.local.letters('inbox', delivery.sender),
-      ...session.local.letters('request', delivery.sender),
-    ].find((s) => toBase64url(s.letter.id) === delivery.letterId);
-    if (stored === undefined) return null;
-    const { letter } = stored;
-    return this.#deps.surface.deliverLetter(session.held.chat, {
-      from: letter.from,
-      to: letter.to,
-      sentAt: letter.sentAt,
-      text: letter.body,
-      firstContact: stored.folder === 'request',
-      senderKeyHolder: await this.#keyHolderOf(session, letter.from),
-      post: letter.kind === 'post',
-    });
-  }
-
-  /** Shows a collective message kept in the ledger; `null` when its content is gone or damaged. */
-  async #showCollectiveMessage(session: Session, delivery: Delivery): Promise<string | null> {
-    const content = this.#deps.store.deliveryContent(delivery.id);
-    if (content === undefined) return null;
-    let message;
-    try {
-      message = decodeCollectiveContent(content);
-    } catch (error) {
-      // Retrying cannot repair it; showing nothing beats blocking the ledger forever.
-      this.#deps.logger.warn('bridge.collective_undecodable', { code: codeOf(error) });
-      return null;
-    }
-    if (session.local.contactState(message.from) === 'blocked') return null;
-    return this.#deps.surface.deliverCollectiveMessage(session.held.chat, message);
+    return added.added ? result : (decodeResult(added.handled.result) as SentCollectiveMessage);
   }
 }

@@ -20,8 +20,6 @@ export interface IdentityToBackUp {
   readonly storageKey: Uint8Array;
   /** The identity's live local store file. */
   readonly localPath: string;
-  /** Who it follows: the bot keeps this in its bridge store, the CLI in the local store. */
-  readonly following: readonly string[];
   /** The bot's Operator, written into the copy so `komrade restore` knows where to go. */
   readonly operatorUrl: string | undefined;
 }
@@ -31,7 +29,6 @@ export interface RestoredIdentity {
   readonly keys: IdentityKeys;
   readonly storageKey: Uint8Array;
   readonly name: string;
-  readonly following: readonly string[];
 }
 
 const removeDatabase = (path: string) => {
@@ -39,8 +36,9 @@ const removeDatabase = (path: string) => {
 };
 
 /**
- * Seals a backup of one identity under `passphrase`. The live store is copied, and the copy (never
- * the live store) gets the Operator address and the follow list, so the CLI can use it as is.
+ * Seals a backup of one identity under `passphrase`. The live store is copied (its follow list
+ * included), and the copy (never the live store) gets the Operator address, so the CLI can use it
+ * as is.
  */
 export async function sealIdentityBackup(
   identity: IdentityToBackUp,
@@ -57,11 +55,9 @@ export async function sealIdentityBackup(
     image.fill(0);
     const copy = new SqliteLocalStore(temp, { storageKey: identity.storageKey });
     try {
-      const at = options.now();
       if (copy.operatorUrl() === undefined && identity.operatorUrl !== undefined) {
         copy.setOperatorUrl(identity.operatorUrl);
       }
-      for (const name of identity.following) copy.addFollowing(name, at);
     } finally {
       copy.close();
     }
@@ -118,7 +114,6 @@ export async function openIdentityBackup(
       });
     }
     let name: string;
-    let following: string[];
     try {
       const own = local.ownReceipt();
       const pinned = local.pinnedOperator();
@@ -157,11 +152,10 @@ export async function openIdentityBackup(
         );
       }
       name = own.name;
-      following = local.following();
     } finally {
       local.close();
     }
-    return { keys: contents.keys, storageKey: contents.storageKey, name, following };
+    return { keys: contents.keys, storageKey: contents.storageKey, name };
   } catch (error) {
     if (written) removeDatabase(target.localPath);
     contents.storageKey.fill(0);

@@ -1,7 +1,9 @@
 /**
  * The `BridgeStore` port: what an adapter that holds identities for chat users keeps on its own
  * disk: the identities (secrets sealed under the master key), the delivery ledger that separates
- * "fetched" from "shown in the chat", and follow lists. Nothing here ever reaches the Operator.
+ * "fetched" from "shown in the chat", the durable outbox (what is still to hand to the Operator),
+ * the platform events already handled. Nothing here ever reaches the Operator.
+ * Redis only ever holds work that can be rebuilt from this store.
  */
 import type { IdentityKeys } from '../../common/crypto/index.js';
 
@@ -42,10 +44,49 @@ export interface Delivery {
  * keeps its content (sealed) until it is shown, then forgets it.
  */
 export interface FetchedCollectiveMessage {
-  readonly collective: string;
+  /** The collective it was sent to; `null` for a letter (whose content the ledger keeps too). */
+  readonly collective: string | null;
   /** The verified message, encoded by the engine; sealed by the store while it waits. */
   readonly content: Uint8Array;
 }
+
+/** What the outbox holds for one send: a letter (or statement, post copy) or a collective message. */
+export type OutboxKind = 'letter' | 'collective';
+
+/** One send still to hand to the Operator. */
+export interface OutboxRow {
+  /** Opaque random id (base64url, 16 bytes); the queue job that sends it is named after it. */
+  readonly id: string;
+  readonly identity: string;
+  readonly kind: OutboxKind;
+  /** What the envelope codec sealed (never plaintext); a resend carries the same letter id. */
+  readonly envelope: string;
+  /** The platform event that produced it, if any (e.g. `telegram:<update_id>`). */
+  readonly event: string | null;
+  readonly createdAt: number;
+}
+
+/** A send to write into the outbox. */
+export interface NewOutboxRow {
+  readonly identity: string;
+  readonly kind: OutboxKind;
+  readonly envelope: string;
+}
+
+/** A platform event already handled as a user action, and what it answered. */
+export interface HandledEvent {
+  readonly event: string;
+  /** What the action returned, as the engine encoded it (sealed by the store at rest). */
+  readonly result: string;
+  /** Whether the user was given the answer (so a re-delivered event is not answered twice). */
+  readonly answered: boolean;
+  readonly at: number;
+}
+
+/** The outcome of {@link BridgeStore.addOutbox}. */
+export type AddOutboxResult =
+  | { readonly added: true; readonly rows: readonly OutboxRow[] }
+  | { readonly added: false; readonly handled: HandledEvent };
 
 /**
  * Durable when each call returns. Implementations seal secrets and chat addresses; lookups by chat
@@ -85,9 +126,42 @@ export interface BridgeStore {
   /** The delivery a surface message showed (to answer a reply). */
   deliveryByRef(identity: string, surfaceRef: string): Delivery | undefined;
 
-  follow(identity: string, name: string): boolean;
-  unfollow(identity: string, name: string): boolean;
-  following(identity: string): string[];
+  /**
+   * Writes sends into the outbox and, with `handled`, records the platform event that produced
+   * them, in one transaction: either both are written or neither.
+   * @returns the new rows, or (nothing written) the record of `handled.event` when that event was
+   * handled before
+   */
+  addOutbox(
+    rows: readonly NewOutboxRow[],
+    handled?: { readonly event: string; readonly result: string },
+  ): AddOutboxResult;
+  outboxRow(id: string): OutboxRow | undefined;
+  /** Every send still to hand to the Operator (one identity's, or everyone's), oldest first. */
+  outboxRows(identity?: string): OutboxRow[];
+  /** Replaces a row's envelope (a collective message sealed again for the members of now). */
+  updateOutboxEnvelope(id: string, envelope: string): void;
+  /** Forgets a send once the Operator accepted it (or it failed for good). */
+  deleteOutbox(id: string): void;
+
+  /**
+   * Records a handled platform event with what it answered.
+   * @returns false (nothing changed) when it was recorded before
+   */
+  recordEvent(event: string, result: string): boolean;
+  handledEvent(event: string): HandledEvent | undefined;
+  /** Notes that the user was given the event's answer. */
+  markEventAnswered(event: string): void;
+  /** Forgets events handled before `before` (ms); returns how many. */
+  pruneEvents(before: number): number;
+
+  /**
+   * Follow lists kept here by versions before each identity's letter store became the one home of
+   * following: the engine copies them there once at start, then drops them.
+   */
+  legacyFollows(): { readonly identity: string; readonly names: readonly string[] }[];
+  /** Forgets an identity's legacy follow list (once copied). */
+  dropLegacyFollows(identity: string): void;
 
   close(): void;
 }

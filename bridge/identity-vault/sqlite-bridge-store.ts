@@ -16,10 +16,15 @@ import { KomradeError } from '../../common/errors/index.js';
 import { decodeCanonical, encodeCanonical, toBase64url } from '../../common/wire/index.js';
 import { openPrivateDatabase } from '../../client/index.js';
 import type {
+  AddOutboxResult,
   BridgeStore,
   Delivery,
   FetchedCollectiveMessage,
+  HandledEvent,
   HeldIdentity,
+  NewOutboxRow,
+  OutboxKind,
+  OutboxRow,
 } from './bridge-store.js';
 
 /** Keys the store is opened with (derived from the adapter's master key). */
@@ -53,6 +58,23 @@ CREATE TABLE IF NOT EXISTS deliveries (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (state, identity);
 CREATE INDEX IF NOT EXISTS deliveries_ref ON deliveries (identity, surface_ref);
+CREATE TABLE IF NOT EXISTS outbox (
+  id TEXT PRIMARY KEY,
+  identity TEXT NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+  kind TEXT NOT NULL CHECK (kind IN ('letter', 'collective')),
+  envelope TEXT NOT NULL,
+  event TEXT,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS outbox_identity ON outbox (identity);
+CREATE TABLE IF NOT EXISTS handled_events (
+  event TEXT PRIMARY KEY,
+  result BLOB NOT NULL,
+  answered INTEGER NOT NULL DEFAULT 0,
+  at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS handled_events_at ON handled_events (at);
+-- Follow lists of versions before the identities' letter stores held them; emptied at start.
 CREATE TABLE IF NOT EXISTS follows (
   identity TEXT NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
   name TEXT NOT NULL,
@@ -77,8 +99,35 @@ interface DeliveryRow {
   collective: string | null;
 }
 
+interface OutboxDbRow {
+  id: string;
+  identity: string;
+  kind: OutboxKind;
+  envelope: string;
+  event: string | null;
+  created_at: number;
+}
+
+interface EventDbRow {
+  event: string;
+  result: Uint8Array;
+  answered: number;
+  at: number;
+}
+
 const AD_TAG = 'komrade/bridge-identity/v1';
 const CONTENT_AD_TAG = 'komrade/bridge-delivery/v1';
+const EVENT_AD_TAG = 'komrade/bridge-event/v1';
+const OUTBOX_COLUMNS = 'id, identity, kind, envelope, event, created_at';
+
+const toOutboxRow = (row: OutboxDbRow): OutboxRow => ({
+  id: row.id,
+  identity: row.identity,
+  kind: row.kind,
+  envelope: row.envelope,
+  event: row.event,
+  createdAt: row.created_at,
+});
 const DELIVERY_COLUMNS =
   'id, identity, sender, letter_id, state, operator_ids, surface_ref, collective';
 
@@ -270,6 +319,8 @@ export class SqliteBridgeStore implements BridgeStore {
         };
       }
       const ids = JSON.parse(existing.operator_ids) as string[];
+      // A copy of a letter already shown is acknowledged at once by the caller: nothing to keep.
+      if (existing.state === 'delivered') return toDelivery(existing);
       if (!ids.includes(operatorId)) ids.push(operatorId);
       this.#db
         .prepare('UPDATE deliveries SET operator_ids = ? WHERE id = ?')
@@ -347,27 +398,126 @@ export class SqliteBridgeStore implements BridgeStore {
     return row === undefined ? undefined : toDelivery(row);
   }
 
-  follow(identity: string, name: string): boolean {
+  addOutbox(
+    rows: readonly NewOutboxRow[],
+    handled?: { readonly event: string; readonly result: string },
+  ): AddOutboxResult {
+    const at = this.#now();
+    return this.#db.transaction((): AddOutboxResult => {
+      if (handled !== undefined && !this.recordEvent(handled.event, handled.result)) {
+        const before = this.handledEvent(handled.event);
+        if (before !== undefined) return { added: false, handled: before };
+      }
+      const insert = this.#db.prepare(
+        `INSERT INTO outbox (${OUTBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`,
+      );
+      const added = rows.map((row): OutboxRow => {
+        const id = toBase64url(randomBytes(16));
+        const event = handled?.event ?? null;
+        insert.run(id, row.identity, row.kind, row.envelope, event, at);
+        return {
+          id,
+          identity: row.identity,
+          kind: row.kind,
+          envelope: row.envelope,
+          event,
+          createdAt: at,
+        };
+      });
+      return { added: true, rows: added };
+    })();
+  }
+
+  outboxRow(id: string): OutboxRow | undefined {
+    const row = this.#db.prepare(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE id = ?`).get(id) as
+      OutboxDbRow | undefined;
+    return row === undefined ? undefined : toOutboxRow(row);
+  }
+
+  outboxRows(identity?: string): OutboxRow[] {
+    const rows = (
+      identity === undefined
+        ? this.#db.prepare(`SELECT ${OUTBOX_COLUMNS} FROM outbox ORDER BY created_at, rowid`).all()
+        : this.#db
+            .prepare(
+              `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE identity = ? ORDER BY created_at, rowid`,
+            )
+            .all(identity)
+    ) as OutboxDbRow[];
+    return rows.map(toOutboxRow);
+  }
+
+  updateOutboxEnvelope(id: string, envelope: string): void {
+    this.#db.prepare('UPDATE outbox SET envelope = ? WHERE id = ?').run(envelope, id);
+  }
+
+  deleteOutbox(id: string): void {
+    this.#db.prepare('DELETE FROM outbox WHERE id = ?').run(id);
+  }
+
+  recordEvent(event: string, result: string): boolean {
+    // Sealed: a result may name who a letter went to.
+    const sealed = aeadEncrypt(
+      Buffer.from(result, 'utf8'),
+      this.#vaultKey,
+      encodeCanonical([EVENT_AD_TAG, event]),
+    );
     return (
       this.#db
-        .prepare('INSERT INTO follows (identity, name) VALUES (?, ?) ON CONFLICT DO NOTHING')
-        .run(identity, name).changes > 0
+        .prepare(
+          'INSERT INTO handled_events (event, result, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+        )
+        .run(event, sealed, this.#now()).changes > 0
     );
   }
 
-  unfollow(identity: string, name: string): boolean {
-    return (
-      this.#db.prepare('DELETE FROM follows WHERE identity = ? AND name = ?').run(identity, name)
-        .changes > 0
+  handledEvent(event: string): HandledEvent | undefined {
+    const row = this.#db
+      .prepare('SELECT event, result, answered, at FROM handled_events WHERE event = ?')
+      .get(event) as EventDbRow | undefined;
+    if (row === undefined) return undefined;
+    const plain = aeadDecrypt(
+      new Uint8Array(row.result),
+      this.#vaultKey,
+      encodeCanonical([EVENT_AD_TAG, event]),
     );
+    if (plain === undefined) {
+      throw new KomradeError(
+        'KEYSTORE_CORRUPT',
+        'A handled event in the bridge store cannot be opened: wrong master key, or the file was altered.',
+      );
+    }
+    return {
+      event: row.event,
+      result: Buffer.from(plain).toString('utf8'),
+      answered: row.answered !== 0,
+      at: row.at,
+    };
   }
 
-  following(identity: string): string[] {
-    return (
-      this.#db
-        .prepare('SELECT name FROM follows WHERE identity = ? ORDER BY name')
-        .all(identity) as { name: string }[]
-    ).map((r) => r.name);
+  markEventAnswered(event: string): void {
+    this.#db.prepare('UPDATE handled_events SET answered = 1 WHERE event = ?').run(event);
+  }
+
+  pruneEvents(before: number): number {
+    return this.#db.prepare('DELETE FROM handled_events WHERE at < ?').run(before).changes;
+  }
+
+  legacyFollows(): { readonly identity: string; readonly names: readonly string[] }[] {
+    const rows = this.#db
+      .prepare('SELECT identity, name FROM follows ORDER BY identity, name')
+      .all() as { identity: string; name: string }[];
+    const byIdentity = new Map<string, string[]>();
+    for (const { identity, name } of rows) {
+      const names = byIdentity.get(identity) ?? [];
+      names.push(name);
+      byIdentity.set(identity, names);
+    }
+    return [...byIdentity].map(([identity, names]) => ({ identity, names }));
+  }
+
+  dropLegacyFollows(identity: string): void {
+    this.#db.prepare('DELETE FROM follows WHERE identity = ?').run(identity);
   }
 
   close(): void {

@@ -10,6 +10,8 @@ import { KomradeError } from '../../common/errors/index.js';
 const identityId = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
 /** Opaque delivery id (the ledger's primary key). */
 const deliveryId = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
+/** Opaque outbox row id (the bridge store's durable outbox). */
+const outboxRowId = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
 
 /** The queues, by role. Real queue names are `<prefix>` + role, see {@link queueNames}. */
 export const QUEUE_ROLES = ['outbox', 'poll', 'deliver'] as const;
@@ -23,16 +25,18 @@ const MAX_COLLECTIVE_ENVELOPE_CHARS = 2_500_000;
 
 /**
  * Job payload schemas, one per queue role.
- * - `outbox`: a letter already sealed to its recipient, itself encrypted (with the recipient's
- *   name) under the adapter's queue key, so Redis sees neither. With `kind: 'collective'`, a
- *   message to a collective: its fan-out sealed to every member, plus the signed message so it
- *   can be sealed again if the membership changes before it is sent, all under the queue key.
- *   Jobs queued before collectives existed carry no `kind`: they are letters.
+ * - `outbox`: the id of a row in the bridge store's durable outbox (which holds the sealed send);
+ *   the job is named after it (see {@link outboxJobId}). Jobs queued by older versions carry the
+ *   send itself instead: a letter already sealed to its recipient, itself encrypted (with the
+ *   recipient's name) under the adapter's queue key, or with `kind: 'collective'` a message to a
+ *   collective (its fan-out and the signed message, under the queue key); they are moved into the
+ *   outbox at start.
  * - `poll`: fetch an identity's waiting letters.
  * - `deliver`: show one fetched letter in the chat, then acknowledge it at the Operator.
  */
 export const JOB_SCHEMAS = {
   outbox: z.union([
+    z.strictObject({ identity: identityId, row: outboxRowId }),
     z.strictObject({ identity: identityId, envelope: z.string().max(200_000) }),
     z.strictObject({
       identity: identityId,
@@ -55,6 +59,12 @@ export function queueNames(prefix: string): Readonly<Record<QueueRole, string>> 
     deliver: `${prefix}-deliver`,
   });
 }
+
+/**
+ * The BullMQ job id of an outbox row: queueing a row twice (a restart, Redis found empty) queues
+ * it once while its job is still in Redis.
+ */
+export const outboxJobId = (row: string): string => `o_${row}`;
 
 /**
  * Checks a payload read back from Redis against its job's schema.

@@ -91,6 +91,25 @@ export interface CollectiveView {
   readonly proposals: readonly ProposalView[];
 }
 
+/**
+ * A collective as verified here just before an action (the last sync it was decided on) and just
+ * after it (with the action's own events), so callers never sync again "to be sure".
+ */
+export interface CollectiveChange {
+  readonly before: CollectiveView;
+  readonly after: CollectiveView;
+}
+
+/**
+ * A join request's answer: the collective as the candidate now sees it (the fields of `after`),
+ * and before it, the copy kept from an earlier membership (`undefined` when there is none: an
+ * outsider cannot read the log).
+ */
+export interface JoinRequested extends CollectiveView {
+  readonly before: CollectiveView | undefined;
+  readonly after: CollectiveView;
+}
+
 /** What a vouch did. */
 export interface VouchOutcome {
   readonly collective: string;

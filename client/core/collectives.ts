@@ -28,7 +28,6 @@ import {
   ID_BYTES,
   MAX_LETTER_TEXT_BYTES,
   bytesEqual,
-  parseName,
   parseNewName,
   solveProofOfWork,
   toBase64url,
@@ -42,11 +41,19 @@ import type { OperatorClient, RequestSigner } from '../operator-client/operator-
 import { CollectiveReplica, seqOf } from './collective-replica.js';
 import { KeyedLock } from './keyed-lock.js';
 import { checkMessageText } from './message-text.js';
+import { nameOrThrow } from './names.js';
+import type {
+  PrepareOptions,
+  PreparedCollectiveMessage,
+  ResealedCollectiveMessage,
+} from './prepared.js';
 import { isRecipientFault } from './recipient-failure.js';
 import { sealToMembers, type MemberKey } from './seal-to-members.js';
 import type {
   AdmissionNotice,
+  CollectiveChange,
   CollectiveView,
+  JoinRequested,
   ProposalView,
   ReceivedCollectiveMessage,
   SentCollectiveMessage,
@@ -98,6 +105,9 @@ interface Attempts {
   readonly tried: SignedCollectiveEvent[];
 }
 
+/** What an action answered, with the collective before and after it. */
+type Acted<T> = { readonly value: T } & CollectiveChange;
+
 /** Conflicts (someone appended first) tolerated per action before giving up. */
 const MAX_CONFLICTS = 20;
 /** Events asked for per log page: keeps answers well under the client's size limit. */
@@ -111,12 +121,6 @@ const PERMANENT = ['NAME_UNKNOWN', 'NAME_INVALID', 'NOT_FOUND', 'BAD_REQUEST'] a
 /** A random pause that grows with each conflict, so racing members spread out (≤ 1 s). */
 const conflictPause = (conflict: number): number =>
   Math.floor(Math.random() * Math.min(1_000, 40 * 2 ** Math.min(conflict, 5)));
-
-function nameOrThrow(input: string): string {
-  const parsed = parseName(input);
-  if (!parsed.ok) throw parsed.error;
-  return parsed.value;
-}
 
 // Told admissions are kept in the processed-letters ledger under a sender no komrade can have
 // (names have no `:`), so telling survives restarts without a table of its own.
@@ -138,6 +142,16 @@ const proposalView = (p: OpenProposal): ProposalView => ({
   yes: p.yes,
   no: p.no,
   required: p.required,
+});
+
+const withChange = <T extends object>({
+  value,
+  before,
+  after,
+}: Acted<T>): T & CollectiveChange => ({
+  ...value,
+  before,
+  after,
 });
 
 /**
@@ -210,7 +224,7 @@ export class Collectives {
     }
   }
 
-  async requestToJoin(input: string, note = ''): Promise<CollectiveView> {
+  async requestToJoin(input: string, note = ''): Promise<JoinRequested> {
     const name = nameOrThrow(input);
     const signer = this.#host.signer();
     const size = Buffer.byteLength(note, 'utf8');
@@ -220,7 +234,15 @@ export class Collectives {
         `The note is ${size} bytes; a join request's note may have at most ${MAX_JOIN_NOTE_BYTES}.`,
       );
     }
-    return this.#lock.run(name, async () => {
+    return this.#lock.run(name, async (): Promise<JoinRequested> => {
+      // What was verified here before (a copy kept from an earlier membership), if anything.
+      const kept = await this.#load(name).catch(() => undefined);
+      const before =
+        kept !== undefined && kept.length > 0 ? this.#view(kept, signer.name) : undefined;
+      const answer = (replica: CollectiveReplica): JoinRequested => {
+        const after = this.#view(replica, signer.name);
+        return { ...after, before, after };
+      };
       for (let conflict = 0; ; conflict++) {
         // An outsider cannot read the log: draft from the head the Operator states. A wrong head
         // only makes the append fail, and the log is verified once we may read it.
@@ -249,13 +271,13 @@ export class Collectives {
           // Already a member or candidate (e.g. an earlier attempt went through): say so.
           if (isKomradeError(error, 'COLLECTIVE_RULE')) {
             const replica = await this.#sync(name).catch(() => undefined);
-            if (replica?.isIn(signer.name) === true) return this.#view(replica, signer.name);
+            if (replica?.isIn(signer.name) === true) return answer(replica);
           }
           throw error;
         }
       }
       this.#host.store.addCollective(name, this.#now());
-      return this.#view(await this.#sync(name), signer.name);
+      return answer(await this.#sync(name));
     });
   }
 
@@ -331,10 +353,10 @@ export class Collectives {
 
   // ── Acting ──────────────────────────────────────────────────────────────────────────────────
 
-  async vouch(input: string, candidateInput: string): Promise<VouchOutcome> {
+  async vouch(input: string, candidateInput: string): Promise<VouchOutcome & CollectiveChange> {
     const name = nameOrThrow(input);
     const candidate = nameOrThrow(candidateInput);
-    return this.#act(name, { tried: [] }, (replica, me, at) => {
+    const acted = await this.#act(name, { tried: [] }, (replica, me, at): Step<VouchOutcome> => {
       if (!replica.isMember(me)) throw notMember(name);
       const state = replica.state();
       if (state.members.includes(candidate)) {
@@ -366,12 +388,13 @@ export class Collectives {
       // Quorum met: admit now rather than leave it to the candidate.
       return { draft: replica.draft('admit', me, at, { candidate }), otherwise: outcome };
     });
+    return withChange(acted);
   }
 
-  async propose(input: string, change: ProposalChange): Promise<ProposalView> {
+  async propose(input: string, change: ProposalChange): Promise<ProposalView & CollectiveChange> {
     const name = nameOrThrow(input);
     const attempts: Attempts = { tried: [] };
-    return this.#act(name, attempts, (replica, me, at) => {
+    const acted = await this.#act(name, attempts, (replica, me, at): Step<ProposalView> => {
       const landed = attempts.tried.find((t) => replica.contains(t));
       const proposal = landed === undefined ? undefined : replica.proposal(seqOf(landed));
       if (proposal !== undefined) return { done: proposalView(proposal) };
@@ -381,12 +404,17 @@ export class Collectives {
       }
       return { draft: replica.draft('proposal', me, at, change) };
     });
+    return withChange(acted);
   }
 
-  async vote(input: string, proposal: number, yes: boolean): Promise<VoteOutcome> {
+  async vote(
+    input: string,
+    proposal: number,
+    yes: boolean,
+  ): Promise<VoteOutcome & CollectiveChange> {
     const name = nameOrThrow(input);
     const attempts: Attempts = { tried: [] };
-    return this.#act(name, attempts, (replica, me, at) => {
+    const acted = await this.#act(name, attempts, (replica, me, at): Step<VoteOutcome> => {
       if (!replica.isMember(me)) throw notMember(name);
       const enacted = this.#enacted(replica, proposal, attempts);
       if (enacted !== undefined) return { done: enacted };
@@ -403,17 +431,19 @@ export class Collectives {
       }
       return this.#enactStep(replica, me, at, open, false);
     });
+    return withChange(acted);
   }
 
-  async enact(input: string, proposal: number): Promise<VoteOutcome> {
+  async enact(input: string, proposal: number): Promise<VoteOutcome & CollectiveChange> {
     const name = nameOrThrow(input);
     const attempts: Attempts = { tried: [] };
-    return this.#act(name, attempts, (replica, me, at) => {
+    const acted = await this.#act(name, attempts, (replica, me, at): Step<VoteOutcome> => {
       if (!replica.isMember(me)) throw notMember(name);
       const enacted = this.#enacted(replica, proposal, attempts);
       if (enacted !== undefined) return { done: enacted };
       return this.#enactStep(replica, me, at, this.#openProposal(replica, proposal, at), true);
     });
+    return withChange(acted);
   }
 
   /**
@@ -487,27 +517,39 @@ export class Collectives {
    * event and append it, until the plan is done. A `COLLECTIVE_CONFLICT` (someone appended first)
    * means a short random pause, a re-sync and a new plan: plans read the verified state, so an
    * event of ours that did land is seen there rather than sent twice.
+   * @returns the plan's answer, with the verified views the action was decided on (`before`: the
+   * last sync before an event of ours landed) and left (`after`), so callers need no sync of their
+   * own
    */
   async #act<T>(
     name: string,
     attempts: Attempts,
     plan: (replica: CollectiveReplica, me: string, at: number) => Step<T>,
-  ): Promise<T> {
+  ): Promise<Acted<T>> {
     const signer = this.#host.signer();
+    const me = signer.name;
     return this.#lock.run(name, async () => {
       let replica = await this.#sync(name);
+      let before = this.#view(replica, me);
+      let landed = false;
+      const answer = (value: T): Acted<T> => ({
+        value,
+        before,
+        after: landed ? this.#view(replica, me) : before,
+      });
       for (let conflicts = 0; ;) {
         const at = Math.max(this.#host.now(), replica.length > 0 ? replica.state().lastAt : 0);
-        const step = plan(replica, signer.name, at);
-        if ('done' in step) return step.done;
+        const step = plan(replica, me, at);
+        if ('done' in step) return answer(step.done);
         if (step.otherwise !== undefined && !this.#allowed(replica, step.draft)) {
-          return step.otherwise;
+          return answer(step.otherwise);
         }
         const signed = this.#sign(replica, step.draft);
         attempts.tried.push(signed);
         try {
           await this.#host.operator.appendEvent(signer, signed);
           this.#applyOwn(replica, signed);
+          landed = true;
           continue;
         } catch (error) {
           if (!isKomradeError(error, 'COLLECTIVE_CONFLICT') || ++conflicts > MAX_CONFLICTS) {
@@ -516,6 +558,7 @@ export class Collectives {
         }
         await this.#host.sleep(conflictPause(conflicts));
         replica = await this.#sync(name);
+        if (!landed) before = this.#view(replica, me);
       }
     });
   }
@@ -561,72 +604,115 @@ export class Collectives {
 
   // ── Messages ────────────────────────────────────────────────────────────────────────────────
 
-  async send(input: string, text: string): Promise<SentCollectiveMessage> {
+  /**
+   * Signs a message once and seals it to every current member but its sender, from the synced,
+   * verified log; see {@link PreparedCollectiveMessage}.
+   * @throws `NAME_INVALID`, `NOT_REGISTERED`, `EMPTY_MESSAGE`, `LETTER_TOO_LARGE` (the text, or the
+   * sealed message over the Operator's limit), `NOT_MEMBER`
+   */
+  async prepare(
+    input: string,
+    text: string,
+    options: PrepareOptions = {},
+  ): Promise<PreparedCollectiveMessage> {
     const name = nameOrThrow(input);
     const signer = this.#host.signer();
     checkMessageText(text, 'message', MAX_LETTER_TEXT_BYTES, 'LETTER_TOO_LARGE');
     const info = await this.#host.operatorInfo();
-    const draft = {
+    const checked = checkCollectiveMessage({
       v: 1,
       collective: name,
       from: signer.name,
-      sentAt: this.#host.now(),
-      id: this.#host.random(ID_BYTES),
+      sentAt: options.sentAt ?? this.#host.now(),
+      id: options.id ?? this.#host.random(ID_BYTES),
       text,
-    };
-    const checked = checkCollectiveMessage(draft);
+    });
     if (!checked.ok) throw checked.error;
     const message = checked.value;
-    return this.#lock.run(name, async () => {
-      let replica = await this.#sync(name);
-      for (let conflicts = 0; ;) {
-        if (!replica.isMember(signer.name)) throw notMember(name);
-        const others = replica.state().members.filter((m) => m !== signer.name);
-        if (others.length === 0) {
-          throw new KomradeError(
-            'USAGE',
-            `You are the only member of @${name}: there is nobody to send to.`,
-          );
-        }
-        const recipients: MemberKey[] = [];
-        for (const member of others) {
-          try {
-            const receipt = replica.receipt(member) ?? (await this.#host.receiptOf(member));
-            recipients.push({ name: member, boxKey: receipt.boxKey });
-          } catch (error) {
-            // One member's unusable record must not keep the message from the others.
-            if (!isRecipientFault(error)) throw error;
-            recipients.push({ name: member, error });
-          }
-        }
-        const { sealed, failed } = sealToMembers(message, this.#host.keys.signSecret, recipients);
-        if (sealed.body.length > info.limits.sealedLetterBytes) {
-          throw new KomradeError(
-            'LETTER_TOO_LARGE',
-            `The sealed message is ${sealed.body.length} bytes; this Operator accepts at most ${info.limits.sealedLetterBytes}.`,
-          );
-        }
-        try {
-          const answer = await this.#host.operator.sendToCollective(signer, name, sealed);
-          // Kept here too, so the conversation reads complete.
-          this.#host.store.saveCollectiveMessages([{ message, receivedAt: answer.receivedAt }]);
-          return {
-            collective: name,
-            id: toBase64url(message.id),
-            sentAt: message.sentAt,
-            recipients: recipients.length - failed.length,
-            failed,
-          };
-        } catch (error) {
-          // Membership changed meanwhile: re-sync and seal to the members as they are now.
-          if (!isKomradeError(error, 'COLLECTIVE_CONFLICT') || ++conflicts > MAX_CONFLICTS) {
-            throw error;
-          }
-        }
-        await this.#host.sleep(conflictPause(conflicts));
-        replica = await this.#sync(name);
+    const sealing = await this.#lock.run(name, async () =>
+      this.#sealFor(await this.#sync(name), message, info),
+    );
+    if (sealing === undefined) return { message, sealed: undefined, failed: [], recipients: 0 };
+    const { sealed, failed } = sealing;
+    return { message, sealed, failed, recipients: sealed.keys.length - failed.length };
+  }
+
+  /**
+   * Seals `message` (this komrade's) again for the members of now, after a re-sync: for a
+   * membership that changed before the Operator took it (`COLLECTIVE_CONFLICT`).
+   * @returns `undefined` when nobody else is a member any more
+   * @throws `USAGE` for a message of someone else, `NOT_MEMBER`, `LETTER_TOO_LARGE`
+   */
+  async reseal(message: CollectiveMessage): Promise<ResealedCollectiveMessage | undefined> {
+    const signer = this.#host.signer();
+    if (message.from !== signer.name) {
+      throw new KomradeError('USAGE', 'Only its sender can seal a collective message again.');
+    }
+    const info = await this.#host.operatorInfo();
+    const name = message.collective;
+    return this.#lock.run(name, async () => this.#sealFor(await this.#sync(name), message, info));
+  }
+
+  async #sealFor(
+    replica: CollectiveReplica,
+    message: CollectiveMessage,
+    info: OperatorInfo,
+  ): Promise<ResealedCollectiveMessage | undefined> {
+    if (!replica.isMember(message.from)) throw notMember(replica.name);
+    const others = replica.state().members.filter((m) => m !== message.from);
+    if (others.length === 0) return undefined;
+    const recipients: MemberKey[] = [];
+    for (const member of others) {
+      try {
+        const receipt = replica.receipt(member) ?? (await this.#host.receiptOf(member));
+        recipients.push({ name: member, boxKey: receipt.boxKey });
+      } catch (error) {
+        // One member's unusable record must not keep the message from the others.
+        if (!isRecipientFault(error)) throw error;
+        recipients.push({ name: member, error });
       }
-    });
+    }
+    const sealing = sealToMembers(message, this.#host.keys.signSecret, recipients);
+    const limit = info.limits.sealedLetterBytes;
+    if (sealing.sealed.body.length > limit) {
+      throw new KomradeError(
+        'LETTER_TOO_LARGE',
+        `The sealed message is ${sealing.sealed.body.length} bytes; this Operator accepts at most ${limit}.`,
+      );
+    }
+    return sealing;
+  }
+
+  /**
+   * Prepares a message and hands it to the Operator, sealing it again when membership changed
+   * meanwhile; kept locally once sent, so the conversation reads complete.
+   * @returns `recipients: 0` and nothing sent when nobody else is a member
+   */
+  async send(input: string, text: string): Promise<SentCollectiveMessage> {
+    const signer = this.#host.signer();
+    const prepared = await this.prepare(input, text);
+    const { message } = prepared;
+    const name = message.collective;
+    const sent = { collective: name, id: toBase64url(message.id), sentAt: message.sentAt };
+    if (prepared.sealed === undefined) return { ...sent, recipients: 0, failed: [] };
+    let { sealed, failed } = prepared;
+    for (let conflicts = 0; ;) {
+      try {
+        const answer = await this.#host.operator.sendToCollective(signer, name, sealed);
+        // Kept here too, so the conversation reads complete.
+        this.#host.store.saveCollectiveMessages([{ message, receivedAt: answer.receivedAt }]);
+        return { ...sent, recipients: sealed.keys.length - failed.length, failed };
+      } catch (error) {
+        // Membership changed meanwhile: re-sync and seal to the members as they are now.
+        if (!isKomradeError(error, 'COLLECTIVE_CONFLICT') || ++conflicts > MAX_CONFLICTS) {
+          throw error;
+        }
+      }
+      await this.#host.sleep(conflictPause(conflicts));
+      const again = await this.reseal(message);
+      if (again === undefined) return { ...sent, recipients: 0, failed: [] };
+      ({ sealed, failed } = again);
+    }
   }
 
   /**

@@ -2,7 +2,7 @@
  * `KomradeClient`: the engine every adapter drives (register, letters, requests, feed,
  * collectives).
  */
-import type { ProposalChange } from '../../common/collectives/index.js';
+import type { CollectiveMessage, ProposalChange } from '../../common/collectives/index.js';
 import { isValidBoxKey, randomBytes, type IdentityKeys } from '../../common/crypto/index.js';
 import { KomradeError, isKomradeError, ok, type Result } from '../../common/errors/index.js';
 import {
@@ -15,7 +15,6 @@ import {
   decodeSignedPost,
   openFeedPage,
   openLetter,
-  parseName,
   parseNewName,
   proveClaim,
   sealLetter,
@@ -27,7 +26,6 @@ import {
   verifyReceipt,
   type KeyHolder,
   type Letter,
-  type LetterKind,
   type OperatorInfo,
   type PowProgress,
   type Receipt,
@@ -35,15 +33,23 @@ import {
 import {
   PROCESSED_LETTER_RETENTION_MS,
   type Contact,
+  type LetterFolder,
   type LocalStore,
   type PinnedOperator,
   type StoredCollectiveMessage,
   type StoredLetter,
 } from '../local-store/local-store.js';
-import type { OperatorClient, RequestSigner } from '../operator-client/operator-client.js';
+import type {
+  MailWaitOptions,
+  OperatorClient,
+  RequestSigner,
+  WaitingLetter,
+} from '../operator-client/operator-client.js';
 import type {
   AdmissionNotice,
+  CollectiveChange,
   CollectiveView,
+  JoinRequested,
   ProposalView,
   ReceivedCollectiveMessage,
   SentCollectiveMessage,
@@ -52,7 +58,17 @@ import type {
 } from './collective-views.js';
 import { Collectives, type CreateCollectiveOptions } from './collectives.js';
 import { isLetterTooOld } from './letter-age.js';
+import { nameOrThrow } from './names.js';
 import { checkMessageText, refuseSelfLetter } from './message-text.js';
+import type {
+  DropReason,
+  PrepareOptions,
+  PreparedCollectiveMessage,
+  PreparedLetter,
+  PreparedPost,
+  ResealedCollectiveMessage,
+  Triaged,
+} from './prepared.js';
 import { isRecipientFault, recipientFailure } from './recipient-failure.js';
 import type {
   FeedPost,
@@ -132,12 +148,6 @@ function checkPostText(text: string): void {
   checkMessageText(text, 'post', MAX_POST_BODY_BYTES, 'POST_INVALID');
 }
 
-function nameOrThrow(input: string): string {
-  const parsed = parseName(input);
-  if (!parsed.ok) throw parsed.error;
-  return parsed.value;
-}
-
 /**
  * The client engine. It trusts the Operator for delivery only: the Operator's key is pinned on
  * first use, every receipt is checked against it, and every letter and post is checked against
@@ -159,7 +169,6 @@ export class KomradeClient {
   readonly #random: (length: number) => Uint8Array;
   readonly #collectives: Collectives;
   #info: OperatorInfo | undefined;
-  #lastStatementAt = 0;
 
   constructor(deps: KomradeClientDeps) {
     this.#operator = deps.operator;
@@ -318,40 +327,84 @@ export class KomradeClient {
   }
 
   /**
-   * Signs a letter, seals it to the recipient's registered key and hands it to the Operator.
-   * Writing to someone accepts their letters from then on.
+   * Signs a letter and seals it to the recipient's registered key, after every check a letter
+   * passes: the name, not to yourself, the text (see `checkMessageText`), the recipient's receipt
+   * against the pinned Operator key, their box key, and the Operator's own size limit. Sends
+   * nothing: {@link KomradeClient.send} does, or a bot's outbox later.
    * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_UNKNOWN`, `USAGE` (to yourself),
-   * `EMPTY_MESSAGE` (empty or only whitespace), `LETTER_TOO_LARGE`
+   * `EMPTY_MESSAGE` (empty or only whitespace), `LETTER_TOO_LARGE`, `KEY_INVALID`,
+   * `OPERATOR_ERROR` (a receipt the pinned key did not sign), `OPERATOR_KEY_CHANGED`
    */
-  async send(toInput: string, text: string): Promise<SentLetter> {
+  async prepareLetter(
+    toInput: string,
+    text: string,
+    options: PrepareOptions = {},
+  ): Promise<PreparedLetter> {
     const signer = this.#signer();
     const to = nameOrThrow(toInput);
     refuseSelfLetter(signer.name, to);
     checkMessageText(text, 'letter', MAX_LETTER_TEXT_BYTES, 'LETTER_TOO_LARGE');
     const info = await this.operatorInfo();
     const recipient = await this.#receiptOf(to);
-    const letter = this.#letter(signer.name, to, 'text', text, this.#random(ID_BYTES));
-    const sealed = this.#seal(letter, recipient, info);
+    const letter: Letter = {
+      v: 1,
+      kind: 'text',
+      from: signer.name,
+      to,
+      sentAt: options.sentAt ?? this.#now(),
+      id: options.id ?? this.#random(ID_BYTES),
+      body: text,
+    };
+    return this.#sealedTo(letter, recipient, info);
+  }
+
+  /**
+   * Signs and seals a `follow` or `unfollow` letter (no body) to a komrade. Its time is strictly
+   * after this identity's previous statement, kept in the local store across restarts: the
+   * recipient keeps only the newest, so a follow and unfollow must never swap places.
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_UNKNOWN`, `USAGE` (yourself), `KEY_INVALID`
+   */
+  async prepareStatement(
+    toInput: string,
+    kind: 'follow' | 'unfollow',
+    options: PrepareOptions = {},
+  ): Promise<PreparedLetter> {
+    const signer = this.#signer();
+    const to = nameOrThrow(toInput);
+    if (to === signer.name) throw new KomradeError('USAGE', `You cannot ${kind} yourself.`);
+    const info = await this.operatorInfo();
+    const recipient = await this.#receiptOf(to);
+    // Reserved only once nothing else can fail but the seal, so refusals do not push time on.
+    const sentAt = this.#store.reserveStatementTime(options.sentAt ?? this.#now());
+    return this.#sealedTo(
+      {
+        v: 1,
+        kind,
+        from: signer.name,
+        to,
+        sentAt,
+        id: options.id ?? this.#random(ID_BYTES),
+        body: '',
+      },
+      recipient,
+      info,
+    );
+  }
+
+  /**
+   * Signs a letter and hands it to the Operator, sealed as {@link KomradeClient.prepareLetter}
+   * seals it. Writing to someone accepts their letters from then on.
+   * @throws as {@link KomradeClient.prepareLetter}, and what the Operator answers
+   */
+  async send(toInput: string, text: string): Promise<SentLetter> {
+    const signer = this.#signer();
+    const { letter, to, sealed } = await this.prepareLetter(toInput, text);
     await this.#operator.send(signer, [{ to, sealed }]);
     this.#store.setContactState(to, 'accepted', this.#now());
     return { id: toBase64url(letter.id), to, sentAt: letter.sentAt };
   }
 
-  /**
-   * The time of a follow or unfollow: strictly after the previous one from this client, since the
-   * recipient keeps only the newest (a follow and unfollow in the same millisecond would otherwise
-   * be ordered by their random ids).
-   */
-  #statementAt(): number {
-    this.#lastStatementAt = Math.max(this.#now(), this.#lastStatementAt + 1);
-    return this.#lastStatementAt;
-  }
-
-  #letter(from: string, to: string, kind: LetterKind, body: string, id: Uint8Array): Letter {
-    return { v: 1, kind, from, to, sentAt: this.#now(), id, body };
-  }
-
-  #seal(letter: Letter, recipient: Receipt, info: OperatorInfo): Uint8Array {
+  #sealedTo(letter: Letter, recipient: Receipt, info: OperatorInfo): PreparedLetter {
     if (!isValidBoxKey(recipient.boxKey)) {
       throw new KomradeError(
         'KEY_INVALID',
@@ -365,7 +418,7 @@ export class KomradeClient {
         `The sealed letter is ${sealed.length} bytes; this Operator accepts at most ${info.limits.sealedLetterBytes}.`,
       );
     }
-    return sealed;
+    return { letter, to: letter.to, sealed };
   }
 
   /**
@@ -374,7 +427,7 @@ export class KomradeClient {
    * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_UNKNOWN`, `USAGE` (following yourself)
    */
   async follow(input: string): Promise<{ readonly name: string; readonly added: boolean }> {
-    const name = await this.#sendBodyless(input, 'follow');
+    const name = await this.#sendStatement(input, 'follow');
     return { name, added: this.#store.addFollowing(name, this.#now()) };
   }
 
@@ -383,22 +436,15 @@ export class KomradeClient {
    * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NAME_UNKNOWN`, `USAGE` (unfollowing yourself)
    */
   async unfollow(input: string): Promise<{ readonly name: string; readonly removed: boolean }> {
-    const name = await this.#sendBodyless(input, 'unfollow');
+    const name = await this.#sendStatement(input, 'unfollow');
     return { name, removed: this.#store.removeFollowing(name) };
   }
 
-  async #sendBodyless(input: string, kind: 'follow' | 'unfollow'): Promise<string> {
+  async #sendStatement(input: string, kind: 'follow' | 'unfollow'): Promise<string> {
     const signer = this.#signer();
-    const name = nameOrThrow(input);
-    if (name === signer.name) throw new KomradeError('USAGE', `You cannot ${kind} yourself.`);
-    const info = await this.operatorInfo();
-    const author = await this.#receiptOf(name);
-    const letter = {
-      ...this.#letter(signer.name, name, kind, '', this.#random(ID_BYTES)),
-      sentAt: this.#statementAt(),
-    };
-    await this.#operator.send(signer, [{ to: name, sealed: this.#seal(letter, author, info) }]);
-    return name;
+    const { to, sealed } = await this.prepareStatement(input, kind);
+    await this.#operator.send(signer, [{ to, sealed }]);
+    return to;
   }
 
   /** Komrades you follow. Local only. */
@@ -412,20 +458,21 @@ export class KomradeClient {
   }
 
   /**
-   * Sends a post to every follower as its own sealed `post` letter, in batches of the Operator's
-   * `batchLetters` limit. Followers no longer registered are skipped; one whose record or key
-   * cannot be used (a receipt the pinned key did not sign, a low-order box key) is reported in
-   * `failed` with the reason, and the others still get the post.
+   * Signs and seals a post once per follower, as a `post` letter to each (one id and time for
+   * all). Followers no longer registered are `skipped`; one whose record or key cannot be used (a
+   * receipt the pinned key did not sign, a low-order box key) is reported in `failed` with the
+   * reason, and the others still get it.
    * @throws `NOT_REGISTERED`, `EMPTY_MESSAGE`, `POST_INVALID` (too long), `LETTER_TOO_LARGE`,
-   * and what may pass (`OPERATOR_UNREACHABLE`)
+   * and what fails for everyone (`OPERATOR_UNREACHABLE`, `OPERATOR_KEY_CHANGED`)
    */
-  async postToFollowers(text: string): Promise<FollowersPost> {
+  async preparePost(text: string, options: PrepareOptions = {}): Promise<PreparedPost> {
     const signer = this.#signer();
     checkPostText(text);
+    // Fails here for everyone (Operator unreachable, its key changed), not as one follower's fault.
     const info = await this.operatorInfo();
-    const id = this.#random(ID_BYTES);
-    const sentAt = this.#now();
-    const entries: { to: string; sealed: Uint8Array }[] = [];
+    const id = options.id ?? this.#random(ID_BYTES);
+    const sentAt = options.sentAt ?? this.#now();
+    const letters: PreparedLetter[] = [];
     const skipped: string[] = [];
     const failed: RecipientFailure[] = [];
     for (const name of this.followers()) {
@@ -449,14 +496,26 @@ export class KomradeClient {
         body: text,
       };
       try {
-        entries.push({ to: name, sealed: this.#seal(letter, receipt, info) });
+        letters.push(this.#sealedTo(letter, receipt, info));
       } catch (error) {
         // Too large is too large for everyone; a key nothing can be sealed to is theirs alone.
         if (!isRecipientFault(error)) throw error;
         failed.push(recipientFailure(name, error));
       }
     }
-    const batch = Math.max(1, info.limits.batchLetters);
+    return { id, sentAt, letters, skipped, failed };
+  }
+
+  /**
+   * Sends a post to every follower as {@link KomradeClient.preparePost} seals it, in batches of
+   * the Operator's `batchLetters` limit.
+   * @throws as {@link KomradeClient.preparePost}, and what the Operator answers
+   */
+  async postToFollowers(text: string): Promise<FollowersPost> {
+    const signer = this.#signer();
+    const { id, sentAt, letters, skipped, failed } = await this.preparePost(text);
+    const entries = letters.map(({ to, sealed }) => ({ to, sealed }));
+    const batch = Math.max(1, (await this.operatorInfo()).limits.batchLetters);
     for (let start = 0; start < entries.length; start += batch) {
       await this.#operator.send(signer, entries.slice(start, start + batch));
     }
@@ -464,9 +523,96 @@ export class KomradeClient {
   }
 
   /**
-   * Downloads waiting letters, verifies each against its sender's registered key, stores the good
-   * ones encrypted, and only then acknowledges them all (good, rejected and blocked alike) so none
-   * is lost and none piles up. A letter id processed before is never processed again, a follow or
+   * Opens, verifies and judges one fetched letter; see {@link Triaged}. A letter or collective
+   * message to keep is returned, not stored: the caller stores it, then acknowledges it. What is
+   * dropped is remembered where a second delivery must be recognised (a blocked sender's letter,
+   * an unsolicited post), and a follow or unfollow is applied durably, so the caller may
+   * acknowledge both at once.
+   * @throws only what may pass (`OPERATOR_UNREACHABLE`, a collective log that cannot be synced
+   * now): the letter then stays at the Operator for the next fetch. `NOT_REGISTERED`,
+   * `OPERATOR_KEY_CHANGED`
+   */
+  async triage(waiting: WaitingLetter): Promise<Triaged> {
+    const me = this.#signer().name;
+    await this.operatorInfo();
+    if (waiting.body !== undefined) return this.#triageCollective(waiting, waiting.body);
+    const verified = await this.#verifiedLetter(waiting.sealed, me);
+    if (verified === undefined) return { action: 'drop', reason: 'rejected' };
+    const { letter, sender } = verified;
+    const known = { from: letter.from, id: toBase64url(letter.id) };
+    if (isLetterTooOld(letter.sentAt, this.#now())) {
+      return { action: 'drop', reason: 'too-old', ...known };
+    }
+    // Processed before (a re-delivery, or a replay by the Operator): never again.
+    if (this.#store.wasProcessed(letter.from, letter.id)) {
+      return { action: 'drop', reason: 'duplicate', ...known };
+    }
+    const state = this.#store.contactState(letter.from);
+    if (state === 'blocked') {
+      // Remembered, so unblocking later does not bring it back if it is delivered again.
+      this.#store.markProcessed(letter.from, letter.id, letter.sentAt);
+      return { action: 'drop', reason: 'blocked', ...known };
+    }
+    const keep = (folder: LetterFolder): Triaged => ({
+      action: 'keep-letter',
+      stored: { letter, folder, receivedAt: this.#now() },
+      senderKeyHolder: sender.keyHolder,
+    });
+    switch (letter.kind) {
+      case 'text':
+        return keep(state === 'accepted' ? 'inbox' : 'request');
+      case 'post':
+        // Shown only from komrades followed here: nobody can push posts at a stranger.
+        if (this.#store.following().includes(letter.from)) return keep('inbox');
+        this.#store.markProcessed(letter.from, letter.id, letter.sentAt);
+        return { action: 'drop', reason: 'unsolicited', ...known };
+      case 'follow':
+      case 'unfollow': {
+        // A first contact may follow without being accepted: followers only receive posts.
+        const outcome = this.#store.applyFollowStatement(
+          {
+            from: letter.from,
+            follows: letter.kind === 'follow',
+            sentAt: letter.sentAt,
+            id: letter.id,
+          },
+          this.#now(),
+        );
+        if (outcome === 'duplicate' || outcome === 'stale') {
+          return { action: 'drop', reason: outcome, ...known };
+        }
+        return { action: 'follow', from: letter.from, outcome };
+      }
+    }
+  }
+
+  async #triageCollective(waiting: WaitingLetter, body: Uint8Array): Promise<Triaged> {
+    const opened = await this.#collectives.open({ sealed: waiting.sealed, body }, this.#now());
+    // Forged, altered, or from (or to) a non-member: nothing to show.
+    if (!opened.ok) return { action: 'drop', reason: 'rejected' };
+    const stored = opened.value;
+    const { from } = stored.message;
+    if (this.#store.contactState(from) === 'blocked') {
+      return { action: 'drop', reason: 'blocked', from, id: toBase64url(stored.message.id) };
+    }
+    return { action: 'keep-collective', message: this.#collectives.view(stored), stored };
+  }
+
+  /**
+   * Waits until mail waits at the Operator for this identity, or `options.waitMs` passes; then
+   * {@link KomradeClient.checkInbox} downloads it.
+   * @returns whether mail waits
+   * @throws `NOT_FOUND` from an Operator that predates waiting (check on a timer instead)
+   */
+  async waitForMail(options: MailWaitOptions): Promise<boolean> {
+    const { ready } = await this.#operator.waitForMail([this.#signer()], options);
+    return ready.length > 0;
+  }
+
+  /**
+   * Downloads waiting letters, triages each ({@link KomradeClient.triage}), stores the kept ones
+   * encrypted, and only then acknowledges them all (kept, rejected and blocked alike) so none is
+   * lost and none piles up. A letter id processed before is never processed again, a follow or
    * unfollow older than the newest one applied from its sender is not applied (`stale`), and a
    * letter older than {@link PROCESSED_LETTER_RETENTION_MS} is rejected.
    */
@@ -486,6 +632,14 @@ export class KomradeClient {
       unsolicited: 0,
       collective: 0,
     };
+    const dropped: Record<DropReason, keyof typeof counts> = {
+      rejected: 'rejected',
+      'too-old': 'rejected',
+      blocked: 'blocked',
+      duplicate: 'duplicates',
+      unsolicited: 'unsolicited',
+      stale: 'stale',
+    };
     const newFollowers: string[] = [];
     for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
       const batch = await this.#operator.fetch(signer);
@@ -493,66 +647,21 @@ export class KomradeClient {
       const keep: StoredLetter[] = [];
       const keepCollective: StoredCollectiveMessage[] = [];
       for (const waiting of batch.letters) {
-        if (waiting.body !== undefined) {
-          const opened = await this.#collectives.open(
-            { sealed: waiting.sealed, body: waiting.body },
-            this.#now(),
-          );
-          if (opened.ok) keepCollective.push(opened.value);
-          else counts.rejected++;
-          continue;
-        }
-        const letter = await this.#verifiedLetter(waiting.sealed, signer.name);
-        if (letter === undefined || isLetterTooOld(letter.sentAt, this.#now())) {
-          counts.rejected++;
-          continue;
-        }
-        // Processed before (a re-delivery, or a replay by the Operator): never again.
-        if (this.#store.wasProcessed(letter.from, letter.id)) {
-          counts.duplicates++;
-          continue;
-        }
-        const state = this.#store.contactState(letter.from);
-        if (state === 'blocked') {
-          this.#store.markProcessed(letter.from, letter.id, letter.sentAt);
-          counts.blocked++;
-          continue;
-        }
-        switch (letter.kind) {
-          case 'text':
-            keep.push({
-              letter,
-              folder: state === 'accepted' ? 'inbox' : 'request',
-              receivedAt: this.#now(),
-            });
+        const triaged = await this.triage(waiting);
+        switch (triaged.action) {
+          case 'keep-letter':
+            keep.push(triaged.stored);
             break;
-          case 'post':
-            // Shown only from komrades followed here: nobody can push posts at a stranger.
-            if (this.#store.following().includes(letter.from)) {
-              keep.push({ letter, folder: 'inbox', receivedAt: this.#now() });
-            } else {
-              this.#store.markProcessed(letter.from, letter.id, letter.sentAt);
-              counts.unsolicited++;
-            }
+          case 'keep-collective':
+            keepCollective.push(triaged.stored);
             break;
           case 'follow':
-          case 'unfollow': {
-            // A first contact may follow without being accepted: followers only receive posts.
-            const outcome = this.#store.applyFollowStatement(
-              {
-                from: letter.from,
-                follows: letter.kind === 'follow',
-                sentAt: letter.sentAt,
-                id: letter.id,
-              },
-              this.#now(),
-            );
-            if (outcome === 'duplicate') counts.duplicates++;
-            else if (outcome === 'stale') counts.stale++;
-            else counts.follows++;
-            if (outcome === 'added') newFollowers.push(letter.from);
+            counts.follows++;
+            if (triaged.outcome === 'added') newFollowers.push(triaged.from);
             break;
-          }
+          case 'drop':
+            counts[dropped[triaged.reason]]++;
+            break;
         }
       }
       const added = this.#store.saveLetters(keep);
@@ -587,8 +696,15 @@ export class KomradeClient {
     };
   }
 
-  /** Opens and verifies one letter; `undefined` for anything that must not be shown. */
-  async #verifiedLetter(sealed: Uint8Array, myName: string): Promise<Letter | undefined> {
+  /**
+   * Opens and verifies one letter against its sender's registered key (their receipt checked
+   * against the pinned Operator key) and that it is addressed to `myName`; `undefined` for
+   * anything that must not be shown.
+   */
+  async #verifiedLetter(
+    sealed: Uint8Array,
+    myName: string,
+  ): Promise<{ readonly letter: Letter; readonly sender: Receipt } | undefined> {
     const opened = openLetter(sealed, this.#keys);
     if (!opened.ok) return undefined;
     let sender: Receipt;
@@ -596,11 +712,13 @@ export class KomradeClient {
       sender = await this.#receiptOf(opened.value.letter.from);
     } catch (error) {
       // A sender nobody registered is a forgery; any other failure must not lose the letter.
-      if (isKomradeError(error, 'NAME_UNKNOWN')) return undefined;
+      if (isKomradeError(error, 'NAME_UNKNOWN') || isKomradeError(error, 'NAME_INVALID')) {
+        return undefined;
+      }
       throw error;
     }
     const verified = verifyLetter(opened.value, sender.signKey, myName);
-    return verified.ok ? verified.value : undefined;
+    return verified.ok ? { letter: verified.value, sender } : undefined;
   }
 
   // The sender's receipt was verified before it was cached (and before the letter was kept).
@@ -766,10 +884,12 @@ export class KomradeClient {
   /**
    * Asks to join a collective: a join request drafted on the log's current head (redrafted when
    * someone appended first). Members then vouch for you.
+   * @returns the collective as you now see it, also as `after`; `before` is the copy kept from an
+   * earlier membership, if any
    * @throws `NOT_REGISTERED`, `USAGE` (note too long), `COLLECTIVE_RULE`, `COLLECTIVE_CONFLICT`
    * after many conflicts in a row
    */
-  async requestToJoin(collective: string, note?: string): Promise<CollectiveView> {
+  async requestToJoin(collective: string, note?: string): Promise<JoinRequested> {
     return this.#collectives.requestToJoin(collective, note);
   }
 
@@ -789,37 +909,48 @@ export class KomradeClient {
    * Vouches for a candidate and, when the counted vouches then meet the quorum, admits them.
    * Concurrent members are handled: on a conflict the log is re-synced and the action redone, and
    * a candidate someone else admitted meanwhile is reported as admitted.
+   * @returns the outcome, with the collective `before` and `after` (no need to sync again)
    * @throws `NOT_MEMBER`, `COLLECTIVE_RULE` (no such candidate), `COLLECTIVE_CONFLICT` after many
    * conflicts in a row
    */
-  async vouch(collective: string, candidate: string): Promise<VouchOutcome> {
+  async vouch(collective: string, candidate: string): Promise<VouchOutcome & CollectiveChange> {
     return this.#collectives.vouch(collective, candidate);
   }
 
   /**
    * Proposes an amendment (a whole new constitution) or a member's removal.
-   * @returns the open proposal; its `id` is what `vote` takes
+   * @returns the open proposal (its `id` is what `vote` takes), with the collective `before` and
+   * `after`
    * @throws `NOT_MEMBER`, `USAGE` (a malformed change), `COLLECTIVE_RULE`
    */
-  async propose(collective: string, change: ProposalChange): Promise<ProposalView> {
+  async propose(
+    collective: string,
+    change: ProposalChange,
+  ): Promise<ProposalView & CollectiveChange> {
     return this.#collectives.propose(collective, change);
   }
 
   /**
    * Votes on an open proposal and enacts it when the yes votes then meet its threshold. A proposal
-   * someone else enacted meanwhile is reported as enacted; a vote cannot be changed.
+   * someone else enacted meanwhile is reported as enacted; a vote cannot be changed. `before` still
+   * shows the proposal open unless it passed before this vote; `after` shows the log with it.
    * @throws `NOT_MEMBER`, `COLLECTIVE_RULE` (no open proposal, window closed, already voted
    * otherwise)
    */
-  async vote(collective: string, proposal: number, yes: boolean): Promise<VoteOutcome> {
+  async vote(
+    collective: string,
+    proposal: number,
+    yes: boolean,
+  ): Promise<VoteOutcome & CollectiveChange> {
     return this.#collectives.vote(collective, proposal, yes);
   }
 
   /**
-   * Enacts a proposal whose yes votes meet its threshold (`vote` usually already did).
+   * Enacts a proposal whose yes votes meet its threshold (`vote` usually already did), with the
+   * collective `before` and `after`.
    * @throws `NOT_MEMBER`, `COLLECTIVE_RULE` (not enough yes votes, no open proposal)
    */
-  async enact(collective: string, proposal: number): Promise<VoteOutcome> {
+  async enact(collective: string, proposal: number): Promise<VoteOutcome & CollectiveChange> {
     return this.#collectives.enact(collective, proposal);
   }
 
@@ -832,10 +963,39 @@ export class KomradeClient {
   }
 
   /**
-   * Sends a message to every current member but you: signed once, sealed once, and its key sealed
-   * to each member's registered box key, from the verified log. Re-seals after a re-sync when
+   * Signs a message to a collective once and seals it once, its key sealed to each current member
+   * but you (their registered box keys, from the synced, verified log), within the Operator's
+   * size limit. Sends nothing. A member whose key cannot be sealed to is in `failed`.
+   * @returns `sealed: undefined` and `recipients: 0` when nobody else is a member
+   * @throws `NOT_REGISTERED`, `NAME_INVALID`, `NOT_MEMBER`, `EMPTY_MESSAGE`, `LETTER_TOO_LARGE`
+   */
+  async prepareCollectiveMessage(
+    collective: string,
+    text: string,
+    options: PrepareOptions = {},
+  ): Promise<PreparedCollectiveMessage> {
+    return this.#collectives.prepare(collective, text, options);
+  }
+
+  /**
+   * Seals a prepared message again (same id, time and text) for the members of now, after a
+   * re-sync: for `COLLECTIVE_CONFLICT`, the membership having changed before the Operator took it.
+   * @returns `undefined` when nobody else is a member any more (nothing to send)
+   * @throws `NOT_MEMBER` (you left or were removed), `USAGE` (not your message),
+   * `LETTER_TOO_LARGE`
+   */
+  async resealCollectiveMessage(
+    message: CollectiveMessage,
+  ): Promise<ResealedCollectiveMessage | undefined> {
+    return this.#collectives.reseal(message);
+  }
+
+  /**
+   * Sends a message to every current member but you, as
+   * {@link KomradeClient.prepareCollectiveMessage} seals it. Re-seals after a re-sync when
    * membership changed meanwhile. Kept locally, so the conversation reads complete.
-   * @throws `NOT_MEMBER`, `LETTER_INVALID` (empty), `LETTER_TOO_LARGE`, `USAGE` (you are alone)
+   * @returns `recipients: 0` when nobody else is a member: nothing is sent (nor kept)
+   * @throws `NOT_MEMBER`, `EMPTY_MESSAGE`, `LETTER_TOO_LARGE`
    */
   async sendToCollective(collective: string, text: string): Promise<SentCollectiveMessage> {
     return this.#collectives.send(collective, text);

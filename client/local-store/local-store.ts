@@ -147,6 +147,13 @@ export interface LocalStore {
    */
   applyFollowStatement(statement: FollowStatement, at: number): FollowOutcome;
 
+  /**
+   * Reserves the signed time of this identity's next follow or unfollow: `now`, or 1 ms after the
+   * previous one when `now` is not later. Kept durably, so neither a restart nor a clock set back
+   * can date a later statement before an earlier one (the recipient keeps only the newest).
+   */
+  reserveStatementTime(now: number): number;
+
   /** Komrades who follow this identity (their follow letter verified), by name. */
   followers(): string[];
   /** @returns true when `name` was not a follower yet */

@@ -68,6 +68,7 @@ const SETTING = Object.freeze({
   torSocks: 'tor.socks',
   circuitIsolationKey: 'tor.isolationKey',
   self: 'self.name',
+  lastStatementAt: 'statements.lastAt',
 });
 
 // The plaintext of a stored letter: the verified letter itself, as JSON.
@@ -172,7 +173,7 @@ export class SqliteLocalStore implements LocalStore {
     return row?.value;
   }
 
-  #setSetting(key: string, value: string | Uint8Array): void {
+  #setSetting(key: string, value: string | number | Uint8Array): void {
     this.#db
       .prepare(
         'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -224,6 +225,15 @@ export class SqliteLocalStore implements LocalStore {
     this.#db.transaction(() => {
       this.#setSetting(SETTING.operatorSignKey, pin.signKey);
       this.#setSetting(SETTING.operatorFeedKey, pin.feedKey);
+    })();
+  }
+
+  reserveStatementTime(now: number): number {
+    return this.#db.transaction(() => {
+      const last = this.#setting(SETTING.lastStatementAt);
+      const at = typeof last === 'number' ? Math.max(now, last + 1) : now;
+      this.#setSetting(SETTING.lastStatementAt, at);
+      return at;
     })();
   }
 

@@ -12,6 +12,7 @@ import {
 } from '../../common/crypto/index.js';
 import { KomradeError, isOperatorErrorCode } from '../../common/errors/index.js';
 import {
+  CLOCK_SKEW_MS,
   COLLECTIVE_ROUTES,
   NONCE_BYTES,
   ROUTES,
@@ -28,8 +29,10 @@ import {
   postResponseSchema,
   receiptResponseSchema,
   sendResponseSchema,
+  signMailWait,
   signRequest,
   toBase64url,
+  waitResponseSchema,
   type CollectiveHead,
   type OperatorInfo,
   type Receipt,
@@ -75,6 +78,9 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 const safeServerText = (text: string): string => text.replace(CONTROL, ' ').slice(0, 300);
 
 /** Implements {@link OperatorClient} over HTTP(S) JSON, binary fields as base64url. */
+/** A wait proof is reused for at most half the Operator's clock window, so it never goes stale. */
+const PROOF_REUSE_MS = CLOCK_SKEW_MS / 2;
+
 export class HttpOperatorClient implements OperatorClient {
   readonly #base: URL;
   readonly #dispatcher: Dispatcher;
@@ -82,6 +88,17 @@ export class HttpOperatorClient implements OperatorClient {
   readonly #random: (length: number) => Uint8Array;
   readonly #timeoutMs: number;
   readonly #maxResponseBytes: number;
+  /** The Operator's sign key as it announced it; wait proofs are bound to it. */
+  #operatorKey: Promise<Uint8Array> | undefined;
+  /**
+   * Wait proofs signed lately, reused while well inside the Operator's clock window: a bot
+   * re-waiting for 1,000 mailboxes after each wake-up then signs nothing, and the Operator, which
+   * remembers proofs it verified, checks nothing again.
+   */
+  readonly #waitProofs = new Map<
+    string,
+    { readonly at: number; readonly sig: string; readonly operator: Uint8Array }
+  >();
 
   /**
    * @param options - base URL, dispatcher and clock
@@ -159,14 +176,82 @@ export class HttpOperatorClient implements OperatorClient {
     return this.#call('POST', ROUTES.fetch, body, signer, fetchResponseSchema);
   }
 
-  // Stub until the Operator's wait route exists (helper A replaces it).
-  waitForMail(
-    _signers: readonly RequestSigner[],
-    _options: MailWaitOptions,
+  /**
+   * One `POST /v1/mail/wait` carrying a proof per signer, bound to the Operator's sign key (read
+   * once from {@link HttpOperatorClient.info}). The answer may name only mailboxes asked about.
+   * Aborting `signal` rejects with the signal's reason.
+   * @throws `NOT_FOUND` from an Operator without the route, `BAD_REQUEST` for no signers, the
+   * Operator's refusals (`NAME_UNKNOWN`, `BAD_SIGNATURE`, `CLOCK_SKEW`), `OPERATOR_UNREACHABLE`,
+   * `OPERATOR_ERROR` (a name not asked about)
+   */
+  async waitForMail(
+    signers: readonly RequestSigner[],
+    options: MailWaitOptions,
   ): Promise<MailWaitResult> {
-    return Promise.reject(
-      new KomradeError('NOT_FOUND', 'Waiting for mail is not implemented yet.'),
-    );
+    if (signers.length === 0) {
+      throw new KomradeError('BAD_REQUEST', 'A wait for mail needs at least one mailbox.');
+    }
+    const operator = await this.#operatorSignKey();
+    options.signal?.throwIfAborted();
+    const now = this.#now();
+    const body = {
+      mailboxes: signers.map((signer) => {
+        const kept = this.#waitProofs.get(signer.name);
+        if (kept !== undefined && kept.operator === operator && now - kept.at < PROOF_REUSE_MS) {
+          return { name: signer.name, at: kept.at, sig: kept.sig };
+        }
+        const sig = toBase64url(
+          signMailWait({ name: signer.name, at: now, operator }, signer.signSecret),
+        );
+        this.#waitProofs.set(signer.name, { at: now, sig, operator });
+        return { name: signer.name, at: now, sig };
+      }),
+      waitMs: options.waitMs,
+    };
+    let answer: z.output<typeof waitResponseSchema>;
+    try {
+      answer = await this.#call('POST', ROUTES.wait, body, undefined, waitResponseSchema, {
+        // The Operator holds the answer up to `waitMs`: only silence beyond that is a failure.
+        timeoutMs: options.waitMs + this.#timeoutMs,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+    } catch (error) {
+      // A key read before a (rare) key change would fail every proof: read it again next time.
+      if (error instanceof KomradeError && error.code === 'BAD_SIGNATURE') {
+        this.#operatorKey = undefined;
+        this.#waitProofs.clear();
+      }
+      if (error instanceof KomradeError && error.code === 'CLOCK_SKEW') this.#waitProofs.clear();
+      throw error;
+    }
+    const asked = new Set(signers.map((signer) => signer.name));
+    const ready = [...new Set(answer.ready)];
+    if (!ready.every((name) => asked.has(name))) {
+      throw new KomradeError(
+        'OPERATOR_ERROR',
+        `The Operator at ${this.url} named a mailbox that was not asked about.`,
+      );
+    }
+    return { ready };
+  }
+
+  /** The Operator's sign key that wait proofs are bound to: fetched once, shared by concurrent waits. */
+  #operatorSignKey(): Promise<Uint8Array> {
+    if (this.#operatorKey === undefined) {
+      const asked = this.#call(
+        'GET',
+        ROUTES.operator,
+        undefined,
+        undefined,
+        operatorInfoSchema,
+      ).then((info) => info.signKey);
+      this.#operatorKey = asked;
+      // A failed read is not kept: the next wait asks again.
+      void asked.catch(() => {
+        if (this.#operatorKey === asked) this.#operatorKey = undefined;
+      });
+    }
+    return this.#operatorKey;
   }
 
   async ack(signer: RequestSigner, ids: readonly Uint8Array[]): Promise<number> {
@@ -246,6 +331,7 @@ export class HttpOperatorClient implements OperatorClient {
     json: unknown,
     signer: RequestSigner | undefined,
     schema: S,
+    per: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
   ): Promise<z.output<S>> {
     const url = new URL(this.#base.pathname.replace(/\/$/, '') + route, this.#base);
     const body = json === undefined ? undefined : Buffer.from(JSON.stringify(json), 'utf8');
@@ -272,13 +358,15 @@ export class HttpOperatorClient implements OperatorClient {
         headers,
         ...(body === undefined ? {} : { body }),
         dispatcher: this.#dispatcher,
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs,
+        headersTimeout: per.timeoutMs ?? this.#timeoutMs,
+        bodyTimeout: per.timeoutMs ?? this.#timeoutMs,
+        ...(per.signal === undefined ? {} : { signal: per.signal }),
       });
       status = answer.statusCode;
       text = await this.#readBody(answer.body);
     } catch (cause) {
       if (cause instanceof KomradeError) throw cause;
+      if (per.signal?.aborted === true) throw per.signal.reason;
       const reason = (cause as { code?: unknown }).code;
       throw new KomradeError(
         'OPERATOR_UNREACHABLE',

@@ -1,16 +1,20 @@
 /** A collective's constitution: its rules as data (quorum, thresholds, voting window, key holders). */
 import { z } from 'zod';
-import { KEY_HOLDERS, type KeyHolder } from '../wire/index.js';
+import { KEY_HOLDERS, keyHolderSchema, type KeyHolder } from '../wire/index.js';
 
 /** Largest denominator a ratio may use; keeps every product far below 2^53. */
 const MAX_DENOMINATOR = 1_000;
-/** Largest fixed count or minimum a constitution may name. */
-const MAX_COUNT = 10_000;
+/** Largest fixed count or minimum a constitution may name: the largest quorum, for one. */
+export const MAX_QUORUM = 10_000;
 /** Shortest and longest voting window: one minute to one year. */
 export const MIN_VOTING_WINDOW_MS = 60_000;
 export const MAX_VOTING_WINDOW_MS = 366 * 24 * 60 * 60 * 1000;
+/** The longest voting window in whole days (what chat surfaces ask for). */
+export const MAX_VOTING_WINDOW_DAYS = MAX_VOTING_WINDOW_MS / (24 * 60 * 60 * 1000);
+/** Most key-holder labels a constitution may allow. */
+export const MAX_ALLOWED_KEY_HOLDERS = 32;
 
-const count = z.number().int().min(1).max(MAX_COUNT);
+const count = z.number().int().min(1).max(MAX_QUORUM);
 
 /**
  * An exact fraction `num/den` with `0 ≤ num ≤ den`. Integers rather than a float, so that
@@ -63,10 +67,11 @@ export const constitutionSchema = z.strictObject({
   amendment: thresholdSchema,
   removal: thresholdSchema,
   votingWindowMs: z.number().int().min(MIN_VOTING_WINDOW_MS).max(MAX_VOTING_WINDOW_MS),
+  // Labels, open: a collective may allow a surface that did not exist when it was founded.
   allowedKeyHolders: z
-    .array(z.enum(KEY_HOLDERS))
+    .array(keyHolderSchema)
     .min(1)
-    .max(KEY_HOLDERS.length)
+    .max(MAX_ALLOWED_KEY_HOLDERS)
     .refine((list) => new Set(list).size === list.length, 'key holders must be distinct'),
 });
 
@@ -80,7 +85,8 @@ export type Constitution = z.output<typeof constitutionSchema>;
  * - amendments: more than half of all members vote yes within the window;
  * - removal of a member: at least two thirds of all members;
  * - voting window: 7 days;
- * - every key holder may act (`self`, `telegram`, `discord`).
+ * - the key holders of the day may act (`self`, `telegram`, `discord`); a collective that wants
+ *   members on another surface (say `matrix`) adds its label by amendment.
  */
 export const DEFAULT_CONSTITUTION: Constitution = Object.freeze({
   quorum: Object.freeze({

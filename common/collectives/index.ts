@@ -6,6 +6,9 @@
 // The constitution: rules as data
 export {
   DEFAULT_CONSTITUTION,
+  MAX_ALLOWED_KEY_HOLDERS,
+  MAX_QUORUM,
+  MAX_VOTING_WINDOW_DAYS,
   MAX_VOTING_WINDOW_MS,
   MIN_VOTING_WINDOW_MS,
   constitutionSchema,

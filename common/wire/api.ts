@@ -9,20 +9,29 @@ import {
   MAX_COLLECTIVE_BODY_BYTES,
   MAX_FEED_PAGE,
   MAX_FETCH_LETTERS,
+  MAX_MAIL_WAIT_MS,
   MAX_POST_BODY_BYTES,
   MAX_SEALED_LETTER_BYTES,
+  MAX_WAIT_MAILBOXES,
   POW_NONCE_BYTES,
 } from './limits.js';
 import { isCanonicalName } from './names.js';
-import { KEY_HOLDERS } from './registration.js';
+import { KEY_HOLDER_PATTERN } from './registration.js';
 
 const key = base64urlBytes({ exact: 32 });
 const sig = base64urlBytes({ exact: 64 });
 const id = base64urlBytes({ exact: ID_BYTES });
 const canonicalName = z.string().max(32).refine(isCanonicalName, 'not a canonical name');
 const time = z.number().int().nonnegative();
-/** Who holds the registrant's secret keys; signed in the claim and the receipt. */
-const keyHolder = z.enum(KEY_HOLDERS);
+/**
+ * Who holds the registrant's secret keys (`self` or a chat surface's label, e.g. `telegram`);
+ * signed in the claim and the receipt. Open, of a fixed shape: see `KEY_HOLDER_PATTERN`.
+ */
+export const keyHolderSchema = z
+  .string()
+  .max(24)
+  .regex(KEY_HOLDER_PATTERN, 'a key-holder label: a-z, then 1 to 23 of a-z, 0-9 and "-"');
+const keyHolder = keyHolderSchema;
 
 /** The API's routes. */
 export const ROUTES = Object.freeze({
@@ -32,6 +41,7 @@ export const ROUTES = Object.freeze({
   send: '/v1/mail/send',
   fetch: '/v1/mail/fetch',
   ack: '/v1/mail/ack',
+  wait: '/v1/mail/wait',
   post: '/v1/feed/post',
   feed: '/v1/feed/page',
   health: '/v1/health',
@@ -111,6 +121,24 @@ export const fetchResponseSchema = z.strictObject({
     }),
   ),
   more: z.boolean(),
+});
+
+/**
+ * POST /v1/mail/wait: hold the request until one of these mailboxes has mail, or `waitMs` passes.
+ * Not signed with the Authorization header: each mailbox carries its owner's proof instead (see
+ * `signMailWait`), so one request can cover many mailboxes.
+ */
+export const waitRequestSchema = z.strictObject({
+  mailboxes: z
+    .array(z.strictObject({ name: z.string().max(64), at: time, sig }))
+    .min(1)
+    .max(MAX_WAIT_MAILBOXES),
+  waitMs: z.number().int().min(0).max(MAX_MAIL_WAIT_MS),
+});
+export type WaitRequest = z.output<typeof waitRequestSchema>;
+/** The mailboxes asked about that have mail; empty when the time ran out first. */
+export const waitResponseSchema = z.strictObject({
+  ready: z.array(canonicalName).max(MAX_WAIT_MAILBOXES),
 });
 
 /** POST /v1/mail/ack: delete downloaded letters. */

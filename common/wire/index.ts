@@ -29,9 +29,11 @@ export {
   MAX_FEED_PAGE,
   MAX_FETCH_LETTERS,
   MAX_LETTER_TEXT_BYTES,
+  MAX_MAIL_WAIT_MS,
   MAX_POST_BODY_BYTES,
   MAX_POST_DAYS,
   MAX_SEALED_LETTER_BYTES,
+  MAX_WAIT_MAILBOXES,
   NONCE_BYTES,
   POW_NONCE_BYTES,
 } from './limits.js';
@@ -51,11 +53,15 @@ export {
   verifyRequestAuth,
   type RequestAuth,
 } from './request-auth.js';
+export { signMailWait, verifyMailWait, type MailWaitClaim } from './mail-wait.js';
 
 // Registration
 export {
   KEY_HOLDERS,
+  KEY_HOLDER_PATTERN,
+  OWN_DEVICE,
   claimBytesForPow,
+  isAdapterKeyHolder,
   isKeyHolder,
   keysOfReceipt,
   proveClaim,
@@ -115,12 +121,16 @@ export {
   postResponseSchema,
   receiptResponseSchema,
   receiptSchema,
+  keyHolderSchema,
   registerRequestSchema,
   sendRequestSchema,
   sendResponseSchema,
+  waitRequestSchema,
+  waitResponseSchema,
   type OperatorInfo,
   type RegisterRequest,
   type SendRequest,
+  type WaitRequest,
 } from './api.js';
 export {
   COLLECTIVE_ROUTES,

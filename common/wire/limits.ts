@@ -34,3 +34,7 @@ export const MAX_COLLECTIVE_KEY_ENVELOPE_BYTES = 256;
 export const MAX_COLLECTIVE_LOG_PAGE = 1_000;
 /** Largest signed collective event (a genesis with 64 founders and a constitution fits easily). */
 export const MAX_COLLECTIVE_EVENT_BYTES = 8_192;
+/** Most mailboxes one wait for mail may cover (one proof each). */
+export const MAX_WAIT_MAILBOXES = 1_000;
+/** Longest wait a client may ask for; the Operator caps it lower (`mail.maxWaitSeconds`). */
+export const MAX_MAIL_WAIT_MS = 600_000;

@@ -1,22 +1,50 @@
 /** Registration: proof of possession of the signing key, and the Operator's signed receipt. */
 import { signDetached, verifyDetached, type PublicKeys } from '../crypto/index.js';
+import { KomradeError } from '../errors/index.js';
 import { TAGS, signedBytes } from './signed.js';
 
 /**
- * Who holds an identity's secret keys: `self` (the komrade's own device, e.g. the CLI) or the kind
- * of adapter that holds them for its users. Closed on purpose: peers decide trust on it.
+ * Who holds an identity's secret keys: a label, signed in the claim and in the Operator's receipt.
+ * `self` is the komrade's own device (e.g. the CLI); any other label names the kind of chat
+ * surface whose host holds the keys for its users (`telegram`, `discord`, a new one such as
+ * `matrix`). Open, so a new surface needs no protocol change; of a fixed shape, so it is safe to
+ * store, show and compare: a lowercase ASCII letter, then 1 to 23 of `a-z`, `0-9` and `-`.
  */
-export const KEY_HOLDERS = Object.freeze(['self', 'telegram', 'discord'] as const);
+export type KeyHolder = string;
 
-/** One of {@link KEY_HOLDERS}. */
-export type KeyHolder = (typeof KEY_HOLDERS)[number];
+/** A key holder that is a chat surface's host (any label but `self`). */
+export type AdapterKeyHolder = KeyHolder;
 
-/** The key holders that are adapters (an adapter's host can read what its identities write). */
-export type AdapterKeyHolder = Exclude<KeyHolder, 'self'>;
+/** The label of the komrade's own device. */
+export const OWN_DEVICE: KeyHolder = 'self';
 
-/** Whether `value` is one of {@link KEY_HOLDERS}. */
+/** The shape every key-holder label has. */
+export const KEY_HOLDER_PATTERN = /^[a-z][a-z0-9-]{1,23}$/;
+
+/**
+ * The labels in use when labels were opened (registered names carry them): the defaults of a
+ * constitution's `allowedKeyHolders`, and what the CLI suggests. Not a limit.
+ */
+export const KEY_HOLDERS: readonly KeyHolder[] = Object.freeze(['self', 'telegram', 'discord']);
+
+/** Whether `value` is a well-formed key-holder label (see {@link KEY_HOLDER_PATTERN}). */
 export function isKeyHolder(value: unknown): value is KeyHolder {
-  return typeof value === 'string' && (KEY_HOLDERS as readonly string[]).includes(value);
+  return typeof value === 'string' && KEY_HOLDER_PATTERN.test(value);
+}
+
+/** Whether `value` is a well-formed label of a chat surface (any label but {@link OWN_DEVICE}). */
+export function isAdapterKeyHolder(value: unknown): value is AdapterKeyHolder {
+  return isKeyHolder(value) && value !== OWN_DEVICE;
+}
+
+/** Refuses a malformed label before anything is signed with it. */
+function checkKeyHolder(keyHolder: unknown): void {
+  if (!isKeyHolder(keyHolder)) {
+    throw new KomradeError(
+      'USAGE',
+      'A key-holder label is a lowercase letter, then 1 to 23 of a-z, 0-9 and "-".',
+    );
+  }
 }
 
 /**
@@ -36,12 +64,15 @@ export interface Receipt extends RegistrationClaim {
   readonly sig: Uint8Array;
 }
 
-const claimValue = (claim: RegistrationClaim) => ({
-  name: claim.name,
-  signKey: claim.signKey,
-  boxKey: claim.boxKey,
-  keyHolder: claim.keyHolder,
-});
+const claimValue = (claim: RegistrationClaim) => {
+  checkKeyHolder(claim.keyHolder);
+  return {
+    name: claim.name,
+    signKey: claim.signKey,
+    boxKey: claim.boxKey,
+    keyHolder: claim.keyHolder,
+  };
+};
 
 /** The claim as data for proof of work (see pow.ts). */
 export function claimBytesForPow(claim: RegistrationClaim): Uint8Array {
@@ -55,6 +86,7 @@ export function proveClaim(claim: RegistrationClaim, signSecret: Uint8Array): Ui
 
 /** Checks a proof of possession against the claimed signing key. */
 export function verifyClaimProof(claim: RegistrationClaim, pop: Uint8Array): boolean {
+  if (!isKeyHolder(claim.keyHolder)) return false;
   return verifyDetached(pop, signedBytes(TAGS.register, claimValue(claim)), claim.signKey);
 }
 
@@ -73,6 +105,8 @@ export function signReceipt(record: Omit<Receipt, 'sig'>, operatorSignSecret: Ui
 
 /** Checks a receipt against the Operator key the client pinned. */
 export function verifyReceipt(receipt: Receipt, operatorSignPublic: Uint8Array): boolean {
+  // A receipt with a malformed label is refused even if signed: it would be stored and shown.
+  if (!isKeyHolder(receipt.keyHolder)) return false;
   return verifyDetached(
     receipt.sig,
     signedBytes(TAGS.receipt, receiptValue(receipt)),

@@ -18,8 +18,10 @@ export interface RequestAuth {
   readonly sig: Uint8Array;
 }
 
+// `at` in its one decimal spelling (no leading zero but "0" itself): the signature covers the
+// number, so a padded copy of a signed header would otherwise verify as a different string.
 const HEADER =
-  /^Komrade name=([a-z0-9_]{3,32}),at=(\d{1,15}),nonce=([A-Za-z0-9_-]{22}),sig=([A-Za-z0-9_-]{86})$/;
+  /^Komrade name=([a-z0-9_]{3,32}),at=(0|[1-9]\d{0,14}),nonce=([A-Za-z0-9_-]{22}),sig=([A-Za-z0-9_-]{86})$/;
 
 function requestBytes(
   method: string,

@@ -19,6 +19,7 @@ export const TAGS = Object.freeze({
   collectiveMessage: 'komrade/collective-message/v1',
   collectiveKey: 'komrade/collective-key/v1',
   collectivePow: 'komrade/collective-pow/v1',
+  mailWait: 'komrade/mail-wait/v1',
 });
 
 export type Tag = (typeof TAGS)[keyof typeof TAGS];

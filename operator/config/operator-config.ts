@@ -4,6 +4,7 @@ import {
   MAX_BATCH_LETTERS,
   MAX_FEED_PAGE,
   MAX_FETCH_LETTERS,
+  MAX_MAIL_WAIT_MS,
   MAX_POST_DAYS,
   MAX_SEALED_LETTER_BYTES,
 } from '../../common/wire/index.js';
@@ -53,6 +54,11 @@ const mailSchema = z.strictObject({
   expireDays: int(1, 3_650).default(21),
   /** Most letters one fetch returns. @defaultValue 200 */
   fetchLetters: int(1, MAX_FETCH_LETTERS).default(200),
+  /**
+   * Longest a wait for mail (`POST /v1/mail/wait`) is held open; longer asks are capped. Keep it
+   * under the idle timeouts of proxies between clients and the Operator. @defaultValue 55
+   */
+  maxWaitSeconds: int(1, MAX_MAIL_WAIT_MS / 1_000).default(55),
 });
 
 const feedSchema = z.strictObject({

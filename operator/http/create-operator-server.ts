@@ -12,6 +12,8 @@ import type { Clock } from '../clock.js';
 import type { OperatorDeps } from './operator-deps.js';
 import { readBody } from './read-body.js';
 import { CollectiveService } from '../collectives/collective-service.js';
+import { MailWaiters } from '../mail/mail-waiters.js';
+import { VerifiedWaitProofs } from '../mail/verified-wait-proofs.js';
 import { renderError, sendJson, type Reply } from './reply.js';
 import { matchRoute } from './route-table.js';
 
@@ -27,6 +29,8 @@ export interface OperatorServerOptions {
   readonly now?: Clock;
   /** @defaultValue a new service over `store` (its cache starts empty and replays from disk) */
   readonly collectives?: CollectiveService;
+  /** @defaultValue a new, empty index (one per process: the server closes it on shutdown) */
+  readonly mailWaiters?: MailWaiters;
 }
 
 /** A running (or ready to run) Operator HTTP server. */
@@ -80,6 +84,8 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
     logger: options.logger ?? silentLogger,
     now: options.now ?? Date.now,
     collectives: options.collectives ?? new CollectiveService({ store: options.store }),
+    mailWaiters: options.mailWaiters ?? new MailWaiters(),
+    waitProofs: new VerifiedWaitProofs(),
   };
   const { logger } = deps;
   const bodyLimits = {
@@ -97,6 +103,12 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
     let template = '(unmatched)';
     let status: number;
     if (closing) res.setHeader('connection', 'close');
+    // Held waits end when their client goes away: nothing stays behind for a closed socket.
+    const gone = new AbortController();
+    const signal = gone.signal;
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
     try {
       const { route, params } = matchRoute(method, path);
       template = route.template;
@@ -113,13 +125,15 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
       if (route.signed) {
         const authorization = req.headers.authorization;
         const signer = await authenticate(deps, { authorization, method, path, body: raw, now });
-        reply = await route.handle({ deps, body: bodyOf(), now, params, signer });
+        reply = await route.handle({ deps, body: bodyOf(), now, params, signer, signal });
       } else {
-        reply = await route.handle({ deps, body: bodyOf(), now, params });
+        reply = await route.handle({ deps, body: bodyOf(), now, params, signal });
       }
       // No answer before what this request changed is on disk.
       await deps.store.durable();
       status = reply.status;
+      // A wait held across the start of shutdown must not keep its connection alive after.
+      if (closing) res.setHeader('connection', 'close');
       sendJson(res, status, JSON.stringify(reply.body));
     } catch (error) {
       // A refusal may follow a write (the nonce of a request refused later): flush it too.
@@ -155,7 +169,9 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
   const server = createServer(
     {
       headersTimeout: HEADERS_TIMEOUT_MS,
-      // A backstop only: readBody's own deadline answers a slow body first, with a 408.
+      // A backstop only: readBody's own deadline answers a slow body first, with a 408. It stops
+      // counting once the request is in, so it never cuts a held wait for mail (nor does the
+      // keep-alive timeout, which runs only between requests).
       requestTimeout: HEADERS_TIMEOUT_MS + bodyLimits.timeoutMs + 30_000,
       keepAliveTimeout: 5_000,
     },
@@ -188,6 +204,8 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
     close: () =>
       new Promise<void>((resolve) => {
         closing = true;
+        // Held waits answer `{ ready: [] }` now instead of holding shutdown up.
+        deps.mailWaiters.close();
         if (!server.listening) {
           resolve();
           return;

@@ -3,6 +3,8 @@ import type { IdentityKeys } from '../../common/crypto/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { CollectiveService } from '../collectives/collective-service.js';
 import type { Clock } from '../clock.js';
+import type { MailWaiters } from '../mail/mail-waiters.js';
+import type { VerifiedWaitProofs } from '../mail/verified-wait-proofs.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import type { OperatorStore } from '../store/operator-store.js';
 
@@ -16,4 +18,8 @@ export interface OperatorDeps {
   readonly now: Clock;
   /** Collectives: their verified logs in memory, appends serialised per collective. */
   readonly collectives: CollectiveService;
+  /** Held waits for mail; every route that deposits mail wakes them once it is durable. */
+  readonly mailWaiters: MailWaiters;
+  /** Wait proofs already verified, so a group re-waiting costs lookups, not signature checks. */
+  readonly waitProofs: VerifiedWaitProofs;
 }

@@ -17,6 +17,7 @@ import { postToFeedRoute } from './routes/post-to-feed.js';
 import { readFeedRoute } from './routes/read-feed.js';
 import { registerRoute } from './routes/register.js';
 import { sendMailRoute } from './routes/send-mail.js';
+import { waitMailRoute } from './routes/wait-mail.js';
 
 const EXACT: ReadonlyMap<string, Route> = new Map(
   [
@@ -26,6 +27,7 @@ const EXACT: ReadonlyMap<string, Route> = new Map(
     sendMailRoute,
     fetchMailRoute,
     ackMailRoute,
+    waitMailRoute,
     postToFeedRoute,
     readFeedRoute,
     collectiveCreateRoute,

@@ -59,6 +59,11 @@ export interface Mailbox {
     now: number,
   ): Promise<{ letters: StoredLetter[]; more: boolean }>;
   /**
+   * Which of `recipients` hold at least one unexpired letter (a cheap check: no letter is read).
+   * @returns those names, in the order given
+   */
+  hasMail(recipients: readonly string[], now: number): Promise<string[]>;
+  /**
    * Deletes those of `ids` that belong to `recipient`; others are silently left alone. A shared
    * body goes with the last letter that refers to it.
    * @returns how many letters were deleted

@@ -3,9 +3,6 @@
  * Discord candidate vouched in by a member on the `komrade` command, and a CLI candidate vouched in
  * from Telegram. Real bots against their emulators, a real Redis, a real Operator, the real CLI.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerOnDiscord, slash, type RunningDiscordBridge } from '../support/discord-bridge.js';
 import type {
@@ -13,7 +10,7 @@ import type {
   EmulatedChannel,
   EmulatedUser,
 } from '../support/discord-emulator.js';
-import { assertCliBuilt, initAndRegister, runKomradeOk } from '../support/komrade-cli.js';
+import { cliKomrades } from '../support/komrade-cli.js';
 import {
   register as registerOnTelegram,
   telegramUser,
@@ -33,12 +30,9 @@ let dana: EmulatedUser;
 
 const tina = telegramUser('Tina');
 const tom = telegramUser('Tom');
-const dir = mkdtempSync(join(tmpdir(), 'komrade-admission-'));
-
-/** Runs the CLI as `who` (one home each) and expects success. */
-async function cli(who: string, args: readonly string[]): Promise<string> {
-  return (await runKomradeOk(args, { home: join(dir, who) })).stdout;
-}
+// The built CLI as child processes: its key derivation never holds up the bots in this process.
+const komrades = cliKomrades('komrade-admission-', { asProcesses: true });
+const cli = komrades.run;
 
 /** What `komrade inbox --json` says was admitted in this check. */
 async function admittedOnInbox(who: string): Promise<unknown> {
@@ -51,20 +45,19 @@ async function admittedOnInbox(who: string): Promise<unknown> {
 const IN_KITCHEN = /vouched for you: you are now a member of @kitchen\./;
 
 beforeAll(async () => {
-  assertCliBuilt();
   both = await startTelegramAndDiscord('Cooks');
   ({ stack, discord, bridge, lobby, dana } = both);
   await Promise.all([
     registerOnDiscord(discord, lobby.id, dana, 'dana'),
     registerOnTelegram(stack.emulator, tina, 'tina'),
     registerOnTelegram(stack.emulator, tom, 'tom'),
-    ...['carl', 'cleo'].map((who) => initAndRegister(join(dir, who), who, stack.operator.url)),
+    komrades.register(['carl', 'cleo'], stack.operator.url),
   ]);
 }, 120_000);
 
 afterAll(async () => {
   await both.stop();
-  rmSync(dir, { recursive: true, force: true });
+  komrades.remove();
 });
 
 describe('admission notices', () => {

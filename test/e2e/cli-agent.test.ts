@@ -1,7 +1,8 @@
 /**
  * `komrade unlock` / `komrade lock` (issue #9): a detached agent holds the derived keystore key
- * on a private socket, so later commands of the same home run with no passphrase at all. Real
- * CLI processes against a real Operator.
+ * on a private socket, so later commands of the same home run with no passphrase at all. `unlock`
+ * runs as the built CLI (it starts the agent from dist/), every other command in this process,
+ * against a real Operator.
  */
 import { spawn } from 'node:child_process';
 import {
@@ -22,8 +23,9 @@ import { KDF_INTERACTIVE, deriveKeyFromPassphrase, initCrypto } from '../../comm
 import {
   TEST_PASSPHRASE,
   assertCliBuilt,
-  runKomrade,
+  runKomradeInProcess,
   runKomradeOk,
+  runKomradeOkInProcess,
   type CliRun,
 } from '../support/komrade-cli.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
@@ -47,14 +49,19 @@ const komrade = (
   home: string,
   args: readonly string[],
   env: Record<string, string | undefined> = {},
-): Promise<CliRun> => runKomrade(args, { home, env });
+): Promise<CliRun> => runKomradeInProcess(args, { home, env });
 
 async function ok(
   home: string,
   args: readonly string[],
   env: Record<string, string | undefined> = {},
 ): Promise<CliRun> {
-  return runKomradeOk(args, { home, env });
+  return runKomradeOkInProcess(args, { home, env });
+}
+
+/** An `unlock` that starts an agent: the built CLI, which finds the agent's entry in dist/. */
+async function unlockAgent(home: string, args: readonly string[]): Promise<CliRun> {
+  return runKomradeOk(['unlock', ...args], { home });
 }
 
 /** What a command does when no passphrase can be had: it asks (and, with no terminal, fails). */
@@ -138,7 +145,7 @@ describe('komrade unlock / lock', () => {
     await ok(home, ['register', 'agentuser']);
     await expectAsksForPassphrase(home);
 
-    const unlock = await ok(home, ['--json', 'unlock', '--for', '5m']);
+    const unlock = await unlockAgent(home, ['--for', '5m', '--json']);
     expect(JSON.parse(unlock.stdout)).toMatchObject({
       unlocked: true,
       reused: false,
@@ -166,7 +173,7 @@ describe('komrade unlock / lock', () => {
 
   it('keeps the socket private (0700 folder, 0600 socket) and writes no key bytes to disk', async () => {
     const home = await initialised();
-    await ok(home, ['unlock', '--for', '5m']);
+    await unlockAgent(home, ['--for', '5m']);
     expect(statSync(join(home, 'agent')).mode & 0o777).toBe(0o700);
     const socket = statSync(socketOf(home));
     expect(socket.isSocket()).toBe(true);
@@ -207,7 +214,7 @@ describe('komrade unlock / lock', () => {
 
   it('exits by itself when its time is up', async () => {
     const home = await initialised();
-    await ok(home, ['unlock', '--for', '1s']);
+    await unlockAgent(home, ['--for', '1s']);
     await eventually(() => !existsSync(socketOf(home)), 'the agent to remove its socket');
     await expectAsksForPassphrase(home);
   });
@@ -228,7 +235,7 @@ describe('komrade unlock / lock', () => {
     expect(existsSync(socketOf(home))).toBe(false);
     await ok(home, ['whoami']);
     // And unlock starts a fresh agent in its place.
-    await ok(home, ['unlock', '--for', '5m']);
+    await unlockAgent(home, ['--for', '5m']);
     await ok(home, ['whoami'], NO_PASSPHRASE);
     await ok(home, ['lock']);
   });
@@ -248,7 +255,7 @@ describe('komrade unlock / lock', () => {
 
   it('stops serving a key that no longer opens the keystore (passphrase changed)', async () => {
     const home = await initialised();
-    await ok(home, ['unlock', '--for', '5m']);
+    await unlockAgent(home, ['--for', '5m']);
     await ok(home, ['passphrase'], { KOMRADE_NEW_PASSPHRASE: 'another long passphrase' });
     await expectAsksForPassphrase(home);
     expect(existsSync(socketOf(home))).toBe(false);

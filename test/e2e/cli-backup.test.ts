@@ -1,4 +1,4 @@
-/** `komrade backup`, `restore` and `passphrase` end to end: real CLI processes, a real Operator. */
+/** `komrade backup`, `restore` and `passphrase` end to end: the CLI's commands, a real Operator. */
 import {
   existsSync,
   mkdtempSync,
@@ -11,12 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  TEST_PASSPHRASE,
-  assertCliBuilt,
-  runKomrade,
-  type CliRun,
-} from '../support/komrade-cli.js';
+import { TEST_PASSPHRASE, runKomradeInProcess, type CliRun } from '../support/komrade-cli.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
 
 const BACKUP_PASSPHRASE = 'the passphrase of the backup file';
@@ -28,7 +23,7 @@ let dir: string;
 type Env = Record<string, string | undefined>;
 
 const komrade = (home: string, args: readonly string[], env: Env = {}): Promise<CliRun> =>
-  runKomrade(args, { home, env });
+  runKomradeInProcess(args, { home, env });
 
 async function ok(home: string, args: readonly string[], env: Env = {}): Promise<string> {
   const run = await komrade(home, args, env);
@@ -66,7 +61,6 @@ const texts = (box: Inbox) => box.letters.map((l) => `${l.from}: ${l.text}`);
 const withBackupPassphrase = { KOMRADE_BACKUP_PASSPHRASE: BACKUP_PASSPHRASE };
 
 beforeAll(async () => {
-  assertCliBuilt();
   operator = await startOperatorProcess({ powBits: 8 });
   dir = mkdtempSync(join(tmpdir(), 'komrade-cli-backup-'));
 });

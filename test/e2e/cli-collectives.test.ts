@@ -1,13 +1,12 @@
-/** `komrade collective …` end to end: real CLI processes, one home each, a real Operator. */
+/** `komrade collective …` end to end: the CLI's commands, one home each, a real Operator. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  assertCliBuilt,
   initAndRegister,
-  runKomrade,
-  runKomradeOk,
+  runKomradeInProcess,
+  runKomradeOkInProcess,
   type CliRun,
 } from '../support/komrade-cli.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
@@ -18,10 +17,10 @@ let dir: string;
 const home = (name: string) => join(dir, name);
 
 const komrade = (who: string, args: readonly string[], input?: string): Promise<CliRun> =>
-  runKomrade(args, { home: home(who), ...(input === undefined ? {} : { input }) });
+  runKomradeInProcess(args, { home: home(who), ...(input === undefined ? {} : { input }) });
 
 async function ok(who: string, args: readonly string[], input?: string): Promise<string> {
-  const run = await runKomradeOk(args, {
+  const run = await runKomradeOkInProcess(args, {
     home: home(who),
     ...(input === undefined ? {} : { input }),
   });
@@ -44,7 +43,6 @@ async function fails(
 const json = (text: string): unknown => JSON.parse(text);
 
 beforeAll(async () => {
-  assertCliBuilt();
   operator = await startOperatorProcess({ powBits: 6 });
   dir = mkdtempSync(join(tmpdir(), 'komrade-cli-collectives-'));
   await Promise.all(

@@ -1,7 +1,8 @@
 /**
  * What a new komrade meets at the `komrade` command (issue #9): an Operator that is down, a
- * mistyped passphrase, a taken or folded name, and the texts that say what to do next. Real CLI
- * processes against a real Operator; terminal cases run under a pseudo-terminal (`script`).
+ * mistyped passphrase, a taken or folded name, and the texts that say what to do next. The CLI's
+ * commands in this process against a real Operator; the version and the terminal cases (under a
+ * pseudo-terminal, `script`) run the built CLI as a process.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +15,7 @@ import {
   TEST_PASSPHRASE,
   assertCliBuilt,
   runKomrade,
+  runKomradeInProcess,
   type CliRun,
 } from '../support/komrade-cli.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
@@ -30,7 +32,7 @@ const komrade = (
   home: string,
   args: readonly string[],
   options: { input?: string; env?: Record<string, string | undefined> } = {},
-): Promise<CliRun> => runKomrade(args, { home, ...options });
+): Promise<CliRun> => runKomradeInProcess(args, { home, ...options });
 
 async function ok(home: string, args: readonly string[]): Promise<CliRun> {
   const run = await komrade(home, args);

@@ -562,11 +562,22 @@ describe('komrade-discord collectives', () => {
     const after = said('After ana left');
     await taraAsks(`/say portland ${after}`, /Sealed for 3 members of @portland/);
     for (const user of [ben, cleo]) {
-      await discord.waitForDm(
+      const dm = await discord.waitForDm(
         user.id,
         (m) => m.content === `**[@portland] @tara** (telegram): ${after}`,
         20_000,
       );
+      // Sent under a nonce derived from the delivery: Discord drops a send repeated after a crash.
+      const call = discord.restCalls.find(
+        (c) =>
+          c.method === 'POST' &&
+          c.path === `/channels/${dm.channelId}/messages` &&
+          (c.body as { content?: unknown }).content === dm.content,
+      );
+      expect(call?.body).toMatchObject({
+        nonce: expect.stringMatching(/^000[A-Za-z0-9_-]{22}$/) as unknown,
+        enforce_nonce: true,
+      });
     }
     // Nothing is bridged from the channel any more, and nothing is posted in it.
     const unlinked = said('In a channel no longer linked');

@@ -1,11 +1,8 @@
 /**
  * A join request's note reaches the members who decide on it, as untrusted text: the CLI's
  * `collective pending` (text and `--json`), and `/pending` on Telegram and on Discord. Real bots
- * against their emulators, a real Redis, a real Operator, the real CLI.
+ * against their emulators, a real Redis, a real Operator, the CLI's commands.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerOnDiscord, slash } from '../support/discord-bridge.js';
 import type {
@@ -13,7 +10,7 @@ import type {
   EmulatedChannel,
   EmulatedUser,
 } from '../support/discord-emulator.js';
-import { assertCliBuilt, initAndRegister, runKomradeOk } from '../support/komrade-cli.js';
+import { cliKomrades } from '../support/komrade-cli.js';
 import {
   register as registerOnTelegram,
   telegramUser,
@@ -31,7 +28,8 @@ let lobby: EmulatedChannel;
 let dana: EmulatedUser;
 
 const tina = telegramUser('Tina');
-const dir = mkdtempSync(join(tmpdir(), 'komrade-join-note-'));
+const komrades = cliKomrades('komrade-join-note-');
+const cli = komrades.run;
 
 // Markdown, a link, a role mention, terminal escapes, a bell, a line break, a right-to-left
 // override, and more than a screenful: everything a note must not do to whoever reads it.
@@ -39,11 +37,6 @@ const NOTE =
   `**Rosa** [vote here](http://evil.example) <@&42>\u001b[2J\u0007 from\nthe\u202Eunion ` +
   `${'w'.repeat(400)} END`;
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/;
-
-/** Runs the CLI as `who` (one home each) and expects success. */
-async function cli(who: string, args: readonly string[]): Promise<string> {
-  return (await runKomradeOk(args, { home: join(dir, who) })).stdout;
-}
 
 /** The shown note: one quoted line with the candidate's words as `expected` shows them, cut. */
 function expectBoundedNote(shown: string, expected: readonly string[]): void {
@@ -58,22 +51,20 @@ function expectBoundedNote(shown: string, expected: readonly string[]): void {
 }
 
 beforeAll(async () => {
-  assertCliBuilt();
   both = await startTelegramAndDiscord('Union');
   ({ stack, discord, lobby, dana } = both);
   await Promise.all([
     registerOnDiscord(discord, lobby.id, dana, 'dana'),
     registerOnTelegram(stack.emulator, tina, 'tina'),
-    ...['carl', 'cleo', 'nat'].map((who) =>
-      initAndRegister(join(dir, who), who, stack.operator.url),
-    ),
   ]);
+  // Afterwards: the CLI's key derivation runs in this process and would hold up the bots.
+  await komrades.register(['carl', 'cleo', 'nat'], stack.operator.url);
   await cli('carl', ['collective', 'create', '@union', '--founder', '@tina', '--founder', '@dana']);
 }, 120_000);
 
 afterAll(async () => {
   await both.stop();
-  rmSync(dir, { recursive: true, force: true });
+  komrades.remove();
 });
 
 describe('the join note', () => {

@@ -205,7 +205,7 @@ describe('komrade-telegram startup', () => {
       try {
         await bot.running;
         await redis.kill();
-        await until(() => bot.stderr().includes('"redis.unreachable"'), 'the outage line');
+        await until(() => bot.stderr().includes('"bridge.redis_lost"'), 'the outage line');
         const atFirstLine = bot.stderr().split('\n').length;
         // ioredis retries several times a second meanwhile (each retry used to be a line or more).
         await new Promise((r) => setTimeout(r, 3_000));
@@ -214,7 +214,7 @@ describe('komrade-telegram startup', () => {
           .split('\n')
           .filter((l) => l.length > 0);
         expect(lines.length - atFirstLine).toBeLessThanOrEqual(1);
-        expect(lines.filter((l) => l.includes('"redis.unreachable"'))).toHaveLength(1);
+        expect(lines.filter((l) => l.includes('"bridge.redis_lost"'))).toHaveLength(1);
         expect(bot.stderr()).toContain(`"redis":"redis://127.0.0.1:${redis.port}"`);
         bot.signal('SIGTERM');
         expect(await exitWithin(bot, 15_000)).toBe(0);

@@ -14,6 +14,7 @@ import {
   AeadEnvelopeCodec,
   BridgeEngine,
   SqliteBridgeStore,
+  sqliteSessionFactory,
   type ChatNotice,
   type ChatSurface,
 } from '../../bridge/index.js';
@@ -62,20 +63,22 @@ beforeEach(async () => {
     vaultKey: randomBytes(32),
     lookupKey: randomBytes(32),
   });
+  const operatorFor = () =>
+    withOverrides(operator, {
+      send: (signer, entries) => {
+        handedOver.push(...entries);
+        return operator.send(signer, entries);
+      },
+    });
+  const now = () => Date.now();
   engine = new BridgeEngine({
     store: bridgeStore,
     surface,
+    sessions: sqliteSessionFactory({ dataDir: dir, operatorFor, keyHolder: 'telegram', now }),
     connection,
     queuePrefix: testPrefix(),
     codec: new AeadEnvelopeCodec(randomBytes(32)),
-    operatorFor: () =>
-      withOverrides(operator, {
-        send: (signer, entries) => {
-          handedOver.push(...entries);
-          return operator.send(signer, entries);
-        },
-      }),
-    dataDir: dir,
+    operatorFor,
     keyHolder: 'telegram',
     now: () => Date.now(),
     logger: quiet,

@@ -122,6 +122,26 @@ async function startAdapterProcess(configFile: string, masterKey: string) {
   };
 }
 
+/**
+ * Reports (never asserts) how long a letter could be shown twice: from Telegram's answer to the
+ * SQLite write that marks it delivered. In-process, from the promise's resolution to the commit
+ * (`windowMs` of `bridge.delivered`); end to end, from the moment the emulator stored the message
+ * (just before it answered) to the log line written after the commit (millisecond clocks).
+ */
+function reportDeliveryWindow(logs: readonly string[], shown: readonly { sentAt: number }[]) {
+  const delivered = logs
+    .filter((l) => l.includes('"bridge.delivered"'))
+    .map((l) => JSON.parse(l) as { t: string; windowMs: number });
+  const inProcess = Math.max(...delivered.map((d) => d.windowMs));
+  const committed = delivered.map((d) => Date.parse(d.t)).sort((a, b) => a - b);
+  // Each shown message against the first commit logged at or after it.
+  const endToEnd = shown.map((m) => (committed.find((t) => t >= m.sentAt) ?? NaN) - m.sentAt);
+  process.stdout.write(
+    `delivery window: in-process max ${inProcess} ms; emulator answer to commit max ` +
+      `${Math.max(...endToEnd)} ms over ${shown.length} letters\n`,
+  );
+}
+
 describe('bridge queues', () => {
   it('adapter killed (SIGKILL) between fetch and Telegram delivery: the letter arrives once after restart', async () => {
     const { dataDir, masterKey, configFile } = await adapterProcessFiles();
@@ -150,6 +170,127 @@ describe('bridge queues', () => {
     }
   });
 
+  it('a /send handled just before a SIGKILL is delivered again by Telegram after the restart: one letter, one answer', async () => {
+    const { dataDir, masterKey, configFile } = await adapterProcessFiles();
+    const ann = telegramUser('Ann');
+    const ben = telegramUser('Ben');
+    let adapter = await startAdapterProcess(configFile, masterKey);
+    try {
+      await register(emulator, ann, 'ann_e');
+      await register(emulator, ben, 'ben_e');
+      // The bot handles the update, then answers: the answer is held, so the bot never asks for
+      // updates again and the update stays unconfirmed, as with real Telegram.
+      const hold = emulator.holdSendsTo(ann.id);
+      emulator.userSends(ann, '/send @ben_e handled once');
+      await hold.held;
+      await adapter.kill();
+      hold.release();
+      adapter = await startAdapterProcess(configFile, masterKey);
+      await emulator.waitFor(() => lettersTo(ben, 'handled once')[0], 20_000, 'the letter');
+      await emulator.waitForBotMessage(ann.id, /on its way to @ben_e/, 20_000);
+      // A later letter proves both queues moved on; the re-delivered update made no second letter.
+      emulator.userSends(ann, '/send @ben_e a later one');
+      await emulator.waitFor(() => lettersTo(ben, 'a later one')[0], 20_000, 'the second');
+      expect(lettersTo(ben, 'handled once')).toHaveLength(1);
+      const answers = emulator.botMessages(ann.id).filter((m) => /on its way/.test(m.text));
+      expect(answers).toHaveLength(2);
+    } finally {
+      await adapter.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('adapter killed (SIGKILL) while handing a letter to a paused Operator: sent once the bot restarts, without a stall wait', async () => {
+    const { dataDir, masterKey, configFile } = await adapterProcessFiles();
+    const cal = telegramUser('Cal');
+    const dee = telegramUser('Dee');
+    let adapter = await startAdapterProcess(configFile, masterKey);
+    let paused = false;
+    try {
+      await register(emulator, cal, 'cal_s');
+      await register(emulator, dee, 'dee_s');
+      // A first letter caches dee's receipt and the Operator's keys: the next one seals offline.
+      await ask(cal, '/send @dee_s warm up', /on its way/);
+      await emulator.waitFor(() => lettersTo(dee, 'warm up')[0], 20_000, 'the first');
+      process.kill(operator.pid, 'SIGSTOP');
+      paused = true;
+      await ask(cal, '/send @dee_s sent after all', /on its way/);
+      // The outbox job is now active, its request to the Operator hanging: the bot dies there.
+      await new Promise((r) => setTimeout(r, 500));
+      await adapter.kill();
+      process.kill(operator.pid, 'SIGCONT');
+      paused = false;
+      const restartedAt = Date.now();
+      adapter = await startAdapterProcess(configFile, masterKey);
+      await emulator.waitFor(() => lettersTo(dee, 'sent after all')[0], 25_000, 'the letter');
+      // Reported, not asserted: from the restart to the letter shown (BullMQ's stall check alone
+      // would have waited 30 s for the lock of the killed job to lapse).
+      process.stdout.write(`resumed send shown ${Date.now() - restartedAt} ms after the restart\n`);
+      expect(lettersTo(dee, 'sent after all')).toHaveLength(1);
+    } finally {
+      if (paused) process.kill(operator.pid, 'SIGCONT');
+      await adapter.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('Redis restarted empty: scheduled fetches and a send waiting out a paused Operator are rebuilt from the store', async () => {
+    const bridge = await startBridge({
+      emulator,
+      redis,
+      operatorUrl: operator.url,
+      prefix: testPrefix(),
+    });
+    const eli = telegramUser('Eli');
+    const flo = telegramUser('Flo');
+    let paused = false;
+    try {
+      await register(emulator, eli, 'eli_w');
+      await register(emulator, flo, 'flo_w');
+      await ask(eli, '/send @flo_w warm up', /on its way/);
+      await emulator.waitFor(() => lettersTo(flo, 'warm up')[0], 20_000, 'the first');
+      // The send is accepted and queued, then waits (retrying) for the paused Operator.
+      process.kill(operator.pid, 'SIGSTOP');
+      paused = true;
+      await ask(eli, '/send @flo_w kept in the store', /on its way/);
+      // Redis loses everything: the queued send, the poll schedules.
+      await redis.kill();
+      await rm(join(redis.dataDir, 'appendonlydir'), { recursive: true, force: true });
+      await redis.start();
+      process.kill(operator.pid, 'SIGCONT');
+      paused = false;
+      await emulator.waitFor(
+        () => lettersTo(flo, 'kept in the store')[0],
+        25_000,
+        'the send kept in the store',
+      );
+      // A letter that only flo's scheduled fetch can find (the sender's bot is not this one).
+      const other = await startBridge({
+        emulator,
+        redis,
+        operatorUrl: operator.url,
+        prefix: testPrefix(),
+      });
+      try {
+        const gus = telegramUser('Gus');
+        await register(emulator, gus, 'gus_w');
+        await ask(gus, '/send @flo_w from another bot', /on its way/);
+        await emulator.waitFor(
+          () => lettersTo(flo, 'from another bot')[0],
+          25_000,
+          'the letter fetched on schedule',
+        );
+      } finally {
+        await other.cleanup();
+      }
+      expect(bridge.logs.some((l) => l.includes('bridge.redis_emptied'))).toBe(true);
+      expect(lettersTo(flo, 'kept in the store')).toHaveLength(1);
+    } finally {
+      if (paused) process.kill(operator.pid, 'SIGCONT');
+      await bridge.cleanup();
+    }
+  });
+
   it('Redis killed mid-run and restarted: nothing is lost', async () => {
     const bridge = await startBridge({
       emulator,
@@ -173,6 +314,7 @@ describe('bridge queues', () => {
       await bridge.drained();
       expect(lettersTo(dan, 'before the crash')).toHaveLength(1);
       expect(lettersTo(dan, 'during the outage')).toHaveLength(1);
+      reportDeliveryWindow(bridge.logs, [...lettersTo(dan, ''), ...lettersTo(cat, '')]);
     } finally {
       await bridge.cleanup();
     }
@@ -275,7 +417,8 @@ describe('bridge queues', () => {
       expect((await engine.vouch(idOf(hal), 'queue_coll', 'ivy_q')).admitted).toBe(true);
       expect(await outbox.count()).toBe(1);
 
-      // The adapter restarts: the message survives only in Redis, encrypted under the queue key.
+      // The adapter restarts: the message survives in the bridge store's outbox (encrypted under
+      // the queue key), and its job in Redis holds only the row's id.
       await bridge.stop();
       expect(await dumpRedis(redis)).not.toContain(marker);
       bridge = await startBridge({

@@ -7,6 +7,7 @@ import { randomBytes, signDetached } from '../../common/crypto/index.js';
 import { silentLogger } from '../../common/logging/index.js';
 import {
   CLOCK_SKEW_MS,
+  NONCE_BYTES,
   checkProofOfWork,
   claimBytesForPow,
   decodeSignedPost,
@@ -17,6 +18,7 @@ import {
   receiptResponseSchema,
   sealLetter,
   sealPost,
+  signRequest,
   toBase64url,
   verifyLetter,
   verifyReceipt,
@@ -201,9 +203,9 @@ describe('Operator HTTP API', () => {
       expect(errorCode(reply)).toBe('BAD_PROOF_OF_WORK');
     });
 
-    it('BAD_REQUEST naming the field for an unknown or missing key holder', async () => {
+    it('BAD_REQUEST naming the field for a malformed or missing key holder', async () => {
       const body: Record<string, string> = await registrationBody(makeKomrade('dave'), POW_BITS);
-      const unknown = await client.post('/v1/register', { ...body, keyHolder: 'matrix' });
+      const unknown = await client.post('/v1/register', { ...body, keyHolder: 'Matrix' });
       expect(unknown.status).toBe(400);
       expect(errorCode(unknown)).toBe('BAD_REQUEST');
       expect((unknown.json as { error: { message: string } }).error.message).toContain('keyHolder');
@@ -341,6 +343,29 @@ describe('Operator HTTP API', () => {
       expect(errorCode(await client.post('/v1/mail/fetch', {}))).toBe('AUTH_REQUIRED');
       const reply = await client.post('/v1/mail/fetch', {}, { authorization: 'Komrade nope' });
       expect(errorCode(reply)).toBe('BAD_REQUEST');
+    });
+
+    it('BAD_REQUEST for a zero-padded time, though the signature over the number verifies', async () => {
+      const body = Buffer.from('{}', 'utf8');
+      const at = now();
+      const header = signRequest({
+        method: 'POST',
+        path: '/v1/mail/fetch',
+        name: bob.name,
+        at,
+        nonce: randomBytes(NONCE_BYTES),
+        body,
+        signSecret: bob.keys.signSecret,
+      });
+      const padded = await client.post('/v1/mail/fetch', body, {
+        authorization: header.replace(`at=${at}`, `at=0${at}`),
+      });
+      expect(padded.status).toBe(400);
+      expect(errorCode(padded)).toBe('BAD_REQUEST');
+      // The same request in its one canonical spelling is served.
+      expect((await client.post('/v1/mail/fetch', body, { authorization: header })).status).toBe(
+        200,
+      );
     });
 
     it('REPLAY for the same request twice', async () => {

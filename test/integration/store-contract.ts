@@ -274,6 +274,35 @@ export function describeMailboxContract(label: string, factory: StoreFactory): v
       expect((await store().fetch('bob', 10, NOW)).letters).toHaveLength(5);
     });
 
+    it('says which mailboxes hold mail, in the order asked, without touching the letters', async () => {
+      await store().register(komrade('carol'));
+      expect(await store().hasMail(['alice', 'bob', 'carol'], NOW)).toEqual([]);
+      await store().deposit(
+        [
+          { to: 'carol', sealed: Uint8Array.of(1) },
+          { to: 'alice', sealed: Uint8Array.of(2) },
+          { to: 'carol', sealed: Uint8Array.of(3) },
+        ],
+        options,
+      );
+      expect(await store().hasMail(['carol', 'bob', 'alice'], NOW)).toEqual(['carol', 'alice']);
+      expect(await store().hasMail(['bob', 'nobody'], NOW)).toEqual([]);
+      expect(await store().hasMail([], NOW)).toEqual([]);
+      expect((await store().fetch('carol', 10, NOW)).letters).toHaveLength(2);
+      const [letter] = (await store().fetch('alice', 10, NOW)).letters;
+      await store().ack('alice', [letter!.id]);
+      expect(await store().hasMail(['alice', 'carol'], NOW)).toEqual(['carol']);
+    });
+
+    it('counts a shared letter as mail, and an expired one as none', async () => {
+      await store().depositShared(
+        { body: Uint8Array.of(7), envelopes: [{ to: 'alice', sealed: Uint8Array.of(1) }] },
+        { ...options, expiresAt: NOW + DAY },
+      );
+      expect(await store().hasMail(['alice'], NOW + DAY - 1)).toEqual(['alice']);
+      expect(await store().hasMail(['alice'], NOW + DAY)).toEqual([]);
+    });
+
     it('does not serve expired letters, and sweeps them', async () => {
       await store().deposit([{ to: 'bob', sealed: Uint8Array.of(1) }], {
         ...options,

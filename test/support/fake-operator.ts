@@ -1,6 +1,7 @@
 /**
  * An in-memory `OperatorClient` that follows the protocol with real crypto (receipts, sealed
- * posts and feed pages), so the engine can be unit-tested without a network.
+ * posts and feed pages), so the engine can be unit-tested without a network. The contract in
+ * test/integration/operator-client-contract.ts holds it to the real Operator's answers and codes.
  */
 import {
   CollectiveLog,
@@ -16,7 +17,9 @@ import {
   bytesEqual,
   checkProofOfWork,
   claimBytesForPow,
+  isCanonicalName,
   openSealedPost,
+  parseName,
   parseNewName,
   sealFeedPage,
   signReceipt,
@@ -26,11 +29,13 @@ import {
   type Receipt,
   type RegisterRequest,
   type SignedPost,
+  verifyPost,
 } from '../../common/wire/index.js';
 import type {
   CollectiveLogPage,
   FeedPageRequest,
   FetchedLetters,
+  MailWaitOptions,
   MailWaitResult,
   OperatorClient,
   OutgoingLetter,
@@ -48,6 +53,20 @@ function answer<T>(fn: () => T): Promise<T> {
   } catch (error) {
     return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
+}
+
+const DAY_MS = 86_400_000;
+
+/** What an aborted wait rejects with: the signal's reason, as `HttpOperatorClient` does. */
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error(String(reason));
+}
+
+/** A pending `waitForMail`: the mailboxes it watches and how to wake it. */
+interface Waiter {
+  readonly names: readonly string[];
+  readonly wake: (ready: string[]) => void;
 }
 
 /** One collective as the fake Operator keeps it: the rule engine plus the events it accepted. */
@@ -68,6 +87,7 @@ export class FakeOperator implements OperatorClient {
   fetchLimit = 2;
   powBits = 4;
   readonly collectives = new Map<string, FakeCollective>();
+  readonly #waiters = new Set<Waiter>();
   #counter = 0;
 
   constructor(readonly now: () => number = () => 1_700_000_000_000) {}
@@ -78,8 +98,19 @@ export class FakeOperator implements OperatorClient {
     return id;
   }
 
-  #signed(signer: RequestSigner): void {
-    if (!this.receipts.has(signer.name)) throw new KomradeError('AUTH_REQUIRED', 'unknown signer');
+  /** Like the Operator's authentication: an unregistered signer is an unknown name. */
+  #signed(signer: RequestSigner): Receipt {
+    const receipt = this.receipts.get(signer.name);
+    if (receipt === undefined) throw new KomradeError('NAME_UNKNOWN', 'unknown signer');
+    return receipt;
+  }
+
+  /** Files a letter and wakes the waits watching its mailbox. */
+  #deposit(to: string, letter: WaitingLetter): void {
+    const box = this.mailboxes.get(to) ?? [];
+    box.push(letter);
+    this.mailboxes.set(to, box);
+    for (const waiter of this.#waiters) if (waiter.names.includes(to)) waiter.wake([to]);
   }
 
   info(): Promise<OperatorInfo> {
@@ -102,6 +133,9 @@ export class FakeOperator implements OperatorClient {
   register(request: RegisterRequest): Promise<Receipt> {
     const name = parseNewName(request.name);
     if (!name.ok) return Promise.reject(name.error);
+    if (name.value !== request.name) {
+      return Promise.reject(new KomradeError('NAME_INVALID', 'send the folded name'));
+    }
     const claim = {
       name: name.value,
       signKey: request.signKey,
@@ -114,7 +148,7 @@ export class FakeOperator implements OperatorClient {
     if (!checkProofOfWork(claimBytesForPow(claim), request.pow, this.powBits)) {
       return Promise.reject(new KomradeError('BAD_PROOF_OF_WORK', 'bad pow'));
     }
-    if (this.receipts.has(claim.name)) {
+    if (this.receipts.has(claim.name) || this.collectives.has(claim.name)) {
       return Promise.reject(new KomradeError('NAME_TAKEN', 'taken'));
     }
     const receipt = signReceipt({ ...claim, registeredAt: this.now() }, this.keys.signSecret);
@@ -122,78 +156,139 @@ export class FakeOperator implements OperatorClient {
     return Promise.resolve(receipt);
   }
 
-  lookup(name: string): Promise<Receipt> {
-    const receipt = this.receipts.get(name);
+  lookup(input: string): Promise<Receipt> {
+    const name = parseName(input);
+    if (!name.ok) return Promise.reject(name.error);
+    const receipt = this.receipts.get(name.value);
     return receipt === undefined
       ? Promise.reject(new KomradeError('NAME_UNKNOWN', 'unknown'))
       : Promise.resolve(receipt);
   }
 
   send(signer: RequestSigner, letters: readonly OutgoingLetter[]): Promise<SentLetters> {
-    this.#signed(signer);
-    const ids: Uint8Array[] = [];
-    for (const letter of letters) {
-      if (!this.receipts.has(letter.to)) {
-        return Promise.reject(new KomradeError('NAME_UNKNOWN', 'unknown'));
+    return answer(() => {
+      this.#signed(signer);
+      // Every recipient is checked before any letter is filed: a refused batch delivers nothing.
+      for (const letter of letters) {
+        if (!isCanonicalName(letter.to)) throw new KomradeError('NAME_INVALID', 'bad name');
+        if (!this.receipts.has(letter.to)) throw new KomradeError('NAME_UNKNOWN', 'unknown');
       }
-      const id = this.#id();
-      ids.push(id);
-      const box = this.mailboxes.get(letter.to) ?? [];
-      box.push({ id, sealed: letter.sealed, receivedAt: this.now() });
-      this.mailboxes.set(letter.to, box);
-    }
-    return Promise.resolve({ ids, receivedAt: this.now() });
+      const ids = letters.map((letter) => {
+        const id = this.#id();
+        this.#deposit(letter.to, { id, sealed: letter.sealed, receivedAt: this.now() });
+        return id;
+      });
+      return { ids, receivedAt: this.now() };
+    });
   }
 
   fetch(signer: RequestSigner, limit?: number): Promise<FetchedLetters> {
-    this.#signed(signer);
-    const box = this.mailboxes.get(signer.name) ?? [];
-    const n = Math.min(limit ?? this.fetchLimit, this.fetchLimit);
-    return Promise.resolve({ letters: box.slice(0, n), more: box.length > n });
+    return answer(() => {
+      this.#signed(signer);
+      const box = this.mailboxes.get(signer.name) ?? [];
+      const n = Math.min(limit ?? this.fetchLimit, this.fetchLimit);
+      return { letters: box.slice(0, n), more: box.length > n };
+    });
   }
 
-  waitForMail(): Promise<MailWaitResult> {
-    return Promise.reject(
-      new KomradeError('NOT_FOUND', 'Waiting for mail is not implemented yet.'),
-    );
+  /** Answers at once when mail waits, else on the next deposit, or `ready: []` after `waitMs`. */
+  waitForMail(
+    signers: readonly RequestSigner[],
+    options: MailWaitOptions,
+  ): Promise<MailWaitResult> {
+    return new Promise<MailWaitResult>((resolve, reject) => {
+      const { signal } = options;
+      if (signers.length === 0) {
+        reject(new KomradeError('BAD_REQUEST', 'A wait for mail needs at least one mailbox.'));
+        return;
+      }
+      if (signal?.aborted === true) {
+        reject(abortReason(signal));
+        return;
+      }
+      const names = signers.map((s) => s.name);
+      try {
+        if (new Set(names).size !== names.length) {
+          throw new KomradeError('BAD_REQUEST', 'a mailbox named twice');
+        }
+        for (const signer of signers) this.#signed(signer);
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      const ready = names.filter((n) => (this.mailboxes.get(n)?.length ?? 0) > 0);
+      if (ready.length > 0) {
+        resolve({ ready });
+        return;
+      }
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.#waiters.delete(waiter);
+      };
+      const waiter: Waiter = {
+        names,
+        wake: (woken) => {
+          done();
+          resolve({ ready: woken });
+        },
+      };
+      const onAbort = () => {
+        done();
+        if (signal !== undefined) reject(abortReason(signal));
+      };
+      const timer = setTimeout(() => {
+        waiter.wake([]);
+      }, options.waitMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.add(waiter);
+    });
   }
 
   ack(signer: RequestSigner, ids: readonly Uint8Array[]): Promise<number> {
-    this.#signed(signer);
-    const box = this.mailboxes.get(signer.name) ?? [];
-    const gone = new Set(ids.map((id) => Buffer.from(id).toString('hex')));
-    const kept = box.filter((l) => !gone.has(Buffer.from(l.id).toString('hex')));
-    this.mailboxes.set(signer.name, kept);
-    return Promise.resolve(box.length - kept.length);
+    return answer(() => {
+      this.#signed(signer);
+      const box = this.mailboxes.get(signer.name) ?? [];
+      const gone = new Set(ids.map((id) => Buffer.from(id).toString('hex')));
+      const kept = box.filter((l) => !gone.has(Buffer.from(l.id).toString('hex')));
+      this.mailboxes.set(signer.name, kept);
+      return box.length - kept.length;
+    });
   }
 
+  /** Like the Operator: the author must be the signer and sign it; it expires `days` from now. */
   post(signer: RequestSigner, sealed: Uint8Array): Promise<PostedToFeed> {
-    this.#signed(signer);
-    const opened = openSealedPost(sealed, this.feed.boxPublic, this.feed.boxSecret);
-    if (!opened.ok || opened.value.post.from !== signer.name) {
-      return Promise.reject(new KomradeError('POST_INVALID', 'bad post'));
-    }
-    this.posts.unshift({ signed: opened.value.signed, sig: opened.value.sig });
-    return Promise.resolve({
-      id: this.#id(),
-      expiresAt: opened.value.post.postedAt + opened.value.post.days * 86_400_000,
+    return answer(() => {
+      const author = this.#signed(signer);
+      const opened = openSealedPost(sealed, this.feed.boxPublic, this.feed.boxSecret);
+      if (!opened.ok) throw opened.error;
+      const { post } = opened.value;
+      if (post.from !== signer.name || !verifyPost(opened.value, author.signKey)) {
+        throw new KomradeError('BAD_SIGNATURE', 'not signed by the sender');
+      }
+      if (Math.abs(post.postedAt - this.now()) > CLOCK_SKEW_MS) {
+        throw new KomradeError('POST_INVALID', 'post time too far from now');
+      }
+      this.posts.unshift({ signed: opened.value.signed, sig: opened.value.sig });
+      return { id: post.id, expiresAt: this.now() + post.days * DAY_MS };
     });
   }
 
   feedPage(signer: RequestSigner, request: FeedPageRequest = {}): Promise<Uint8Array> {
-    this.#signed(signer);
-    const reader = this.receipts.get(signer.name);
-    if (reader === undefined) return Promise.reject(new KomradeError('AUTH_REQUIRED', 'who?'));
+    return answer(() => this.#feedPage(this.#signed(signer), request));
+  }
+
+  #feedPage(reader: Receipt, request: FeedPageRequest): Uint8Array {
     const start = request.before === undefined ? 0 : Number(request.before);
     const size = request.limit ?? 50;
     const posts = this.posts.slice(start, start + size);
     const next = start + size < this.posts.length ? String(start + size) : null;
-    return Promise.resolve(sealFeedPage({ posts, next }, reader.boxKey));
+    return sealFeedPage({ posts, next }, reader.boxKey);
   }
 
   #collective(name: string): FakeCollective {
     const found = this.collectives.get(name);
-    if (found === undefined) throw new KomradeError('NOT_FOUND', 'no such collective');
+    if (found === undefined) throw new KomradeError('NAME_UNKNOWN', 'no such collective');
     return found;
   }
 
@@ -310,6 +405,10 @@ export class FakeOperator implements OperatorClient {
     return answer(() => {
       this.#signed(signer);
       const c = this.#collective(collective);
+      for (const key of sealed.keys) {
+        if (key.to === signer.name)
+          throw new KomradeError('BAD_REQUEST', 'the sender gets no copy');
+      }
       if (!c.log.isMember(signer.name)) throw new KomradeError('NOT_MEMBER', 'members only');
       const expected = c.log
         .state()
@@ -321,9 +420,8 @@ export class FakeOperator implements OperatorClient {
       }
       const id = this.#id();
       for (const key of sealed.keys) {
-        const box = this.mailboxes.get(key.to) ?? [];
-        box.push({ id: this.#id(), sealed: key.sealed, receivedAt: this.now(), body: sealed.body });
-        this.mailboxes.set(key.to, box);
+        const letter = { id: this.#id(), sealed: key.sealed, receivedAt: this.now() };
+        this.#deposit(key.to, { ...letter, body: sealed.body });
       }
       return { id, receivedAt: this.now(), recipients: sealed.keys.length };
     });

@@ -22,7 +22,10 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** SIGKILL: a crash. */
   kill(): Promise<void>;
-  /** Starts it again on the same port and folder; data written before is loaded back. */
+  /**
+   * Starts it again on the same port and folder; data written before is loaded back (with
+   * persistence).
+   */
   start(): Promise<void>;
   /** Every key, for leak scans. */
   allKeys(): Promise<string[]>;
@@ -81,11 +84,21 @@ async function waitUntilReady(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
+/** Options for {@link startRedisServer}. */
+export interface RedisServerOptions {
+  /**
+   * Append-only persistence; without it a restart comes back empty, like a Redis run with the
+   * stock Debian settings after a crash. @defaultValue true
+   */
+  readonly persistence?: boolean;
+}
+
 /**
  * Starts `redis-server` with persistence (`appendonly yes`, fsync always) in a temp folder.
  * @throws Error when redis-server is missing or does not start
  */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const appendOnly = options.persistence === false ? 'no' : 'yes';
   assertBinary();
   const dataDir = await mkdtemp(join(tmpdir(), 'komrade-redis-'));
   const port = await freePort();
@@ -104,7 +117,7 @@ export async function startRedisServer(): Promise<RedisServer> {
         '--dir',
         dataDir,
         '--appendonly',
-        'yes',
+        appendOnly,
         '--appendfsync',
         'always',
         '--save',

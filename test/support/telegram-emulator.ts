@@ -95,7 +95,8 @@ export interface FloodLimits {
   readonly groupPerMinute: number;
 }
 
-type Update = Record<string, unknown> & { update_id: number };
+/** An update as getUpdates hands it out. */
+export type Update = Record<string, unknown> & { update_id: number };
 
 const BOT = { id: 7_000_000, is_bot: true, first_name: 'Komrade', username: 'komrade_test_bot' };
 
@@ -127,6 +128,8 @@ export class TelegramEmulator {
   #nextFileId = 1;
   /** Every deleteMessage call, as `chat_id:message_id`. */
   readonly deletions: string[] = [];
+  /** Called with each non-empty batch getUpdates hands out (the chaos test kills the bot then). */
+  onHandOut: ((updates: readonly Update[], offset: number) => void) | undefined;
 
   constructor(token = '123456:TEST-token') {
     this.token = token;
@@ -317,6 +320,11 @@ export class TelegramEmulator {
         data,
       },
     });
+  }
+
+  /** Updates handed out but not yet confirmed by a getUpdates with a higher offset. */
+  get pendingUpdates(): number {
+    return this.#updates.length;
   }
 
   /** Everything the bot wrote to `chatId`, oldest first. */
@@ -562,7 +570,9 @@ export class TelegramEmulator {
         this.#waiters.add(done);
       });
     }
-    this.#reply(res, { ok: true, result: this.#updates.slice(0, 100) });
+    const batch = this.#updates.slice(0, 100);
+    if (batch.length > 0 && !res.writableEnded) this.onHandOut?.(batch, offset);
+    this.#reply(res, { ok: true, result: batch });
   }
 
   #floodCheck(chatId: number): number | undefined {

@@ -157,7 +157,7 @@ describe('collectives: create, join, vouch', () => {
       expect.objectContaining({ candidate: 'dave', vouchers: [], quorum: 1, keyHolder: 'self' }),
     ]);
     world.clock += 1_000;
-    const vouched = await alice.client.vouch('portland', '@dave');
+    const { before, after, ...vouched } = await alice.client.vouch('portland', '@dave');
     expect(vouched).toEqual({
       collective: 'portland',
       candidate: 'dave',
@@ -165,6 +165,10 @@ describe('collectives: create, join, vouch', () => {
       quorum: 1,
       admitted: true,
     });
+    // The views the vouch was decided on and left, so nobody syncs again to see them.
+    expect(before.pending.map((p) => p.candidate)).toEqual(['dave']);
+    expect(after.pending).toEqual([]);
+    expect(after.members.map((m) => m.name)).toContain('dave');
     expect((await dave.client.collective('portland')).standing).toBe('member');
     // Someone already admitted: reported as admitted, nothing appended.
     const length = world.operator.collectives.get('portland')!.events.length;
@@ -319,10 +323,15 @@ describe('collectives: messages', () => {
     expect(await dave.client.checkInbox()).toMatchObject({ collective: 1 });
   });
 
-  it('refuses to send alone, empty or as an outsider', async () => {
+  it('sends nothing alone; refuses empty or as an outsider', async () => {
     const alice = await registered('alice');
     await alice.client.createCollective('solo');
-    expect(await codeOf(alice.client.sendToCollective('solo', 'hello?'))).toBe('USAGE');
+    // One behaviour for every surface: nobody else is a member, so nothing is sent (nor kept).
+    expect(await alice.client.sendToCollective('solo', 'hello?')).toMatchObject({
+      recipients: 0,
+      failed: [],
+    });
+    expect(alice.client.collectiveMessages('solo')).toEqual([]);
     expect(await codeOf(alice.client.sendToCollective('solo', ''))).toBe('EMPTY_MESSAGE');
     const bob = await registered('bob');
     expect(await codeOf(bob.client.sendToCollective('solo', 'hi'))).toBe('NOT_MEMBER');
@@ -682,7 +691,8 @@ describe('komrade collective propose: options to a proposal', () => {
       { amendThreshold: 'most' },
       { amendThreshold: 'more-than:1/1' },
       { votingDays: '400' },
-      { keyHolders: 'self,signal' },
+      { keyHolders: 'self,Signal' },
+      { keyHolders: 'self,s\u0456gnal' },
     ];
     for (const options of bad) {
       expect(() => proposalFromOptions(current, options), JSON.stringify(options)).toThrow(

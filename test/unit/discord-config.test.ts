@@ -63,7 +63,7 @@ describe('Discord config', () => {
         queuePrefix: 'komrade-discord',
       },
       store: { dataDir: '/var/lib/komrade-discord' },
-      mail: { pollIntervalSeconds: 30 },
+      mail: { pollIntervalSeconds: 30, waitGroupSize: 1000 },
       log: { level: 'info' },
     });
     expect(example.secrets).toEqual({

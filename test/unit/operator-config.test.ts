@@ -35,6 +35,7 @@ describe('Operator config', () => {
       mailboxQuotaLetters: 5_000,
       expireDays: 21,
       fetchLetters: 200,
+      maxWaitSeconds: 55,
     });
     expect(config.feed).toEqual({ maxPostDays: 30, pageSize: 50 });
     expect(config.sweeper.intervalSeconds).toBe(60);
@@ -138,6 +139,10 @@ describe('Operator config', () => {
       'mail.maxSealedLetterBytes',
     );
     expect(messageOf('feed:\n  maxPostDays: 400\n')).toContain('feed.maxPostDays');
+    expect(parseOperatorConfig('mail:\n  maxWaitSeconds: 600\n').mail.maxWaitSeconds).toBe(600);
+    for (const bad of ['0', '601', '2.5']) {
+      expect(messageOf(`mail:\n  maxWaitSeconds: ${bad}\n`)).toContain('mail.maxWaitSeconds');
+    }
     expect(operatorConfigSchema.safeParse({ http: { port: -1 } }).success).toBe(false);
   });
 });

@@ -25,6 +25,9 @@ export const collectiveSendRoute: SignedRoute = {
       { body: request.body, keys: request.keys },
       { now, config: deps.config },
     );
+    // Every member named got a letter; wake their waits once it can no longer be lost.
+    await deps.store.durable();
+    deps.mailWaiters.notify(request.keys.map((key) => key.to));
     return {
       status: 201,
       body: { id: toBase64url(sent.id), receivedAt: sent.receivedAt, recipients: sent.recipients },

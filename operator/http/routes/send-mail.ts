@@ -12,7 +12,8 @@ const DAY_MS = 86_400_000;
 
 /**
  * Stores only what delivery needs; who sent a letter is inside its seal, never here. Errors name
- * the failing letter by index, not the recipient.
+ * the failing letter by index, not the recipient. Held waits on the recipients are woken once the
+ * letters are durable.
  * @throws KomradeError `BATCH_TOO_LARGE`, `LETTER_TOO_LARGE`, `NAME_INVALID`, `NAME_UNKNOWN`,
  * `MAILBOX_FULL`
  */
@@ -53,6 +54,9 @@ export const sendMailRoute: SignedRoute = {
       expiresAt: now + mail.expireDays * DAY_MS,
       quota: mail.mailboxQuotaLetters,
     });
+    // Wake waits only for letters that can no longer be lost.
+    await deps.store.durable();
+    deps.mailWaiters.notify(recipients);
     return { status: 201, body: { ids: ids.map(toBase64url), receivedAt: now } };
   },
 };

@@ -106,6 +106,48 @@ export const MIGRATIONS: readonly string[] = [
       OR EXISTS (SELECT 1 FROM collectives WHERE skeleton = NEW.skeleton)
     BEGIN SELECT RAISE(ABORT, 'name looks like a taken name'); END;
   `,
+  // 5: the key holder is an open label of a fixed shape (common/wire KEY_HOLDER_PATTERN), no
+  // longer one of three: SQLite cannot drop a CHECK, so the table is rebuilt with every row, its
+  // index and the triggers that read it. migrate() turns foreign keys off around it (letters and posts refer
+  // to komrades) and checks them before committing.
+  `
+  CREATE TABLE komrades_with_open_label (
+    name          TEXT    PRIMARY KEY,
+    sign_key      BLOB    NOT NULL UNIQUE,
+    box_key       BLOB    NOT NULL UNIQUE,
+    registered_at INTEGER NOT NULL,
+    sig           BLOB    NOT NULL,
+    key_holder    TEXT    NOT NULL DEFAULT 'self' CHECK (
+      length(key_holder) BETWEEN 2 AND 24
+      AND key_holder GLOB '[a-z]*'
+      AND key_holder NOT GLOB '*[^a-z0-9-]*'
+    ),
+    skeleton      TEXT
+  ) STRICT;
+  INSERT INTO komrades_with_open_label
+      (name, sign_key, box_key, registered_at, sig, key_holder, skeleton)
+    SELECT name, sign_key, box_key, registered_at, sig, key_holder, skeleton FROM komrades;
+  -- The rename checks every trigger: those on collectives that read komrades go and come back.
+  DROP TRIGGER collective_name_not_komrade;
+  DROP TRIGGER collective_skeleton_unused;
+  DROP TABLE komrades;
+  ALTER TABLE komrades_with_open_label RENAME TO komrades;
+  CREATE TRIGGER collective_name_not_komrade BEFORE INSERT ON collectives
+    WHEN EXISTS (SELECT 1 FROM komrades WHERE name = NEW.name)
+    BEGIN SELECT RAISE(ABORT, 'name belongs to a komrade'); END;
+  CREATE TRIGGER collective_skeleton_unused BEFORE INSERT ON collectives
+    WHEN EXISTS (SELECT 1 FROM komrades WHERE skeleton = NEW.skeleton)
+      OR EXISTS (SELECT 1 FROM collectives WHERE skeleton = NEW.skeleton)
+    BEGIN SELECT RAISE(ABORT, 'name looks like a taken name'); END;
+  CREATE INDEX komrades_by_skeleton ON komrades (skeleton);
+  CREATE TRIGGER komrade_name_not_collective BEFORE INSERT ON komrades
+    WHEN EXISTS (SELECT 1 FROM collectives WHERE name = NEW.name)
+    BEGIN SELECT RAISE(ABORT, 'name belongs to a collective'); END;
+  CREATE TRIGGER komrade_skeleton_unused BEFORE INSERT ON komrades
+    WHEN EXISTS (SELECT 1 FROM komrades WHERE skeleton = NEW.skeleton)
+      OR EXISTS (SELECT 1 FROM collectives WHERE skeleton = NEW.skeleton)
+    BEGIN SELECT RAISE(ABORT, 'name looks like a taken name'); END;
+  `,
 ];
 
 /**
@@ -123,12 +165,24 @@ export function migrate(db: Database.Database): void {
       `database schema version ${current} is newer than this Operator (${MIGRATIONS.length})`,
     );
   }
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    const sql = MIGRATIONS[version];
-    if (sql === undefined) continue;
-    db.transaction(() => {
-      db.exec(sql);
-      db.pragma(`user_version = ${version + 1}`);
-    }).immediate();
+  if (current === MIGRATIONS.length) return;
+  // A table rebuild drops a table others refer to: SQLite's own procedure turns foreign keys off
+  // (outside any transaction), then checks them before each commit.
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    for (let version = current; version < MIGRATIONS.length; version++) {
+      const sql = MIGRATIONS[version];
+      if (sql === undefined) continue;
+      db.transaction(() => {
+        db.exec(sql);
+        if ((db.pragma('foreign_key_check') as unknown[]).length > 0) {
+          throw new Error(`migration ${version + 1} would break a foreign key`);
+        }
+        db.pragma(`user_version = ${version + 1}`);
+      }).immediate();
+    }
+  } finally {
+    db.pragma(`foreign_keys = ${foreignKeys === 1 ? 'ON' : 'OFF'}`);
   }
 }

@@ -159,6 +159,11 @@ export class SqliteStore implements OperatorStore {
          FROM letters AS l LEFT JOIN letter_bodies AS b ON b.id = l.body
          WHERE l.recipient = ? AND l.expires_at > ? ORDER BY l.rowid LIMIT ?`,
       ),
+      hasLetter: db
+        .prepare<[string, number], number>(
+          'SELECT 1 FROM letters WHERE recipient = ? AND expires_at > ? LIMIT 1',
+        )
+        .pluck(),
       deleteLetter: db.prepare<[Uint8Array, string], { body: Buffer | null }>(
         'DELETE FROM letters WHERE id = ? AND recipient = ? RETURNING body',
       ),
@@ -337,6 +342,12 @@ export class SqliteStore implements OperatorStore {
       }));
       return { letters, more };
     });
+  }
+
+  hasMail(recipients: readonly string[], now: number): Promise<string[]> {
+    return this.#read(() =>
+      recipients.filter((recipient) => this.#sql.hasLetter.get(recipient, now) !== undefined),
+    );
   }
 
   ack(recipient: string, ids: readonly Uint8Array[]): Promise<number> {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_CONSTITUTION,
+  MAX_ALLOWED_KEY_HOLDERS,
   constitutionSchema,
   quorumFor,
   votesRequired,
@@ -53,6 +54,11 @@ describe('constitutionSchema', () => {
     expect(constitutionSchema.safeParse(DEFAULT_CONSTITUTION).success).toBe(true);
   });
 
+  it('accepts a key-holder label that did not exist when labels were opened', () => {
+    const withMatrix = { ...DEFAULT_CONSTITUTION, allowedKeyHolders: ['self', 'matrix'] };
+    expect(constitutionSchema.safeParse(withMatrix).success).toBe(true);
+  });
+
   it.each([
     ['a float fraction', { ...DEFAULT_CONSTITUTION, quorum: { fraction: 0.2, min: 2 } }],
     ['num over den', { ...DEFAULT_CONSTITUTION, quorum: { fraction: { num: 3, den: 2 }, min: 1 } }],
@@ -62,7 +68,15 @@ describe('constitutionSchema', () => {
     ],
     ['no key holder', { ...DEFAULT_CONSTITUTION, allowedKeyHolders: [] }],
     ['a repeated key holder', { ...DEFAULT_CONSTITUTION, allowedKeyHolders: ['self', 'self'] }],
-    ['an unknown key holder', { ...DEFAULT_CONSTITUTION, allowedKeyHolders: ['matrix'] }],
+    ['a malformed key holder', { ...DEFAULT_CONSTITUTION, allowedKeyHolders: ['Matrix'] }],
+    ['a look-alike key holder', { ...DEFAULT_CONSTITUTION, allowedKeyHolders: ['m\u0430trix'] }],
+    [
+      'too many key holders',
+      {
+        ...DEFAULT_CONSTITUTION,
+        allowedKeyHolders: Array.from({ length: MAX_ALLOWED_KEY_HOLDERS + 1 }, (_, i) => `k${i}`),
+      },
+    ],
     ['a one-second window', { ...DEFAULT_CONSTITUTION, votingWindowMs: 1_000 }],
     ['an unknown field', { ...DEFAULT_CONSTITUTION, extra: 1 }],
     ['a zero quorum', { ...DEFAULT_CONSTITUTION, quorum: { fixed: 0 } }],

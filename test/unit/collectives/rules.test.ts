@@ -230,6 +230,28 @@ describe('key holders', () => {
     expectRejected(w, w.sign('join-request', 'tg_tina', { note: '' }), 'key-holder');
   });
 
+  it('keeps its rules by label for a surface that did not exist before (matrix)', () => {
+    const w = new CollectiveWriter();
+    w.registry.register('mx_max', 'matrix');
+    w.genesis('portland', ['alice', 'bob']);
+    // Not in the default list: a matrix-held identity cannot ask to join…
+    expectRejected(w, w.sign('join-request', 'mx_max', { note: '' }), 'key-holder');
+    const withMatrix: Constitution = {
+      ...DEFAULT_CONSTITUTION,
+      allowedKeyHolders: ['self', 'matrix'],
+    };
+    const p = w.log.length;
+    w.act('proposal', 'alice', { action: 'amend', constitution: withMatrix });
+    w.act('vote', 'alice', { proposal: p, yes: true });
+    w.act('vote', 'bob', { proposal: p, yes: true });
+    w.act('enactment', 'alice', { proposal: p });
+    // …until the collective allows the label by amendment; then it joins like anyone.
+    w.act('join-request', 'mx_max', { note: '' });
+    w.act('vouch', 'alice', { candidate: 'mx_max' });
+    w.act('admit', 'alice', { candidate: 'mx_max' });
+    expect(w.log.state().members).toContain('mx_max');
+  });
+
   it('refuses a genesis that lists a founder the constitution does not let act', () => {
     const w = new CollectiveWriter();
     w.registry.register('tg_tom', 'telegram');

@@ -1,13 +1,16 @@
 /** Registration claims: the key holder is signed by the registrant and countersigned by the Operator. */
 import { describe, expect, it } from 'vitest';
-import { generateIdentityKeys } from '../../../common/crypto/index.js';
+import { generateIdentityKeys, signDetached } from '../../../common/crypto/index.js';
 import {
   KEY_HOLDERS,
+  TAGS,
+  claimBytesForPow,
   isKeyHolder,
   proveClaim,
   receiptSchema,
   registerRequestSchema,
   signReceipt,
+  signedBytes,
   toBase64url,
   verifyClaimProof,
   verifyReceipt,
@@ -37,14 +40,58 @@ describe('registration claims and the key holder', () => {
     }
   });
 
-  it('knows exactly the closed set of holders', () => {
-    expect(KEY_HOLDERS).toEqual(['self', 'telegram', 'discord']);
-    expect(isKeyHolder('telegram')).toBe(true);
-    expect(isKeyHolder('matrix')).toBe(false);
-    expect(isKeyHolder(undefined)).toBe(false);
+  it.each(['matrix', 'self', 'xmpp-bridge', 'a1'])('round-trips the open label %s', (label) => {
+    const claim = claimOf(label);
+    const pop = proveClaim(claim, komrade.signSecret);
+    expect(verifyClaimProof(claim, pop)).toBe(true);
+    const receipt = signReceipt({ ...claim, registeredAt: 1 }, operator.signSecret);
+    expect(verifyReceipt(receipt, operator.signPublic)).toBe(true);
+    expect(verifyReceipt({ ...receipt, keyHolder: 'telegram' }, operator.signPublic)).toBe(false);
   });
 
-  it('refuses an unknown or missing holder on the wire, naming the field', () => {
+  /** Labels of the wrong shape: uppercase, look-alikes, too long, too short, empty, odd starts. */
+  const MALFORMED = [
+    'Matrix',
+    'm\u0430trix', // Cyrillic а
+    'matrix\u200b', // zero-width space
+    'x'.repeat(25),
+    'a',
+    '',
+    '-matrix',
+    '1matrix',
+    'mat rix',
+    'matrix\n',
+  ];
+
+  it('tells a label by its shape, not by a closed list', () => {
+    expect(KEY_HOLDERS).toEqual(['self', 'telegram', 'discord']);
+    expect(KEY_HOLDERS.every(isKeyHolder)).toBe(true);
+    expect(isKeyHolder('matrix')).toBe(true);
+    expect(isKeyHolder('x'.repeat(24))).toBe(true);
+    expect(isKeyHolder(undefined)).toBe(false);
+    for (const label of MALFORMED) expect(isKeyHolder(label), JSON.stringify(label)).toBe(false);
+  });
+
+  it.each(MALFORMED)('the client refuses to sign a claim labelled %j', (label) => {
+    const claim = claimOf(label);
+    expect(() => proveClaim(claim, komrade.signSecret)).toThrow(/key-holder label/);
+    expect(() => claimBytesForPow(claim)).toThrow(/key-holder label/);
+    expect(verifyClaimProof(claim, new Uint8Array(64))).toBe(false);
+  });
+
+  it('refuses a receipt with a malformed label even when the Operator signed it', () => {
+    const record = {
+      name: 'alice',
+      signKey: komrade.signPublic,
+      boxKey: komrade.boxPublic,
+      keyHolder: 'Matrix',
+      registeredAt: 1,
+    };
+    const sig = signDetached(signedBytes(TAGS.receipt, record), operator.signSecret);
+    expect(verifyReceipt({ ...record, sig }, operator.signPublic)).toBe(false);
+  });
+
+  it('refuses a malformed or missing holder on the wire, naming the field', () => {
     const b64 = (n: number) => toBase64url(new Uint8Array(n));
     const request = {
       name: 'alice',
@@ -55,9 +102,12 @@ describe('registration claims and the key holder', () => {
       pow: b64(8),
     };
     expect(registerRequestSchema.safeParse(request).success).toBe(true);
-    const unknown = registerRequestSchema.safeParse({ ...request, keyHolder: 'matrix' });
-    expect(unknown.success).toBe(false);
-    expect(unknown.error?.issues[0]?.path).toEqual(['keyHolder']);
+    expect(registerRequestSchema.safeParse({ ...request, keyHolder: 'matrix' }).success).toBe(true);
+    for (const label of MALFORMED) {
+      const bad = registerRequestSchema.safeParse({ ...request, keyHolder: label });
+      expect(bad.success, JSON.stringify(label)).toBe(false);
+      expect(bad.error?.issues[0]?.path).toEqual(['keyHolder']);
+    }
     const missing: Partial<typeof request> = { ...request };
     delete missing.keyHolder;
     expect(registerRequestSchema.safeParse(missing).success).toBe(false);
@@ -69,7 +119,8 @@ describe('registration claims and the key holder', () => {
       sig: b64(64),
     };
     expect(receiptSchema.safeParse({ ...receipt, keyHolder: 'discord' }).success).toBe(true);
+    expect(receiptSchema.safeParse({ ...receipt, keyHolder: 'matrix' }).success).toBe(true);
     expect(receiptSchema.safeParse(receipt).success).toBe(false);
-    expect(receiptSchema.safeParse({ ...receipt, keyHolder: 'bot' }).success).toBe(false);
+    expect(receiptSchema.safeParse({ ...receipt, keyHolder: 'Bot' }).success).toBe(false);
   });
 });

@@ -39,6 +39,11 @@ describe('signed requests', () => {
     ).toBe(false);
   });
 
+  it('accepts a time of 0, the one number that starts with a zero', () => {
+    const zero = parseRequestAuth(header.replace(/at=\d+/, 'at=0'));
+    expect(zero.ok && zero.value.at).toBe(0);
+  });
+
   it('requires the header', () => {
     const missing = parseRequestAuth(undefined);
     expect(!missing.ok && missing.error.code).toBe('AUTH_REQUIRED');
@@ -53,6 +58,9 @@ describe('signed requests', () => {
     ['a padded signature', `${header}==`],
     ['extra fields', `${header},x=1`],
     ['a unicode name', header.replace('name=alice', 'name=\u0430lice')],
+    // The signature covers the number, so a padded spelling would verify: only one spelling.
+    ['a zero-padded time', header.replace('at=', 'at=0')],
+    ['a time of many zeros', header.replace(/at=\d+/, 'at=000')],
   ])('refuses %s as BAD_REQUEST', (_what, bad) => {
     const parsed = parseRequestAuth(bad);
     expect(!parsed.ok && parsed.error.code).toBe('BAD_REQUEST');

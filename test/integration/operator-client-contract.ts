@@ -1,0 +1,383 @@
+/**
+ * One contract for every `OperatorClient`: what the engine may rely on, whichever Operator answers.
+ * Run against the in-memory `FakeOperator` and against `HttpOperatorClient` talking to a real
+ * Operator, so the fake cannot drift from the real thing unnoticed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OperatorClient, RequestSigner } from '../../client/index.js';
+import {
+  DEFAULT_CONSTITUTION,
+  collectivePowBytes,
+  sealCollectiveMessage,
+} from '../../common/collectives/index.js';
+import { generateIdentityKeys, randomBytes, type IdentityKeys } from '../../common/crypto/index.js';
+import { KomradeError } from '../../common/errors/index.js';
+import {
+  ID_BYTES,
+  claimBytesForPow,
+  decodeSignedPost,
+  openFeedPage,
+  proveClaim,
+  sealPost,
+  solveProofOfWork,
+  type RegisterRequest,
+} from '../../common/wire/index.js';
+import { CollectiveWriter } from '../support/collective-writer.js';
+
+/** An Operator client under test, and how to let it go. */
+export interface ContractSubject {
+  readonly client: OperatorClient;
+  readonly close: () => Promise<void>;
+}
+
+/** A komrade registered for one test: its keys and what signs its requests. */
+interface Member {
+  readonly name: string;
+  readonly keys: IdentityKeys;
+  readonly signer: RequestSigner;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The code a rejected call carries (fails the test when it resolves or throws something else). */
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof KomradeError) return error.code;
+    throw error;
+  }
+  throw new Error('expected a KomradeError, but the call succeeded');
+}
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+/** Declares the contract's tests for the subject `start` makes (once per file, in `beforeAll`). */
+export function operatorClientContract(label: string, start: () => Promise<ContractSubject>): void {
+  describe(`OperatorClient contract: ${label}`, () => {
+    let subject: ContractSubject | undefined;
+    const op = (): OperatorClient => {
+      if (subject === undefined) throw new Error('The subject starts in beforeAll.');
+      return subject.client;
+    };
+    beforeAll(async () => {
+      subject = await start();
+    });
+    afterAll(async () => {
+      await subject?.close();
+    });
+
+    // Names unique across this file's tests: the real Operator keeps what earlier tests made.
+    const tag = hex(randomBytes(3));
+    let counter = 0;
+    const unique = (prefix: string) => `${prefix}_${++counter}_${tag}`;
+
+    async function request(name: string, keys = generateIdentityKeys()): Promise<RegisterRequest> {
+      const info = await op().info();
+      const claim = { name, signKey: keys.signPublic, boxKey: keys.boxPublic, keyHolder: 'self' };
+      const pow = await solveProofOfWork(claimBytesForPow(claim), info.powBits);
+      return { ...claim, pop: proveClaim(claim, keys.signSecret), pow };
+    }
+
+    async function member(prefix: string): Promise<Member> {
+      const name = unique(prefix);
+      const keys = generateIdentityKeys();
+      await op().register(await request(name, keys));
+      return { name, keys, signer: { name, signSecret: keys.signSecret } };
+    }
+
+    const letter = (to: Member, text: string) => ({ to: to.name, sealed: Buffer.from(text) });
+    const texts = (letters: readonly { sealed: Uint8Array }[]) =>
+      letters.map((l) => Buffer.from(l.sealed).toString());
+
+    describe('info and names', () => {
+      it('describes the Operator', async () => {
+        const info = await op().info();
+        expect(info.version).toBe(1);
+        expect(info.signKey).toHaveLength(32);
+        expect(info.feedKey).toHaveLength(32);
+        expect(info.limits.fetchLetters).toBeGreaterThan(0);
+      });
+
+      it('registers a name and looks it up, folded', async () => {
+        const name = unique('ana');
+        const keys = generateIdentityKeys();
+        const receipt = await op().register(await request(name, keys));
+        expect(receipt.name).toBe(name);
+        expect(receipt.signKey).toEqual(keys.signPublic);
+        expect(await op().lookup(name)).toEqual(receipt);
+        expect(await op().lookup(`@${name.toUpperCase()}`)).toEqual(receipt);
+      });
+
+      it('refuses a taken name, a reserved one and an invalid one', async () => {
+        const taken = await member('bea');
+        expect(await codeOf(op().register(await request(taken.name)))).toBe('NAME_TAKEN');
+        expect(await codeOf(op().register(await request('admin')))).toBe('NAME_RESERVED');
+        expect(await codeOf(op().register(await request('no spaces')))).toBe('NAME_INVALID');
+        expect(await codeOf(op().register(await request('x')))).toBe('NAME_INVALID');
+      });
+
+      it('refuses a registration whose proof of possession is for other keys', async () => {
+        const good = await request(unique('cid'));
+        const forged = { ...good, signKey: generateIdentityKeys().signPublic };
+        expect(await codeOf(op().register(forged))).toBe('BAD_SIGNATURE');
+      });
+
+      it('says NAME_UNKNOWN for an unknown name and NAME_INVALID for a malformed one', async () => {
+        expect(await codeOf(op().lookup(unique('nobody')))).toBe('NAME_UNKNOWN');
+        expect(await codeOf(op().lookup('no spaces'))).toBe('NAME_INVALID');
+      });
+    });
+
+    describe('mail', () => {
+      it('fetches oldest first, at most `limit`, and says when more wait', async () => {
+        const [ana, bo] = [await member('ana'), await member('bo')];
+        const sent = await op().send(ana.signer, [letter(bo, 'one'), letter(bo, 'two')]);
+        expect(sent.ids).toHaveLength(2);
+        expect(new Set(sent.ids.map(hex)).size).toBe(2);
+        await op().send(ana.signer, [letter(bo, 'three')]);
+
+        const first = await op().fetch(bo.signer, 2);
+        expect(texts(first.letters)).toEqual(['one', 'two']);
+        expect(first.more).toBe(true);
+        expect(first.letters.map((l) => hex(l.id))).toEqual(sent.ids.map(hex));
+        // Fetching does not delete: the same letters come back until acknowledged.
+        const all = await op().fetch(bo.signer);
+        expect(texts(all.letters)).toEqual(['one', 'two', 'three']);
+        expect(all.more).toBe(false);
+      });
+
+      it('deletes acknowledged letters, and only the acknowledger’s own', async () => {
+        const [ana, bo, cy] = [await member('ana'), await member('bo'), await member('cy')];
+        const toBo = await op().send(ana.signer, [letter(bo, 'b1'), letter(bo, 'b2')]);
+        const toCy = await op().send(ana.signer, [letter(cy, 'c1')]);
+
+        expect(await op().ack(bo.signer, toCy.ids)).toBe(0);
+        expect(texts((await op().fetch(cy.signer)).letters)).toEqual(['c1']);
+
+        expect(await op().ack(bo.signer, toBo.ids.slice(0, 1))).toBe(1);
+        expect(texts((await op().fetch(bo.signer)).letters)).toEqual(['b2']);
+        expect(await op().ack(bo.signer, toBo.ids)).toBe(1);
+        expect(await op().fetch(bo.signer)).toEqual({ letters: [], more: false });
+      });
+
+      it('refuses a batch with an unknown recipient and delivers none of it', async () => {
+        const [ana, bo] = [await member('ana'), await member('bo')];
+        const ghost = { to: unique('ghost'), sealed: Buffer.from('x') };
+        expect(await codeOf(op().send(ana.signer, [letter(bo, 'lost'), ghost]))).toBe(
+          'NAME_UNKNOWN',
+        );
+        expect((await op().fetch(bo.signer)).letters).toEqual([]);
+        expect(
+          await codeOf(op().send(ana.signer, [{ to: 'No Way', sealed: Buffer.from('x') }])),
+        ).toBe('NAME_INVALID');
+      });
+
+      it('refuses requests signed by an unregistered name', async () => {
+        const keys = generateIdentityKeys();
+        const stranger = { name: unique('stranger'), signSecret: keys.signSecret };
+        expect(await codeOf(op().fetch(stranger))).toBe('NAME_UNKNOWN');
+      });
+    });
+
+    describe('waiting for mail', () => {
+      it('answers at once when mail already waits', async () => {
+        const [ana, bo, cy] = [await member('ana'), await member('bo'), await member('cy')];
+        await op().send(ana.signer, [letter(bo, 'hi')]);
+        const answer = await op().waitForMail([bo.signer, cy.signer], { waitMs: 600_000 });
+        expect(answer).toEqual({ ready: [bo.name] });
+      });
+
+      it('resolves when a letter arrives later', async () => {
+        const [ana, bo, cy] = [await member('ana'), await member('bo'), await member('cy')];
+        const waiting = op().waitForMail([bo.signer, cy.signer], { waitMs: 600_000 });
+        await op().send(ana.signer, [letter(cy, 'later')]);
+        expect(await waiting).toEqual({ ready: [cy.name] });
+      });
+
+      it('answers `ready: []` when the wait runs out', async () => {
+        const bo = await member('bo');
+        expect(await op().waitForMail([bo.signer], { waitMs: 20 })).toEqual({ ready: [] });
+      });
+
+      it('rejects with the signal’s reason when aborted', async () => {
+        const bo = await member('bo');
+        const controller = new AbortController();
+        const waiting = op().waitForMail([bo.signer], {
+          waitMs: 600_000,
+          signal: controller.signal,
+        });
+        const reason = new Error('shutting down');
+        controller.abort(reason);
+        await expect(waiting).rejects.toBe(reason);
+        const early = op().waitForMail([bo.signer], { waitMs: 10, signal: controller.signal });
+        await expect(early).rejects.toBe(reason);
+      });
+
+      it('refuses no mailboxes, and an unknown one', async () => {
+        expect(await codeOf(op().waitForMail([], { waitMs: 10 }))).toBe('BAD_REQUEST');
+        const keys = generateIdentityKeys();
+        const stranger = { name: unique('stranger'), signSecret: keys.signSecret };
+        expect(await codeOf(op().waitForMail([stranger], { waitMs: 10 }))).toBe('NAME_UNKNOWN');
+      });
+    });
+
+    describe('the world feed', () => {
+      it('publishes posts and pages them newest first', async () => {
+        const ana = await member('ana');
+        const info = await op().info();
+        const ids: Uint8Array[] = [];
+        for (const [i, body] of ['first', 'second', 'third'].entries()) {
+          const post = {
+            v: 1 as const,
+            from: ana.name,
+            postedAt: Date.now() + i,
+            id: randomBytes(ID_BYTES),
+            days: 2,
+            body,
+          };
+          const before = Date.now();
+          const posted = await op().post(
+            ana.signer,
+            sealPost(post, ana.keys.signSecret, info.feedKey),
+          );
+          expect(posted.id).toEqual(post.id);
+          expect(posted.expiresAt).toBeGreaterThanOrEqual(before + 2 * DAY_MS);
+          ids.push(post.id);
+        }
+        const open = async (before?: string) => {
+          const sealed = await op().feedPage(ana.signer, {
+            limit: 2,
+            ...(before === undefined ? {} : { before }),
+          });
+          const page = openFeedPage(sealed, ana.keys.boxPublic, ana.keys.boxSecret);
+          if (!page.ok) throw page.error;
+          return page.value;
+        };
+        // Other tests of this file post too: find ours by author.
+        const ours: string[] = [];
+        let page = await open();
+        for (;;) {
+          for (const carried of page.posts) {
+            const opened = decodeSignedPost(carried);
+            if (!opened.ok) throw opened.error;
+            if (opened.value.post.from === ana.name) ours.push(opened.value.post.body);
+          }
+          if (page.next === null) break;
+          page = await open(page.next);
+        }
+        expect(ours).toEqual(['third', 'second', 'first']);
+      });
+
+      it('refuses a post signed as somebody else', async () => {
+        const [ana, bo] = [await member('ana'), await member('bo')];
+        const info = await op().info();
+        const post = {
+          v: 1 as const,
+          from: bo.name,
+          postedAt: Date.now(),
+          id: randomBytes(ID_BYTES),
+          days: 1,
+          body: 'not me',
+        };
+        const sealed = sealPost(post, ana.keys.signSecret, info.feedKey);
+        expect(await codeOf(op().post(ana.signer, sealed))).toBe('BAD_SIGNATURE');
+      });
+    });
+
+    describe('collectives', () => {
+      /** Founders `ana` and `bo`, a registered outsider `cy`, and a writer that knows their keys. */
+      async function founded() {
+        const [ana, bo, cy, dee] = [
+          await member('ana'),
+          await member('bo'),
+          await member('cy'),
+          await member('dee'),
+        ];
+        const writer = new CollectiveWriter(undefined, Date.now());
+        for (const m of [ana, bo, cy, dee]) writer.registry.keys.set(m.name, m.keys);
+        for (const m of [ana, bo, cy, dee]) writer.registry.holders.set(m.name, 'self');
+        const name = unique('cell');
+        const genesis = writer.genesis(name, [ana.name, bo.name], DEFAULT_CONSTITUTION);
+        const info = await op().info();
+        const pow = await solveProofOfWork(collectivePowBytes(genesis.signed), info.powBits);
+        const head = await op().createCollective(ana.signer, genesis, pow);
+        return { ana, bo, cy, dee, writer, name, genesis, pow, head };
+      }
+
+      it('creates a collective and tells anyone registered where its log ends', async () => {
+        const { cy, writer, name, head } = await founded();
+        expect(head).toMatchObject({ collective: name, length: 1 });
+        expect(head.head).toEqual(writer.log.head);
+        expect(await op().collectiveHead(cy.signer, name)).toEqual(head);
+      });
+
+      it('refuses a taken collective name and an unknown collective', async () => {
+        const { ana, name, genesis, pow } = await founded();
+        expect(await codeOf(op().createCollective(ana.signer, genesis, pow))).toBe('NAME_TAKEN');
+        expect(await codeOf(op().collectiveHead(ana.signer, unique('nocell')))).toBe(
+          'NAME_UNKNOWN',
+        );
+        // A collective's name is no komrade's: it cannot be registered either.
+        expect(await codeOf(op().register(await request(name)))).toBe('NAME_TAKEN');
+      });
+
+      it('appends the next event and refuses one drafted from a stale head', async () => {
+        const { cy, dee, writer, name } = await founded();
+        const cyAsks = writer.sign('join-request', cy.name, { note: '' });
+        const deeAsks = writer.sign('join-request', dee.name, { note: '' });
+        const head = await op().appendEvent(cy.signer, cyAsks);
+        expect(head.length).toBe(2);
+        expect(await codeOf(op().appendEvent(dee.signer, deeAsks))).toBe('COLLECTIVE_CONFLICT');
+        expect((await op().collectiveHead(dee.signer, name)).length).toBe(2);
+      });
+
+      it('serves the log with receipts to members and candidates only', async () => {
+        const { ana, cy, dee, writer, name, genesis } = await founded();
+        const cyAsks = writer.sign('join-request', cy.name, { note: '' });
+        await op().appendEvent(cy.signer, cyAsks);
+
+        const page = await op().collectiveLog(ana.signer, name, 0);
+        expect(page).toMatchObject({ collective: name, from: 0, length: 2 });
+        const asHex = (events: readonly { signed: Uint8Array; sig: Uint8Array }[]) =>
+          events.map((e) => hex(e.signed) + hex(e.sig));
+        expect(asHex(page.events)).toEqual(asHex([genesis, cyAsks]));
+        expect(page.receipts.map((r) => r.name)).toEqual(
+          expect.arrayContaining([ana.name, cy.name]),
+        );
+        const tail = await op().collectiveLog(cy.signer, name, 1, 1);
+        expect(asHex(tail.events)).toEqual(asHex([cyAsks]));
+        expect(await codeOf(op().collectiveLog(dee.signer, name, 0))).toBe('NOT_MEMBER');
+      });
+
+      it('delivers a collective message to every other member, with the shared body', async () => {
+        const { ana, bo, cy, name } = await founded();
+        const message = {
+          v: 1 as const,
+          collective: name,
+          from: ana.name,
+          sentAt: Date.now(),
+          id: randomBytes(ID_BYTES),
+          text: 'hello cell',
+        };
+        const sealed = sealCollectiveMessage(message, ana.keys.signSecret, [
+          { name: bo.name, boxKey: bo.keys.boxPublic },
+        ]);
+        const sent = await op().sendToCollective(ana.signer, name, sealed);
+        expect(sent.recipients).toBe(1);
+        const got = await op().fetch(bo.signer);
+        expect(got.letters).toHaveLength(1);
+        expect(got.letters[0]?.body).toEqual(sealed.body);
+        expect((await op().fetch(ana.signer)).letters).toEqual([]);
+
+        const toCy = sealCollectiveMessage(message, ana.keys.signSecret, [
+          { name: cy.name, boxKey: cy.keys.boxPublic },
+        ]);
+        expect(await codeOf(op().sendToCollective(ana.signer, name, toCy))).toBe(
+          'COLLECTIVE_CONFLICT',
+        );
+        expect(await codeOf(op().sendToCollective(cy.signer, name, sealed))).toBe('NOT_MEMBER');
+      });
+    });
+  });
+}
