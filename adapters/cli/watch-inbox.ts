@@ -1,4 +1,5 @@
 /** `komrade inbox --watch`: the inbox once, then each new letter as soon as the Operator has it. */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { InboxCheck, KomradeClient, ReceivedLetter } from '../../client/index.js';
 import { isKomradeError } from '../../common/errors/index.js';
 import type { Output } from './output.js';
@@ -48,21 +49,9 @@ const letterKey = (letter: ReceivedLetter) => `${letter.from}/${letter.id}`;
 const codeOf = (error: unknown): string | undefined =>
   isKomradeError(error) ? error.code : undefined;
 
-function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+/** Resolves after `ms`, or at once when `signal` aborts (Node's timer rejects then: not an error). */
+const sleepFor = (ms: number, signal: AbortSignal): Promise<void> =>
+  delay(ms, undefined, { signal }).catch(() => undefined);
 
 /** What a later check brought besides letters, one line each (empty when nothing). */
 function renderNews(check: InboxCheck, collectives: readonly string[]): string[] {

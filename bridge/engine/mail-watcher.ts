@@ -2,8 +2,10 @@
  * `MailWatcher`: waits at the Operator for the mail of the identities a bot holds (long-poll, one
  * request per group of identities) and says which have mail, instead of polling each on a timer.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../../common/logging/index.js';
 import type { OperatorClient, RequestSigner } from '../../client/index.js';
+import { codeOf } from './job-failures.js';
 
 /** What {@link MailWatcher} is built from. */
 export interface MailWatcherDeps {
@@ -87,30 +89,12 @@ interface Cooling {
   pending: boolean;
 }
 
-/** The error's stable code; codes of errors from other layers pass as they are. */
-const codeOf = (error: unknown): string => {
-  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? code : 'INTERNAL';
-};
-
 /** A function, so the compiler does not keep a narrowing of `ended` across an await. */
 const hasEnded = (group: Group): boolean => group.ended;
 
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+/** Resolves after `ms`, or at once when `signal` aborts (Node's timer rejects then: not an error). */
+const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  delay(ms, undefined, { signal }).catch(() => undefined);
 
 /**
  * Splits identities into groups of at most `groupSize`; each group has one loop: wait for its
