@@ -47,6 +47,11 @@ export interface CliRunOptions {
   readonly input?: string;
   /** Extra environment; an `undefined` value removes that variable. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Stops the command with SIGTERM after this long; the run then ends with what it printed so
+   * far, so a test's failure shows where it hung instead of only its own timeout.
+   */
+  readonly timeoutMs?: number;
 }
 
 /** Throws a clear error when the CLI has not been built. */
@@ -88,7 +93,15 @@ export function runKomrade(args: readonly string[], options: CliRunOptions = {})
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            stderr += `\n[test harness: no answer in ${options.timeoutMs} ms; sent SIGTERM]\n`;
+            child.kill('SIGTERM');
+          }, options.timeoutMs);
     child.on('close', (code) => {
+      clearTimeout(timer);
       resolveRun({ code, stdout, stderr, ms: Date.now() - started });
     });
     child.stdin.end(options.input ?? '');
