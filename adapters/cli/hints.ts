@@ -102,6 +102,8 @@ export function hintFor(code: ErrorCode, context: HintContext): string | undefin
       return 'Run `komrade unlock` again, or type the passphrase when asked.';
     case 'COLLECTIVE_INVALID':
       return "The log the Operator served breaks the collective's rules: nothing was accepted from it. Tell the other members; the Operator may be misbehaving.";
+    case 'TOKEN_PROOF_INVALID':
+      return "The Operator's tokens did not match its published token key, so none were kept: it may be trying to mark you. Tell the other members.";
   }
 }
 

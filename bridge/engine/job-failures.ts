@@ -45,6 +45,7 @@ export const JOB_FAILURES: Readonly<Record<ErrorCode, JobFailure>> = Object.free
   DECODE_FAILED: 'permanent',
   LETTER_INVALID: 'permanent',
   COLLECTIVE_INVALID: 'permanent',
+  TOKEN_PROOF_INVALID: 'permanent',
   // The identity was forgotten (or its store lost) while the job waited.
   KEYSTORE_MISSING: 'permanent',
   KEYSTORE_EXISTS: 'permanent',
