@@ -30,6 +30,82 @@ export {
   trustLabel,
 } from './chat-surface/collective-texts.js';
 export { splitText } from './chat-surface/split-text.js';
+
+// The chat-surface kit: commands defined once, their views, one catalogue of texts
+export {
+  errorView,
+  numberArg,
+  optionalStringArg,
+  runCommand,
+  stringArg,
+  typedName,
+  type ArgKind,
+  type ArgProblem,
+  type ArgSpec,
+  type ArgValues,
+  type CommandCaller,
+  type CommandContext,
+  type CommandSpec,
+} from './chat-surface/kit/command.js';
+export {
+  checkArg,
+  optionalHere,
+  parseOptions,
+  parseWords,
+  writeCommand,
+  type CommandSyntax,
+  type ParsedCommand,
+  type RawArg,
+} from './chat-surface/kit/command-syntax.js';
+export {
+  bare,
+  command,
+  count,
+  join,
+  lines,
+  name,
+  strong,
+  time,
+  untrusted,
+  verbatim,
+  type CommandMention,
+  type Rich,
+  type RichPart,
+} from './chat-surface/kit/rich-text.js';
+export {
+  commandsTyped,
+  discordMarkdown,
+  offers,
+  plainText,
+  render,
+  telegramHtml,
+  typedOn,
+  type Surface,
+  type TextStyle,
+} from './chat-surface/kit/surface.js';
+export type { CommonView, View } from './chat-surface/kit/views.js';
+export { say, textOf } from './chat-surface/kit/catalogue.js';
+export { errorText, helpText } from './chat-surface/kit/common-texts.js';
+export { workingText } from './chat-surface/kit/identity/identity-texts.js';
+export {
+  collectiveMessageDisplay,
+  keyHolderMark,
+  letterDisplay,
+  noticeText,
+} from './chat-surface/kit/letter-display.js';
+export {
+  WorkingUsers,
+  powProgress,
+  type PowProgress,
+  type PowProgressOptions,
+} from './chat-surface/kit/pow-progress.js';
+export {
+  COLLECTIVE_COMMANDS,
+  collectiveArg,
+} from './chat-surface/kit/collectives/collective-commands.js';
+export { IDENTITY_COMMANDS } from './chat-surface/kit/identity/identity-commands.js';
+export { LETTER_COMMANDS } from './chat-surface/kit/letters/letter-commands.js';
+export { FEED_COMMANDS } from './chat-surface/kit/feed/feed-commands.js';
 export type {
   AddOutboxResult,
   BridgeStore,

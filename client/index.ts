@@ -97,6 +97,7 @@ export { ensureCircuitIsolationKey } from './transport/isolation-key.js';
 
 // Secrets at rest
 export type { Keystore, KeystoreProgress, KeystoreSecrets } from './keystore/keystore.js';
+export { MIN_PASSPHRASE_LENGTH, passphraseWeakness } from './keystore/passphrase-rule.js';
 export {
   FileKeystore,
   KEYSTORE_VERSION,

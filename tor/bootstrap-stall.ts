@@ -68,10 +68,34 @@ export class BootstrapStallWatch {
   }
 }
 
+/**
+ * Tor's bootstrap warnings are often a bare OR-connection end reason (`DONE`, `CONNECTREFUSED`):
+ * said in words, since "tor warns: DONE" tells nobody anything.
+ */
+const END_REASONS: Readonly<Record<string, string>> = {
+  DONE: 'a connection to a relay was closed',
+  CONNECTREFUSED: 'a relay refused the connection',
+  IDENTITY: "a relay's identity did not match what the directory says",
+  CONNECTRESET: 'a connection to a relay was reset',
+  TIMEOUT: 'a connection to a relay timed out',
+  NOROUTE: 'no route to a relay (is the network up?)',
+  IOERROR: 'a connection to a relay failed (I/O error)',
+  RESOURCELIMIT: 'this machine ran out of sockets or memory',
+  PT_MISSING: 'a pluggable transport it needs is missing',
+  MISC: 'a connection to a relay failed',
+};
+
+/** A bootstrap warning in words (Tor's own text when it is more than a reason code). */
+export const describeBootstrapWarning = (warning: string): string =>
+  END_REASONS[warning.toUpperCase()] ?? warning;
+
 /** `Tor bootstrap stalled at 45% (Loading relay descriptors; tor warns: …) for 30 s; still waiting` */
 export function describeBootstrapStall(stall: BootstrapStall): string {
   const { percent, summary, warning } = stall.progress;
-  const details = [summary, ...(warning === undefined ? [] : [`tor warns: ${warning}`])]
+  const details = [
+    summary,
+    ...(warning === undefined ? [] : [`tor warns: ${describeBootstrapWarning(warning)}`]),
+  ]
     .filter((part) => part.length > 0)
     .join('; ');
   const why = details.length === 0 ? '' : ` (${details})`;

@@ -32,6 +32,7 @@ export { parseBootstrapPhase, type BootstrapProgress } from './bootstrap-phase.j
 export {
   BootstrapStallWatch,
   describeBootstrapStall,
+  describeBootstrapWarning,
   type BootstrapStall,
   type BootstrapStallWatchOptions,
 } from './bootstrap-stall.js';

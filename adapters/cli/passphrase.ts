@@ -1,5 +1,6 @@
 /** Getting the keystore passphrase: from KOMRADE_PASSPHRASE, or typed on a terminal without echo. */
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
+import { passphraseWeakness } from '../../client/index.js';
 import type { Output } from './output.js';
 
 /** The terminal input the prompt reads (process.stdin). */
@@ -23,9 +24,6 @@ export interface PassphraseOptions {
   readonly confirm: boolean;
 }
 
-/** Shortest passphrase accepted for a new keystore. */
-export const MIN_PASSPHRASE_LENGTH = 8;
-
 /** How many times a person may type the passphrase at the prompt before komrade gives up. */
 export const PASSPHRASE_TRIES = 3;
 
@@ -35,14 +33,7 @@ const canPrompt = (input: PromptInput): boolean =>
 const NO_PASSPHRASE =
   'No passphrase: set KOMRADE_PASSPHRASE, or run komrade in a terminal to type it.';
 
-/** Why a new passphrase is refused, or `undefined` when it will do. */
-function weakness(passphrase: string): string | undefined {
-  if (passphrase === '') return 'The passphrase is empty.';
-  if (Array.from(passphrase).length < MIN_PASSPHRASE_LENGTH) {
-    return `Choose a passphrase of at least ${MIN_PASSPHRASE_LENGTH} characters (a few words is best).`;
-  }
-  return undefined;
-}
+const weakness = passphraseWeakness;
 
 /**
  * The passphrase, from the environment or a hidden prompt. A new one (`confirm`) is checked for

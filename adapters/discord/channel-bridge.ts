@@ -10,6 +10,7 @@ import type { BridgeEngine, ChannelLink, ChannelLinkStore } from '../../bridge/i
 import { isKomradeError } from '../../common/errors/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { DiscordSurface } from './discord-surface.js';
+import { userKey } from './replies.js';
 import { errorMessage, texts } from './texts.js';
 
 /** What the bridge is built from. */
@@ -119,7 +120,7 @@ export class ChannelBridge {
 
   async #bridge(link: ChannelLink, message: Message): Promise<void> {
     const { engine, store, logger } = this.#deps;
-    const identity = engine.identityOf(`discord:${message.author.id}`);
+    const identity = engine.identityOf(userKey(message.author.id));
     if (identity?.name == null) {
       await this.#explain(message, texts.notBridgedNoIdentity(link.collective));
       return;

@@ -1,28 +1,99 @@
 /**
- * The bot's slash commands, as registered with Discord at startup. Options Discord can check
- * (required, integer ranges, yes/no choices) are declared here; everything else is checked by the
- * handlers, which answer wrong use with help.
+ * The bot's slash commands, as registered with Discord at startup. The kit's commands are
+ * generated from their specs (options Discord can check: required ones, lengths, integer ranges,
+ * choices); the kit checks them again when they arrive. Commands typed alike (`/propose`) become
+ * one command with a subcommand per keyword. Discord-only commands are written out here.
  */
 import {
   ApplicationCommandOptionType,
   InteractionContextType,
   PermissionFlagsBits,
   type APIApplicationCommandBasicOption,
+  type APIApplicationCommandOption,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
-// Bounds of what /propose accepts: the constitution's own limits.
-import { MAX_QUORUM, MAX_VOTING_WINDOW_DAYS } from '../../common/collectives/index.js';
+import { optionalHere, typedOn, type ArgSpec, type CommandSpec } from '../../bridge/index.js';
+import { DISCORD_TEXT_LIMIT, KIT_COMMANDS, discordSurface } from './discord-surface-kit.js';
 
-/** `collective:`, optional where a linked channel can stand in for it. */
-const collective = (required = false): APIApplicationCommandBasicOption => ({
-  type: ApplicationCommandOptionType.String,
-  name: 'collective',
-  description: required
-    ? 'The collective, e.g. portland'
-    : 'The collective, e.g. portland (default: the one linked to this channel)',
-  required,
-  max_length: 40,
-});
+/** Descriptions of commands typed alike, which the kit words one keyword at a time. */
+const GROUP_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  propose: 'Propose a change of the rules, or removing a member',
+};
+
+/** A left-out collective is the channel's linked one: the option says so. */
+const LINKED_DEFAULT = ' (default: the one linked to this channel)';
+
+/** One argument as a slash-command option. */
+export function optionOf(arg: ArgSpec): APIApplicationCommandBasicOption {
+  const required = !optionalHere(arg, discordSurface.channelLinks);
+  const standsIn = arg.kind === 'collective' && !required && arg.optional !== true;
+  const base = {
+    name: arg.name,
+    description: standsIn ? `${arg.description}${LINKED_DEFAULT}` : arg.description,
+    required,
+  };
+  const bounds = {
+    ...(arg.min === undefined ? {} : { min_value: arg.min }),
+    ...(arg.max === undefined ? {} : { max_value: arg.max }),
+  };
+  switch (arg.kind) {
+    case 'name':
+    case 'collective':
+    case 'new-name':
+    case 'text':
+      return {
+        ...base,
+        type: ApplicationCommandOptionType.String,
+        max_length: arg.maxLength ?? DISCORD_TEXT_LIMIT,
+      };
+    case 'choice':
+      return {
+        ...base,
+        type: ApplicationCommandOptionType.String,
+        choices: (arg.choices ?? []).map((choice) => ({ name: choice, value: choice })),
+      };
+    case 'integer':
+    case 'days':
+      return { ...base, type: ApplicationCommandOptionType.Integer, ...bounds };
+  }
+}
+
+/** A spec's options, required ones first (Discord refuses a required one after an optional). */
+const optionsOf = (spec: CommandSpec): APIApplicationCommandBasicOption[] =>
+  spec.args.map(optionOf).sort((a, b) => Number(b.required ?? false) - Number(a.required ?? false));
+
+/** The kit's commands as slash commands, in the order the surface lists them. */
+export function kitSlashCommands(
+  specs: readonly CommandSpec[],
+): RESTPostAPIChatInputApplicationCommandsJSONBody[] {
+  const typedAlike = new Map<string, CommandSpec[]>();
+  for (const spec of specs) {
+    const typed = typedOn(discordSurface, spec);
+    typedAlike.set(typed, [...(typedAlike.get(typed) ?? []), spec]);
+  }
+  return [...typedAlike].map(([typed, alike]) => {
+    const [only] = alike;
+    if (alike.length === 1 && only !== undefined && only.keyword === undefined) {
+      const options = optionsOf(only);
+      return {
+        name: typed,
+        description: only.summary,
+        ...(options.length === 0 ? {} : { options }),
+      };
+    }
+    const subcommands: APIApplicationCommandOption[] = alike.map((spec) => ({
+      type: ApplicationCommandOptionType.Subcommand,
+      name: spec.keyword?.word ?? spec.name,
+      description: spec.summary,
+      options: optionsOf(spec),
+    }));
+    return {
+      name: typed,
+      description: GROUP_DESCRIPTIONS[typed] ?? alike.map((s) => s.summary).join('; '),
+      options: subcommands,
+    };
+  });
+}
 
 const text = (
   name: string,
@@ -39,116 +110,21 @@ const text = (
 
 const CHANNEL_MANAGERS = String(PermissionFlagsBits.ManageChannels);
 
-/** Every command, in the order `/help` shows them. */
-export const COMMANDS: readonly RESTPostAPIChatInputApplicationCommandsJSONBody[] = [
-  { name: 'help', description: 'What Komrade is and every command' },
+/** Commands only Discord has: channel links and backups (files). */
+const DISCORD_ONLY: readonly RESTPostAPIChatInputApplicationCommandsJSONBody[] = [
   {
-    name: 'register',
-    description: 'Get a Komrade identity, held by this bot',
-    options: [text('name', 'Your Komrade name: 3–32 letters a–z, digits or _', true, 40)],
+    name: 'link',
+    description: 'Carry a collective in this channel (channel managers)',
+    default_member_permissions: CHANNEL_MANAGERS,
+    contexts: [InteractionContextType.Guild],
+    options: [text('collective', 'The collective, e.g. portland', true, 40)],
   },
   {
-    name: 'create',
-    description: 'Start a collective, with you as its first member',
-    options: [collective(true)],
+    name: 'unlink',
+    description: 'Stop carrying a collective in this channel (channel managers)',
+    default_member_permissions: CHANNEL_MANAGERS,
+    contexts: [InteractionContextType.Guild],
   },
-  {
-    name: 'join',
-    description: 'Ask to join a collective; its members vouch you in',
-    options: [collective(), text('note', 'A word to the members, e.g. who you are', false, 1000)],
-  },
-  {
-    name: 'vouch',
-    description: 'Vouch for someone who asked to join',
-    options: [text('candidate', 'Their Komrade name, e.g. dave', true, 40), collective()],
-  },
-  {
-    name: 'pending',
-    description: 'Who waits to join, with their vouches',
-    options: [collective()],
-  },
-  { name: 'members', description: 'Members, and who holds their keys', options: [collective()] },
-  { name: 'constitution', description: "A collective's rules", options: [collective()] },
-  { name: 'proposals', description: 'Open proposals with their votes', options: [collective()] },
-  {
-    name: 'propose',
-    description: 'Propose a change of the rules, or removing a member',
-    options: [
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'quorum',
-        description: 'A candidate needs this many vouches',
-        options: [
-          {
-            type: ApplicationCommandOptionType.Integer,
-            name: 'vouches',
-            description: `Vouches needed (1–${MAX_QUORUM})`,
-            required: true,
-            min_value: 1,
-            max_value: MAX_QUORUM,
-          },
-          collective(),
-        ],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'window',
-        description: 'Proposals stay open this many days',
-        options: [
-          {
-            type: ApplicationCommandOptionType.Integer,
-            name: 'days',
-            description: `Days (1–${MAX_VOTING_WINDOW_DAYS})`,
-            required: true,
-            min_value: 1,
-            max_value: MAX_VOTING_WINDOW_DAYS,
-          },
-          collective(),
-        ],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'remove',
-        description: 'Remove a member',
-        options: [text('member', 'Their Komrade name', true, 40), collective()],
-      },
-    ],
-  },
-  {
-    name: 'vote',
-    description: 'Vote on a proposal',
-    options: [
-      {
-        type: ApplicationCommandOptionType.Integer,
-        name: 'proposal',
-        description: 'Its id, as /proposals shows it',
-        required: true,
-        min_value: 0,
-      },
-      {
-        type: ApplicationCommandOptionType.String,
-        name: 'choice',
-        description: 'yes or no',
-        required: true,
-        choices: [
-          { name: 'yes', value: 'yes' },
-          { name: 'no', value: 'no' },
-        ],
-      },
-      collective(),
-    ],
-  },
-  {
-    name: 'say',
-    description: 'Write to every member of a collective',
-    options: [text('text', 'What to say', true, 2000), collective()],
-  },
-  {
-    name: 'leave',
-    description: 'Leave a collective (or withdraw your request to join)',
-    options: [collective(true)],
-  },
-  { name: 'collectives', description: 'The collectives you are in or asked to join' },
   {
     name: 'backup',
     description: 'Get your identity as a file encrypted under a passphrase you choose',
@@ -173,17 +149,10 @@ export const COMMANDS: readonly RESTPostAPIChatInputApplicationCommandsJSONBody[
       },
     ],
   },
-  {
-    name: 'link',
-    description: 'Carry a collective in this channel (channel managers)',
-    default_member_permissions: CHANNEL_MANAGERS,
-    contexts: [InteractionContextType.Guild],
-    options: [collective(true)],
-  },
-  {
-    name: 'unlink',
-    description: 'Stop carrying a collective in this channel (channel managers)',
-    default_member_permissions: CHANNEL_MANAGERS,
-    contexts: [InteractionContextType.Guild],
-  },
+];
+
+/** Every command, in the order `/help` shows them. */
+export const COMMANDS: readonly RESTPostAPIChatInputApplicationCommandsJSONBody[] = [
+  ...kitSlashCommands(KIT_COMMANDS),
+  ...DISCORD_ONLY,
 ];

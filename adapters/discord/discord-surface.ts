@@ -8,17 +8,22 @@
  * `chat` is the Discord user id.
  */
 import { DiscordAPIError, PermissionFlagsBits, type Client } from 'discord.js';
-import type {
-  ChannelLink,
-  ChannelLinkStore,
-  ChatNotice,
-  ChatSurface,
-  CollectiveMessageForChat,
-  LetterForChat,
+import {
+  collectiveMessageDisplay,
+  letterDisplay,
+  noticeText,
+  render,
+  type ChannelLink,
+  type ChannelLinkStore,
+  type ChatNotice,
+  type ChatSurface,
+  type CollectiveMessageForChat,
+  type LetterForChat,
 } from '../../bridge/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { PuppetPoster } from './puppets.js';
-import { noticeText, puppetName, splitForDiscord, texts } from './texts.js';
+import { discordSurface, splitForDiscord } from './discord-surface-kit.js';
+import { puppetName, texts } from './texts.js';
 
 /** What the surface is built from. */
 export interface DiscordSurfaceDeps {
@@ -65,7 +70,8 @@ export class DiscordSurface implements ChatSurface {
   }
 
   async deliverLetter(chat: string, letter: LetterForChat, delivery?: string): Promise<string> {
-    return this.dm(chat, texts.letter(letter), delivery);
+    // Discord has no /send: a letter is read here, and answered elsewhere.
+    return this.dm(chat, render(letterDisplay(letter, false), discordSurface), delivery);
   }
 
   async deliverCollectiveMessage(
@@ -82,16 +88,7 @@ export class DiscordSurface implements ChatSurface {
       carrying.push(link);
     }
     if (await this.#readsAny(chat, carrying)) return ref ?? '';
-    return this.dm(
-      chat,
-      texts.collectiveMessage(
-        message.collective,
-        message.from,
-        message.senderKeyHolder,
-        message.text,
-      ),
-      delivery,
-    );
+    return this.dm(chat, render(collectiveMessageDisplay(message), discordSurface), delivery);
   }
 
   async notify(chat: string, notice: ChatNotice): Promise<void> {
@@ -101,7 +98,7 @@ export class DiscordSurface implements ChatSurface {
         if (key.endsWith(`\0${notice.collective}`)) this.#linkChecks.delete(key);
       }
     }
-    await this.dm(chat, noticeText(notice));
+    await this.dm(chat, render(noticeText(notice, discordSurface), discordSurface));
   }
 
   /**

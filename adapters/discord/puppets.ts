@@ -16,7 +16,7 @@ import {
 } from 'discord.js';
 import type { ChannelLinkStore, StoredWebhook } from '../../bridge/index.js';
 import type { Logger } from '../../common/logging/index.js';
-import { DISCORD_TEXT_LIMIT, splitForDiscord } from './texts.js';
+import { DISCORD_TEXT_LIMIT, splitForDiscord } from './discord-surface-kit.js';
 
 /** The webhook's own name in the channel's integrations list. */
 export const WEBHOOK_NAME = 'Komrade bridge';

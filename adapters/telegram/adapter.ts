@@ -15,7 +15,7 @@ import {
 import { KomradeError } from '../../common/errors/index.js';
 import { installHandlers, type BotContext } from './bot.js';
 import { TelegramSurface } from './telegram-surface.js';
-import { COMMANDS } from './texts.js';
+import { commandMenu } from './surface.js';
 
 /** What {@link startTelegramAdapter} is built from. */
 export interface TelegramAdapterDeps extends BridgeHostDeps {
@@ -76,7 +76,7 @@ export async function startTelegramAdapter(deps: TelegramAdapterDeps): Promise<T
     return new Uint8Array(await response.arrayBuffer());
   });
   await bot.init();
-  await bot.api.setMyCommands(COMMANDS.map((c) => ({ ...c })));
+  await bot.api.setMyCommands(commandMenu());
   await engine.start();
   const polling = new Promise<void>((resolveStart, reject) => {
     bot

@@ -16,19 +16,20 @@ import {
 import { KomradeError } from '../../common/errors/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import { toBase64url, type AdapterKeyHolder } from '../../common/wire/index.js';
-import type {
-  CollectiveView,
-  CreateCollectiveOptions,
-  FollowersPost,
-  KomradeClient,
-  KomradeProfile,
-  OperatorClient,
-  ProposalView,
-  RegisterOptions,
-  SentCollectiveMessage,
-  SentLetter,
-  VoteOutcome,
-  VouchOutcome,
+import {
+  passphraseWeakness,
+  type CollectiveView,
+  type CreateCollectiveOptions,
+  type FollowersPost,
+  type KomradeClient,
+  type KomradeProfile,
+  type OperatorClient,
+  type ProposalView,
+  type RegisterOptions,
+  type SentCollectiveMessage,
+  type SentLetter,
+  type VoteOutcome,
+  type VouchOutcome,
 } from '../../client/index.js';
 import type { ChatSurface } from '../chat-surface/chat-surface.js';
 import type { BridgeStore } from '../identity-vault/bridge-store.js';
@@ -92,16 +93,10 @@ export interface IdentitySummary {
   readonly name: string | null;
 }
 
-/** The same floor as `komrade backup`. */
-const MIN_BACKUP_PASSPHRASE_LENGTH = 8;
-
+/** The same rule as `komrade backup`. */
 function refuseShortPassphrase(passphrase: string): void {
-  if (Array.from(passphrase.trim()).length < MIN_BACKUP_PASSPHRASE_LENGTH) {
-    throw new KomradeError(
-      'USAGE',
-      `Choose a backup passphrase of at least ${MIN_BACKUP_PASSPHRASE_LENGTH} characters (a few words is best); nothing was written.`,
-    );
-  }
+  const weak = passphraseWeakness(passphrase);
+  if (weak !== undefined) throw new KomradeError('USAGE', `${weak} Nothing was written.`);
 }
 
 /**

@@ -50,6 +50,8 @@ export class Inbox {
   readonly #wokenMeanwhile = new Set<string>();
   /** Wake-ups waiting for their identity's next fetch to end (see {@link Inbox.wake}). */
   readonly #afterFetch = new Map<string, (() => void)[]>();
+  /** Fetches begun here per identity: names wake-up jobs, so a burst queues one per fetch. */
+  readonly #fetchesBegun = new Map<string, number>();
 
   constructor(deps: InboxDeps) {
     this.#deps = deps;
@@ -73,8 +75,9 @@ export class Inbox {
 
   /**
    * Mail waits for an identity (the watcher said so): queues one fetch, named after the identity
-   * so a burst of wake-ups queues one. A wake-up while its fetch runs is not lost: one more fetch
-   * follows that one (the running job still holds the name, so it is queued then, unnamed).
+   * and its count of fetches begun, so a burst of wake-ups queues one, while a wake-up after a
+   * fetch began never folds into that job (it may still sit in Redis after its fetch ended). A
+   * wake-up while its fetch runs is not lost: one more fetch follows that one.
    */
   async wake(identity: string): Promise<void> {
     // Resolves once the fetch this wake-up asked for has ended (or after a bound, should the job
@@ -91,7 +94,8 @@ export class Inbox {
     if (this.#fetching.has(identity)) {
       this.#wokenMeanwhile.add(identity);
     } else {
-      await this.#queue.add('poll', { identity }, { ...POLL_JOB, jobId: `w_${identity}` });
+      const begun = this.#fetchesBegun.get(identity) ?? 0;
+      await this.#queue.add('poll', { identity }, { ...POLL_JOB, jobId: `w_${identity}_${begun}` });
     }
     await fetched;
   }
@@ -137,6 +141,7 @@ export class Inbox {
       return;
     }
     this.#fetching.add(identity);
+    this.#fetchesBegun.set(identity, (this.#fetchesBegun.get(identity) ?? 0) + 1);
     // Those woken before this fetch began are served by it; later ones wait for the next.
     const served = this.#afterFetch.get(identity) ?? [];
     this.#afterFetch.delete(identity);

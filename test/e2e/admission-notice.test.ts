@@ -3,36 +3,22 @@
  * Discord candidate vouched in by a member on the `komrade` command, and a CLI candidate vouched in
  * from Telegram. Real bots against their emulators, a real Redis, a real Operator, the real CLI.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerOnDiscord, slash, type RunningDiscordBridge } from '../support/discord-bridge.js';
-import type {
-  DiscordEmulator,
-  EmulatedChannel,
-  EmulatedUser,
-} from '../support/discord-emulator.js';
-import { cliKomrades } from '../support/komrade-cli.js';
-import {
-  register as registerOnTelegram,
-  telegramUser,
-  type TelegramStack,
-} from '../support/telegram-bridge.js';
-import {
-  startTelegramAndDiscord,
-  type TelegramAndDiscord,
-} from '../support/telegram-and-discord.js';
-
-let both: TelegramAndDiscord;
-let stack: TelegramStack;
-let discord: DiscordEmulator;
-let bridge: RunningDiscordBridge;
-let lobby: EmulatedChannel;
-let dana: EmulatedUser;
+import { describe, expect, it } from 'vitest';
+import { slash } from '../support/discord-bridge.js';
+import { telegramUser } from '../support/telegram-bridge.js';
+import { useChatsAndCli } from '../support/use-chats-and-cli.js';
 
 const tina = telegramUser('Tina');
 const tom = telegramUser('Tom');
-// The built CLI as child processes: its key derivation never holds up the bots in this process.
-const komrades = cliKomrades('komrade-admission-', { asProcesses: true });
-const cli = komrades.run;
+const all = useChatsAndCli({
+  guild: 'Cooks',
+  telegram: { tina, tom },
+  cli: ['carl', 'cleo'],
+  cliPrefix: 'komrade-admission-',
+  // The built CLI as child processes: its key derivation never holds up the bots in this process.
+  cliAsProcesses: true,
+});
+const { cli } = all;
 
 /** What `komrade inbox --json` says was admitted in this check. */
 async function admittedOnInbox(who: string): Promise<unknown> {
@@ -44,24 +30,9 @@ async function admittedOnInbox(who: string): Promise<unknown> {
 
 const IN_KITCHEN = /vouched for you: you are now a member of @kitchen\./;
 
-beforeAll(async () => {
-  both = await startTelegramAndDiscord('Cooks');
-  ({ stack, discord, bridge, lobby, dana } = both);
-  await Promise.all([
-    registerOnDiscord(discord, lobby.id, dana, 'dana'),
-    registerOnTelegram(stack.emulator, tina, 'tina'),
-    registerOnTelegram(stack.emulator, tom, 'tom'),
-    komrades.register(['carl', 'cleo'], stack.operator.url),
-  ]);
-}, 120_000);
-
-afterAll(async () => {
-  await both.stop();
-  komrades.remove();
-});
-
 describe('admission notices', () => {
   it('tells a Telegram and a Discord candidate, once, when a CLI member vouches them in', async () => {
+    const { stack, discord, bridge, lobby, dana } = all;
     expect(await cli('carl', ['collective', 'create', '@kitchen'])).toContain('Created @kitchen');
     await stack.emulator.ask(tina, '/join kitchen I bake bread', /Asked to join @kitchen/);
     const joined = await slash(discord, lobby.id, dana, 'join', { collective: 'kitchen' });
@@ -95,6 +66,7 @@ describe('admission notices', () => {
   });
 
   it("says so in a CLI candidate's inbox when a Telegram member vouches them in", async () => {
+    const { stack } = all;
     await stack.emulator.ask(tom, '/create_collective garden', /Created @garden/);
     expect(
       await cli('cleo', ['collective', 'join', '@garden', '--note', 'I grow beans']),

@@ -288,7 +288,7 @@ describe('komrade-discord collectives', () => {
     const after = await ask(cleo, 'constitution');
     expect(after).toMatch(/Admission: 3 vouches \(now 3\)/);
     expect(await ask(ana, 'proposals')).toBe(
-      'No open proposals in @portland. `/propose` makes one.',
+      'No open proposals in @portland. Make one with `/propose quorum vouches:N collective:portland` (see `/help`).',
     );
   });
 
@@ -453,7 +453,7 @@ describe('komrade-discord collectives', () => {
 
   it('answers wrong use of commands with help', async () => {
     expect(await ask(ana, 'members', {}, lobby)).toMatch(
-      /^Which collective\? Add `collective:`, e\.g\. `\/members collective:portland`/,
+      /^Which collective\? Add it, or run the command in a channel linked to one\.\nUsage: `\/members \[collective:NAME\]`/,
     );
     expect(await ask(ana, 'vote', { proposal: 999, choice: 'yes' })).toMatch(
       /^There is no open proposal #999 in @portland\.\nNo open proposals/,
@@ -468,15 +468,17 @@ describe('komrade-discord collectives', () => {
     expect(await ask(ana, 'propose remove', { member: 'no such!' })).toMatch(
       /\/propose remove member:NAME/,
     );
-    expect(await ask(ana, 'members', { collective: 'not a name' })).toMatch(/Which collective\?/);
+    expect(await ask(ana, 'members', { collective: 'not a name' })).toMatch(
+      /^A name may contain only .*\nUsage: `\/members \[collective:NAME\]`/,
+    );
     expect(await ask(ana, 'unlink', {}, lobby)).toBe('This channel is not linked to a collective.');
     expect(await ask(root, 'vouch', { candidate: 'nosy' })).toMatch(
-      /^You are not a member of that collective, nor waiting to join it\. `\/join collective:NAME`/,
+      /^You are not a member of that collective, nor waiting to join it\. `\/join \[collective:NAME\] \[note:TEXT\]` asks to join\./,
     );
     expect(await ask(ana, 'members', { collective: 'nowhere' })).toBe(
       'No komrade or collective is registered under that name.',
     );
-    expect(await ask(ana, 'help')).toContain('`/register name:`');
+    expect(await ask(ana, 'help')).toContain('`/register name:NAME`');
   });
 
   it('restarts without losing a message queued in between or a delivery', async () => {

@@ -3,33 +3,20 @@
  * `collective pending` (text and `--json`), and `/pending` on Telegram and on Discord. Real bots
  * against their emulators, a real Redis, a real Operator, the CLI's commands.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerOnDiscord, slash } from '../support/discord-bridge.js';
-import type {
-  DiscordEmulator,
-  EmulatedChannel,
-  EmulatedUser,
-} from '../support/discord-emulator.js';
-import { cliKomrades } from '../support/komrade-cli.js';
-import {
-  register as registerOnTelegram,
-  telegramUser,
-  type TelegramStack,
-} from '../support/telegram-bridge.js';
-import {
-  startTelegramAndDiscord,
-  type TelegramAndDiscord,
-} from '../support/telegram-and-discord.js';
-
-let both: TelegramAndDiscord;
-let stack: TelegramStack;
-let discord: DiscordEmulator;
-let lobby: EmulatedChannel;
-let dana: EmulatedUser;
+import { beforeAll, describe, expect, it } from 'vitest';
+import { slash } from '../support/discord-bridge.js';
+import { telegramUser } from '../support/telegram-bridge.js';
+import { useChatsAndCli } from '../support/use-chats-and-cli.js';
 
 const tina = telegramUser('Tina');
-const komrades = cliKomrades('komrade-join-note-');
-const cli = komrades.run;
+// The CLI runs in this process: its komrades register once the bots' users have.
+const all = useChatsAndCli({
+  guild: 'Union',
+  telegram: { tina },
+  cli: ['carl', 'cleo', 'nat'],
+  cliPrefix: 'komrade-join-note-',
+});
+const { cli } = all;
 
 // Markdown, a link, a role mention, terminal escapes, a bell, a line break, a right-to-left
 // override, and more than a screenful: everything a note must not do to whoever reads it.
@@ -51,24 +38,12 @@ function expectBoundedNote(shown: string, expected: readonly string[]): void {
 }
 
 beforeAll(async () => {
-  both = await startTelegramAndDiscord('Union');
-  ({ stack, discord, lobby, dana } = both);
-  await Promise.all([
-    registerOnDiscord(discord, lobby.id, dana, 'dana'),
-    registerOnTelegram(stack.emulator, tina, 'tina'),
-  ]);
-  // Afterwards: the CLI's key derivation runs in this process and would hold up the bots.
-  await komrades.register(['carl', 'cleo', 'nat'], stack.operator.url);
   await cli('carl', ['collective', 'create', '@union', '--founder', '@tina', '--founder', '@dana']);
-}, 120_000);
-
-afterAll(async () => {
-  await both.stop();
-  komrades.remove();
 });
 
 describe('the join note', () => {
   it('is shown by pending on the CLI, Telegram and Discord, as one safe bounded line', async () => {
+    const { stack, discord, lobby, dana } = all;
     await cli('cleo', ['collective', 'join', '@union', '--note', NOTE]);
     await cli('nat', ['collective', 'join', '@union']);
 

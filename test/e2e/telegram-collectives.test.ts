@@ -87,16 +87,16 @@ describe('komrade-telegram collectives', () => {
       ]),
     );
     const help = await ask(alice, '/help', /Commands:/);
-    expect(help.text).toMatch(/\/create_collective — Start a collective/);
-    expect(help.text).toMatch(/\/say — Write to every member/);
+    expect(help.text).toMatch(/\/create_collective NAME — Start a collective/);
+    expect(help.text).toMatch(/\/say NAME text — Write to every member/);
   });
 
   it('answers wrong usage of every collective command helpfully', async () => {
     await ask(stranger, '/collectives', /no Komrade identity here yet/);
     await ask(stranger, '/join portland', /no Komrade identity here yet/);
     await ask(alice, '/collectives', /in no collective yet/);
-    await ask(alice, '/create_collective', /Which name\? \/create_collective NAME/);
-    await ask(alice, '/create_collective two words', /Which name\? \/create_collective NAME/);
+    await ask(alice, '/create_collective', /Usage: \/create_collective NAME/);
+    await ask(alice, '/create_collective two words', /Usage: \/create_collective NAME/);
     await ask(alice, '/join', /Usage: \/join NAME \[a note/);
     await ask(alice, '/vouch portland', /Usage: \/vouch NAME @candidate/);
     await ask(alice, '/pending', /Usage: \/pending NAME/);

@@ -29,7 +29,7 @@ describe('komrade-telegram followers', () => {
   it('lists the follower commands in /help', async () => {
     emulator.userSends(ann, '/help');
     const help = await emulator.waitForBotMessage(ann.id, /Commands:/);
-    expect(help.text).toMatch(/\/postfollowers — Post to your followers only/);
+    expect(help.text).toMatch(/\/postfollowers text — Post to your followers only/);
     expect(help.text).toMatch(/\/followers — Who follows you/);
     emulator.userSends(ben, '/postfollowers');
     await emulator.waitForBotMessage(ben.id, /Usage: \/postfollowers text/);

@@ -44,7 +44,7 @@ describe('komrade-telegram', () => {
     emulator.userSends(alice, '/frobnicate');
     await emulator.waitForBotMessage(alice.id, /don't know \/frobnicate/);
     emulator.userSends(alice, '/register');
-    await emulator.waitForBotMessage(alice.id, /Which name\?/);
+    await emulator.waitForBotMessage(alice.id, /Usage: \/register NAME/);
     emulator.userSends(alice, '/whoami');
     await emulator.waitForBotMessage(alice.id, /no Komrade identity here yet/);
     emulator.userSends(alice, '/send');
@@ -63,7 +63,10 @@ describe('komrade-telegram', () => {
     emulator.userSends(alice, '/register other');
     await emulator.waitForBotMessage(alice.id, /already registered as @alice/);
     emulator.userSends(alice, '/send @nobody_here hi');
-    await emulator.waitForBotMessage(alice.id, /Nobody is registered under that name/);
+    await emulator.waitForBotMessage(
+      alice.id,
+      /No komrade or collective is registered under that name/,
+    );
   });
 
   it('delivers a first contact with Accept/Block, then letters both ways by reply', async () => {
@@ -148,7 +151,7 @@ describe('komrade-telegram', () => {
 
   it('posts with a lifetime to the world feed, paged with a button', async () => {
     emulator.userSends(alice, '/post');
-    await emulator.waitForBotMessage(alice.id, /Usage: \/post text/);
+    await emulator.waitForBotMessage(alice.id, /Usage: \/post \[3d\] text/);
     emulator.userSends(alice, '/post 2d The first post');
     await emulator.waitForBotMessage(alice.id, /Posted to the world feed until/);
     for (let i = 2; i <= 6; i++) {
@@ -176,7 +179,10 @@ describe('komrade-telegram', () => {
     emulator.userSends(bob, '/following');
     await emulator.waitForBotMessage(bob.id, /You follow: @alice/);
     emulator.userSends(bob, '/follow @nobody_here');
-    await emulator.waitForBotMessage(bob.id, /Nobody is registered under that name/);
+    await emulator.waitForBotMessage(
+      bob.id,
+      /No komrade or collective is registered under that name/,
+    );
     emulator.userSends(bob, '/unfollow @alice');
     await emulator.waitForBotMessage(bob.id, /no longer follow @alice/);
   });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   BootstrapStallWatch,
   describeBootstrapStall,
+  describeBootstrapWarning,
   parseBootstrapPhase,
   type BootstrapProgress,
 } from '../../tor/index.js';
@@ -104,6 +105,17 @@ describe('describeBootstrapStall', () => {
     expect(describeBootstrapStall({ progress: LOADING_WARN, stalledMs: 60_000 })).toBe(
       'Tor bootstrap stalled at 45% (Loading relay descriptors; tor warns: Connection refused) for 60 s; still waiting',
     );
+  });
+
+  it("says a bare end reason such as DONE in words, and keeps tor's own text otherwise", () => {
+    const closed = phase(
+      'WARN BOOTSTRAP PROGRESS=10 TAG=conn_done SUMMARY="Connected to a relay" WARNING=DONE REASON=DONE COUNT=2 RECOMMENDATION=ignore',
+    );
+    expect(describeBootstrapStall({ progress: closed, stalledMs: 30_000 })).toBe(
+      'Tor bootstrap stalled at 10% (Connected to a relay; tor warns: a connection to a relay was closed) for 30 s; still waiting',
+    );
+    expect(describeBootstrapWarning('connectrefused')).toBe('a relay refused the connection');
+    expect(describeBootstrapWarning('No route to host')).toBe('No route to host');
   });
 
   it('leaves out an empty summary', () => {

@@ -6,6 +6,7 @@ import type {
   EmulatedMessage,
   EmulatedUser,
   InteractionReply,
+  RegisteredCommand,
 } from './types.js';
 
 export interface Member {
@@ -94,6 +95,18 @@ export interface Route {
 }
 
 export type Json = Record<string, unknown>;
+
+/** Where the emulator listens: known only once it started, so read when needed. */
+export interface Endpoints {
+  /** The REST base, `http://127.0.0.1:<port>/api`. */
+  readonly api: () => string;
+  /** Where files users attached are served. */
+  readonly cdn: () => string;
+  readonly gateway: () => string;
+}
+
+/** A registered command, with the JSON the bot sent (echoed back in Discord's answers). */
+export type StoredCommand = RegisteredCommand & { readonly raw: Json };
 
 /** The `resolved` part of an interaction: what its options refer to. */
 export interface Resolved {
