@@ -3,10 +3,10 @@
  * The passphrase is an option of the interaction, answered in this process: it never reaches a
  * queue, a log or a store.
  */
-import type { BridgeEngine, WorkingUsers } from '../../bridge/index.js';
+import { say, type BridgeEngine, type WorkingUsers } from '../../bridge/index.js';
 import { passphraseWeakness } from '../../client/index.js';
 import { KomradeError } from '../../common/errors/index.js';
-import { DISCORD_ONLY_COMMANDS } from './discord-surface-kit.js';
+import { DISCORD_ONLY_COMMANDS, discordSurface } from './discord-surface-kit.js';
 import {
   Answer,
   NO_MENTIONS,
@@ -30,18 +30,12 @@ const MAX_BACKUP_DOWNLOAD_BYTES = 25 * 1024 * 1024;
 
 const BACKUP = DISCORD_ONLY_COMMANDS.find((spec) => spec.name === 'backup');
 
-/** A passphrase too weak to protect a backup is answered with why, and the usage line. */
+/** A passphrase too weak to protect a backup is answered with why, then the usage line. */
 function refuseWeak(passphrase: string): void {
   const weakness = passphraseWeakness(passphrase);
   if (weakness === undefined || BACKUP === undefined) return;
-  throw answerView({
-    kind: 'usage',
-    specs: [BACKUP],
-    problem: {
-      ...(BACKUP.args[0] ? { arg: BACKUP.args[0] } : {}),
-      error: new KomradeError('USAGE', weakness),
-    },
-  });
+  const usage = say({ kind: 'usage', specs: [BACKUP], problem: {} }, discordSurface);
+  throw new Answer(`${weakness} Nothing was written.\n${usage}`);
 }
 
 /** Makes and restores backups. */

@@ -94,7 +94,7 @@ export async function startAdapterHarness<A extends HarnessedAdapter, U>(
     queue.on('error', () => undefined);
     return { role, queue };
   });
-  const drained = async (timeoutMs = 15_000) => {
+  const drained = async (timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       // The poll queue always holds each identity's next scheduled poll as a delayed job.

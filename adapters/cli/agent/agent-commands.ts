@@ -24,7 +24,8 @@ const MAX_UNLOCK_SECONDS = 24 * 60 * 60;
 
 /** How often, and how many times, `unlock` checks that the agent it started answers. */
 const START_POLL_MS = 50;
-const START_POLLS = 200;
+// Up to 30 s: a loaded machine may take seconds to start Node and libsodium.
+const START_POLLS = 600;
 
 const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600 };
 
