@@ -11,8 +11,18 @@ export {
   type CreateCollectiveOptions,
   type FeedOptions,
   type KomradeClientDeps,
+  type PostToFollowersOptions,
   type RegisterOptions,
 } from './core/komrade-client.js';
+export { DEFAULT_FAN_OUT_WINDOW, fanOutDelays, type FanOutWindow } from './core/fan-out.js';
+// Anonymous tokens: one per letter, kept in the local store
+export {
+  TOKEN_LOW_WATER,
+  TOKEN_REFILL_BATCH,
+  TokenWallet,
+  letterKey,
+  type TokenWalletDeps,
+} from './tokens/token-wallet.js';
 // What the core prepares (sealed, every check passed) and how it triages a fetched letter
 export type {
   DropReason,
@@ -63,10 +73,11 @@ export type {
   MailWaitOptions,
   MailWaitResult,
   OperatorClient,
+  AnonymousLetter,
   OutgoingLetter,
   PostedToFeed,
   RequestSigner,
-  SentLetters,
+  SentAnonymously,
   SentToCollective,
   WaitingLetter,
 } from './operator-client/operator-client.js';
@@ -74,6 +85,11 @@ export {
   HttpOperatorClient,
   type HttpOperatorClientOptions,
 } from './operator-client/http-operator-client.js';
+export {
+  MailboxSessions,
+  type MailboxSessionsOptions,
+  type SessionRequest,
+} from './operator-client/mailbox-session.js';
 export {
   RetryingOperatorClient,
   describeTransientFailure,
@@ -94,6 +110,14 @@ export {
   type OperatorDestination,
 } from './transport/operator-destination.js';
 export { ensureCircuitIsolationKey } from './transport/isolation-key.js';
+export {
+  ANONYMOUS_CIRCUITS,
+  ANONYMOUS_CIRCUIT_MAX_AGE_MS,
+  ANONYMOUS_SENDS_PER_CIRCUIT,
+  createAnonymousCircuits,
+  type AnonymousCircuits,
+  type AnonymousCircuitsOptions,
+} from './transport/anonymous-circuits.js';
 
 // Secrets at rest
 export type { Keystore, KeystoreProgress, KeystoreSecrets } from './keystore/keystore.js';
@@ -127,6 +151,7 @@ export type {
   SocksAddress,
   StoredCollectiveMessage,
   StoredLetter,
+  StoredToken,
 } from './local-store/local-store.js';
 export {
   SqliteLocalStore,

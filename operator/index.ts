@@ -7,9 +7,27 @@ export {
   type OperatorServerOptions,
 } from './http/create-operator-server.js';
 export { operatorInfo } from './http/routes/operator-info.js';
+// Anonymous tokens and sends: the routes' logic as plain functions (benchmarks call them)
+export {
+  issueTokens,
+  type IssueTokensDeps,
+  type IssuedTokens,
+} from './http/routes/issue-tokens.js';
+export {
+  sendAnonymously,
+  type AnonymousSendDeps,
+  type AnonymousSent,
+} from './http/routes/anonymous-send.js';
+export { TokenVerifier, spentTokenHash } from './tokens/check-token.js';
 export { decodeFeedCursor, encodeFeedCursor } from './http/feed-cursor.js';
 export type { Clock } from './clock.js';
 export { MailWaiters, type HeldWait } from './mail/mail-waiters.js';
+export {
+  SessionTable,
+  type MailboxSession,
+  type OpenedSession,
+  type SessionTableOptions,
+} from './sessions/session-table.js';
 
 // Config
 export { operatorConfigSchema, type OperatorConfig } from './config/operator-config.js';
@@ -28,6 +46,7 @@ export {
   KEY_FILE,
   loadOperatorKeys,
   type LoadOperatorKeysOptions,
+  type OperatorKeys,
 } from './keys/load-operator-keys.js';
 
 // The onion service
@@ -60,16 +79,19 @@ export type {
   StoredCollectiveEvent,
 } from './store/collective-store.js';
 export type { Feed, FeedPosition, StoredPost } from './store/feed.js';
-export type {
-  DepositOptions,
-  LetterToDeposit,
-  Mailbox,
-  SharedLetterToDeposit,
-  StoredLetter,
+export {
+  LETTER_TIME_STEP_MS,
+  letterTime,
+  type DepositOptions,
+  type LetterToDeposit,
+  type Mailbox,
+  type SharedLetterToDeposit,
+  type StoredLetter,
 } from './store/mailbox.js';
 export type { OperatorStore } from './store/operator-store.js';
 export type { RegisteredKomrade, Registry } from './store/registry.js';
 export type { ReplayGuard } from './store/replay-guard.js';
+export type { SpentDeposit, TokenLedger, TokenSpend } from './store/token-ledger.js';
 export { SqliteStore } from './store/sqlite/sqlite-store.js';
 
 // Collectives

@@ -54,6 +54,7 @@ export function hintFor(code: ErrorCode, context: HintContext): string | undefin
       return "Check this computer's clock and time zone.";
     case 'REPLAY':
     case 'BAD_PROOF_OF_WORK':
+    case 'SESSION_UNKNOWN':
       return 'Try again.';
     case 'LETTER_TOO_LARGE':
     case 'PAYLOAD_TOO_LARGE':
@@ -103,7 +104,14 @@ export function hintFor(code: ErrorCode, context: HintContext): string | undefin
     case 'COLLECTIVE_INVALID':
       return "The log the Operator served breaks the collective's rules: nothing was accepted from it. Tell the other members; the Operator may be misbehaving.";
     case 'TOKEN_PROOF_INVALID':
-      return "The Operator's tokens did not match its published token key, so none were kept: it may be trying to mark you. Tell the other members.";
+      return "The Operator's tokens did not match the token key pinned when you first connected, so none were kept and nothing was sent: it may be trying to mark you. Tell other komrades who use this Operator.";
+    case 'TOKENS_EXHAUSTED':
+      return "You have used today's letters at this Operator (one token pays for each letter or post copy); the message above says when more come.";
+    case 'TOKEN_SPENT':
+    case 'TOKEN_INVALID':
+      return 'Try again: komrade takes a fresh token for the letter.';
+    case 'LETTER_SIZE_CLASS':
+      return "This komrade and the Operator disagree on letter sizes; update komrade, or tell the Operator's administrator.";
   }
 }
 

@@ -43,8 +43,12 @@ export class LazyOperatorClient implements OperatorClient {
     return this.#do((c) => c.lookup(...args));
   }
 
-  send(...args: Args<'send'>) {
-    return this.#do((c) => c.send(...args));
+  issueTokens(...args: Args<'issueTokens'>) {
+    return this.#do((c) => c.issueTokens(...args));
+  }
+
+  sendAnonymously(...args: Args<'sendAnonymously'>) {
+    return this.#do((c) => c.sendAnonymously(...args));
   }
 
   fetch(...args: Args<'fetch'>) {

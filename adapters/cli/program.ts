@@ -487,7 +487,17 @@ function buildProgram(deps: CliDeps, hints: Hints, exit: { code: number }): Comm
           const to = options.to ?? 'feed';
           const feed =
             to === 'followers' ? null : await client.post(text, options.days ?? DEFAULT_POST_DAYS);
-          const followers = to === 'feed' ? null : await client.postToFollowers(text);
+          // Each copy goes alone, at a random moment over up to 30 s (see fanOutDelays).
+          const followers =
+            to === 'feed'
+              ? null
+              : await client.postToFollowers(text, {
+                  onProgress: (sent, total) => {
+                    const line = `Sent ${sent} of ${total} to followers…`;
+                    if (output.interactive) output.progressUpdate(line);
+                    else if (sent === total) output.progress(line);
+                  },
+                });
           const lines = [
             ...(feed === null ? [] : [renderPosted(feed)]),
             ...(followers === null

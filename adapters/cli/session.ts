@@ -223,6 +223,8 @@ export async function openSession(
       const http = new HttpOperatorClient({
         baseUrl: destination.url,
         dispatcher: transport.dispatcher,
+        // Letters go unsigned on circuits apart from this identity's own (fetch, ack, tokens).
+        anonymous: transport.anonymous,
         now: deps.now,
       });
       return new RetryingOperatorClient(http, {

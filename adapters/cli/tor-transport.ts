@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Dispatcher } from 'undici';
 import {
+  createAnonymousCircuits,
   createOperatorDispatcher,
+  type AnonymousCircuits,
   type OperatorDestination,
   type SocksAddress,
 } from '../../client/index.js';
@@ -27,7 +29,10 @@ export interface TransportRequest {
 
 /** An open transport; `close()` releases connections and stops a tor we launched. */
 export interface OperatorTransport {
+  /** The identity's own connections (its isolation key): every signed request. */
   readonly dispatcher: Dispatcher;
+  /** Circuits of their own for anonymous sends, never `dispatcher`'s. */
+  readonly anonymous: AnonymousCircuits;
   /** `direct`: loopback; `tor-socks`: a running tor; `own-tor`: one this command launched. */
   readonly via: 'direct' | 'tor-socks' | 'own-tor';
   close(): Promise<void>;
@@ -78,15 +83,20 @@ export function transportOpener(deps: TransportOpenerDeps): OpenTransport {
   return async (request) => {
     const { destination } = request;
     if (destination.kind === 'loopback' || request.socks !== undefined) {
+      const socks = request.socks === undefined ? {} : { socks: request.socks };
       const dispatcher = createOperatorDispatcher({
         operatorUrl: destination.url,
         isolationKey: request.isolationKey,
-        ...(request.socks === undefined ? {} : { socks: request.socks }),
+        ...socks,
       });
+      const anonymous = createAnonymousCircuits({ operatorUrl: destination.url, ...socks });
       return {
         dispatcher,
+        anonymous,
         via: destination.kind === 'loopback' ? 'direct' : 'tor-socks',
-        close: () => dispatcher.close(),
+        close: async () => {
+          await Promise.all([dispatcher.close(), anonymous.close()]);
+        },
       };
     }
     const tor = await launchOwnTor(deps, request);
@@ -94,17 +104,20 @@ export function transportOpener(deps: TransportOpenerDeps): OpenTransport {
       if (tor.socksPort === undefined) {
         throw new KomradeError('TOR_UNAVAILABLE', 'The tor komrade started has no SOCKS port.');
       }
+      const socks = { host: '127.0.0.1', port: tor.socksPort };
       const dispatcher = createOperatorDispatcher({
         operatorUrl: destination.url,
         isolationKey: request.isolationKey,
-        socks: { host: '127.0.0.1', port: tor.socksPort },
+        socks,
       });
+      const anonymous = createAnonymousCircuits({ operatorUrl: destination.url, socks });
       return {
         dispatcher,
+        anonymous,
         via: 'own-tor',
         close: async () => {
           try {
-            await dispatcher.close();
+            await Promise.all([dispatcher.close(), anonymous.close()]);
           } finally {
             await tor.stop();
           }

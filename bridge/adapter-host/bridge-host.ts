@@ -15,7 +15,7 @@ import { BridgeEngine } from '../engine/bridge-engine.js';
 import { sqliteSessionFactory } from '../engine/sessions.js';
 import { deriveBridgeKeys, type BridgeKeys } from '../identity-vault/master-key.js';
 import { SqliteBridgeStore } from '../identity-vault/sqlite-bridge-store.js';
-import { HttpOperatorClient } from '../../client/index.js';
+import { HttpOperatorClient, type AnonymousCircuits } from '../../client/index.js';
 import { AeadEnvelopeCodec } from '../queue/envelope-codec.js';
 
 /** The parts every chat adapter is built from. */
@@ -26,6 +26,12 @@ export interface BridgeHostDeps {
    * Tor circuit once the Tor transport is in.
    */
   readonly dispatcherFor: (isolationKey: string) => Dispatcher;
+  /**
+   * The circuits every identity's anonymous sends share (never an identity's own dispatcher): a
+   * bot mixes its users' letters on them. Absent: each identity's client makes a pool of its own,
+   * which only a loopback Operator allows (tests).
+   */
+  readonly anonymous?: AnonymousCircuits;
   /** The master key text (64 hex characters). */
   readonly masterKey: string;
   readonly dataDir: string;
@@ -79,6 +85,7 @@ export function createBridgeEngine(
     new HttpOperatorClient({
       baseUrl: deps.operatorUrl,
       dispatcher: deps.dispatcherFor(isolationKey),
+      ...(deps.anonymous === undefined ? {} : { anonymous: deps.anonymous }),
       now: deps.now,
     });
   return new BridgeEngine({

@@ -9,7 +9,11 @@ import type { Dispatcher } from 'undici';
 import { initCrypto } from '../../common/crypto/index.js';
 import { isKomradeError } from '../../common/errors/index.js';
 import { createJsonLogger } from '../../common/logging/index.js';
-import { createOperatorDispatcher } from '../../client/index.js';
+import {
+  createAnonymousCircuits,
+  createOperatorDispatcher,
+  type AnonymousCircuits,
+} from '../../client/index.js';
 import type { AdapterConfig } from './adapter-config.js';
 import type { AdapterSecrets } from './adapter-secrets.js';
 import type { BridgeHostDeps } from './bridge-host.js';
@@ -130,15 +134,28 @@ export async function runAdapterProgram<C extends AdapterConfig>(
   // One dispatcher per identity: through Tor (onion Operator) each gets its own circuit, keyed by
   // the identity's opaque id; a loopback Operator is reached directly (development, tests).
   const dispatchers = new Map<string, Dispatcher>();
+  const socks =
+    config.tor === undefined
+      ? {}
+      : { socks: { host: config.tor.socksHost, port: config.tor.socksPort } };
+  // Anonymous sends of every identity share one pool of short-lived circuits, apart from all the
+  // identities' own: nothing ties a letter to the circuit its sender fetches on.
+  let anonymous: AnonymousCircuits;
+  try {
+    anonymous = createAnonymousCircuits({ operatorUrl: config.operator.url, ...socks });
+  } catch (error) {
+    // An onion Operator without a tor in the config: said before anything starts.
+    connection.disconnect();
+    program.printFatal(error instanceof Error ? error.message : 'No transport to the Operator.');
+    return exitSoon(2);
+  }
   const dispatcherFor = (isolationKey: string): Dispatcher => {
     let dispatcher = dispatchers.get(isolationKey);
     if (dispatcher === undefined) {
       dispatcher = createOperatorDispatcher({
         operatorUrl: config.operator.url,
         isolationKey,
-        ...(config.tor === undefined
-          ? {}
-          : { socks: { host: config.tor.socksHost, port: config.tor.socksPort } }),
+        ...socks,
       });
       dispatchers.set(isolationKey, dispatcher);
     }
@@ -148,13 +165,14 @@ export async function runAdapterProgram<C extends AdapterConfig>(
     connection.disconnect();
     // Nothing of the bot runs any more: whatever is still open to the Operator can go.
     await within(
-      Promise.all([...dispatchers.values()].map((d) => d.destroy())),
+      Promise.all([...[...dispatchers.values()].map((d) => d.destroy()), anonymous.close()]),
       EXIT_GRACE_MS,
     ).catch(() => undefined);
   };
   const host: BridgeHostDeps = {
     operatorUrl: config.operator.url,
     dispatcherFor,
+    anonymous,
     masterKey: secrets.masterKey,
     dataDir: config.store.dataDir,
     connection,

@@ -173,6 +173,8 @@ export class Inbox {
     }
     if (ackNow.length > 0) await session.operator.ack(signer, ackNow);
     await this.#deps.notices.tellAdmissions(session);
+    // Tokens refilled beside the fetch, not before a send; a failure is met again by the send.
+    await session.client.topUpTokens().catch(() => undefined);
   }
 
   /**

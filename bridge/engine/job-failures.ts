@@ -40,6 +40,13 @@ export const JOB_FAILURES: Readonly<Record<ErrorCode, JobFailure>> = Object.free
   NOT_MEMBER: 'permanent',
   KEY_INVALID: 'permanent',
   REQUEST_TIMEOUT: 'retry',
+  // A retry takes a fresh token (of the current epoch); an exhausted allowance comes back.
+  TOKEN_INVALID: 'retry',
+  TOKEN_SPENT: 'retry',
+  TOKENS_EXHAUSTED: 'retry',
+  LETTER_SIZE_CLASS: 'permanent',
+  // The client opens a new session itself; one that still fails is tried again later.
+  SESSION_UNKNOWN: 'retry',
   INTERNAL: 'retry',
   // Raised on this side
   DECODE_FAILED: 'permanent',

@@ -7,9 +7,16 @@
  * send made twice carries the same letter id, which every recipient keeps once. A collective
  * message the Operator refuses because the membership changed (`COLLECTIVE_CONFLICT`) is sealed
  * again for the members of now, and the row keeps the new sealing.
+ *
+ * Every letter goes as one anonymous send paid with a token of its identity's wallet (see
+ * `KomradeClient.deliver`). Letters queued together are a fan-out (a post to followers): each copy
+ * is its own job with a random BullMQ delay over {@link BRIDGE_FAN_OUT_WINDOW}, so the copies
+ * reach the Operator at scattered moments on scattered circuits, mixed with other users' sends.
  */
 import type { Job, Queue, Worker } from 'bullmq';
 import type { CollectiveMessage, SealedCollectiveMessage } from '../../common/collectives/index.js';
+import { fanOutDelays, type FanOutWindow } from '../../client/index.js';
+import { randomBytes } from '../../common/crypto/index.js';
 import { KomradeError, isKomradeError } from '../../common/errors/index.js';
 import type {
   AddOutboxResult,
@@ -23,6 +30,15 @@ import { codeOf, forQueue } from './job-failures.js';
 import type { Notices } from './notices.js';
 import { openQueue, startWorker, type QueueContext } from './queue-context.js';
 import { signerOf, type Session, type Sessions } from './sessions.js';
+
+/**
+ * How a bot spreads a post's copies: up to 5 s a copy, 2 minutes at most. Nobody watches a
+ * terminal here, so the window is wider than the CLI's; the user was answered already.
+ */
+export const BRIDGE_FAN_OUT_WINDOW: FanOutWindow = Object.freeze({
+  perCopyMs: 5_000,
+  maxMs: 120_000,
+});
 
 /** Seals again at most this many times in one run of a job before backing off. */
 const MAX_RESEALS = 3;
@@ -52,6 +68,8 @@ export interface OutboxDeps extends QueueContext {
   readonly notices: Notices;
   /** Called once the Operator took a send, with the names it went to (to fetch those held here). */
   readonly onSent: (recipients: readonly string[]) => Promise<void>;
+  /** The window a fan-out's copies are spread over. @defaultValue {@link BRIDGE_FAN_OUT_WINDOW} */
+  readonly fanOut?: FanOutWindow;
 }
 
 /** Keeps sealed sends durably, queues them, and hands them to the Operator. */
@@ -123,7 +141,7 @@ export class Outbox {
     // Written to disk before Redis hears of it: from here on, a crash cannot lose the send.
     const added = this.#deps.store.addOutbox(rows, handled);
     if (!added.added || added.rows.length === 0) return added;
-    const queued = this.#enqueue(added.rows);
+    const queued = this.#enqueue(added.rows, added.rows.length > 1);
     // Redis away: the command is answered anyway (the rows are safe), and the jobs follow.
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -138,14 +156,32 @@ export class Outbox {
     return added;
   }
 
-  /** Queues a job per row, named after it: a row already queued is not queued twice. */
-  async #enqueue(rows: readonly OutboxRow[]): Promise<void> {
+  /**
+   * Queues a job per row, named after it: a row already queued is not queued twice. A fan-out's
+   * jobs wait random moments over the fan-out window, in random order.
+   */
+  async #enqueue(rows: readonly OutboxRow[], fanOut = false): Promise<void> {
     if (rows.length === 0) return;
+    const delays = fanOut
+      ? fanOutDelays(rows.length, randomBytes, this.#deps.fanOut ?? BRIDGE_FAN_OUT_WINDOW)
+      : [];
+    // Gaps to moments since now, then dealt to the rows at random.
+    let at = 0;
+    const moments = delays.map((gap) => (at += gap));
+    for (let i = moments.length - 1; i > 0; i--) {
+      const bytes = randomBytes(4);
+      const j = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0) % (i + 1);
+      [moments[i], moments[j]] = [moments[j] ?? 0, moments[i] ?? 0];
+    }
     await this.#queue.addBulk(
-      rows.map((row) => ({
+      rows.map((row, i) => ({
         name: row.kind === 'collective' ? 'collective' : 'outbox',
         data: { identity: row.identity, row: row.id },
-        opts: { ...OUTBOX_JOB, jobId: outboxJobId(row.id) },
+        opts: {
+          ...OUTBOX_JOB,
+          jobId: outboxJobId(row.id),
+          ...(fanOut ? { delay: moments[i] ?? 0 } : {}),
+        },
       })),
     );
   }
@@ -237,7 +273,8 @@ export class Outbox {
     try {
       const session = this.#session(row.identity);
       const entry = this.#deps.codec.decode(row.identity, row.envelope);
-      await session.operator.send(signerOf(session), [entry]);
+      // Anonymously, paid with one token; a retry of this job pays with the same token.
+      await session.client.deliver(entry);
       this.#deps.logger.debug('bridge.sent', { job: job.id });
       return [entry.to];
     } catch (error) {

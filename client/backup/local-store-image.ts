@@ -10,8 +10,8 @@ const SQLITE_MAGIC = new TextEncoder().encode('SQLite format 3\0');
 
 /**
  * A consistent image of the SQLite file at `path`, even while another process uses it:
- * `VACUUM INTO` a private temp file beside it (a raw copy could catch a half-applied WAL), read
- * back, then removed.
+ * `VACUUM INTO` a private temp file beside it (a raw copy could catch a half-applied WAL), its
+ * anonymous tokens removed, read back, then removed.
  */
 export function snapshotLocalStore(path: string): Uint8Array {
   const temp = join(
@@ -27,9 +27,29 @@ export function snapshotLocalStore(path: string): Uint8Array {
     } finally {
       db.close();
     }
+    withoutTokens(temp);
     return new Uint8Array(readFileSync(temp));
   } finally {
     rmSync(temp, { force: true });
+  }
+}
+
+/**
+ * Removes the anonymous tokens from a store copy: a restored copy would hold tokens the original
+ * goes on spending (each then refused as spent), and a backup is better without bearer
+ * credentials. Deleted with secure_delete, then vacuumed, so no freed page keeps them.
+ */
+function withoutTokens(path: string): void {
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    const table = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tokens'")
+      .get();
+    if (table === undefined) return;
+    db.pragma('secure_delete = ON');
+    db.exec("DELETE FROM tokens; DELETE FROM settings WHERE key = 'tokens.left'; VACUUM;");
+  } finally {
+    db.close();
   }
 }
 

@@ -42,9 +42,13 @@ import {
 import type {
   MailWaitOptions,
   OperatorClient,
+  OutgoingLetter,
   RequestSigner,
+  SentAnonymously,
   WaitingLetter,
 } from '../operator-client/operator-client.js';
+import { TokenWallet, letterKey } from '../tokens/token-wallet.js';
+import { DEFAULT_FAN_OUT_WINDOW, fanOutDelays, type FanOutWindow } from './fan-out.js';
 import type {
   AdmissionNotice,
   CollectiveChange,
@@ -101,7 +105,37 @@ export interface KomradeClientDeps {
   readonly random?: (length: number) => Uint8Array;
   /** How retries after a collective conflict wait. @defaultValue a `setTimeout` */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** How a fan-out waits between copies. @defaultValue `sleep` */
+  readonly pause?: (ms: number) => Promise<void>;
+  /** How a post to followers is spread over time. @defaultValue `DEFAULT_FAN_OUT_WINDOW` */
+  readonly fanOut?: FanOutWindow;
+  /** Tokens asked for per refill. @defaultValue `TOKEN_REFILL_BATCH` */
+  readonly tokenBatch?: number;
 }
+
+/** Options for {@link KomradeClient.postToFollowers}. */
+export interface PostToFollowersOptions {
+  /** Called after each copy went (e.g. a "sent 3 of 12" line). */
+  readonly onProgress?: (sent: number, total: number) => void;
+}
+
+/** Tries of one letter when the Operator refuses its token (spent elsewhere, epoch just ended). */
+const TOKEN_TRIES = 3;
+
+/**
+ * Operator answers that settle a send without spending its token (the spend and the deposit are
+ * one transaction): the token is free for another letter. Anything else (a transport failure,
+ * `INTERNAL`) may have landed, so the token stays reserved for a retry of the same letter.
+ */
+const REFUSED_UNSPENT = new Set<string>([
+  'BAD_REQUEST',
+  'PAYLOAD_TOO_LARGE',
+  'NAME_INVALID',
+  'NAME_UNKNOWN',
+  'LETTER_TOO_LARGE',
+  'LETTER_SIZE_CLASS',
+  'MAILBOX_FULL',
+]);
 
 export type { CreateCollectiveOptions } from './collectives.js';
 
@@ -144,6 +178,17 @@ const viewOf = (stored: StoredLetter, fromKeyHolder: KeyHolder | undefined): Rec
   text: stored.letter.body,
 });
 
+/** `items` in a random order (Fisher–Yates on `random`). */
+function shuffled<T>(items: readonly T[], random: (length: number) => Uint8Array): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const bytes = random(4);
+    const j = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0) % (i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
 function checkPostText(text: string): void {
   checkMessageText(text, 'post', MAX_POST_BODY_BYTES, 'POST_INVALID');
 }
@@ -168,6 +213,9 @@ export class KomradeClient {
   readonly #keyHolder: KeyHolder;
   readonly #random: (length: number) => Uint8Array;
   readonly #collectives: Collectives;
+  readonly #wallet: TokenWallet;
+  readonly #pause: (ms: number) => Promise<void>;
+  readonly #fanOut: FanOutWindow;
   #info: OperatorInfo | undefined;
 
   constructor(deps: KomradeClientDeps) {
@@ -177,18 +225,30 @@ export class KomradeClient {
     this.#now = deps.now;
     this.#keyHolder = deps.keyHolder;
     this.#random = deps.random ?? randomBytes;
+    const sleep =
+      deps.sleep ??
+      ((ms: number) =>
+        new Promise<void>((resolve) => {
+          setTimeout(resolve, ms);
+        }));
+    this.#pause = deps.pause ?? sleep;
+    this.#fanOut = deps.fanOut ?? DEFAULT_FAN_OUT_WINDOW;
+    this.#wallet = new TokenWallet({
+      operator: deps.operator,
+      store: deps.store,
+      signer: () => this.#signer(),
+      operatorInfo: () => this.operatorInfo(),
+      now: deps.now,
+      // Token inputs are secrets: always from the system's randomness, never the id test seam.
+      ...(deps.tokenBatch === undefined ? {} : { batch: deps.tokenBatch }),
+    });
     this.#collectives = new Collectives({
       operator: deps.operator,
       store: deps.store,
       keys: deps.keys,
       now: deps.now,
       random: this.#random,
-      sleep:
-        deps.sleep ??
-        ((ms) =>
-          new Promise((resolve) => {
-            setTimeout(resolve, ms);
-          })),
+      sleep,
       signer: () => this.#signer(),
       operatorInfo: () => this.operatorInfo(),
       receiptOf: (name) => this.#receiptOf(name),
@@ -397,9 +457,8 @@ export class KomradeClient {
    * @throws as {@link KomradeClient.prepareLetter}, and what the Operator answers
    */
   async send(toInput: string, text: string): Promise<SentLetter> {
-    const signer = this.#signer();
     const { letter, to, sealed } = await this.prepareLetter(toInput, text);
-    await this.#operator.send(signer, [{ to, sealed }]);
+    await this.deliver({ to, sealed });
     this.#store.setContactState(to, 'accepted', this.#now());
     return { id: toBase64url(letter.id), to, sentAt: letter.sentAt };
   }
@@ -441,10 +500,61 @@ export class KomradeClient {
   }
 
   async #sendStatement(input: string, kind: 'follow' | 'unfollow'): Promise<string> {
-    const signer = this.#signer();
     const { to, sealed } = await this.prepareStatement(input, kind);
-    await this.#operator.send(signer, [{ to, sealed }]);
+    await this.deliver({ to, sealed });
     return to;
+  }
+
+  /**
+   * Hands one sealed letter to the Operator anonymously: no signature, no name, paid with one
+   * token from this identity's wallet (refilled through a signed request when empty), on the
+   * anonymous circuits. The one way every letter leaves: `send`, `follow`, `unfollow`, each copy
+   * of a post, and a bot's outbox. A retry of the same letter (after a lost answer, a crash)
+   * pays with the same token, which the Operator answers with the same id and no second copy.
+   * @throws `NOT_REGISTERED`, `TOKENS_EXHAUSTED` (the Operator's message says when more come),
+   * `TOKEN_PROOF_INVALID`, the Operator's refusals (`NAME_UNKNOWN`, `LETTER_SIZE_CLASS`…),
+   * `OPERATOR_UNREACHABLE`
+   */
+  async deliver(letter: OutgoingLetter): Promise<SentAnonymously> {
+    this.#signer();
+    const key = letterKey(letter.to, letter.sealed);
+    for (let tries = 1; ; tries++) {
+      const held = await this.#wallet.take(key);
+      try {
+        const sent = await this.#operator.sendAnonymously({
+          to: letter.to,
+          sealed: letter.sealed,
+          token: held.token,
+        });
+        this.#wallet.spent(held);
+        return sent;
+      } catch (error) {
+        // Spent elsewhere (a restored backup's copy) or of an epoch that just ended: drop it and
+        // pay with another.
+        if (isKomradeError(error, 'TOKEN_SPENT') || isKomradeError(error, 'TOKEN_INVALID')) {
+          this.#wallet.spent(held);
+          if (tries < TOKEN_TRIES) continue;
+        } else if (isKomradeError(error) && REFUSED_UNSPENT.has(error.code)) {
+          this.#wallet.release(held);
+        }
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Tops up this identity's tokens ahead of time when few are left, so sends rarely wait for an
+   * issuance and the Operator sees tokens issued at fetch time rather than just before a send.
+   * Called by {@link KomradeClient.checkInbox}; a failure here is left for the next send to meet.
+   * @returns how many tokens were added
+   */
+  async topUpTokens(): Promise<number> {
+    return this.#wallet.topUp();
+  }
+
+  /** Unspent tokens of accepted epochs in this identity's wallet. Local only. */
+  tokensHeld(): number {
+    return this.#wallet.count();
   }
 
   /** Komrades you follow. Local only. */
@@ -507,17 +617,26 @@ export class KomradeClient {
   }
 
   /**
-   * Sends a post to every follower as {@link KomradeClient.preparePost} seals it, in batches of
-   * the Operator's `batchLetters` limit.
-   * @throws as {@link KomradeClient.preparePost}, and what the Operator answers
+   * Sends a post to every follower as {@link KomradeClient.preparePost} seals it: each copy its own
+   * anonymous send (its own token, a circuit the anonymous pool picks), in a random order, at
+   * random times over a window (see `fanOutDelays`: up to 2 s a copy, 30 s in all by default), so
+   * the Operator sees no batch naming the followers. A copy that fails stops the rest (the error
+   * is thrown; copies already sent stay sent).
+   * @throws as {@link KomradeClient.preparePost}, and what {@link KomradeClient.deliver} throws
    */
-  async postToFollowers(text: string): Promise<FollowersPost> {
-    const signer = this.#signer();
+  async postToFollowers(
+    text: string,
+    options: PostToFollowersOptions = {},
+  ): Promise<FollowersPost> {
     const { id, sentAt, letters, skipped, failed } = await this.preparePost(text);
     const entries = letters.map(({ to, sealed }) => ({ to, sealed }));
-    const batch = Math.max(1, (await this.operatorInfo()).limits.batchLetters);
-    for (let start = 0; start < entries.length; start += batch) {
-      await this.#operator.send(signer, entries.slice(start, start + batch));
+    const order = shuffled(entries, this.#random);
+    const delays = fanOutDelays(order.length, this.#random, this.#fanOut);
+    for (const [i, entry] of order.entries()) {
+      const delay = delays[i] ?? 0;
+      if (delay > 0) await this.#pause(delay);
+      await this.deliver(entry);
+      options.onProgress?.(i + 1, order.length);
     }
     return { id: toBase64url(id), sentAt, followers: entries.map((e) => e.to), skipped, failed };
   }
@@ -681,6 +800,8 @@ export class KomradeClient {
       );
       if (!batch.more) break;
     }
+    // Refilled here, beside the identity's other signed requests, rather than right before a send.
+    await this.topUpTokens().catch(() => undefined);
     // Only those still following at the end (a later unfollow in the same run cancels the notice).
     const following = new Set(this.#store.followers());
     // Told here, like new followers: whoever checks the inbox sees the answer.

@@ -1,6 +1,6 @@
 /** The `LocalStore` port: what the engine keeps on the komrade's own machine. */
 import type { CollectiveMessage, SignedCollectiveEvent } from '../../common/collectives/index.js';
-import type { Letter, Receipt } from '../../common/wire/index.js';
+import type { Letter, Receipt, Token } from '../../common/wire/index.js';
 
 /** The Operator keys pinned on first use. */
 export interface PinnedOperator {
@@ -15,6 +15,12 @@ export interface PinnedOperator {
 export interface SocksAddress {
   readonly host: string;
   readonly port: number;
+}
+
+/** A token kept in the local store, with its row id. */
+export interface StoredToken {
+  readonly id: number;
+  readonly token: Token;
 }
 
 /** How the komrade stands with someone: written to or accepted, or blocked. */
@@ -95,6 +101,36 @@ export interface LocalStore {
 
   pinnedOperator(): PinnedOperator | undefined;
   pinOperator(pin: PinnedOperator): void;
+
+  /**
+   * The Operator's token key (RFC 9497 POPRF public key), pinned on first use apart from its other
+   * keys: the wallet checks every issued batch against it.
+   */
+  pinnedTokenKey(): Uint8Array | undefined;
+  pinTokenKey(key: Uint8Array): void;
+
+  /** Keeps issued tokens (encrypted at rest: they are bearer credentials). */
+  saveTokens(tokens: readonly Token[]): void;
+  /**
+   * Reserves a token to pay for the letter `letterKey` names: the one reserved for it before, if
+   * any and still of an accepted epoch; else an unreserved one of the oldest epoch in `epochs`.
+   * @returns `undefined` when there is none
+   */
+  reserveToken(letterKey: Uint8Array, epochs: readonly number[]): StoredToken | undefined;
+  /** Makes a reserved token free again (the Operator refused the letter, not the token). */
+  releaseToken(id: number): void;
+  /** Deletes a token: spent, or refused by the Operator. */
+  deleteToken(id: number): void;
+  /**
+   * Deletes every token of an epoch not in `epochs` (no longer accepted).
+   * @returns how many
+   */
+  pruneTokens(epochs: readonly number[]): number;
+  /** Unreserved tokens of `epochs`. */
+  tokenCount(epochs: readonly number[]): number;
+  /** What the Operator last said is left of an epoch's allowance, if it said so. */
+  tokensLeft(epoch: number): number | undefined;
+  setTokensLeft(epoch: number, left: number): void;
 
   /** The komrade's own registration receipt. */
   ownReceipt(): Receipt | undefined;

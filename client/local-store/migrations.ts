@@ -86,4 +86,16 @@ export const MIGRATIONS: readonly string[] = [
     letter_id BLOB
   ) STRICT;
   `,
+  // 6: anonymous tokens (bearer credentials: input and output encrypted under the storage key).
+  // `reserved_for` holds a hash of the letter a token is about to pay for, so a retried send pays
+  // with the same token (the Operator answers an identical retry once); the row goes once spent.
+  `
+  CREATE TABLE tokens (
+    id INTEGER PRIMARY KEY,
+    epoch INTEGER NOT NULL,
+    sealed BLOB NOT NULL,
+    reserved_for BLOB UNIQUE
+  ) STRICT;
+  CREATE INDEX tokens_by_epoch ON tokens (epoch);
+  `,
 ];

@@ -23,6 +23,7 @@ import {
   toBase64url,
   type Letter,
   type Receipt,
+  type Token,
 } from '../../common/wire/index.js';
 import type {
   Contact,
@@ -35,6 +36,7 @@ import type {
   SocksAddress,
   StoredCollectiveMessage,
   StoredLetter,
+  StoredToken,
 } from './local-store.js';
 import { MIGRATIONS } from './migrations.js';
 
@@ -69,7 +71,19 @@ const SETTING = Object.freeze({
   circuitIsolationKey: 'tor.isolationKey',
   self: 'self.name',
   lastStatementAt: 'statements.lastAt',
+  operatorTokenKey: 'operator.tokenKey',
+  tokensLeft: 'tokens.left',
 });
+
+/** Binds a stored token to its epoch. */
+const tokenAd = (epoch: number) => encodeCanonical(['komrade/local-token/v1', epoch]);
+
+/** Bytes of a token's input, then its output, in a stored token's plaintext. */
+const TOKEN_PLAIN_INPUT = 32;
+const TOKEN_PLAIN_BYTES = 32 + 64;
+
+/** `?, ?, …` for `n` values. */
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
 // The plaintext of a stored letter: the verified letter itself, as JSON.
 const storedLetterSchema = z.strictObject({
@@ -226,6 +240,100 @@ export class SqliteLocalStore implements LocalStore {
       this.#setSetting(SETTING.operatorSignKey, pin.signKey);
       this.#setSetting(SETTING.operatorFeedKey, pin.feedKey);
     })();
+  }
+
+  pinnedTokenKey(): Uint8Array | undefined {
+    return toBytes(this.#setting(SETTING.operatorTokenKey));
+  }
+
+  pinTokenKey(key: Uint8Array): void {
+    this.#setSetting(SETTING.operatorTokenKey, key);
+  }
+
+  saveTokens(tokens: readonly Token[]): void {
+    const insert = this.#db.prepare('INSERT INTO tokens (epoch, sealed) VALUES (?, ?)');
+    this.#db.transaction(() => {
+      for (const token of tokens) {
+        const plain = new Uint8Array(TOKEN_PLAIN_BYTES);
+        plain.set(token.input, 0);
+        plain.set(token.output, TOKEN_PLAIN_INPUT);
+        insert.run(token.epoch, aeadEncrypt(plain, this.#storageKey, tokenAd(token.epoch)));
+        plain.fill(0);
+      }
+    })();
+  }
+
+  reserveToken(letterKey: Uint8Array, epochs: readonly number[]): StoredToken | undefined {
+    if (epochs.length === 0) return undefined;
+    return this.#db.transaction(() => {
+      const accepted = placeholders(epochs.length);
+      let row = this.#db
+        .prepare(
+          `SELECT id, epoch, sealed FROM tokens WHERE reserved_for = ? AND epoch IN (${accepted})`,
+        )
+        .get(letterKey, ...epochs) as { id: number; epoch: number; sealed: Uint8Array } | undefined;
+      if (row === undefined) {
+        // A reservation of an epoch gone is worth nothing: free the key for a fresh token.
+        this.#db.prepare('DELETE FROM tokens WHERE reserved_for = ?').run(letterKey);
+        row = this.#db
+          .prepare(
+            `SELECT id, epoch, sealed FROM tokens
+             WHERE reserved_for IS NULL AND epoch IN (${accepted}) ORDER BY epoch, id LIMIT 1`,
+          )
+          .get(...epochs) as { id: number; epoch: number; sealed: Uint8Array } | undefined;
+        if (row === undefined) return undefined;
+        this.#db.prepare('UPDATE tokens SET reserved_for = ? WHERE id = ?').run(letterKey, row.id);
+      }
+      return { id: row.id, token: this.#openToken(row.epoch, row.sealed) };
+    })();
+  }
+
+  #openToken(epoch: number, sealed: Uint8Array): Token {
+    const plain = aeadDecrypt(sealed, this.#storageKey, tokenAd(epoch));
+    if (plain === undefined || plain.length !== TOKEN_PLAIN_BYTES) throw damagedStore('token');
+    const token = {
+      epoch,
+      input: plain.slice(0, TOKEN_PLAIN_INPUT),
+      output: plain.slice(TOKEN_PLAIN_INPUT),
+    };
+    plain.fill(0);
+    return token;
+  }
+
+  releaseToken(id: number): void {
+    this.#db.prepare('UPDATE tokens SET reserved_for = NULL WHERE id = ?').run(id);
+  }
+
+  deleteToken(id: number): void {
+    this.#db.prepare('DELETE FROM tokens WHERE id = ?').run(id);
+  }
+
+  pruneTokens(epochs: readonly number[]): number {
+    return this.#db
+      .prepare(`DELETE FROM tokens WHERE epoch NOT IN (${placeholders(epochs.length)})`)
+      .run(...epochs).changes;
+  }
+
+  tokenCount(epochs: readonly number[]): number {
+    if (epochs.length === 0) return 0;
+    const row = this.#db
+      .prepare(
+        `SELECT count(*) AS n FROM tokens
+         WHERE reserved_for IS NULL AND epoch IN (${placeholders(epochs.length)})`,
+      )
+      .get(...epochs) as { n: number };
+    return row.n;
+  }
+
+  tokensLeft(epoch: number): number | undefined {
+    const value = this.#setting(SETTING.tokensLeft);
+    if (typeof value !== 'string') return undefined;
+    const match = /^(\d+):(\d+)$/.exec(value);
+    return match !== null && Number(match[1]) === epoch ? Number(match[2]) : undefined;
+  }
+
+  setTokensLeft(epoch: number, left: number): void {
+    this.#setSetting(SETTING.tokensLeft, `${epoch}:${left}`);
   }
 
   reserveStatementTime(now: number): number {

@@ -28,28 +28,38 @@ import {
   parseWith,
   postResponseSchema,
   receiptResponseSchema,
-  sendResponseSchema,
+  TOKEN_ROUTES,
+  anonymousSendResponseSchema,
   signMailWait,
+  SESSION_ROUTE,
+  sessionOpenResponseSchema,
   signRequest,
   toBase64url,
+  tokenIssueResponseSchema,
   waitResponseSchema,
   type CollectiveHead,
   type OperatorInfo,
   type Receipt,
   type RegisterRequest,
+  type TokenIssueResponse,
 } from '../../common/wire/index.js';
+import {
+  createAnonymousCircuits,
+  type AnonymousCircuits,
+} from '../transport/anonymous-circuits.js';
 import type { z } from 'zod';
+import { MailboxSessions } from './mailbox-session.js';
 import type {
+  AnonymousLetter,
   CollectiveLogPage,
   FeedPageRequest,
   FetchedLetters,
   MailWaitOptions,
   MailWaitResult,
   OperatorClient,
-  OutgoingLetter,
   PostedToFeed,
   RequestSigner,
-  SentLetters,
+  SentAnonymously,
   SentToCollective,
 } from './operator-client.js';
 
@@ -62,6 +72,13 @@ export interface HttpOperatorClientOptions {
    * reach the Operator over Tor. The client never creates one itself.
    */
   readonly dispatcher: Dispatcher;
+  /**
+   * Where anonymous sends get their dispatchers: circuits apart from `dispatcher` (whose isolation
+   * key the identity's signed requests share), usually one pool for the whole process. Absent: a
+   * pool of this client's own, which only a loopback Operator allows (an onion one throws
+   * `TOR_UNAVAILABLE` on the first anonymous send: there is no Tor to build it on).
+   */
+  readonly anonymous?: AnonymousCircuits;
   /** The clock signed requests are stamped with (ms since the epoch). */
   readonly now: () => number;
   /** Source of request nonces. @defaultValue common/crypto `randomBytes` */
@@ -70,6 +87,18 @@ export interface HttpOperatorClientOptions {
   readonly timeoutMs?: number;
   /** Largest answer body accepted; the server is not trusted. @defaultValue 4 MiB */
   readonly maxResponseBytes?: number;
+  /**
+   * Mailbox requests (fetch, ack, token issuance, feed, collectives) go in mailbox sessions: one
+   * signed handshake per signer, then a MAC and a sequence number each, so the Operator keeps no
+   * row per request. Off: each is signed (and the Operator remembers its nonce).
+   * @defaultValue true
+   */
+  readonly sessions?: boolean;
+  /**
+   * The pinned Operator sign key session grants must verify under.
+   * @defaultValue the key the Operator announces (`GET /v1/operator`), read once
+   */
+  readonly operatorKey?: () => Promise<Uint8Array>;
 }
 
 // Terminal control characters could repaint the screen: never pass them on from the server.
@@ -84,10 +113,13 @@ const PROOF_REUSE_MS = CLOCK_SKEW_MS / 2;
 export class HttpOperatorClient implements OperatorClient {
   readonly #base: URL;
   readonly #dispatcher: Dispatcher;
+  #anonymous: AnonymousCircuits | undefined;
   readonly #now: () => number;
   readonly #random: (length: number) => Uint8Array;
   readonly #timeoutMs: number;
   readonly #maxResponseBytes: number;
+  /** Mailbox sessions by signer (memory only); `undefined` when every request is signed. */
+  readonly #sessions: MailboxSessions | undefined;
   /** The Operator's sign key as it announced it; wait proofs are bound to it. */
   #operatorKey: Promise<Uint8Array> | undefined;
   /**
@@ -119,10 +151,31 @@ export class HttpOperatorClient implements OperatorClient {
     }
     this.#base = base;
     this.#dispatcher = options.dispatcher;
+    this.#anonymous = options.anonymous;
     this.#now = options.now;
     this.#random = options.random ?? randomBytes;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#maxResponseBytes = options.maxResponseBytes ?? 4 * 1024 * 1024;
+    const operatorKey = options.operatorKey ?? (() => this.#operatorSignKey());
+    this.#sessions =
+      options.sessions === false
+        ? undefined
+        : new MailboxSessions({
+            handshake: (signer, clientKey) =>
+              this.#call(
+                'POST',
+                SESSION_ROUTE,
+                { clientKey: toBase64url(clientKey) },
+                signer,
+                sessionOpenResponseSchema,
+              ),
+            operatorKey,
+            // A key read before a (rare) key change fails every grant: read it again next time.
+            onBadGrant: () => {
+              this.#operatorKey = undefined;
+            },
+            now: this.#now,
+          });
   }
 
   /** The Operator's base URL as given, for messages. */
@@ -130,8 +183,27 @@ export class HttpOperatorClient implements OperatorClient {
     return this.#base.origin + this.#base.pathname.replace(/\/$/, '');
   }
 
+  /**
+   * Unsigned reads (the Operator's info, a receipt) go on an anonymous circuit, never this
+   * identity's own: asked right before a send, on the sender's circuit, they would name the sender
+   * of the anonymous send that follows (test/e2e/observer.test.ts found exactly that).
+   */
+  #anonymousDispatcher(): Dispatcher {
+    this.#anonymous ??= createAnonymousCircuits({ operatorUrl: this.url });
+    return this.#anonymous.next();
+  }
+
   async info(): Promise<OperatorInfo> {
-    const info = await this.#call('GET', ROUTES.operator, undefined, undefined, operatorInfoSchema);
+    const info = await this.#call(
+      'GET',
+      ROUTES.operator,
+      undefined,
+      undefined,
+      operatorInfoSchema,
+      {
+        dispatcher: this.#anonymousDispatcher(),
+      },
+    );
     if (!isValidSignKey(info.signKey) || !isValidBoxKey(info.feedKey)) {
       throw new KomradeError(
         'KEY_INVALID',
@@ -162,13 +234,39 @@ export class HttpOperatorClient implements OperatorClient {
 
   async lookup(name: string): Promise<Receipt> {
     const path = ROUTES.komrade + encodeURIComponent(name);
-    const answer = await this.#call('GET', path, undefined, undefined, receiptResponseSchema);
+    const answer = await this.#call('GET', path, undefined, undefined, receiptResponseSchema, {
+      dispatcher: this.#anonymousDispatcher(),
+    });
     return checkedReceipt(answer.receipt);
   }
 
-  async send(signer: RequestSigner, letters: readonly OutgoingLetter[]): Promise<SentLetters> {
-    const body = { letters: letters.map((l) => ({ to: l.to, sealed: toBase64url(l.sealed) })) };
-    return this.#call('POST', ROUTES.send, body, signer, sendResponseSchema);
+  async issueTokens(
+    signer: RequestSigner,
+    blinded: readonly Uint8Array[],
+    epoch: number,
+  ): Promise<TokenIssueResponse> {
+    const body = { epoch, blinded: blinded.map(toBase64url) };
+    return this.#call('POST', TOKEN_ROUTES.issue, body, signer, tokenIssueResponseSchema);
+  }
+
+  /**
+   * `POST /v2/mail/send`: no Authorization header, nothing but the recipient, the sealed letter
+   * and the token, on a dispatcher of the anonymous circuits (never this identity's own).
+   */
+  async sendAnonymously(letter: AnonymousLetter): Promise<SentAnonymously> {
+    const dispatcher = this.#anonymousDispatcher();
+    const body = {
+      to: letter.to,
+      sealed: toBase64url(letter.sealed),
+      token: {
+        epoch: letter.token.epoch,
+        input: toBase64url(letter.token.input),
+        output: toBase64url(letter.token.output),
+      },
+    };
+    return this.#call('POST', TOKEN_ROUTES.send, body, undefined, anonymousSendResponseSchema, {
+      dispatcher,
+    });
   }
 
   async fetch(signer: RequestSigner, limit?: number): Promise<FetchedLetters> {
@@ -238,13 +336,9 @@ export class HttpOperatorClient implements OperatorClient {
   /** The Operator's sign key that wait proofs are bound to: fetched once, shared by concurrent waits. */
   #operatorSignKey(): Promise<Uint8Array> {
     if (this.#operatorKey === undefined) {
-      const asked = this.#call(
-        'GET',
-        ROUTES.operator,
-        undefined,
-        undefined,
-        operatorInfoSchema,
-      ).then((info) => info.signKey);
+      const asked = this.#call('GET', ROUTES.operator, undefined, undefined, operatorInfoSchema, {
+        dispatcher: this.#anonymousDispatcher(),
+      }).then((info) => info.signKey);
       this.#operatorKey = asked;
       // A failed read is not kept: the next wait asks again.
       void asked.catch(() => {
@@ -331,13 +425,35 @@ export class HttpOperatorClient implements OperatorClient {
     json: unknown,
     signer: RequestSigner | undefined,
     schema: S,
-    per: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
+    per: {
+      readonly timeoutMs?: number;
+      readonly signal?: AbortSignal;
+      readonly dispatcher?: Dispatcher;
+      /** A ready session `Authorization` header (then `signer` signs nothing). */
+      readonly authorization?: string;
+    } = {},
   ): Promise<z.output<S>> {
     const url = new URL(this.#base.pathname.replace(/\/$/, '') + route, this.#base);
     const body = json === undefined ? undefined : Buffer.from(JSON.stringify(json), 'utf8');
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (signer !== undefined) {
+    const sessions = this.#sessions;
+    if (
+      signer !== undefined &&
+      sessions !== undefined &&
+      per.authorization === undefined &&
+      route !== SESSION_ROUTE
+    ) {
+      // In the signer's session (only the handshake is signed), sent once more in a new session
+      // if the Operator forgot this one. The MAC covers the path exactly as sent.
+      const request = { method, path: url.pathname, body: body ?? new Uint8Array(0) };
+      return sessions.run(signer, request, (authorization) =>
+        this.#call(method, route, json, signer, schema, { ...per, authorization }),
+      );
+    }
+    if (per.authorization !== undefined) {
+      headers.authorization = per.authorization;
+    } else if (signer !== undefined) {
       headers.authorization = signRequest({
         method,
         // The signature covers the path the Operator receives, exactly as sent.
@@ -357,7 +473,7 @@ export class HttpOperatorClient implements OperatorClient {
         method,
         headers,
         ...(body === undefined ? {} : { body }),
-        dispatcher: this.#dispatcher,
+        dispatcher: per.dispatcher ?? this.#dispatcher,
         headersTimeout: per.timeoutMs ?? this.#timeoutMs,
         bodyTimeout: per.timeoutMs ?? this.#timeoutMs,
         ...(per.signal === undefined ? {} : { signal: per.signal }),

@@ -8,6 +8,8 @@ import type {
   OperatorInfo,
   Receipt,
   RegisterRequest,
+  Token,
+  TokenIssueResponse,
 } from '../../common/wire/index.js';
 
 /**
@@ -63,9 +65,19 @@ export interface FetchedLetters {
   readonly more: boolean;
 }
 
-/** What the Operator says after accepting letters. */
-export interface SentLetters {
-  readonly ids: readonly Uint8Array[];
+/**
+ * One letter sent anonymously: the recipient, the letter sealed to them (padded to a size class)
+ * and the token that pays for it. Nothing in it names the sender.
+ */
+export interface AnonymousLetter {
+  readonly to: string;
+  readonly sealed: Uint8Array;
+  readonly token: Token;
+}
+
+/** What the Operator says after accepting an anonymous letter. */
+export interface SentAnonymously {
+  readonly id: Uint8Array;
   readonly receivedAt: number;
 }
 
@@ -112,7 +124,24 @@ export interface OperatorClient {
   register(request: RegisterRequest): Promise<Receipt>;
   /** The receipt of a registered name (not yet verified); `NAME_UNKNOWN` when there is none. */
   lookup(name: string): Promise<Receipt>;
-  send(signer: RequestSigner, letters: readonly OutgoingLetter[]): Promise<SentLetters>;
+  /**
+   * Obtains token evaluations for this epoch (signed: the allowance is per komrade). The answer is
+   * not yet checked: the wallet verifies its proof against the pinned token key.
+   * `TOKENS_EXHAUSTED` (with when more come) once the day's allowance is spent; `TOKEN_INVALID`
+   * for an epoch other than the Operator's current one.
+   */
+  issueTokens(
+    signer: RequestSigner,
+    blinded: readonly Uint8Array[],
+    epoch: number,
+  ): Promise<TokenIssueResponse>;
+  /**
+   * Hands one letter to the Operator, paid with one token: unsigned, and on a circuit of its own
+   * (never the one the identity's signed requests use). Sending the very same letter with the
+   * same token again is answered with the same id (no second copy). `TOKEN_SPENT`,
+   * `TOKEN_INVALID`, `LETTER_SIZE_CLASS`, `NAME_UNKNOWN`.
+   */
+  sendAnonymously(letter: AnonymousLetter): Promise<SentAnonymously>;
   fetch(signer: RequestSigner, limit?: number): Promise<FetchedLetters>;
   /**
    * Waits until any of the signers' mailboxes has mail (answers at once if one already has), or

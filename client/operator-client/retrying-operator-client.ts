@@ -15,19 +15,20 @@ import {
   type OperatorInfo,
   type Receipt,
   type RegisterRequest,
+  type TokenIssueResponse,
 } from '../../common/wire/index.js';
 import { TorError, isTransientTorError, retryWithBackoff } from '../../tor/index.js';
 import type {
+  AnonymousLetter,
   CollectiveLogPage,
   FeedPageRequest,
   FetchedLetters,
   MailWaitOptions,
   MailWaitResult,
   OperatorClient,
-  OutgoingLetter,
   PostedToFeed,
   RequestSigner,
-  SentLetters,
+  SentAnonymously,
   SentToCollective,
 } from './operator-client.js';
 
@@ -146,10 +147,12 @@ export function describeTransientFailure(error: unknown): { reason: string; tor:
  *   ack of the same ids deletes nothing more.
  * - `register`: if the lost attempt did register, the retry answers `NAME_TAKEN`, and
  *   `KomradeClient.register` adopts the existing receipt when its keys are ours.
- * - `send` resends the same sealed letters. If the first attempt was delivered before the
- *   connection failed, the recipient gets the letter twice, but letters carry a random id inside
- *   the signature and the recipient stores them by (sender, id), so the copy is dropped (counted
- *   as a duplicate). A letter lost is worse than a copy discarded.
+ * - `sendAnonymously` resends the same letter with the same token. The Operator records a spent
+ *   token with a hash of the letter it paid for and answers an identical retry with the same id,
+ *   without a second copy; each attempt goes on a circuit the anonymous pool picks.
+ * - `issueTokens` asks again with the same blinded elements. If the lost attempt was answered,
+ *   that batch is lost and counts against the day's allowance (a cost, not a leak: the blinded
+ *   elements are fresh randomness).
  * - `post` is retried only when the failure proves nothing reached the Operator (the SOCKS or TCP
  *   connection never opened): the Operator refuses a second post with the same id, and a resent
  *   post after a lost answer would report `POST_INVALID` for a post that in fact went up.
@@ -195,8 +198,18 @@ export class RetryingOperatorClient implements OperatorClient {
     return this.#retry('lookup', 'always', () => this.#inner.lookup(name));
   }
 
-  send(signer: RequestSigner, letters: readonly OutgoingLetter[]): Promise<SentLetters> {
-    return this.#retry('send', 'always', () => this.#inner.send(signer, letters));
+  issueTokens(
+    signer: RequestSigner,
+    blinded: readonly Uint8Array[],
+    epoch: number,
+  ): Promise<TokenIssueResponse> {
+    return this.#retry('issueTokens', 'always', () =>
+      this.#inner.issueTokens(signer, blinded, epoch),
+    );
+  }
+
+  sendAnonymously(letter: AnonymousLetter): Promise<SentAnonymously> {
+    return this.#retry('sendAnonymously', 'always', () => this.#inner.sendAnonymously(letter));
   }
 
   fetch(signer: RequestSigner, limit?: number): Promise<FetchedLetters> {

@@ -1,30 +1,39 @@
 /**
  * Collective messages: signed by the sender once, sealed once under a fresh content key, and that
  * key sealed to each member. Fan-out to N members costs one signature, one AEAD pass over the body
- * and N sealed boxes of ~80 bytes; the Operator stores the body once.
+ * and N sealed boxes of 176 bytes; the Operator stores the body once. The body is padded to a size
+ * class (as letters are) and every key envelope to one fixed length, so neither tells the
+ * Operator how long the text is or how long the collective's name is.
  */
 import { z } from 'zod';
 import {
   AEAD_KEY_BYTES,
+  AEAD_NONCE_BYTES,
+  SEAL_OVERHEAD_BYTES,
   aeadDecrypt,
   aeadEncrypt,
   openSeal,
+  pad,
   randomBytes,
   seal,
+  unpad,
   verifyDetached,
   type IdentityKeys,
 } from '../crypto/index.js';
 import { KomradeError, err, ok, type Result } from '../errors/index.js';
 import {
+  COLLECTIVE_KEY_ENVELOPE_BYTES,
   ID_BYTES,
   MAX_LETTER_TEXT_BYTES,
   TAGS,
   decodeCanonical,
   encodeCanonical,
   isCanonicalName,
+  padToSizeClass,
   parseWith,
   rawBytes,
   signValue,
+  unpadFromSizeClass,
   unwrapSignedBytes,
 } from '../wire/index.js';
 
@@ -55,6 +64,12 @@ const keyEnvelopeSchema = z.strictObject({
 
 // Binds the AEAD to this use: a body sealed for anything else never opens as a message.
 const BODY_AD = new TextEncoder().encode(TAGS.collectiveMessage);
+
+/** Bytes the body's AEAD adds (its 24-byte nonce and 16-byte tag): the body is a size class. */
+export const COLLECTIVE_BODY_OVERHEAD_BYTES = AEAD_NONCE_BYTES + 16;
+
+// A key envelope's plaintext is padded to this, so the sealed envelope is one fixed length.
+const KEY_ENVELOPE_PADDED_BYTES = COLLECTIVE_KEY_ENVELOPE_BYTES - SEAL_OVERHEAD_BYTES;
 
 /** A recipient: a member's name and registered X25519 key. */
 export interface CollectiveRecipient {
@@ -88,17 +103,27 @@ export function sealCollectiveMessage(
   recipients: readonly CollectiveRecipient[],
 ): SealedCollectiveMessage {
   const { bytes, sig } = signValue(TAGS.collectiveMessage, message, senderSignSecret);
+  const padded = padToSizeClass(
+    encodeCanonical({ signed: bytes, sig }),
+    COLLECTIVE_BODY_OVERHEAD_BYTES,
+  );
   const contentKey = randomBytes(AEAD_KEY_BYTES);
-  const body = aeadEncrypt(encodeCanonical({ signed: bytes, sig }), contentKey, BODY_AD);
-  const keyEnvelope = encodeCanonical([
+  const body = aeadEncrypt(padded, contentKey, BODY_AD);
+  const encoded = encodeCanonical([
     TAGS.collectiveKey,
     { collective: message.collective, key: contentKey },
   ]);
+  const keyEnvelope = pad(encoded, KEY_ENVELOPE_PADDED_BYTES);
   try {
+    if (keyEnvelope.length !== KEY_ENVELOPE_PADDED_BYTES) {
+      throw new KomradeError('LETTER_INVALID', 'A collective name is at most 32 characters.');
+    }
     const keys = recipients.map((r) => ({ to: r.name, sealed: sealKeyTo(keyEnvelope, r) }));
     return { body, keys };
   } finally {
     contentKey.fill(0);
+    encoded.fill(0);
+    keyEnvelope.fill(0);
   }
 }
 
@@ -133,10 +158,16 @@ export function openCollectiveMessage(
   body: Uint8Array,
   keys: IdentityKeys,
 ): Result<OpenedCollectiveMessage> {
-  const opened = openSeal(keyEnvelope, keys.boxPublic, keys.boxSecret);
-  if (opened === undefined) {
+  const padded = openSeal(keyEnvelope, keys.boxPublic, keys.boxSecret);
+  if (padded === undefined) {
     return invalid('Collective message could not be decrypted (altered or not for you).');
   }
+  const opened =
+    padded.length === KEY_ENVELOPE_PADDED_BYTES
+      ? unpad(padded, KEY_ENVELOPE_PADDED_BYTES)
+      : undefined;
+  padded.fill(0);
+  if (opened === undefined) return invalid('Collective message is malformed.');
   try {
     const envelope = parseWith(
       keyEnvelopeSchema,
@@ -145,11 +176,13 @@ export function openCollectiveMessage(
       'collective key',
     );
     if (!envelope.ok) return envelope;
-    const plaintext = aeadDecrypt(body, envelope.value.key, BODY_AD);
+    const decrypted = aeadDecrypt(body, envelope.value.key, BODY_AD);
     envelope.value.key.fill(0);
-    if (plaintext === undefined) {
+    if (decrypted === undefined) {
       return invalid('Collective message body does not match its key (altered).');
     }
+    const plaintext = unpadFromSizeClass(decrypted, COLLECTIVE_BODY_OVERHEAD_BYTES);
+    if (plaintext === undefined) return invalid('Collective message is malformed.');
     const outer = parseWith(
       envelopeSchema,
       decodeCanonical(plaintext, 'collective message'),

@@ -54,6 +54,7 @@ export { COLLECTIVE_RULES, CollectiveRuleError, type CollectiveRule } from './co
 // Proof of work for a collective's name, and messages to every member
 export { collectivePowBytes } from './collective-pow.js';
 export {
+  COLLECTIVE_BODY_OVERHEAD_BYTES,
   checkCollectiveMessage,
   openCollectiveMessage,
   sealCollectiveMessage,

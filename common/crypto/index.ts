@@ -14,8 +14,19 @@ export {
   type PublicKeys,
 } from './keys.js';
 export { signDetached, verifyDetached } from './sign.js';
+export {
+  SESSION_KEY_BYTES,
+  SESSION_MAC_BYTES,
+  clientSessionKey,
+  serverSessionKey,
+  sessionKeyPair,
+  sessionMac,
+  sessionMacVerifies,
+  type SessionKeyPair,
+} from './session-keys.js';
 export { checkPublicKeys, isValidBoxKey, isValidSignKey } from './public-key-check.js';
 export { SEAL_OVERHEAD_BYTES, openSeal, seal } from './seal.js';
+export { PAD_MARKER_BYTES, pad, unpad } from './pad.js';
 export {
   AEAD_KEY_BYTES,
   AEAD_NONCE_BYTES,
@@ -42,6 +53,7 @@ export {
   checkOprfSecretKey,
   deriveOprfKeyPair,
   evaluate,
+  evaluator,
   finalize,
   generateOprfKeyPair,
   type BlindEvaluateOptions,

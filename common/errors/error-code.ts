@@ -24,6 +24,13 @@ export const OPERATOR_ERROR_CODES = [
   'NOT_MEMBER',
   'KEY_INVALID',
   'REQUEST_TIMEOUT',
+  // Anonymous tokens and sends (protocol v2)
+  'TOKEN_INVALID',
+  'TOKEN_SPENT',
+  'TOKENS_EXHAUSTED',
+  'LETTER_SIZE_CLASS',
+  // Mailbox sessions (protocol v2): the session is gone (expired, evicted, Operator restarted)
+  'SESSION_UNKNOWN',
   'INTERNAL',
 ] as const;
 

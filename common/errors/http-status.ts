@@ -25,5 +25,11 @@ export const HTTP_STATUS: Readonly<Record<OperatorErrorCode, number>> = Object.f
   NOT_MEMBER: 403,
   KEY_INVALID: 400,
   REQUEST_TIMEOUT: 408,
+  // Forged, of an epoch not accepted now, or asked for an epoch other than the current one.
+  TOKEN_INVALID: 403,
+  TOKEN_SPENT: 409,
+  TOKENS_EXHAUSTED: 429,
+  LETTER_SIZE_CLASS: 400,
+  SESSION_UNKNOWN: 401,
   INTERNAL: 500,
 });

@@ -5,7 +5,6 @@ import { base64urlBytes } from './base64url.js';
 import {
   ID_BYTES,
   MAX_ACK_IDS,
-  MAX_BATCH_LETTERS,
   MAX_COLLECTIVE_BODY_BYTES,
   MAX_FEED_PAGE,
   MAX_FETCH_LETTERS,
@@ -38,7 +37,6 @@ export const ROUTES = Object.freeze({
   operator: '/v1/operator',
   register: '/v1/register',
   komrade: '/v1/komrades/', // + name
-  send: '/v1/mail/send',
   fetch: '/v1/mail/fetch',
   ack: '/v1/mail/ack',
   wait: '/v1/mail/wait',
@@ -49,10 +47,14 @@ export const ROUTES = Object.freeze({
 
 /** GET /v1/operator: the Operator's public keys and limits. */
 export const operatorInfoSchema = z.strictObject({
-  version: z.literal(1),
+  version: z.literal(2),
   signKey: key,
   /** The `@komrades` X25519 key posts are sealed to. */
   feedKey: key,
+  /** The RFC 9497 POPRF public key anonymous tokens are issued under (clients pin it). */
+  tokenKey: key,
+  /** Tokens one komrade may obtain per epoch (one UTC day). */
+  tokensPerDay: z.number().int().nonnegative(),
   powBits: z.number().int().min(0).max(40),
   limits: z.strictObject({
     sealedLetterBytes: z.number().int().positive(),
@@ -88,20 +90,6 @@ export const receiptSchema = z.strictObject({
 
 export const receiptResponseSchema = z.strictObject({ receipt: receiptSchema });
 
-/** POST /v1/mail/send. */
-export const sendRequestSchema = z.strictObject({
-  letters: z
-    .array(
-      z.strictObject({
-        to: z.string().max(64),
-        sealed: base64urlBytes({ max: MAX_SEALED_LETTER_BYTES * 2 }),
-      }),
-    )
-    .min(1)
-    .max(MAX_BATCH_LETTERS * 4),
-});
-export type SendRequest = z.output<typeof sendRequestSchema>;
-export const sendResponseSchema = z.strictObject({ ids: z.array(id), receivedAt: time });
 
 /** POST /v1/mail/fetch. */
 export const fetchRequestSchema = z.strictObject({

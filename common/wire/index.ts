@@ -18,7 +18,10 @@ export {
 } from './names.js';
 export {
   CLOCK_SKEW_MS,
+  COLLECTIVE_ENVELOPE_MAX_BYTES,
+  COLLECTIVE_KEY_ENVELOPE_BYTES,
   ID_BYTES,
+  LETTER_ENVELOPE_MAX_BYTES,
   MAX_COLLECTIVE_BODY_BYTES,
   MAX_COLLECTIVE_EVENT_BYTES,
   MAX_COLLECTIVE_KEY_ENVELOPE_BYTES,
@@ -123,13 +126,10 @@ export {
   receiptSchema,
   keyHolderSchema,
   registerRequestSchema,
-  sendRequestSchema,
-  sendResponseSchema,
   waitRequestSchema,
   waitResponseSchema,
   type OperatorInfo,
   type RegisterRequest,
-  type SendRequest,
   type WaitRequest,
 } from './api.js';
 export {
@@ -145,3 +145,53 @@ export {
   signedEventSchema,
   type CollectiveHead,
 } from './collective-api.js';
+
+// Anonymous mail (v2): tokens, the anonymous send, size classes
+export {
+  MAX_TOKEN_BATCH,
+  TOKEN_EPOCH_MS,
+  TOKEN_INPUT_BYTES,
+  TOKEN_ROUTES,
+  acceptedTokenEpochs,
+  anonymousSendRequestSchema,
+  anonymousSendResponseSchema,
+  tokenEpochEnd,
+  tokenEpochInfo,
+  tokenEpochOf,
+  tokenIssueRequestSchema,
+  tokenIssueResponseSchema,
+  tokenSchema,
+  type AnonymousSendRequest,
+  type Token,
+  type TokenIssueRequest,
+  type TokenIssueResponse,
+} from './token-api.js';
+export {
+  LARGEST_SIZE_CLASS,
+  SEALED_SIZE_CLASSES,
+  SEAL_OVERHEAD_BYTES,
+  isSealedSizeClass,
+  largestPaddablePlaintext,
+  padToSizeClass,
+  sizeClassFor,
+  unpadFromSizeClass,
+} from './size-classes.js';
+
+// Mailbox sessions (v2): one signed handshake, then a MAC and a sequence number per request
+export {
+  MAX_SESSION_SEQ,
+  ReplayWindow,
+  SESSION_ID_BYTES,
+  SESSION_REPLAY_WINDOW,
+  SESSION_ROUTE,
+  SESSION_TTL_MS,
+  formatSessionAuth,
+  isSessionAuth,
+  parseSessionAuth,
+  sessionGrantBytes,
+  sessionOpenRequestSchema,
+  sessionOpenResponseSchema,
+  sessionRequestBytes,
+  type SessionAuth,
+  type SessionOpenResponse,
+} from './mailbox-session.js';

@@ -1,6 +1,8 @@
 /**
- * Letters: signed by the sender over version, from, to, sent-at, id, kind and body, then sealed to
- * the recipient. The recipient's name is inside the signature, so a letter cannot be re-addressed.
+ * Letters: signed by the sender over version, from, to, sent-at, id, kind and body, then padded to
+ * a size class and sealed to the recipient. The recipient's name is inside the signature, so a
+ * letter cannot be re-addressed; the padding makes a follow, an unfollow, a post and a short text
+ * the same length on the wire.
  */
 import { z } from 'zod';
 import { openSeal, seal, type IdentityKeys } from '../crypto/index.js';
@@ -10,6 +12,7 @@ import { ID_BYTES, MAX_LETTER_TEXT_BYTES } from './limits.js';
 import { isCanonicalName } from './names.js';
 import { parseWith, rawBytes } from './schema.js';
 import { TAGS, signValue, unwrapSignedBytes } from './signed.js';
+import { padToSizeClass, unpadFromSizeClass } from './size-classes.js';
 import { verifyDetached } from '../crypto/index.js';
 
 const bytesOf = (length: number) =>
@@ -64,15 +67,29 @@ export interface OpenedLetter {
   readonly sig: Uint8Array;
 }
 
-/** Signs `letter` with the sender's key and seals it to the recipient's X25519 key. */
+/**
+ * Signs `letter` with the sender's key, pads it so its sealed length is a size class, and seals it
+ * to the recipient's X25519 key.
+ * @throws KomradeError `LETTER_TOO_LARGE` when it does not fit the largest size class (a body of
+ * at most `MAX_LETTER_TEXT_BYTES` always fits)
+ */
 export function sealLetter(
   letter: Letter,
   senderSignSecret: Uint8Array,
   recipientBoxPublic: Uint8Array,
 ): Uint8Array {
   const { bytes, sig } = signValue(TAGS.letter, letter, senderSignSecret);
-  return seal(encodeCanonical({ signed: bytes, sig }), recipientBoxPublic);
+  return seal(padToSizeClass(encodeCanonical({ signed: bytes, sig })), recipientBoxPublic);
 }
+
+const malformed = (cause?: unknown) =>
+  err(
+    new KomradeError(
+      'LETTER_INVALID',
+      'Letter is malformed.',
+      cause === undefined ? undefined : { cause },
+    ),
+  );
 
 /**
  * Opens a sealed letter and checks its shape. Does not check the signature: the caller looks the
@@ -85,10 +102,13 @@ export function openLetter(sealed: Uint8Array, keys: IdentityKeys): Result<Opene
       new KomradeError('LETTER_INVALID', 'Letter could not be decrypted (altered or not for you).'),
     );
   }
+  // Padding is checked before anything is decoded; a bad one is just a malformed letter.
+  const unpadded = unpadFromSizeClass(plaintext);
+  if (unpadded === undefined) return malformed();
   try {
     const envelope = parseWith(
       envelopeSchema,
-      decodeCanonical(plaintext, 'letter'),
+      decodeCanonical(unpadded, 'letter'),
       'LETTER_INVALID',
       'letter',
     );
@@ -98,7 +118,7 @@ export function openLetter(sealed: Uint8Array, keys: IdentityKeys): Result<Opene
     if (!letter.ok) return letter;
     return ok({ letter: letter.value, signed: envelope.value.signed, sig: envelope.value.sig });
   } catch (cause) {
-    return err(new KomradeError('LETTER_INVALID', 'Letter is malformed.', { cause }));
+    return malformed(cause);
   }
 }
 

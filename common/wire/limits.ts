@@ -22,14 +22,34 @@ export const MAX_FEED_PAGE = 100;
 export const MAX_POST_DAYS = 365;
 /** How far a signed request's time may be from the Operator's clock (±5 minutes). */
 export const CLOCK_SKEW_MS = 5 * 60 * 1000;
-/** Largest letter text a client will try to send, leaving room for the envelope and the seal. */
-export const MAX_LETTER_TEXT_BYTES = MAX_SEALED_LETTER_BYTES - 1_024;
+/**
+ * Most bytes a letter's signed envelope adds around a text (kind `text` or `post`): CBOR heads, the
+ * type tag, two 32-character names, a 9-byte time, the id and the 64-byte signature.
+ * test/unit/common/letter-padding.test.ts builds that worst case and checks this figure.
+ */
+export const LETTER_ENVELOPE_MAX_BYTES = 234;
+/** The same for a collective message (a longer tag, the collective's name instead of `to`). */
+export const COLLECTIVE_ENVELOPE_MAX_BYTES = 245;
+/**
+ * Largest text of a letter or a collective message: with the worst-case envelope, the 1-byte pad
+ * marker and the encryption's overhead (48 for a sealed letter, 40 for a collective body's AEAD)
+ * it fits the largest size class (64 KiB); a collective message's fills it exactly.
+ */
+export const MAX_LETTER_TEXT_BYTES =
+  MAX_SEALED_LETTER_BYTES -
+  1 -
+  Math.max(48 + LETTER_ENVELOPE_MAX_BYTES, 40 + COLLECTIVE_ENVELOPE_MAX_BYTES);
 /** Largest sealed body of a collective message (stored once, whatever the number of members). */
 export const MAX_COLLECTIVE_BODY_BYTES = MAX_SEALED_LETTER_BYTES;
 /** Most recipients one collective message may name (one content-key envelope each). */
 export const MAX_COLLECTIVE_RECIPIENTS = 5_000;
 /** Largest content-key envelope: a sealed `{collective, key}` (well under this). */
 export const MAX_COLLECTIVE_KEY_ENVELOPE_BYTES = 256;
+/**
+ * The one length every content-key envelope has: its plaintext is padded to 128 bytes whatever the
+ * collective's name, then sealed (+48).
+ */
+export const COLLECTIVE_KEY_ENVELOPE_BYTES = 176;
 /** Most events one page of a collective's log holds. */
 export const MAX_COLLECTIVE_LOG_PAGE = 1_000;
 /** Largest signed collective event (a genesis with 64 founders and a constitution fits easily). */

@@ -20,6 +20,8 @@ export const TAGS = Object.freeze({
   collectiveKey: 'komrade/collective-key/v1',
   collectivePow: 'komrade/collective-pow/v1',
   mailWait: 'komrade/mail-wait/v1',
+  session: 'komrade/session/v1',
+  sessionRequest: 'komrade/session-request/v1',
 });
 
 export type Tag = (typeof TAGS)[keyof typeof TAGS];

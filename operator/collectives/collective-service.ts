@@ -20,6 +20,7 @@ import {
   parseNewName,
 } from '../../common/wire/index.js';
 import type { OperatorConfig } from '../config/operator-config.js';
+import { letterTime } from '../store/mailbox.js';
 import type { OperatorStore } from '../store/operator-store.js';
 import type { RegisteredKomrade } from '../store/registry.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -283,15 +284,17 @@ export class CollectiveService {
         throw changed(`${others - message.keys.length} current member(s) have no key`);
       }
       // The membership cannot change before this write: appends to this log wait their turn.
+      // Stored and answered to the mailbox's 10-minute step, like every letter's time.
+      const receivedAt = letterTime(context.now);
       const id = await this.#store.depositShared(
         { body: message.body, envelopes: message.keys },
         {
-          receivedAt: context.now,
-          expiresAt: context.now + mail.expireDays * DAY_MS,
+          receivedAt,
+          expiresAt: receivedAt + mail.expireDays * DAY_MS,
           quota: mail.mailboxQuotaLetters,
         },
       );
-      return { id, receivedAt: context.now, recipients: message.keys.length };
+      return { id, receivedAt, recipients: message.keys.length };
     });
   }
 

@@ -61,6 +61,14 @@ const mailSchema = z.strictObject({
   maxWaitSeconds: int(1, MAX_MAIL_WAIT_MS / 1_000).default(55),
 });
 
+const tokensSchema = z.strictObject({
+  /**
+   * Anonymous tokens one registered komrade may obtain per epoch (one UTC day); each pays for one
+   * letter sent. A post to followers costs one per follower. @defaultValue 500
+   */
+  perDay: int(1, 1_000_000).default(500),
+});
+
 const feedSchema = z.strictObject({
   /** Longest lifetime an author may choose for a post. @defaultValue 30 */
   maxPostDays: int(1, MAX_POST_DAYS).default(30),
@@ -69,7 +77,10 @@ const feedSchema = z.strictObject({
 });
 
 const sweeperSchema = z.strictObject({
-  /** Seconds between sweeps of expired letters, posts and nonces. @defaultValue 60 */
+  /**
+   * Seconds between sweeps of expired letters, posts and nonces, and of the spent tokens and
+   * issue counts of ended token epochs. @defaultValue 60
+   */
   intervalSeconds: int(1, 86_400).default(60),
 });
 
@@ -132,6 +143,7 @@ export const operatorConfigSchema = z.strictObject({
   store: storeSchema.prefault({}),
   registration: registrationSchema.prefault({}),
   mail: mailSchema.prefault({}),
+  tokens: tokensSchema.prefault({}),
   feed: feedSchema.prefault({}),
   sweeper: sweeperSchema.prefault({}),
   tor: torSchema.prefault({}),

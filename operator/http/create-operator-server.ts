@@ -2,12 +2,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { IdentityKeys } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { silentLogger, type Logger } from '../../common/logging/index.js';
 import type { OperatorConfig } from '../config/operator-config.js';
+import type { OperatorKeys } from '../keys/load-operator-keys.js';
 import type { OperatorStore } from '../store/operator-store.js';
-import { authenticate } from './authenticate.js';
+import { isSessionAuth } from '../../common/wire/index.js';
+import { authenticate, authenticateSession } from './authenticate.js';
 import type { Clock } from '../clock.js';
 import type { OperatorDeps } from './operator-deps.js';
 import { readBody } from './read-body.js';
@@ -15,14 +16,16 @@ import { CollectiveService } from '../collectives/collective-service.js';
 import { MailWaiters } from '../mail/mail-waiters.js';
 import { VerifiedWaitProofs } from '../mail/verified-wait-proofs.js';
 import { renderError, sendJson, type Reply } from './reply.js';
+import { SessionTable } from '../sessions/session-table.js';
+import { TokenVerifier } from '../tokens/check-token.js';
 import { matchRoute } from './route-table.js';
 
 /** Options for {@link createOperatorServer}. */
 export interface OperatorServerOptions {
   readonly config: OperatorConfig;
   readonly store: OperatorStore;
-  /** The Operator's identity (see `loadOperatorKeys`). */
-  readonly keys: IdentityKeys;
+  /** The Operator's keys (see `loadOperatorKeys`). */
+  readonly keys: OperatorKeys;
   /** @defaultValue a silent logger */
   readonly logger?: Logger;
   /** @defaultValue `Date.now` */
@@ -31,6 +34,8 @@ export interface OperatorServerOptions {
   readonly collectives?: CollectiveService;
   /** @defaultValue a new, empty index (one per process: the server closes it on shutdown) */
   readonly mailWaiters?: MailWaiters;
+  /** Mailbox sessions. @defaultValue a new, empty table (memory only: a restart forgets them) */
+  readonly sessions?: SessionTable;
 }
 
 /** A running (or ready to run) Operator HTTP server. */
@@ -81,11 +86,13 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
     config: options.config,
     store: options.store,
     keys: options.keys,
+    tokens: new TokenVerifier(options.keys.token),
     logger: options.logger ?? silentLogger,
     now: options.now ?? Date.now,
     collectives: options.collectives ?? new CollectiveService({ store: options.store }),
     mailWaiters: options.mailWaiters ?? new MailWaiters(),
     waitProofs: new VerifiedWaitProofs(),
+    sessions: options.sessions ?? new SessionTable(),
   };
   const { logger } = deps;
   const bodyLimits = {
@@ -124,7 +131,12 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
       let reply: Reply;
       if (route.signed) {
         const authorization = req.headers.authorization;
-        const signer = await authenticate(deps, { authorization, method, path, body: raw, now });
+        const parts = { authorization, method, path, body: raw, now };
+        // A session request writes nothing; a signed one remembers its nonce, but the handshake's.
+        const signer =
+          route.handshake !== true && isSessionAuth(authorization)
+            ? await authenticateSession(deps, parts)
+            : await authenticate(deps, parts, { rememberNonce: route.handshake !== true });
         reply = await route.handle({ deps, body: bodyOf(), now, params, signer, signal });
       } else {
         reply = await route.handle({ deps, body: bodyOf(), now, params, signal });
@@ -216,6 +228,8 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
         force.unref();
         server.close(() => {
           clearTimeout(force);
+          // Session keys do not outlive the server that made them.
+          deps.sessions.clear();
           resolve();
         });
         server.closeIdleConnections();

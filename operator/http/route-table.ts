@@ -4,6 +4,7 @@ import { ROUTES } from '../../common/wire/index.js';
 import { MethodNotAllowed } from './method-not-allowed.js';
 import type { Route } from './route.js';
 import { ackMailRoute } from './routes/ack-mail.js';
+import { anonymousSendRoute } from './routes/anonymous-send.js';
 import { collectiveAppendRoute } from './routes/collective-append.js';
 import { collectiveCreateRoute } from './routes/collective-create.js';
 import { collectiveHeadRoute } from './routes/collective-head.js';
@@ -11,12 +12,13 @@ import { collectiveLogRoute } from './routes/collective-log.js';
 import { collectiveSendRoute } from './routes/collective-send.js';
 import { fetchMailRoute } from './routes/fetch-mail.js';
 import { healthRoute } from './routes/health.js';
+import { issueTokensRoute } from './routes/issue-tokens.js';
 import { lookupKomradeRoute } from './routes/lookup-komrade.js';
+import { openSessionRoute } from './routes/open-session.js';
 import { operatorInfoRoute } from './routes/operator-info.js';
 import { postToFeedRoute } from './routes/post-to-feed.js';
 import { readFeedRoute } from './routes/read-feed.js';
 import { registerRoute } from './routes/register.js';
-import { sendMailRoute } from './routes/send-mail.js';
 import { waitMailRoute } from './routes/wait-mail.js';
 
 const EXACT: ReadonlyMap<string, Route> = new Map(
@@ -24,7 +26,9 @@ const EXACT: ReadonlyMap<string, Route> = new Map(
     operatorInfoRoute,
     healthRoute,
     registerRoute,
-    sendMailRoute,
+    openSessionRoute,
+    issueTokensRoute,
+    anonymousSendRoute,
     fetchMailRoute,
     ackMailRoute,
     waitMailRoute,

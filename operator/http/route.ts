@@ -35,9 +35,17 @@ export interface PublicRoute extends RouteBase {
   handle(input: RouteInput): Promise<Reply> | Reply;
 }
 
-/** A route that needs a signed request. */
+/**
+ * A route that needs a signed request; it also accepts a request MACed in a mailbox session
+ * (`Authorization: KomradeSession …`), except the handshake that opens one.
+ */
 export interface SignedRoute extends RouteBase {
   readonly signed: true;
+  /**
+   * The session handshake: signed only (no session request), and its nonce is not remembered.
+   * @defaultValue false
+   */
+  readonly handshake?: boolean;
   handle(input: SignedRouteInput): Promise<Reply>;
 }
 

@@ -1,5 +1,15 @@
 /** The Mailbox port: sealed letters, held only until their recipient acks them or they expire. */
 
+/**
+ * Letters' times are kept (and answered) only to this step, so a copy of the disk cannot order
+ * a letter finely against other records (a request's time, a sender's activity).
+ */
+export const LETTER_TIME_STEP_MS = 600_000;
+
+/** `now` rounded down to {@link LETTER_TIME_STEP_MS}: the only letter time ever stored. */
+export const letterTime = (now: number): number =>
+  Math.floor(now / LETTER_TIME_STEP_MS) * LETTER_TIME_STEP_MS;
+
 /** A letter to deposit: the recipient's folded name and opaque ciphertext. Nothing else. */
 export interface LetterToDeposit {
   readonly to: string;
@@ -28,6 +38,7 @@ export interface SharedLetterToDeposit {
 
 /** Options for {@link Mailbox.deposit}. */
 export interface DepositOptions {
+  /** Stored rounded down by {@link letterTime}. */
   readonly receivedAt: number;
   readonly expiresAt: number;
   /** Most letters one recipient may hold, counting this batch. */
@@ -35,8 +46,8 @@ export interface DepositOptions {
 }
 
 /**
- * Stores per letter only an id, the recipient, the ciphertext, received-at and expires-at: no
- * sender, no address. Deleting is a real delete, never a flag.
+ * Stores per letter only an id, the recipient, the ciphertext, received-at (rounded) and
+ * expires-at: no sender, no address. Deleting is a real delete, never a flag.
  */
 export interface Mailbox {
   /**

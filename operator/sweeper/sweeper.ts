@@ -1,19 +1,22 @@
 /**
  * Periodically deletes expired letters (and the shared bodies they leave unreferenced), expired
- * posts and nonces too old to matter.
+ * posts, nonces too old to matter, and the spent tokens and issue counts of ended token epochs.
  */
+import { acceptedTokenEpochs, tokenEpochOf } from '../../common/wire/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { Clock } from '../clock.js';
 import type { Feed } from '../store/feed.js';
 import type { Mailbox } from '../store/mailbox.js';
 import type { OperatorStore } from '../store/operator-store.js';
 import type { ReplayGuard } from '../store/replay-guard.js';
+import type { TokenLedger } from '../store/token-ledger.js';
 
 /** Options for {@link Sweeper}. */
 export interface SweeperOptions {
   readonly store: Pick<Mailbox, 'sweepExpiredLetters'> &
     Pick<Feed, 'sweepExpiredPosts'> &
     Pick<ReplayGuard, 'sweepExpiredNonces'> &
+    Pick<TokenLedger, 'sweepTokenEpochs'> &
     Pick<OperatorStore, 'durable'>;
   readonly intervalMs: number;
   readonly logger: Logger;
@@ -26,6 +29,10 @@ export interface SweepResult {
   readonly letters: number;
   readonly posts: number;
   readonly nonces: number;
+  /** Spent-token rows of epochs no longer accepted. */
+  readonly spentTokens: number;
+  /** Issue counts of epochs before the current one. */
+  readonly tokenAllowances: number;
 }
 
 /** Runs {@link Sweeper.sweep} every interval; never two sweeps at once. */
@@ -69,13 +76,24 @@ export class Sweeper {
   async #sweepOnce(): Promise<SweepResult> {
     const { store, logger } = this.#options;
     const now = this.#now();
-    const [letters, posts, nonces] = await Promise.all([
+    const oldestAccepted = Math.min(...acceptedTokenEpochs(now));
+    const [letters, posts, nonces, tokens] = await Promise.all([
       store.sweepExpiredLetters(now),
       store.sweepExpiredPosts(now),
       store.sweepExpiredNonces(now),
+      store.sweepTokenEpochs(oldestAccepted, tokenEpochOf(now)),
     ]);
     await store.durable();
-    if (letters + posts > 0) logger.info('sweeper.swept', { letters, posts, nonces });
-    return { letters, posts, nonces };
+    const result = {
+      letters,
+      posts,
+      nonces,
+      spentTokens: tokens.spent,
+      tokenAllowances: tokens.allowances,
+    };
+    if (letters + posts + tokens.spent + tokens.allowances > 0) {
+      logger.info('sweeper.swept', result);
+    }
+    return result;
   }
 }

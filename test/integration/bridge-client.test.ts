@@ -1,7 +1,13 @@
 /** The engine against a real Operator process over loopback HTTP, with real SQLite stores. */
 import { describe, expect, it } from 'vitest';
 import { randomBytes, seal } from '../../common/crypto/index.js';
-import { encodeCanonical, openLetter, sealLetter } from '../../common/wire/index.js';
+import {
+  encodeCanonical,
+  openLetter,
+  padToSizeClass,
+  sealLetter,
+} from '../../common/wire/index.js';
+import { KomradeClient } from '../../client/index.js';
 import { withOverrides } from '../support/operator-client-overrides.js';
 import { useOperatorKomrades } from '../support/operator-komrades.js';
 import { startOperatorProcess } from '../support/operator-process.js';
@@ -109,7 +115,7 @@ describe('KomradeClient against a real Operator', () => {
       mallory.keys.signSecret,
       bob.keys.boxPublic,
     );
-    await mallory.http.send(mallory.signer, [{ to: bob.name, sealed: forged }]);
+    await mallory.client.deliver({ to: bob.name, sealed: forged });
     expect(await bob.client.checkInbox()).toMatchObject({ rejected: 1, requested: 0 });
     expect(bob.client.requests()).toEqual([]);
     expect((await bob.http.fetch(bob.signer)).letters).toEqual([]);
@@ -125,10 +131,10 @@ describe('KomradeClient against a real Operator', () => {
     expect(opened.ok).toBe(true);
     if (!opened.ok) return;
     const resealed = seal(
-      encodeCanonical({ signed: opened.value.signed, sig: opened.value.sig }),
+      padToSizeClass(encodeCanonical({ signed: opened.value.signed, sig: opened.value.sig })),
       carol.keys.boxPublic,
     );
-    await bob.http.send(bob.signer, [{ to: carol.name, sealed: resealed }]);
+    await bob.client.deliver({ to: carol.name, sealed: resealed });
     expect(await carol.client.checkInbox()).toMatchObject({ rejected: 1, requested: 0 });
     expect(carol.client.requests()).toEqual([]);
     expect((await carol.http.fetch(carol.signer)).letters).toEqual([]);
@@ -151,7 +157,7 @@ describe('KomradeClient against a real Operator', () => {
       bob.keys.boxPublic,
     );
     sealed[sealed.length - 3]! ^= 0x01;
-    await alice.http.send(alice.signer, [{ to: bob.name, sealed }]);
+    await alice.client.deliver({ to: bob.name, sealed });
     expect(await bob.client.checkInbox()).toMatchObject({ rejected: 1, requested: 0 });
     expect((await bob.http.fetch(bob.signer)).letters).toEqual([]);
   });
@@ -179,7 +185,7 @@ describe('KomradeClient against a real Operator', () => {
 });
 
 describe('followers against a real Operator', () => {
-  it('follows, posts to followers in batches of the Operator limit, unfollows', async () => {
+  it('follows, posts to followers one anonymous send per copy, unfollows', async () => {
     const ben = await registered('ben');
     const fans = [await registered('ann'), await registered('cat'), await registered('dan')];
     for (const fan of fans)
@@ -193,21 +199,36 @@ describe('followers against a real Operator', () => {
     expect(ben.client.inbox()).toEqual([]);
     expect(ben.client.requests()).toEqual([]);
 
-    // The same engine, with the Operator's batch limit at 2: three followers take two sends.
-    const batches: number[] = [];
-    const batchOfTwo = withOverrides(ben.http, {
-      info: async () => {
-        const info = await ben.http.info();
-        return { ...info, limits: { ...info.limits, batchLetters: 2 } };
-      },
-      send: (signer, letters) => {
-        batches.push(letters.length);
-        return ben.http.send(signer, letters);
+    // One anonymous send per copy, each paid with its own token; never a batch.
+    const copies: { to: string; input: string }[] = [];
+    const recording = withOverrides(ben.http, {
+      sendAnonymously: (letter) => {
+        copies.push({ to: letter.to, input: Buffer.from(letter.token.input).toString('hex') });
+        return ben.http.sendAnonymously(letter);
       },
     });
-    const batched = clientOf(batchOfTwo, ben.store, ben.keys);
-    const sent = await batched.postToFollowers('to my followers only');
-    expect(batches).toEqual([2, 1]);
+    const pauses: number[] = [];
+    const spreading = new KomradeClient({
+      operator: recording,
+      store: ben.store,
+      keys: ben.keys,
+      now: Date.now,
+      keyHolder: 'self',
+      pause: (ms) => {
+        pauses.push(ms);
+        return Promise.resolve();
+      },
+    });
+    const progress: string[] = [];
+    const sent = await spreading.postToFollowers('to my followers only', {
+      onProgress: (k, n) => progress.push(`${k}/${n}`),
+    });
+    expect(copies.map((c) => c.to).sort()).toEqual(fans.map((f) => f.name).sort());
+    expect(new Set(copies.map((c) => c.input)).size).toBe(3);
+    expect(progress).toEqual(['1/3', '2/3', '3/3']);
+    // Spread over at most 2 s a copy.
+    expect(pauses).toHaveLength(3);
+    expect(pauses.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(6_000);
     expect(sent.followers).toHaveLength(3);
 
     const [ann] = fans;

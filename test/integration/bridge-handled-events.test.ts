@@ -87,13 +87,13 @@ describe('events handled once', () => {
     const ann = await fx.identity('ann');
     const ben = await fx.identity('ben');
     // The Operator does not answer this engine's send: the row stays in the outbox.
-    fx.world.bend.send = () => Promise.reject(new Error('unreachable'));
+    fx.world.bend.sendAnonymously = () => Promise.reject(new Error('unreachable'));
     await fx.engine.send(ann, '@ben', 'kept', { event: 'telegram:1:700' });
     await vi.waitFor(() => {
       expect(fx.world.handedOver.length).toBeGreaterThan(0);
     });
     expect(fx.world.store.outboxRows()).toHaveLength(1);
-    delete fx.world.bend.send;
+    delete fx.world.bend.sendAnonymously;
     const refused = fx.world.handedOver.length;
     await fx.restart();
     await fx.drained(ben, 'ben');

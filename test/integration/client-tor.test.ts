@@ -15,8 +15,10 @@ import {
   KomradeClient,
   RetryingOperatorClient,
   SqliteLocalStore,
+  createAnonymousCircuits,
   createOperatorDispatcher,
   ensureCircuitIsolationKey,
+  type AnonymousCircuits,
   type OperatorRetry,
 } from '../../client/index.js';
 import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
@@ -40,16 +42,23 @@ const dispatchers: Dispatcher[] = [];
 const stores: SqliteLocalStore[] = [];
 const retries: OperatorRetry[] = [];
 const timings: Record<string, number> = {};
+/** The circuits every komrade's anonymous sends share here (one pool per process). */
+let anonymous: AnonymousCircuits | undefined;
 
 beforeAll(async () => {
   const started = Date.now();
   dir = mkdtempSync(join(tmpdir(), 'komrade-client-tor-'));
   // The Operator listens on loopback only (--insecure-no-tor); the helper publishes it as an onion.
   ({ network, operator, clientTor, onionUrl } = await startPublishedOperator());
+  anonymous = createAnonymousCircuits({
+    operatorUrl: onionUrl,
+    socks: { host: '127.0.0.1', port: clientTor.socksPort! },
+  });
   timings.setupMs = Date.now() - started;
 }, 120_000);
 
 afterAll(async () => {
+  await anonymous?.close();
   await Promise.all(dispatchers.map((d) => d.close()));
   for (const store of stores) store.close();
   await operator?.cleanup();
@@ -59,7 +68,7 @@ afterAll(async () => {
 }, 60_000);
 
 /** A komrade on a real store, reaching the onion Operator through the client tor. */
-function komrade(file: string) {
+function komrade(file: string, pool = anonymous) {
   const store = new SqliteLocalStore(join(dir, `${file}.db`), { storageKey: randomBytes(32) });
   stores.push(store);
   const isolationKey = ensureCircuitIsolationKey(store);
@@ -70,22 +79,38 @@ function komrade(file: string) {
     connectTimeoutMs: 30_000,
   });
   dispatchers.push(dispatcher);
-  const http = new HttpOperatorClient({ baseUrl: onionUrl, dispatcher, now: Date.now });
+  const http = new HttpOperatorClient({
+    baseUrl: onionUrl,
+    dispatcher,
+    ...(pool === undefined ? {} : { anonymous: pool }),
+    now: Date.now,
+  });
   const operatorClient = new RetryingOperatorClient(http, {
     attempts: 12,
     baseMs: 250,
     maxMs: 2_000,
     onRetry: (retry) => retries.push(retry),
   });
+  const keys = generateIdentityKeys();
   const client = new KomradeClient({
     operator: operatorClient,
     store,
-    keys: generateIdentityKeys(),
+    keys,
     now: Date.now,
     keyHolder: 'self',
   });
-  return { client, operator: operatorClient, store, isolationKey };
+  return { client, operator: operatorClient, store, isolationKey, keys };
 }
+
+/** A registration that never gets far: the transport refuses it before connecting. */
+const NOBODY = {
+  name: 'nobody',
+  signKey: new Uint8Array(32),
+  boxKey: new Uint8Array(32),
+  keyHolder: 'self',
+  pop: new Uint8Array(64),
+  pow: new Uint8Array(8),
+} as const;
 
 const suffix = () => `${process.pid % 1000}_${Math.floor(Math.random() * 1000)}`;
 
@@ -133,14 +158,22 @@ describe('clients reach the Operator only through Tor', () => {
   it('gives two identities of one client different circuits, and reuses one per identity', async () => {
     const carol = komrade('carol');
     const dave = komrade('dave');
+    const [carolName, daveName] = [`carol_${suffix()}`, `dave_${suffix()}`];
+    await carol.client.register(carolName);
+    await dave.client.register(daveName);
     const succeeded: StreamStatus[] = [];
     const unsubscribe = await clientTor.control.subscribe(['STREAM'], (event) => {
       const stream = parseStreamLine(event.body);
       if (stream?.status === 'SUCCEEDED') succeeded.push(stream);
     });
+    // Signed requests ride the identity's own circuit (unsigned reads go on anonymous ones).
+    const signer = (name: string, who: typeof carol) => ({
+      name,
+      signSecret: who.keys.signSecret,
+    });
     try {
-      for (let i = 0; i < 5; i++) await carol.operator.info();
-      for (let i = 0; i < 5; i++) await dave.operator.info();
+      for (let i = 0; i < 5; i++) await carol.operator.fetch(signer(carolName, carol));
+      for (let i = 0; i < 5; i++) await dave.operator.fetch(signer(daveName, dave));
     } finally {
       await unsubscribe();
     }
@@ -181,6 +214,40 @@ describe('clients reach the Operator only through Tor', () => {
     expect(carol.isolationKey).not.toMatch(/carol/);
   }, 60_000);
 
+  it('sends letters on circuits of their own, never the sender’s', async () => {
+    // A pool of its own, so every send opens a stream this test sees.
+    const pool = createAnonymousCircuits({
+      operatorUrl: onionUrl,
+      socks: { host: '127.0.0.1', port: clientTor.socksPort! },
+    });
+    const erin = komrade('erin', pool);
+    const fred = komrade('fred', pool);
+    const [erinName, fredName] = [`erin_${suffix()}`, `fred_${suffix()}`];
+    await erin.client.register(erinName);
+    await fred.client.register(fredName);
+    // Tokens first (a signed request on erin's own circuit), as a check of the inbox does.
+    await erin.client.checkInbox();
+    expect(erin.client.tokensHeld()).toBeGreaterThan(0);
+    const succeeded: StreamStatus[] = [];
+    const unsubscribe = await clientTor.control.subscribe(['STREAM'], (event) => {
+      const stream = parseStreamLine(event.body);
+      if (stream?.status === 'SUCCEEDED') succeeded.push(stream);
+    });
+    try {
+      for (let i = 0; i < 3; i++) await erin.client.send(fredName, `letter ${i} over tor`);
+    } finally {
+      await unsubscribe();
+    }
+    // Every stream the sends opened went under another SOCKS user than either identity's.
+    expect(succeeded.length).toBeGreaterThan(0);
+    for (const stream of succeeded) {
+      expect(stream.socksUsername).toBeDefined();
+      expect([erin.isolationKey, fred.isolationKey]).not.toContain(stream.socksUsername);
+    }
+    expect(await fred.client.checkInbox()).toMatchObject({ requested: 3 });
+    await pool.close();
+  }, 90_000);
+
   it('refuses to send to an onion Operator without a SOCKS proxy', async () => {
     const connect = vi.spyOn(net.Socket.prototype, 'connect');
     try {
@@ -201,7 +268,8 @@ describe('clients reach the Operator only through Tor', () => {
         dispatcher: direct,
         now: Date.now,
       });
-      await expect(misused.info()).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+      // A request on the identity's own dispatcher (unsigned reads go on anonymous circuits).
+      await expect(misused.register(NOBODY)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
       expect(connect).not.toHaveBeenCalled();
     } finally {
       connect.mockRestore();
@@ -238,7 +306,7 @@ describe('clients reach the Operator only through Tor', () => {
         dispatcher: tor,
         now: Date.now,
       });
-      await expect(misused.info()).rejects.toMatchObject({ code: 'TOR_UNAVAILABLE' });
+      await expect(misused.register(NOBODY)).rejects.toMatchObject({ code: 'TOR_UNAVAILABLE' });
       expect(connect).not.toHaveBeenCalled();
       expect(lookup).not.toHaveBeenCalled();
     } finally {

@@ -8,6 +8,7 @@ import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js'
 import {
   COLLECTIVE_ROUTES,
   ROUTES,
+  TOKEN_ROUTES,
   fromBase64url,
   parseRequestAuth,
   toBase64url,
@@ -41,7 +42,10 @@ beforeEach(() => {
   handler = (_req, _body, res) => res.writeHead(500).end();
 });
 
-const client = () => new HttpOperatorClient({ baseUrl: url, dispatcher, now: () => 1_234 });
+// Signed requests, not sessions: these tests read the signature the scripted server receives
+// (mailbox sessions: test/integration/http-operator-sessions.test.ts).
+const client = () =>
+  new HttpOperatorClient({ baseUrl: url, dispatcher, now: () => 1_234, sessions: false });
 const reply =
   (status: number, body: unknown): Handler =>
   (_req, _body, res) => {
@@ -70,6 +74,91 @@ describe('HttpOperatorClient', () => {
     ]);
     expect(deleted).toBe(1);
     expect(verified).toBe(true);
+  });
+
+  it('asks for tokens with a signed request, and sends a letter unsigned on an anonymous circuit', async () => {
+    const keys = generateIdentityKeys();
+    const seen: { path: string; auth: string | undefined; body: unknown; agent: string }[] = [];
+    handler = (req, body, res) => {
+      seen.push({
+        path: req.url!,
+        auth: req.headers.authorization,
+        body: JSON.parse(body.toString('utf8')) as unknown,
+        agent: req.headers['x-agent'] as string,
+      });
+      if (req.url === TOKEN_ROUTES.issue) {
+        const auth = parseRequestAuth(req.headers.authorization);
+        expect(
+          auth.ok && verifyRequestAuth(auth.value, 'POST', req.url, body, keys.signPublic),
+        ).toBe(true);
+        reply(200, {
+          epoch: 7,
+          evaluated: [toBase64url(randomBytes(32))],
+          proof: toBase64url(randomBytes(64)),
+          left: 9,
+        })(req, body, res);
+        return;
+      }
+      reply(201, { id: toBase64url(randomBytes(16)), receivedAt: 5 })(req, body, res);
+    };
+    // Each dispatcher says which it is, so the server can tell them apart.
+    const tagged = (tag: string) =>
+      new Agent().compose(
+        (dispatch) => (options, handlers) =>
+          dispatch(
+            { ...options, headers: { ...(options.headers as object), 'x-agent': tag } },
+            handlers,
+          ),
+      );
+    const own = tagged('own');
+    const anonymousAgent = tagged('anonymous');
+    let next = 0;
+    const http = new HttpOperatorClient({
+      baseUrl: url,
+      dispatcher: own,
+      anonymous: {
+        next: () => {
+          next++;
+          return anonymousAgent;
+        },
+        close: () => Promise.resolve(),
+      },
+      now: () => 1_234,
+      sessions: false,
+    });
+    const signer = { name: 'alice', signSecret: keys.signSecret };
+    const blinded = [randomBytes(32)];
+    const issued = await http.issueTokens(signer, blinded, 7);
+    expect(issued).toMatchObject({ epoch: 7, left: 9 });
+    const token = { epoch: 7, input: randomBytes(32), output: randomBytes(64) };
+    const sealed = randomBytes(1_024);
+    expect(await http.sendAnonymously({ to: 'bob', sealed, token })).toMatchObject({
+      receivedAt: 5,
+    });
+    expect(next).toBe(1);
+    expect(seen).toEqual([
+      {
+        path: TOKEN_ROUTES.issue,
+        auth: expect.any(String) as unknown,
+        body: { epoch: 7, blinded: blinded.map(toBase64url) },
+        agent: 'own',
+      },
+      {
+        path: TOKEN_ROUTES.send,
+        auth: undefined,
+        body: {
+          to: 'bob',
+          sealed: toBase64url(sealed),
+          token: { epoch: 7, input: toBase64url(token.input), output: toBase64url(token.output) },
+        },
+        agent: 'anonymous',
+      },
+    ]);
+    // An answer of the wrong shape is the Operator's error, not a letter id.
+    handler = reply(201, { id: 'short', receivedAt: 5 });
+    expect(await codeOf(http.sendAnonymously({ to: 'bob', sealed, token }))).toBe('OPERATOR_ERROR');
+    await own.close();
+    await anonymousAgent.close();
   });
 
   it("turns the Operator's error bodies into KomradeErrors with its code", async () => {

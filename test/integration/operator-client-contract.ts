@@ -10,17 +10,27 @@ import {
   collectivePowBytes,
   sealCollectiveMessage,
 } from '../../common/collectives/index.js';
-import { generateIdentityKeys, randomBytes, type IdentityKeys } from '../../common/crypto/index.js';
+import {
+  blind,
+  finalize,
+  generateIdentityKeys,
+  randomBytes,
+  type IdentityKeys,
+} from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import {
   ID_BYTES,
+  SEALED_SIZE_CLASSES,
   claimBytesForPow,
   decodeSignedPost,
   openFeedPage,
   proveClaim,
   sealPost,
   solveProofOfWork,
+  tokenEpochInfo,
+  tokenEpochOf,
   type RegisterRequest,
+  type Token,
 } from '../../common/wire/index.js';
 import { CollectiveWriter } from '../support/collective-writer.js';
 
@@ -86,14 +96,55 @@ export function operatorClientContract(label: string, start: () => Promise<Contr
       return { name, keys, signer: { name, signSecret: keys.signSecret } };
     }
 
-    const letter = (to: Member, text: string) => ({ to: to.name, sealed: Buffer.from(text) });
+    // Stand-ins for sealed letters: the text, zero-filled to the smallest size class.
+    const CLASS = SEALED_SIZE_CLASSES[0];
+    const letter = (to: Member, text: string) => {
+      const sealed = Buffer.alloc(CLASS);
+      sealed.write(text);
+      return { to: to.name, sealed };
+    };
     const texts = (letters: readonly { sealed: Uint8Array }[]) =>
-      letters.map((l) => Buffer.from(l.sealed).toString());
+      letters.map((l) => Buffer.from(l.sealed).toString().replace(/\0+$/, ''));
+
+    /** `count` tokens for `who`, checked against the announced token key. */
+    async function tokens(who: Member, count: number): Promise<Token[]> {
+      const info = await op().info();
+      const epoch = tokenEpochOf(Date.now());
+      const inputs = Array.from({ length: count }, () => randomBytes(32));
+      const batch = blind('POPRF', inputs);
+      const answer = await op().issueTokens(who.signer, batch.blindedElements, epoch);
+      expect(answer.epoch).toBe(epoch);
+      const outputs = finalize(
+        { mode: 'POPRF', info: tokenEpochInfo(epoch) },
+        info.tokenKey,
+        batch,
+        {
+          evaluatedElements: answer.evaluated,
+          proof: answer.proof,
+        },
+      );
+      return outputs.map((output, i) => ({ epoch, input: inputs[i] as Uint8Array, output }));
+    }
+
+    /** Sends each letter anonymously, paid with a token `from` obtained. */
+    async function send(
+      from: Member,
+      letters: readonly { to: string; sealed: Uint8Array }[],
+    ): Promise<{ ids: Uint8Array[] }> {
+      const paid = await tokens(from, letters.length);
+      const ids: Uint8Array[] = [];
+      for (const [i, l] of letters.entries()) {
+        ids.push((await op().sendAnonymously({ ...l, token: paid[i] as Token })).id);
+      }
+      return { ids };
+    }
 
     describe('info and names', () => {
       it('describes the Operator', async () => {
         const info = await op().info();
-        expect(info.version).toBe(1);
+        expect(info.version).toBe(2);
+        expect(info.tokenKey).toHaveLength(32);
+        expect(info.tokensPerDay).toBeGreaterThan(0);
         expect(info.signKey).toHaveLength(32);
         expect(info.feedKey).toHaveLength(32);
         expect(info.limits.fetchLetters).toBeGreaterThan(0);
@@ -132,10 +183,10 @@ export function operatorClientContract(label: string, start: () => Promise<Contr
     describe('mail', () => {
       it('fetches oldest first, at most `limit`, and says when more wait', async () => {
         const [ana, bo] = [await member('ana'), await member('bo')];
-        const sent = await op().send(ana.signer, [letter(bo, 'one'), letter(bo, 'two')]);
+        const sent = await send(ana, [letter(bo, 'one'), letter(bo, 'two')]);
         expect(sent.ids).toHaveLength(2);
         expect(new Set(sent.ids.map(hex)).size).toBe(2);
-        await op().send(ana.signer, [letter(bo, 'three')]);
+        await send(ana, [letter(bo, 'three')]);
 
         const first = await op().fetch(bo.signer, 2);
         expect(texts(first.letters)).toEqual(['one', 'two']);
@@ -149,8 +200,8 @@ export function operatorClientContract(label: string, start: () => Promise<Contr
 
       it('deletes acknowledged letters, and only the acknowledger’s own', async () => {
         const [ana, bo, cy] = [await member('ana'), await member('bo'), await member('cy')];
-        const toBo = await op().send(ana.signer, [letter(bo, 'b1'), letter(bo, 'b2')]);
-        const toCy = await op().send(ana.signer, [letter(cy, 'c1')]);
+        const toBo = await send(ana, [letter(bo, 'b1'), letter(bo, 'b2')]);
+        const toCy = await send(ana, [letter(cy, 'c1')]);
 
         expect(await op().ack(bo.signer, toCy.ids)).toBe(0);
         expect(texts((await op().fetch(cy.signer)).letters)).toEqual(['c1']);
@@ -161,16 +212,49 @@ export function operatorClientContract(label: string, start: () => Promise<Contr
         expect(await op().fetch(bo.signer)).toEqual({ letters: [], more: false });
       });
 
-      it('refuses a batch with an unknown recipient and delivers none of it', async () => {
+      it('refuses an unknown recipient and a malformed name, and the token stays good', async () => {
         const [ana, bo] = [await member('ana'), await member('bo')];
-        const ghost = { to: unique('ghost'), sealed: Buffer.from('x') };
-        expect(await codeOf(op().send(ana.signer, [letter(bo, 'lost'), ghost]))).toBe(
-          'NAME_UNKNOWN',
+        const [token] = (await tokens(ana, 1)) as [Token];
+        const ghost = { ...letter(bo, 'lost'), to: unique('ghost') };
+        expect(await codeOf(op().sendAnonymously({ ...ghost, token }))).toBe('NAME_UNKNOWN');
+        expect(
+          await codeOf(op().sendAnonymously({ ...letter(bo, 'x'), to: 'No Way', token })),
+        ).toBe('NAME_INVALID');
+        expect((await op().fetch(bo.signer)).letters).toEqual([]);
+        await op().sendAnonymously({ ...letter(bo, 'found'), token });
+        expect(texts((await op().fetch(bo.signer)).letters)).toEqual(['found']);
+      });
+
+      it('answers an identical retry with the same id, and refuses a token spent on another letter', async () => {
+        const [ana, bo] = [await member('ana'), await member('bo')];
+        const [token] = (await tokens(ana, 1)) as [Token];
+        const once = await op().sendAnonymously({ ...letter(bo, 'once'), token });
+        const again = await op().sendAnonymously({ ...letter(bo, 'once'), token });
+        expect(hex(again.id)).toBe(hex(once.id));
+        expect(texts((await op().fetch(bo.signer)).letters)).toEqual(['once']);
+        expect(await codeOf(op().sendAnonymously({ ...letter(bo, 'twice'), token }))).toBe(
+          'TOKEN_SPENT',
+        );
+      });
+
+      it('refuses a forged token, a sealed length outside the size classes, another epoch', async () => {
+        const [ana, bo] = [await member('ana'), await member('bo')];
+        const [token] = (await tokens(ana, 1)) as [Token];
+        const forged = { ...token, output: randomBytes(64) };
+        expect(await codeOf(op().sendAnonymously({ ...letter(bo, 'f'), token: forged }))).toBe(
+          'TOKEN_INVALID',
+        );
+        const odd = { to: bo.name, sealed: Buffer.alloc(CLASS + 1) };
+        expect(await codeOf(op().sendAnonymously({ ...odd, token }))).toBe('LETTER_SIZE_CLASS');
+        const old = { ...token, epoch: token.epoch - 2 };
+        expect(await codeOf(op().sendAnonymously({ ...letter(bo, 'o'), token: old }))).toBe(
+          'TOKEN_INVALID',
+        );
+        const blinded = blind('POPRF', [randomBytes(32)]).blindedElements;
+        expect(await codeOf(op().issueTokens(ana.signer, blinded, token.epoch + 1))).toBe(
+          'TOKEN_INVALID',
         );
         expect((await op().fetch(bo.signer)).letters).toEqual([]);
-        expect(
-          await codeOf(op().send(ana.signer, [{ to: 'No Way', sealed: Buffer.from('x') }])),
-        ).toBe('NAME_INVALID');
       });
 
       it('refuses requests signed by an unregistered name', async () => {
@@ -183,7 +267,7 @@ export function operatorClientContract(label: string, start: () => Promise<Contr
     describe('waiting for mail', () => {
       it('answers at once when mail already waits', async () => {
         const [ana, bo, cy] = [await member('ana'), await member('bo'), await member('cy')];
-        await op().send(ana.signer, [letter(bo, 'hi')]);
+        await send(ana, [letter(bo, 'hi')]);
         const answer = await op().waitForMail([bo.signer, cy.signer], { waitMs: 600_000 });
         expect(answer).toEqual({ ready: [bo.name] });
       });
@@ -191,7 +275,7 @@ export function operatorClientContract(label: string, start: () => Promise<Contr
       it('resolves when a letter arrives later', async () => {
         const [ana, bo, cy] = [await member('ana'), await member('bo'), await member('cy')];
         const waiting = op().waitForMail([bo.signer, cy.signer], { waitMs: 600_000 });
-        await op().send(ana.signer, [letter(cy, 'later')]);
+        await send(ana, [letter(cy, 'later')]);
         expect(await waiting).toEqual({ ready: [cy.name] });
       });
 

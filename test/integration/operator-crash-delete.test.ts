@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { randomBytes } from '../../common/crypto/index.js';
-import { toBase64url } from '../../common/wire/index.js';
 import { SqliteStore } from '../../operator/index.js';
 import { GroupCommit } from '../../operator/store/sqlite/group-commit.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
@@ -81,22 +80,23 @@ describe('an acked letter after a crash', () => {
     expect((await client.register(bob, POW_BITS)).status).toBe(201);
 
     // In-page and overflow-page letters to ack, and one kept to show the scan finds letters.
-    const small = ciphertext('KOMRADE-CRASH-SMALL-7f3a9c', 300);
-    const large = ciphertext('KOMRADE-CRASH-LARGE-1b8e4d', 40_000);
-    const third = ciphertext('KOMRADE-CRASH-THIRD-52c0aa', 2_000);
-    const kept = ciphertext('KOMRADE-CRASH-KEPT-e91d07', 500);
+    const small = ciphertext('KOMRADE-CRASH-SMALL-7f3a9c', 1_024);
+    const large = ciphertext('KOMRADE-CRASH-LARGE-1b8e4d', 65_536);
+    const third = ciphertext('KOMRADE-CRASH-THIRD-52c0aa', 4_096);
+    const kept = ciphertext('KOMRADE-CRASH-KEPT-e91d07', 1_024);
     const gone = [
       ...needles(small, 'KOMRADE-CRASH-SMALL-7f3a9c'),
       ...needles(large, 'KOMRADE-CRASH-LARGE-1b8e4d'),
       ...needles(third, 'KOMRADE-CRASH-THIRD-52c0aa'),
     ];
-    const letters = [small, large, third, kept].map((sealed) => ({
-      to: 'bob',
-      sealed: toBase64url(sealed),
-    }));
-    const sent = await client.post('/v1/mail/send', { letters }, { as: alice });
-    expect(sent.status).toBe(201);
-    const [smallId, largeId, thirdId, keptId] = (sent.json as { ids: string[] }).ids;
+    // Each letter is its own anonymous send (sealed lengths of the size classes).
+    const ids: string[] = [];
+    for (const sealed of [small, large, third, kept]) {
+      const sent = await client.sendLetter(alice, 'bob', sealed);
+      expect(sent.status).toBe(201);
+      ids.push((sent.json as { id: string }).id);
+    }
+    const [smallId, largeId, thirdId, keptId] = ids;
     expect(await fetchIds(client, bob)).toEqual([smallId, largeId, thirdId, keptId]);
     expect(filesHolding(first.dataDir, gone).length).toBeGreaterThan(0);
 

@@ -33,6 +33,7 @@ import {
   errorCode,
   makeKomrade,
   registrationBody,
+  sealedOfClass,
   type TestKomrade,
 } from '../support/operator-test-client.js';
 
@@ -118,6 +119,11 @@ describe('Operator HTTP API', () => {
     info = operatorInfoSchema.parse(reply.json);
     expect(info.powBits).toBe(POW_BITS);
     expect(info.limits.batchLetters).toBe(4);
+    expect(info.version).toBe(2);
+    expect(info.tokenKey).toHaveLength(32);
+    expect(info.tokensPerDay).toBe(500);
+    // The same token key on every start: it is in the key file.
+    expect(toBase64url(info.tokenKey)).toBe(toBase64url(await client.tokenKey()));
     expect((await client.get('/v1/health')).json).toEqual({ status: 'ok' });
   });
 
@@ -231,20 +237,23 @@ describe('Operator HTTP API', () => {
   });
 
   describe('mail', () => {
+    /** Sends `sealed` to `to` with a fresh token of `from`'s; the answer's id. */
+    async function send(from: TestKomrade, to: string, sealed: Uint8Array): Promise<string> {
+      const reply = await client.sendLetter(from, to, sealed);
+      expect(errorCode(reply)).toBeUndefined();
+      expect(reply.status).toBe(201);
+      const { id, receivedAt } = reply.json as { id: string; receivedAt: number };
+      // Times are kept and answered only to the 10-minute step.
+      expect(receivedAt % 600_000).toBe(0);
+      expect(now() - receivedAt).toBeLessThan(600_000);
+      return id;
+    }
+
     it('delivers letters end to end, oldest first, and deletes them on ack', async () => {
-      const sent = await client.post(
-        '/v1/mail/send',
-        {
-          letters: [
-            { to: 'bob', sealed: toBase64url(letterTo(alice, bob, 'first')) },
-            { to: 'bob', sealed: toBase64url(letterTo(alice, bob, 'second')) },
-          ],
-        },
-        { as: alice },
-      );
-      expect(sent.status).toBe(201);
-      const { ids } = sent.json as { ids: string[] };
-      expect(ids).toHaveLength(2);
+      const ids = [
+        await send(alice, 'bob', letterTo(alice, bob, 'first')),
+        await send(alice, 'bob', letterTo(alice, bob, 'second')),
+      ];
 
       const letters = await fetchAll(bob);
       expect(letters.map((l) => l.id)).toEqual(ids);
@@ -268,11 +277,7 @@ describe('Operator HTTP API', () => {
     });
 
     it('pages fetches at the configured size', async () => {
-      const letters = [1, 2, 3, 4].map((n) => ({
-        to: 'carol',
-        sealed: toBase64url(letterTo(bob, carol, `n${n}`)),
-      }));
-      expect((await client.post('/v1/mail/send', { letters }, { as: bob })).status).toBe(201);
+      for (const n of [1, 2, 3, 4]) await send(bob, 'carol', letterTo(bob, carol, `n${n}`));
       const reply = await client.post('/v1/mail/fetch', { limit: 50 }, { as: carol });
       expect(errorCode(reply)).toBeUndefined();
       const first = reply.json as { letters: { id: string }[]; more: boolean };
@@ -284,47 +289,40 @@ describe('Operator HTTP API', () => {
       await client.post('/v1/mail/ack', { ids: rest.map((l) => l.id) }, { as: carol });
     });
 
-    it('refuses a batch over the limit with BATCH_TOO_LARGE', async () => {
-      const letters = [1, 2, 3, 4, 5].map(() => ({
-        to: 'bob',
-        sealed: toBase64url(randomBytes(80)),
-      }));
-      const reply = await client.post('/v1/mail/send', { letters }, { as: alice });
-      expect(reply.status).toBe(413);
-      expect(errorCode(reply)).toBe('BATCH_TOO_LARGE');
-    });
-
-    it('refuses a letter over the limit with LETTER_TOO_LARGE', async () => {
-      const letters = [
-        { to: 'bob', sealed: toBase64url(randomBytes(80)) },
-        { to: 'bob', sealed: toBase64url(randomBytes(2049)) },
-      ];
-      const reply = await client.post('/v1/mail/send', { letters }, { as: alice });
-      expect(errorCode(reply)).toBe('LETTER_TOO_LARGE');
+    it('LETTER_SIZE_CLASS for a sealed length that is no size class, LETTER_TOO_LARGE above the limit', async () => {
+      const [token] = await client.tokens(alice, 1);
+      for (const length of [1, 80, 1_023, 1_025, 2_048]) {
+        const reply = await client.sendAnonymously('bob', randomBytes(length), token!);
+        expect(reply.status).toBe(400);
+        expect(errorCode(reply)).toBe('LETTER_SIZE_CLASS');
+      }
+      // A size class, but above this Operator's mail.maxSealedLetterBytes (2048).
+      const big = await client.sendAnonymously('bob', randomBytes(4_096), token!);
+      expect(errorCode(big)).toBe('LETTER_TOO_LARGE');
       expect(await fetchAll(bob)).toHaveLength(0);
+      // None of these refusals spent the token.
+      expect((await client.sendAnonymously('bob', sealedOfClass(), token!)).status).toBe(201);
+      const ids = (await fetchAll(bob)).map((l) => l.id);
+      await client.post('/v1/mail/ack', { ids }, { as: bob });
     });
 
-    it('refuses an unknown recipient with NAME_UNKNOWN, naming the index only', async () => {
-      const letters = [
-        { to: 'bob', sealed: toBase64url(randomBytes(80)) },
-        { to: 'zelda', sealed: toBase64url(randomBytes(80)) },
-      ];
-      const reply = await client.post('/v1/mail/send', { letters }, { as: alice });
-      expect(reply.status).toBe(404);
-      expect(errorCode(reply)).toBe('NAME_UNKNOWN');
-      const message = (reply.json as { error: { message: string } }).error.message;
-      expect(message).toContain('letters.1');
-      expect(message).not.toContain('zelda');
-      expect(await fetchAll(bob)).toHaveLength(0);
+    it('NAME_UNKNOWN or NAME_INVALID for a bad recipient, never echoing it, without spending the token', async () => {
+      const [token] = await client.tokens(alice, 1);
+      const unknown = await client.sendAnonymously('zelda', sealedOfClass(), token!);
+      expect(unknown.status).toBe(404);
+      expect(errorCode(unknown)).toBe('NAME_UNKNOWN');
+      expect((unknown.json as { error: { message: string } }).error.message).not.toContain('zelda');
+      const invalid = await client.sendAnonymously('Not A Name!', sealedOfClass(), token!);
+      expect(errorCode(invalid)).toBe('NAME_INVALID');
+      expect((await client.sendAnonymously('bob', sealedOfClass(), token!)).status).toBe(201);
+      const ids = (await fetchAll(bob)).map((l) => l.id);
+      await client.post('/v1/mail/ack', { ids }, { as: bob });
     });
 
-    it('refuses a batch that overfills a mailbox with MAILBOX_FULL, storing none of it', async () => {
-      const batch = (n: number) =>
-        Array.from({ length: n }, () => ({ to: 'mallory', sealed: toBase64url(randomBytes(80)) }));
-      expect(
-        (await client.post('/v1/mail/send', { letters: batch(4) }, { as: alice })).status,
-      ).toBe(201);
-      const full = await client.post('/v1/mail/send', { letters: batch(3) }, { as: alice });
+    it('refuses a letter that overfills a mailbox with MAILBOX_FULL, keeping the token', async () => {
+      for (let i = 0; i < 6; i++) await send(alice, 'mallory', sealedOfClass());
+      const [token] = await client.tokens(alice, 1);
+      const full = await client.sendAnonymously('mallory', sealedOfClass(), token!);
       expect(full.status).toBe(507);
       expect(errorCode(full)).toBe('MAILBOX_FULL');
       const held = await client.post('/v1/mail/fetch', { limit: 3 }, { as: mallory });
@@ -335,6 +333,16 @@ describe('Operator HTTP API', () => {
         await client.post('/v1/mail/ack', { ids }, { as: mallory });
       }
       expect(await fetchAll(mallory)).toHaveLength(0);
+      expect((await client.sendAnonymously('mallory', sealedOfClass(), token!)).status).toBe(201);
+      const ids = (await fetchAll(mallory)).map((l) => l.id);
+      await client.post('/v1/mail/ack', { ids }, { as: mallory });
+    });
+
+    it('no longer has the signed v1 send', async () => {
+      const letters = [{ to: 'bob', sealed: toBase64url(sealedOfClass()) }];
+      const reply = await client.post('/v1/mail/send', { letters }, { as: alice });
+      expect(reply.status).toBe(404);
+      expect(errorCode(reply)).toBe('NOT_FOUND');
     });
   });
 
@@ -429,14 +437,14 @@ describe('Operator HTTP API', () => {
       const missing = await client.get('/v1/nothing');
       expect(missing.status).toBe(404);
       expect(errorCode(missing)).toBe('NOT_FOUND');
-      const wrong = await client.get('/v1/mail/send');
+      const wrong = await client.get('/v2/mail/send');
       expect(wrong.status).toBe(405);
       expect(errorCode(wrong)).toBe('METHOD_NOT_ALLOWED');
     });
 
     it('413 for a body over the limit, declared or streamed', async () => {
-      const big = JSON.stringify({ letters: [{ to: 'bob', sealed: 'A'.repeat(MAX_REQUEST) }] });
-      const declared = await client.post('/v1/mail/send', big, { as: alice });
+      const big = JSON.stringify({ to: 'bob', sealed: 'A'.repeat(MAX_REQUEST) });
+      const declared = await client.post('/v2/mail/send', big);
       expect(declared.status).toBe(413);
       expect(errorCode(declared)).toBe('PAYLOAD_TOO_LARGE');
 
@@ -589,11 +597,7 @@ describe('Operator HTTP API', () => {
     });
 
     it('expires undelivered letters through the sweeper', async () => {
-      const sent = await client.post(
-        '/v1/mail/send',
-        { letters: [{ to: 'carol', sealed: toBase64url(letterTo(alice, carol, 'too late')) }] },
-        { as: alice },
-      );
+      const sent = await client.sendLetter(alice, 'carol', letterTo(alice, carol, 'too late'));
       expect(sent.status).toBe(201);
       expect(await fetchAll(carol)).toHaveLength(1);
       offset += 21 * DAY;

@@ -14,7 +14,11 @@ import {
   genesisDraft,
   signCollectiveEvent,
 } from '../../common/collectives/index.js';
-import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
+import {
+  generateIdentityKeys,
+  generateOprfKeyPair,
+  randomBytes,
+} from '../../common/crypto/index.js';
 import {
   COLLECTIVE_ROUTES,
   ROUTES,
@@ -204,7 +208,8 @@ describe('the operator client refuses a lying Operator’s small-order keys', ()
     await new Promise((done) => server.close(done));
   });
 
-  const client = () => new HttpOperatorClient({ baseUrl: url, dispatcher, now });
+  // A scripted server answers every path alike: signed requests, no session handshake.
+  const client = () => new HttpOperatorClient({ baseUrl: url, dispatcher, now, sessions: false });
   const reply =
     (body: unknown): Handler =>
     (_req, res) => {
@@ -291,9 +296,11 @@ describe('the operator client refuses a lying Operator’s small-order keys', ()
 
   it('refuses Operator info announcing a low-order feed key', async () => {
     const infoJson = (feedKey: Uint8Array) => ({
-      version: 1,
+      version: 2,
       signKey: toBase64url(liar.signPublic),
       feedKey: toBase64url(feedKey),
+      tokenKey: toBase64url(generateOprfKeyPair().publicKey),
+      tokensPerDay: 500,
       powBits: 8,
       limits: {
         sealedLetterBytes: 65_536,

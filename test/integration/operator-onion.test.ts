@@ -16,7 +16,6 @@ import {
   fromBase64url,
   openLetter,
   sealLetter,
-  toBase64url,
   verifyLetter,
   type Letter,
 } from '../../common/wire/index.js';
@@ -145,7 +144,7 @@ function isRunning(pid: number): boolean {
   }
 }
 
-function letterTo(from: TestKomrade, to: TestKomrade, body: string): string {
+function letterTo(from: TestKomrade, to: TestKomrade, body: string): Uint8Array {
   const letter: Letter = {
     v: 1,
     kind: 'text',
@@ -155,7 +154,7 @@ function letterTo(from: TestKomrade, to: TestKomrade, body: string): string {
     id: randomBytes(16),
     body,
   };
-  return toBase64url(sealLetter(letter, from.keys.signSecret, to.keys.boxPublic));
+  return sealLetter(letter, from.keys.signSecret, to.keys.boxPublic);
 }
 
 describe('the Operator as an onion service', () => {
@@ -210,11 +209,7 @@ describe('the Operator as an onion service', () => {
 
     expect((await a.register(alice, POW_BITS)).status).toBe(201);
     expect((await b.register(bob, POW_BITS)).status).toBe(201);
-    const sent = await a.post(
-      '/v1/mail/send',
-      { letters: [{ to: 'bob', sealed: letterTo(alice, bob, 'before the restart') }] },
-      { as: alice },
-    );
+    const sent = await a.sendLetter(alice, 'bob', letterTo(alice, bob, 'before the restart'));
     expect(sent.status).toBe(201);
     expect(await bobReads(b)).toEqual(['before the restart']);
   }, 120_000);
@@ -234,11 +229,7 @@ describe('the Operator as an onion service', () => {
   it('relaunches a killed tor, republishes the same onion, and loses nothing', async () => {
     const a = onionClient(onion, 'alice-before-kill');
     await retrying(() => a.get('/v1/operator'));
-    const sent = await a.post(
-      '/v1/mail/send',
-      { letters: [{ to: 'bob', sealed: letterTo(alice, bob, 'before the kill') }] },
-      { as: alice },
-    );
+    const sent = await a.sendLetter(alice, 'bob', letterTo(alice, bob, 'before the kill'));
     expect(sent.status).toBe(201);
 
     const uploadsBeforeKill = uploads(operator);

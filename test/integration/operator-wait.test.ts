@@ -16,7 +16,12 @@ import {
   SqliteLocalStore,
   type RequestSigner,
 } from '../../client/index.js';
-import { generateIdentityKeys, randomBytes, type IdentityKeys } from '../../common/crypto/index.js';
+import {
+  generateIdentityKeys,
+  generateOprfKeyPair,
+  randomBytes,
+  type IdentityKeys,
+} from '../../common/crypto/index.js';
 import { silentLogger } from '../../common/logging/index.js';
 import {
   CLOCK_SKEW_MS,
@@ -39,6 +44,7 @@ import {
   TestClient,
   errorCode,
   makeKomrade,
+  sealedOfClass,
   type TestReply,
 } from '../support/operator-test-client.js';
 
@@ -102,6 +108,8 @@ const stores: SqliteLocalStore[] = [];
 
 /** A registered komrade with its own client (so collectives and sends go the real way). */
 interface Member {
+  /** The Operator it is registered at. */
+  readonly url: string;
   readonly name: string;
   readonly keys: IdentityKeys;
   readonly http: HttpOperatorClient;
@@ -126,15 +134,28 @@ async function member(operator: WaitOperator, prefix: string): Promise<Member> {
     keyHolder: 'self',
   });
   await client.register(name);
-  return { name, keys, http, client, signer: { name, signSecret: keys.signSecret } };
+  return {
+    url: operator.url,
+    name,
+    keys,
+    http,
+    client,
+    signer: { name, signSecret: keys.signSecret },
+  };
 }
 
-/** A sealed-looking letter straight to the Operator (its content is not the point here). */
-const depositTo = (from: Member, ...to: string[]) =>
-  from.http.send(
-    from.signer,
-    to.map((name) => ({ to: name, sealed: randomBytes(64) })),
-  );
+/**
+ * Sealed-looking letters straight to the Operator (their content is not the point here), one
+ * anonymous send each, paid for with tokens `from` obtains first.
+ */
+async function depositTo(from: Member, ...to: string[]): Promise<void> {
+  const test = new TestClient(from.url);
+  const tokens = await test.tokens({ name: from.name, keys: from.keys }, to.length);
+  for (const [i, name] of to.entries()) {
+    const sent = await test.sendAnonymously(name, sealedOfClass(), tokens[i]!);
+    if (sent.status !== 201) throw new Error(`send refused: ${errorCode(sent) ?? sent.status}`);
+  }
+}
 
 let alice: Member;
 let bob: Member;
@@ -495,9 +516,11 @@ describe('HttpOperatorClient against a lying or older Operator', () => {
             ? {
                 status: 200,
                 body: {
-                  version: 1,
+                  version: 2,
                   signKey: toBase64url(operatorKeys.signPublic),
                   feedKey: toBase64url(operatorKeys.boxPublic),
+                  tokenKey: toBase64url(generateOprfKeyPair().publicKey),
+                  tokensPerDay: 500,
                   powBits: 0,
                   limits: {
                     sealedLetterBytes: 65_536,

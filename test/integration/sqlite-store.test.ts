@@ -10,6 +10,7 @@ import { MIGRATIONS } from '../../operator/store/sqlite/migrations.js';
 import { describeStoreContract, komrade, type SharedBodies } from './store-contract.js';
 
 const NOW = 1_800_000_000_000;
+const DAY = 86_400_000;
 const temps: string[] = [];
 
 function tempDb(): string {
@@ -203,6 +204,46 @@ describe('SqliteStore on disk', () => {
       expect(() =>
         check.prepare("SELECT 1 FROM komrades WHERE key_holder = 'matrix'").all(),
       ).not.toThrow();
+    } finally {
+      check.close();
+    }
+  });
+
+  it('migrates a version-5 file: names survive, letter times are rounded, token tables appear', async () => {
+    const file = tempDb();
+    const db = new Database(file);
+    for (const sql of MIGRATIONS.slice(0, 5)) {
+      db.function('name_skeleton', { deterministic: true }, (name: unknown) => name);
+      db.exec(sql);
+    }
+    db.pragma('user_version = 5');
+    const insert = db.prepare(
+      'INSERT INTO komrades (name, sign_key, box_key, registered_at, sig, key_holder, skeleton) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    const alice = komrade('alice');
+    for (const k of [alice, { ...komrade('tess'), keyHolder: 'telegram' as const }]) {
+      insert.run(k.name, k.signKey, k.boxKey, k.registeredAt, k.sig, k.keyHolder, k.name);
+    }
+    db.prepare(
+      'INSERT INTO letters (id, recipient, sealed, received_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(randomBytes(16), 'alice', Uint8Array.of(5), NOW + 654_321, NOW + DAY);
+    db.close();
+
+    const migrated = new SqliteStore(file);
+    expect(await migrated.lookup('alice')).toEqual(alice);
+    expect((await migrated.lookup('tess'))?.keyHolder).toBe('telegram');
+    const [old] = (await migrated.fetch('alice', 10, NOW)).letters;
+    expect(old?.receivedAt).toBe(NOW + 600_000);
+    expect(await migrated.recordIssued('alice', 5, 1, 10)).toBe(9);
+    await migrated.close();
+    const check = new Database(file, { readonly: true });
+    try {
+      expect(check.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      const tables = check
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+        .pluck()
+        .all();
+      expect(tables).toEqual(expect.arrayContaining(['spent_tokens', 'token_allowances']));
     } finally {
       check.close();
     }

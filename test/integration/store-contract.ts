@@ -3,7 +3,7 @@
  * add later) runs the same suites through {@link describeStoreContract}.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
+import { blake2b, generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import { isKomradeError, type KomradeError } from '../../common/errors/index.js';
 import type { OperatorStore, RegisteredKomrade } from '../../operator/index.js';
 
@@ -224,7 +224,25 @@ export function describeMailboxContract(label: string, factory: StoreFactory): v
       expect(more).toBe(false);
       expect(letters.map((l) => l.sealed[0])).toEqual([1, 2, 3]);
       expect(letters.map((l) => hex(l.id))).toEqual([first[0]!, second[0]!, second[2]!].map(hex));
-      expect(letters.map((l) => l.receivedAt)).toEqual([NOW, NOW + 1, NOW + 1]);
+      // Times are kept only to the 10-minute step: NOW + 1 is stored as NOW.
+      expect(letters.map((l) => l.receivedAt)).toEqual([NOW, NOW, NOW]);
+    });
+
+    it('stores received-at rounded down to 10 minutes, for single and shared letters', async () => {
+      await store().deposit([{ to: 'bob', sealed: Uint8Array.of(1) }], {
+        ...options,
+        receivedAt: NOW + 599_999,
+      });
+      await store().deposit([{ to: 'bob', sealed: Uint8Array.of(2) }], {
+        ...options,
+        receivedAt: NOW + 600_000 + 12_345,
+      });
+      await store().depositShared(
+        { body: Uint8Array.of(9), envelopes: [{ to: 'bob', sealed: Uint8Array.of(3) }] },
+        { ...options, receivedAt: NOW + 1_234_567 },
+      );
+      const { letters } = await store().fetch('bob', 10, NOW);
+      expect(letters.map((l) => l.receivedAt)).toEqual([NOW, NOW + 600_000, NOW + 1_200_000]);
     });
 
     it('pages with a limit and says when more wait', async () => {
@@ -604,6 +622,142 @@ export function describeReplayGuardContract(label: string, factory: StoreFactory
   });
 }
 
+/** The TokenLedger contract: allowances granted whole or not at all, spends once, swept by epoch. */
+export function describeTokenLedgerContract(label: string, factory: StoreFactory): void {
+  describe(`TokenLedger contract: ${label}`, () => {
+    const store = useStore(factory);
+    const EPOCH = Math.floor(NOW / DAY);
+    const options = { receivedAt: NOW + 123_456, expiresAt: NOW + 21 * DAY, quota: 3 };
+    const spend = (sealed: Uint8Array, inputHash = randomBytes(32), epoch = EPOCH) => ({
+      epoch,
+      inputHash,
+      letterHash: blake2b(sealed, 32),
+    });
+
+    beforeEach(async () => {
+      await store().register(komrade('bob'));
+    });
+
+    it('counts tokens per name and epoch, granting a batch whole or not at all', async () => {
+      expect(await store().tokensIssued('alice', EPOCH)).toBe(0);
+      expect(await store().recordIssued('alice', EPOCH, 6, 10)).toBe(4);
+      expect(await store().recordIssued('alice', EPOCH, 5, 10)).toBeUndefined();
+      expect(await store().tokensIssued('alice', EPOCH)).toBe(6);
+      expect(await store().recordIssued('alice', EPOCH, 4, 10)).toBe(0);
+      expect(await store().recordIssued('alice', EPOCH, 1, 10)).toBeUndefined();
+      // Another name, another epoch: counted apart.
+      expect(await store().recordIssued('bob', EPOCH, 10, 10)).toBe(0);
+      expect(await store().recordIssued('alice', EPOCH + 1, 1, 10)).toBe(9);
+    });
+
+    it('lets only one of two simultaneous batches through when both do not fit', async () => {
+      const results = await Promise.all([
+        store().recordIssued('alice', EPOCH, 6, 10),
+        store().recordIssued('alice', EPOCH, 6, 10),
+      ]);
+      expect(results.filter((left) => left === undefined)).toHaveLength(1);
+      expect(await store().tokensIssued('alice', EPOCH)).toBe(6);
+    });
+
+    it('spends a token once and deposits its letter in the same step, rounded in time', async () => {
+      const sealed = randomBytes(1_024);
+      const first = spend(sealed);
+      const stored = await store().spendAndDeposit(first, { to: 'bob', sealed }, options);
+      expect(stored.repeated).toBe(false);
+      expect(stored.id).toHaveLength(16);
+      expect(stored.receivedAt).toBe(NOW);
+      const { letters } = await store().fetch('bob', 10, NOW);
+      expect(letters.map((l) => hex(l.id))).toEqual([hex(stored.id)]);
+      expect(letters[0]?.receivedAt).toBe(NOW);
+
+      // The same token on another letter: refused, nothing stored.
+      const other = randomBytes(1_024);
+      expect(
+        await codeOf(
+          store().spendAndDeposit(
+            spend(other, first.inputHash),
+            { to: 'bob', sealed: other },
+            options,
+          ),
+        ),
+      ).toBe('TOKEN_SPENT');
+      // The same token in another epoch is another token.
+      const later = await store().spendAndDeposit(
+        spend(other, first.inputHash, EPOCH + 1),
+        { to: 'bob', sealed: other },
+        options,
+      );
+      expect(later.repeated).toBe(false);
+      expect((await store().fetch('bob', 10, NOW)).letters).toHaveLength(2);
+    });
+
+    it('answers an identical retry with the same id and stores no second copy, even after the ack', async () => {
+      const sealed = randomBytes(1_024);
+      const token = spend(sealed);
+      const first = await store().spendAndDeposit(token, { to: 'bob', sealed }, options);
+      const again = await store().spendAndDeposit(
+        token,
+        { to: 'bob', sealed },
+        {
+          ...options,
+          receivedAt: NOW + DAY,
+        },
+      );
+      expect(again).toEqual({ id: first.id, receivedAt: first.receivedAt, repeated: true });
+      expect((await store().fetch('bob', 10, NOW)).letters).toHaveLength(1);
+      await store().ack('bob', [first.id]);
+      const afterAck = await store().spendAndDeposit(token, { to: 'bob', sealed }, options);
+      expect(hex(afterAck.id)).toBe(hex(first.id));
+      expect(afterAck.repeated).toBe(true);
+      expect((await store().fetch('bob', 10, NOW)).letters).toHaveLength(0);
+    });
+
+    it('spends nothing when the mailbox is full', async () => {
+      for (let i = 0; i < 3; i++) {
+        const sealed = randomBytes(64);
+        await store().spendAndDeposit(spend(sealed), { to: 'bob', sealed }, options);
+      }
+      const sealed = randomBytes(64);
+      const token = spend(sealed);
+      expect(await codeOf(store().spendAndDeposit(token, { to: 'bob', sealed }, options))).toBe(
+        'MAILBOX_FULL',
+      );
+      const { letters } = await store().fetch('bob', 10, NOW);
+      await store().ack('bob', [letters[0]!.id]);
+      const stored = await store().spendAndDeposit(token, { to: 'bob', sealed }, options);
+      expect(stored.repeated).toBe(false);
+    });
+
+    it('sweeps spent tokens of epochs no longer accepted, and issue counts of past epochs', async () => {
+      const sealed = randomBytes(64);
+      const old = spend(sealed, randomBytes(32), EPOCH - 2);
+      const roomy = { ...options, quota: 10 };
+      await store().spendAndDeposit(old, { to: 'bob', sealed }, roomy);
+      for (const epoch of [EPOCH - 1, EPOCH]) {
+        await store().spendAndDeposit(
+          spend(sealed, randomBytes(32), epoch),
+          { to: 'bob', sealed },
+          roomy,
+        );
+      }
+      for (const epoch of [EPOCH - 2, EPOCH - 1, EPOCH]) {
+        await store().recordIssued('alice', epoch, 1, 10);
+      }
+      expect((await store().spendAndDeposit(old, { to: 'bob', sealed }, roomy)).repeated).toBe(
+        true,
+      );
+      expect(await store().sweepTokenEpochs(EPOCH - 1, EPOCH)).toEqual({ spent: 1, allowances: 2 });
+      expect(await store().sweepTokenEpochs(EPOCH - 1, EPOCH)).toEqual({ spent: 0, allowances: 0 });
+      expect(await store().tokensIssued('alice', EPOCH - 1)).toBe(0);
+      expect(await store().tokensIssued('alice', EPOCH)).toBe(1);
+      // The swept token is forgotten (the route refuses its epoch before the store is asked).
+      expect((await store().spendAndDeposit(old, { to: 'bob', sealed }, roomy)).repeated).toBe(
+        false,
+      );
+    });
+  });
+}
+
 /** Runs every port's contract against one implementation. */
 export function describeStoreContract(label: string, factory: StoreFactory): void {
   describeDurabilityContract(label, factory);
@@ -613,4 +767,5 @@ export function describeStoreContract(label: string, factory: StoreFactory): voi
   describeFeedContract(label, factory);
   describeReplayGuardContract(label, factory);
   describeCollectiveStoreContract(label, factory);
+  describeTokenLedgerContract(label, factory);
 }

@@ -43,6 +43,8 @@ export class ClientWorld {
   /** What the fake Operator and every client read as now; tests move it. */
   clock = 0;
   operator = new FakeOperator(() => this.clock);
+  /** Every pause a fan-out asked for, in order. */
+  readonly pauses: number[] = [];
   readonly #stores: LocalStore[] = [];
 
   /** A client named `name` with its own store (`<name>.db` in {@link ClientWorld.dir}). */
@@ -70,6 +72,11 @@ export class ClientWorld {
       now: () => this.clock,
       keyHolder: options.keyHolder ?? 'self',
       ...(options.noWait === true ? { sleep: () => Promise.resolve() } : {}),
+      // A fan-out's pauses are recorded, not waited (the test moves the clock itself).
+      pause: (ms) => {
+        this.pauses.push(ms);
+        return Promise.resolve();
+      },
     });
   }
 
@@ -77,6 +84,7 @@ export class ClientWorld {
     this.dir = mkdtempSync(join(tmpdir(), prefix));
     this.clock = 1_700_000_000_000;
     this.operator = new FakeOperator(() => this.clock);
+    this.pauses.length = 0;
   }
 
   stop(): void {

@@ -170,9 +170,9 @@ export function engineWorld(redis?: RedisServer): EngineWorld {
   const bent = withOverrides(operator, bend);
   const operatorFor = () =>
     withOverrides(bent, {
-      send: (signer, entries) => {
-        handedOver.push(...entries);
-        return bent.send(signer, entries);
+      sendAnonymously: (letter) => {
+        handedOver.push({ to: letter.to, sealed: letter.sealed });
+        return bent.sendAnonymously(letter);
       },
     });
   const now = () => Date.now();

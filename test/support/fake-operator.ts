@@ -10,11 +10,24 @@ import {
   type SealedCollectiveMessage,
   type SignedCollectiveEvent,
 } from '../../common/collectives/index.js';
-import { generateIdentityKeys, type IdentityKeys } from '../../common/crypto/index.js';
+import {
+  blake2b,
+  blindEvaluate,
+  evaluate,
+  generateIdentityKeys,
+  generateOprfKeyPair,
+  type IdentityKeys,
+  type OprfKeyPair,
+} from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import {
   CLOCK_SKEW_MS,
+  acceptedTokenEpochs,
   bytesEqual,
+  isSealedSizeClass,
+  tokenEpochEnd,
+  tokenEpochInfo,
+  tokenEpochOf,
   checkProofOfWork,
   claimBytesForPow,
   isCanonicalName,
@@ -29,9 +42,11 @@ import {
   type Receipt,
   type RegisterRequest,
   type SignedPost,
+  type TokenIssueResponse,
   verifyPost,
 } from '../../common/wire/index.js';
 import type {
+  AnonymousLetter,
   CollectiveLogPage,
   FeedPageRequest,
   FetchedLetters,
@@ -41,10 +56,16 @@ import type {
   OutgoingLetter,
   PostedToFeed,
   RequestSigner,
-  SentLetters,
+  SentAnonymously,
   SentToCollective,
   WaitingLetter,
 } from '../../client/index.js';
+
+/** What {@link FakeOperator.send} answers (a test helper, not part of the port). */
+export interface SentLetters {
+  readonly ids: readonly Uint8Array[];
+  readonly receivedAt: number;
+}
 
 /** Runs `fn` as an Operator call: its result resolves, what it throws rejects. */
 function answer<T>(fn: () => T): Promise<T> {
@@ -87,6 +108,20 @@ export class FakeOperator implements OperatorClient {
   fetchLimit = 2;
   powBits = 4;
   readonly collectives = new Map<string, FakeCollective>();
+  /** The POPRF key tokens are issued under (announced as `tokenKey`). */
+  tokenKeys: OprfKeyPair = generateOprfKeyPair();
+  tokensPerDay = 500;
+  /**
+   * Sealed lengths must be a size class, as the real Operator checks (turn off only for tests of
+   * something else that seal odd sizes by hand).
+   */
+  sizeClasses = true;
+  /** Every anonymous send accepted, in order (as the Operator saw it: no sender). */
+  readonly anonymousSends: AnonymousLetter[] = [];
+  /** Tokens issued per `name:epoch`. */
+  readonly #issued = new Map<string, number>();
+  /** Spent tokens per `epoch:input`, with the hash of the letter they paid for and its id. */
+  readonly #spent = new Map<string, { readonly letter: string; readonly id: Uint8Array }>();
   readonly #waiters = new Set<Waiter>();
   #counter = 0;
 
@@ -115,9 +150,11 @@ export class FakeOperator implements OperatorClient {
 
   info(): Promise<OperatorInfo> {
     return Promise.resolve({
-      version: 1,
+      version: 2,
       signKey: this.keys.signPublic,
       feedKey: this.feed.boxPublic,
+      tokenKey: this.tokenKeys.publicKey,
+      tokensPerDay: this.tokensPerDay,
       powBits: this.powBits,
       limits: {
         sealedLetterBytes: 65_536,
@@ -165,6 +202,78 @@ export class FakeOperator implements OperatorClient {
       : Promise.resolve(receipt);
   }
 
+  /** Like the Operator: the current epoch only, within the day's allowance, refused whole above it. */
+  issueTokens(
+    signer: RequestSigner,
+    blinded: readonly Uint8Array[],
+    epoch: number,
+  ): Promise<TokenIssueResponse> {
+    return answer(() => {
+      this.#signed(signer);
+      const now = this.now();
+      const current = tokenEpochOf(now);
+      if (epoch !== current) {
+        throw new KomradeError('TOKEN_INVALID', `Tokens are issued for epoch ${current} only.`);
+      }
+      const key = `${signer.name}:${epoch}`;
+      const issued = this.#issued.get(key) ?? 0;
+      const left = Math.max(0, this.tokensPerDay - issued);
+      if (blinded.length > left) {
+        const hours = Math.ceil((tokenEpochEnd(epoch) - now) / 3_600_000);
+        throw new KomradeError(
+          'TOKENS_EXHAUSTED',
+          `${left} tokens are left today; more at 00:00 UTC, in ${hours} h.`,
+        );
+      }
+      const { evaluatedElements, proof } = blindEvaluate(
+        { mode: 'POPRF', info: tokenEpochInfo(epoch) },
+        this.tokenKeys,
+        blinded,
+      );
+      this.#issued.set(key, issued + blinded.length);
+      return { epoch, evaluated: [...evaluatedElements], proof, left: left - blinded.length };
+    });
+  }
+
+  /** Like the Operator: size class, token, recipient; an identical retry answers the same id. */
+  sendAnonymously(letter: AnonymousLetter): Promise<SentAnonymously> {
+    return answer(() => {
+      const { to, sealed, token } = letter;
+      if (this.sizeClasses && !isSealedSizeClass(sealed.length)) {
+        throw new KomradeError('LETTER_SIZE_CLASS', `${sealed.length} bytes is not a size class.`);
+      }
+      if (!acceptedTokenEpochs(this.now()).includes(token.epoch)) {
+        throw new KomradeError('TOKEN_INVALID', 'a token of an epoch not accepted now');
+      }
+      const expected = evaluate(
+        { mode: 'POPRF', info: tokenEpochInfo(token.epoch) },
+        this.tokenKeys.secretKey,
+        token.input,
+      );
+      if (!bytesEqual(expected, token.output)) {
+        throw new KomradeError('TOKEN_INVALID', 'a forged token');
+      }
+      if (!isCanonicalName(to)) throw new KomradeError('NAME_INVALID', 'bad name');
+      if (!this.receipts.has(to)) throw new KomradeError('NAME_UNKNOWN', 'unknown');
+      const spentKey = `${token.epoch}:${Buffer.from(token.input).toString('hex')}`;
+      const letterHash = Buffer.from(blake2b(sealed)).toString('hex') + to;
+      const spent = this.#spent.get(spentKey);
+      if (spent !== undefined) {
+        if (spent.letter !== letterHash) throw new KomradeError('TOKEN_SPENT', 'spent');
+        return { id: spent.id, receivedAt: this.now() };
+      }
+      const id = this.#id();
+      this.#spent.set(spentKey, { letter: letterHash, id });
+      this.anonymousSends.push(letter);
+      this.#deposit(to, { id, sealed, receivedAt: this.now() });
+      return { id, receivedAt: this.now() };
+    });
+  }
+
+  /**
+   * Test helper, not part of the port (the signed batch send is gone from the protocol): files
+   * letters as if `signer` had sent them, to put mail in a mailbox without tokens.
+   */
   send(signer: RequestSigner, letters: readonly OutgoingLetter[]): Promise<SentLetters> {
     return answer(() => {
       this.#signed(signer);

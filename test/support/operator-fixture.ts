@@ -9,6 +9,7 @@ import {
   loadOperatorKeys,
   parseOperatorConfig,
   type OperatorServer,
+  type SessionTable,
 } from '../../operator/index.js';
 
 export interface TestOperatorOptions {
@@ -21,6 +22,8 @@ export interface TestOperatorOptions {
   readonly config?: readonly string[];
   readonly logger?: Logger;
   readonly now?: () => number;
+  /** The Operator's mailbox sessions (a test may make it forget them, as a restart does). */
+  readonly sessions?: SessionTable;
 }
 
 export interface TestOperator {
@@ -52,6 +55,7 @@ export async function startTestOperator(options: TestOperatorOptions): Promise<T
     keys,
     logger: options.logger ?? silentLogger,
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.sessions === undefined ? {} : { sessions: options.sessions }),
   });
   const url = await server.listen();
   return {

@@ -1,14 +1,27 @@
 /** Test helpers that speak the Operator's API over real HTTP: komrades, registration, signing. */
 import { request, type Dispatcher } from 'undici';
-import { generateIdentityKeys, randomBytes, type IdentityKeys } from '../../common/crypto/index.js';
+import {
+  blind,
+  finalize,
+  generateIdentityKeys,
+  randomBytes,
+  type IdentityKeys,
+} from '../../common/crypto/index.js';
 import {
   NONCE_BYTES,
+  SEALED_SIZE_CLASSES,
+  TOKEN_INPUT_BYTES,
+  TOKEN_ROUTES,
   claimBytesForPow,
+  fromBase64url,
   proveClaim,
   signRequest,
   solveProofOfWork,
   toBase64url,
+  tokenEpochInfo,
+  tokenEpochOf,
   type KeyHolder,
+  type Token,
 } from '../../common/wire/index.js';
 
 /** A test identity. */
@@ -120,6 +133,55 @@ export class TestClient {
     return this.post('/v1/register', await registrationBody(komrade, powBits));
   }
 
+  /** The Operator's published token key (`GET /v1/operator`). */
+  async tokenKey(): Promise<Uint8Array> {
+    const info = (await this.get('/v1/operator')).json as { tokenKey?: string } | undefined;
+    const key = info?.tokenKey === undefined ? undefined : fromBase64url(info.tokenKey);
+    if (key === undefined) throw new Error('The Operator publishes no token key.');
+    return key;
+  }
+
+  /**
+   * Obtains `count` tokens as `as` (blind, signed issue request, proof checked against the
+   * published key, finalize), for the epoch of this client's clock.
+   * @throws Error carrying the Operator's error code when the issue request is refused
+   */
+  async tokens(as: TestKomrade, count = 1, epoch = tokenEpochOf(this.now())): Promise<Token[]> {
+    const key = await this.tokenKey();
+    const inputs = Array.from({ length: count }, () => randomBytes(TOKEN_INPUT_BYTES));
+    const batch = blind('POPRF', inputs);
+    const reply = await this.post(
+      TOKEN_ROUTES.issue,
+      { epoch, blinded: batch.blindedElements.map(toBase64url) },
+      { as },
+    );
+    if (reply.status !== 200) {
+      throw new Error(`token issue refused: ${errorCode(reply) ?? reply.status}`);
+    }
+    const json = reply.json as { evaluated: string[]; proof: string };
+    const outputs = finalize({ mode: 'POPRF', info: tokenEpochInfo(epoch) }, key, batch, {
+      evaluatedElements: json.evaluated.map((e) => fromBase64url(e) ?? new Uint8Array(0)),
+      proof: fromBase64url(json.proof) ?? new Uint8Array(0),
+    });
+    return inputs.map((input, i) => ({ epoch, input, output: outputs[i] as Uint8Array }));
+  }
+
+  /** POST /v2/mail/send with no Authorization header. */
+  async sendAnonymously(to: string, sealed: Uint8Array, token: Token): Promise<TestReply> {
+    return this.post(TOKEN_ROUTES.send, anonymousSendBody(to, sealed, token));
+  }
+
+  /** Obtains a token as `from`, then sends `sealed` (a random 1 KiB one by default) to `to`. */
+  async sendLetter(
+    from: TestKomrade,
+    to: string,
+    sealed: Uint8Array = sealedOfClass(),
+  ): Promise<TestReply> {
+    const [token] = await this.tokens(from, 1);
+    if (token === undefined) throw new Error('no token');
+    return this.sendAnonymously(to, sealed, token);
+  }
+
   async #reply(res: Awaited<ReturnType<typeof request>>): Promise<TestReply> {
     const text = await res.body.text();
     let json: unknown;
@@ -130,6 +192,28 @@ export class TestClient {
     }
     return { status: res.statusCode, json, headers: res.headers };
   }
+}
+
+/** Random bytes standing in for a sealed letter, of a size class (1 KiB by default). */
+export function sealedOfClass(length: number = SEALED_SIZE_CLASSES[0]): Uint8Array {
+  return randomBytes(length);
+}
+
+/** The JSON body of an anonymous send. */
+export function anonymousSendBody(
+  to: string,
+  sealed: Uint8Array,
+  token: Token,
+): Record<string, unknown> {
+  return {
+    to,
+    sealed: toBase64url(sealed),
+    token: {
+      epoch: token.epoch,
+      input: toBase64url(token.input),
+      output: toBase64url(token.output),
+    },
+  };
 }
 
 /** A valid register request body for `komrade` (name as given). */

@@ -175,6 +175,8 @@ describe('backup files and store images on disk', () => {
     let image: Uint8Array;
     try {
       store.setOperatorUrl('http://127.0.0.1:8470');
+      store.pinTokenKey(new Uint8Array(32).fill(7));
+      store.saveTokens([{ epoch: 20_000, input: randomBytes(32), output: randomBytes(64) }]);
       // Still open: the change may sit only in the WAL, which a raw copy of komrade.db would miss.
       image = snapshotLocalStore(source);
     } finally {
@@ -186,6 +188,9 @@ describe('backup files and store images on disk', () => {
     const restored = new SqliteLocalStore(target, { storageKey });
     try {
       expect(restored.operatorUrl()).toBe('http://127.0.0.1:8470');
+      // Tokens stay behind (the original goes on spending them); the pinned key comes along.
+      expect(restored.tokenCount([20_000])).toBe(0);
+      expect(restored.pinnedTokenKey()).toEqual(new Uint8Array(32).fill(7));
     } finally {
       restored.close();
     }

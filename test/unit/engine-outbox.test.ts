@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SqliteBridgeStore, JOB_FAILURES, queueNames } from '../../bridge/index.js';
 import { Notices } from '../../bridge/engine/notices.js';
-import { Outbox } from '../../bridge/engine/outbox.js';
+import { BRIDGE_FAN_OUT_WINDOW, Outbox } from '../../bridge/engine/outbox.js';
 import type { Sessions } from '../../bridge/engine/sessions.js';
 import { outboxJobId } from '../../bridge/queue/jobs.js';
 import { KomradeError, type ErrorCode } from '../../common/errors/index.js';
@@ -90,6 +90,34 @@ describe('the outbox', () => {
     expect(sent).toEqual([['ben']]);
   });
 
+  it('queues a fan-out as one job per copy, each with its own random delay over the window', async () => {
+    const ann = await world.hold('ann', sessions);
+    const names = ['ben', 'cat', 'dan', 'eve'];
+    for (const name of names) await world.hold(name, sessions);
+    const client = sessions.must(ann).client;
+    const entries = [];
+    for (const name of names) {
+      const { to, sealed } = await client.prepareLetter(name, 'one copy each');
+      entries.push({ to, sealed });
+    }
+    const added = await outbox.queueLetters(ann, entries);
+    if (!added.added) throw new Error('not added');
+    const queue = world.queue('outbox');
+    const jobs = await Promise.all(added.rows.map((row) => queue.getJob(outboxJobId(row.id))));
+    const delays = jobs.map((job) => job?.opts.delay ?? -1);
+    expect(delays.every((d) => d >= 0 && d <= BRIDGE_FAN_OUT_WINDOW.maxMs)).toBe(true);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(
+      Math.min(BRIDGE_FAN_OUT_WINDOW.perCopyMs * names.length, BRIDGE_FAN_OUT_WINDOW.maxMs),
+    );
+    expect(new Set(delays).size).toBeGreaterThan(1);
+    expect(await queue.getDelayedCount()).toBeGreaterThanOrEqual(names.length - 1);
+    // A single letter is not held back.
+    const entry = entries[0]!;
+    const single = await outbox.queueLetters(ann, [entry]);
+    if (!single.added) throw new Error('not added');
+    expect((await queue.getJob(outboxJobId(single.rows[0]!.id)))?.opts.delay ?? 0).toBe(0);
+  });
+
   it('queues a row whose job was lost again, once however often asked, and sends it once', async () => {
     const { ann, entry } = await annToBen();
     const added = await outbox.queueLetters(ann, [entry]);
@@ -118,8 +146,8 @@ describe('the outbox', () => {
     async (code) => {
       const { ann, entry } = await annToBen();
       // The first attempt is refused; a second one would be taken.
-      world.bend.send = () => {
-        delete world.bend.send;
+      world.bend.sendAnonymously = () => {
+        delete world.bend.sendAnonymously;
         return Promise.reject(new KomradeError(code, 'refused'));
       };
       outbox.start(2);

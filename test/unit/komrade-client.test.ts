@@ -6,6 +6,7 @@ import {
   MAX_LETTER_TEXT_BYTES,
   encodeCanonical,
   openLetter,
+  padToSizeClass,
   sealLetter,
   signPost,
   signReceipt,
@@ -244,7 +245,7 @@ describe('KomradeClient letters and requests', () => {
     expect(opened.ok).toBe(true);
     if (!opened.ok) return;
     const resealed = seal(
-      encodeCanonical({ signed: opened.value.signed, sig: opened.value.sig }),
+      padToSizeClass(encodeCanonical({ signed: opened.value.signed, sig: opened.value.sig })),
       carol.keys.boxPublic,
     );
     await deliver(bob, 'bob', 'carol', resealed);

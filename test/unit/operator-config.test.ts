@@ -37,6 +37,7 @@ describe('Operator config', () => {
       fetchLetters: 200,
       maxWaitSeconds: 55,
     });
+    expect(config.tokens).toEqual({ perDay: 500 });
     expect(config.feed).toEqual({ maxPostDays: 30, pageSize: 50 });
     expect(config.sweeper.intervalSeconds).toBe(60);
     expect(config.log.level).toBe('info');
@@ -144,5 +145,14 @@ describe('Operator config', () => {
       expect(messageOf(`mail:\n  maxWaitSeconds: ${bad}\n`)).toContain('mail.maxWaitSeconds');
     }
     expect(operatorConfigSchema.safeParse({ http: { port: -1 } }).success).toBe(false);
+  });
+
+  it('bounds the daily token allowance, naming the field', () => {
+    expect(parseOperatorConfig('tokens:\n  perDay: 1\n').tokens.perDay).toBe(1);
+    expect(parseOperatorConfig('tokens:\n  perDay: 20000\n').tokens.perDay).toBe(20_000);
+    for (const bad of ['0', '-5', '2.5', '"many"', 'null', '1000001']) {
+      expect(messageOf(`tokens:\n  perDay: ${bad}\n`)).toContain('tokens.perDay');
+    }
+    expect(messageOf('tokens:\n  perWeek: 5\n')).toContain('perWeek');
   });
 });

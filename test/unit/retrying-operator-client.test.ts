@@ -51,7 +51,9 @@ function scripted(failures: Error[], head: CollectiveHead = HEAD) {
     info: () => answer('info', { powBits: 8 } as never),
     register: () => answer('register', {} as never),
     lookup: () => answer('lookup', {} as never),
-    send: () => answer('send', { ids: [], receivedAt: 1 }),
+    issueTokens: () =>
+      answer('issueTokens', { epoch: 1, evaluated: [], proof: new Uint8Array(64), left: 0 }),
+    sendAnonymously: () => answer('sendAnonymously', { id: new Uint8Array(16), receivedAt: 1 }),
     fetch: () => answer('fetch', { letters: [], more: false }),
     ack: () => answer('ack', 0),
     waitForMail: () => answer('waitForMail', { ready: [] }),
@@ -132,11 +134,20 @@ describe('RetryingOperatorClient', () => {
     }
   });
 
-  it('resends letters after a lost answer, but a post only when nothing was sent', async () => {
+  it('resends an anonymous letter (same token) after a lost answer, but a post only when nothing was sent', async () => {
     const send = scripted([lostAnswer()]);
     const sender = new RetryingOperatorClient(send.inner, { baseMs: 10 });
-    expect((await settle(sender.send(signer, []))).value).toEqual({ ids: [], receivedAt: 1 });
-    expect(send.calls).toEqual(['send', 'send']);
+    const letter = {
+      to: 'bob',
+      sealed: new Uint8Array(1_024),
+      token: { epoch: 1, input: new Uint8Array(32), output: new Uint8Array(64) },
+    };
+    expect((await settle(sender.sendAnonymously(letter))).value).toMatchObject({ receivedAt: 1 });
+    expect(send.calls).toEqual(['sendAnonymously', 'sendAnonymously']);
+    const issue = scripted([lostAnswer()]);
+    const issuer = new RetryingOperatorClient(issue.inner, { baseMs: 10 });
+    expect((await settle(issuer.issueTokens(signer, [], 1))).value).toMatchObject({ left: 0 });
+    expect(issue.calls).toEqual(['issueTokens', 'issueTokens']);
 
     const lost = scripted([lostAnswer()]);
     const poster = new RetryingOperatorClient(lost.inner, { baseMs: 10 });
@@ -216,6 +227,8 @@ describe('RetryingOperatorClient', () => {
         baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
         dispatcher,
         now: Date.now,
+        // Signed requests (a session request's retry takes a fresh sequence number likewise).
+        sessions: false,
       });
       const client = new RetryingOperatorClient(http, { baseMs: 0, maxMs: 0 });
       expect(await client.fetch(signer)).toEqual({ letters: [], more: false });
@@ -270,7 +283,7 @@ describe('failure descriptions', () => {
 
   it('becomes the CLI line on stderr', () => {
     const retry: OperatorRetry = {
-      operation: 'send',
+      operation: 'sendAnonymously',
       attempt: 1,
       attempts: 6,
       delayMs: 2_100,

@@ -144,13 +144,14 @@ describe('followers and following (migration 2)', () => {
     expect(store.contactState('bob')).toBe('accepted');
     expect(store.addFollower('ann', 1)).toBe(true);
     const check = new Database(path, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(5);
+    expect(check.pragma('user_version', { simple: true })).toBe(6);
     check.close();
   });
 });
 
-// What migrations 4 and 5 added, so a test can wind a store back to an earlier version.
-const DROP_PROCESSED = 'DROP TABLE processed_letters; DROP TABLE follow_statements;';
+// What migrations 4, 5 and 6 added, so a test can wind a store back to an earlier version.
+const DROP_PROCESSED =
+  'DROP TABLE tokens; DROP TABLE processed_letters; DROP TABLE follow_statements;';
 const DROP_COLLECTIVES =
   DROP_PROCESSED +
   'DROP TABLE collective_messages; DROP TABLE collective_events; DROP TABLE collectives;';
@@ -221,5 +222,51 @@ describe('processed letters and follow statements (migration 5)', () => {
     expect(store.pruneProcessed(1_800_000_000_000)).toBe(1);
     expect(store.wasProcessed('ann', old.letter.id)).toBe(false);
     expect(store.wasProcessed('ann', id(9))).toBe(true);
+  });
+});
+
+describe('anonymous tokens (migration 6)', () => {
+  const token = (epoch: number) => ({ epoch, input: randomBytes(32), output: randomBytes(64) });
+
+  it('reserves a token per letter, oldest epoch first, the same one again for the same letter', () => {
+    const [old, fresh] = [token(10), token(11)];
+    store.saveTokens([fresh, old]);
+    expect(store.tokenCount([10, 11])).toBe(2);
+    const letterA = randomBytes(32);
+    const first = store.reserveToken(letterA, [11, 10])!;
+    expect(first.token).toEqual(old);
+    expect(store.reserveToken(letterA, [11, 10])).toEqual(first);
+    expect(store.tokenCount([10, 11])).toBe(1);
+    const second = store.reserveToken(randomBytes(32), [11, 10])!;
+    expect(second.token).toEqual(fresh);
+    expect(store.reserveToken(randomBytes(32), [11, 10])).toBeUndefined();
+    store.releaseToken(second.id);
+    expect(store.tokenCount([10, 11])).toBe(1);
+    store.deleteToken(first.id);
+    expect(store.reserveToken(letterA, [11, 10])?.token).toEqual(fresh);
+  });
+
+  it('forgets epochs no longer accepted, reservations included, and refuses altered rows', () => {
+    store.saveTokens([token(10), token(10), token(12)]);
+    const held = store.reserveToken(randomBytes(32), [10, 12])!;
+    expect(held.token.epoch).toBe(10);
+    expect(store.pruneTokens([12, 11])).toBe(2);
+    expect(store.tokenCount([10, 11, 12])).toBe(1);
+    store.close();
+    // A row moved to another epoch no longer opens (the epoch is bound into the ciphertext).
+    const db = new Database(path);
+    db.exec('UPDATE tokens SET epoch = 13');
+    db.close();
+    store = new SqliteLocalStore(path, { storageKey: key });
+    expect(() => store.reserveToken(randomBytes(32), [13])).toThrow(
+      expect.objectContaining({ code: 'DECODE_FAILED' }) as Error,
+    );
+  });
+
+  it('remembers what the Operator said is left, for that epoch only', () => {
+    expect(store.tokensLeft(5)).toBeUndefined();
+    store.setTokensLeft(5, 42);
+    expect(store.tokensLeft(5)).toBe(42);
+    expect(store.tokensLeft(6)).toBeUndefined();
   });
 });

@@ -24,6 +24,7 @@ export {
   OPRF_MAX_BATCH,
   blindEvaluate,
   evaluate,
+  evaluator,
   type BlindEvaluateOptions,
   type OprfEvaluation,
 } from './server.js';

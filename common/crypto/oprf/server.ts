@@ -117,3 +117,29 @@ export function evaluate(params: OprfParams, secretKey: Uint8Array, input: Uint8
   );
   return outputHash(params, input, element);
 }
+
+/**
+ * Evaluate bound to one key and one info (one token epoch): the key's inverse and the info's
+ * tweak are computed once, so checking each spent token costs one hash to the group, one scalar
+ * multiplication and one SHA-512.
+ *
+ * @throws KomradeError `KEY_INVALID` for a malformed secret key or one that cannot serve this info
+ * @example
+ * ```ts
+ * const check = evaluator({ mode: 'POPRF', info: tokenEpochInfo(epoch) }, secretKey);
+ * const expected = check(token.input);
+ * ```
+ */
+export function evaluator(
+  params: OprfParams,
+  secretKey: Uint8Array,
+): (input: Uint8Array) => Uint8Array {
+  const { multiplier } = evaluationKey(params, secretKey);
+  const sodium = lib();
+  return (input) =>
+    outputHash(
+      params,
+      input,
+      sodium.crypto_scalarmult_ristretto255(multiplier, inputElement(params.mode, input)),
+    );
+}

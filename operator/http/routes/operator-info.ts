@@ -7,9 +7,11 @@ import type { PublicRoute } from '../route.js';
 export function operatorInfo(deps: Pick<OperatorDeps, 'config' | 'keys'>): Record<string, unknown> {
   const { config, keys } = deps;
   const info: Record<keyof OperatorInfo, unknown> = {
-    version: 1,
+    version: 2,
     signKey: toBase64url(keys.signPublic),
     feedKey: toBase64url(keys.boxPublic),
+    tokenKey: toBase64url(keys.token.publicKey),
+    tokensPerDay: config.tokens.perDay,
     powBits: config.registration.powBits,
     limits: {
       sealedLetterBytes: config.mail.maxSealedLetterBytes,

@@ -148,6 +148,31 @@ export const MIGRATIONS: readonly string[] = [
       OR EXISTS (SELECT 1 FROM collectives WHERE skeleton = NEW.skeleton)
     BEGIN SELECT RAISE(ABORT, 'name looks like a taken name'); END;
   `,
+  // 6: anonymous tokens. Spent tokens: keyed by epoch and a hash of the token's input, with a
+  // hash of the letter they paid for (recipient and sealed bytes: a retry must match it) and no
+  // time beyond the epoch and nothing about who obtained them; WITHOUT ROWID, so their order on
+  // disk is the hashes', not the order they were spent in. Issue counts: per name and epoch.
+  // Both lose their rows once their epoch is over. Letters' times from before are rounded down
+  // to the 10-minute step new letters are stored with.
+  `
+  CREATE TABLE spent_tokens (
+    epoch       INTEGER NOT NULL CHECK (epoch >= 0),
+    input_hash  BLOB    NOT NULL CHECK (length(input_hash) = 32),
+    letter_hash BLOB    NOT NULL CHECK (length(letter_hash) = 32),
+    letter      BLOB    NOT NULL,
+    PRIMARY KEY (epoch, input_hash)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE token_allowances (
+    name   TEXT    NOT NULL,
+    epoch  INTEGER NOT NULL CHECK (epoch >= 0),
+    issued INTEGER NOT NULL CHECK (issued >= 0),
+    PRIMARY KEY (name, epoch)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX token_allowances_by_epoch ON token_allowances (epoch);
+
+  UPDATE letters SET received_at = received_at - received_at % 600000;
+  `,
 ];
 
 /**

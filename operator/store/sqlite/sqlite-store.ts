@@ -7,14 +7,16 @@ import { KomradeError } from '../../../common/errors/index.js';
 import { ID_BYTES, isKeyHolder, nameSkeleton, type KeyHolder } from '../../../common/wire/index.js';
 import type { NewCollective, StoredCollectiveEvent } from '../collective-store.js';
 import type { FeedPosition, StoredPost } from '../feed.js';
-import type {
-  DepositOptions,
-  LetterToDeposit,
-  SharedLetterToDeposit,
-  StoredLetter,
+import {
+  letterTime,
+  type DepositOptions,
+  type LetterToDeposit,
+  type SharedLetterToDeposit,
+  type StoredLetter,
 } from '../mailbox.js';
 import type { OperatorStore } from '../operator-store.js';
 import type { RegisteredKomrade } from '../registry.js';
+import type { SpentDeposit, TokenSpend } from '../token-ledger.js';
 import { GroupCommit, scrubWal } from './group-commit.js';
 import { migrate } from './migrations.js';
 
@@ -31,6 +33,10 @@ interface LetterRow {
   sealed: Buffer;
   received_at: number;
   body: Buffer | null;
+}
+interface SpentRow {
+  letter_hash: Buffer;
+  letter: Buffer;
 }
 interface EventRow {
   signed: Buffer;
@@ -190,6 +196,26 @@ export class SqliteStore implements OperatorStore {
         'INSERT OR IGNORE INTO nonces (name, nonce, keep_until) VALUES (?, ?, ?)',
       ),
       sweepNonces: db.prepare<[number]>('DELETE FROM nonces WHERE keep_until <= ?'),
+      tokensIssued: db
+        .prepare<[string, number], number>(
+          'SELECT issued FROM token_allowances WHERE name = ? AND epoch = ?',
+        )
+        .pluck(),
+      recordIssued: db.prepare<[string, number, number]>(
+        `INSERT INTO token_allowances (name, epoch, issued) VALUES (?, ?, ?)
+         ON CONFLICT (name, epoch) DO UPDATE SET issued = excluded.issued`,
+      ),
+      spent: db.prepare<[number, Uint8Array], SpentRow>(
+        'SELECT letter_hash, letter FROM spent_tokens WHERE epoch = ? AND input_hash = ?',
+      ),
+      insertSpent: db.prepare<[number, Uint8Array, Uint8Array, Uint8Array]>(
+        'INSERT INTO spent_tokens (epoch, input_hash, letter_hash, letter) VALUES (?, ?, ?, ?)',
+      ),
+      letterTime: db
+        .prepare<[Uint8Array], number>('SELECT received_at FROM letters WHERE id = ?')
+        .pluck(),
+      sweepSpent: db.prepare<[number]>('DELETE FROM spent_tokens WHERE epoch < ?'),
+      sweepAllowances: db.prepare<[number]>('DELETE FROM token_allowances WHERE epoch < ?'),
     };
   }
 
@@ -299,7 +325,7 @@ export class SqliteStore implements OperatorStore {
           id,
           letter.to,
           letter.sealed,
-          options.receivedAt,
+          letterTime(options.receivedAt),
           options.expiresAt,
         );
         return id;
@@ -317,7 +343,7 @@ export class SqliteStore implements OperatorStore {
           randomBytes(ID_BYTES),
           envelope.to,
           envelope.sealed,
-          options.receivedAt,
+          letterTime(options.receivedAt),
           options.expiresAt,
           body,
         );
@@ -469,6 +495,64 @@ export class SqliteStore implements OperatorStore {
 
   sweepExpiredNonces(now: number): Promise<number> {
     return this.#write(() => this.#sql.sweepNonces.run(now).changes);
+  }
+
+  tokensIssued(name: string, epoch: number): Promise<number> {
+    return this.#read(() => this.#sql.tokensIssued.get(name, epoch) ?? 0);
+  }
+
+  recordIssued(
+    name: string,
+    epoch: number,
+    count: number,
+    allowance: number,
+  ): Promise<number | undefined> {
+    return this.#write(() => {
+      const issued = (this.#sql.tokensIssued.get(name, epoch) ?? 0) + count;
+      if (issued > allowance) return undefined;
+      this.#sql.recordIssued.run(name, epoch, issued);
+      return allowance - issued;
+    });
+  }
+
+  spendAndDeposit(
+    spend: TokenSpend,
+    letter: LetterToDeposit,
+    options: DepositOptions,
+  ): Promise<SpentDeposit> {
+    return this.#write(() => {
+      const receivedAt = letterTime(options.receivedAt);
+      const spent = this.#sql.spent.get(spend.epoch, spend.inputHash);
+      if (spent !== undefined) {
+        if (!Buffer.from(spend.letterHash).equals(spent.letter_hash)) {
+          throw new KomradeError(
+            'TOKEN_SPENT',
+            'This token was already spent on another letter; take a fresh one.',
+          );
+        }
+        // An identical retry: the letter is there (or was, until its recipient acked it).
+        const stored = this.#sql.letterTime.get(spent.letter);
+        return { id: bytes(spent.letter), receivedAt: stored ?? receivedAt, repeated: true };
+      }
+      this.#checkQuota([letter], options.quota);
+      const id = randomBytes(ID_BYTES);
+      this.#sql.insertLetter.run(id, letter.to, letter.sealed, receivedAt, options.expiresAt);
+      this.#sql.insertSpent.run(spend.epoch, spend.inputHash, spend.letterHash, id);
+      return { id, receivedAt, repeated: false };
+    });
+  }
+
+  sweepTokenEpochs(
+    oldestAccepted: number,
+    current: number,
+  ): Promise<{ spent: number; allowances: number }> {
+    return this.#write(
+      () => ({
+        spent: this.#sql.sweepSpent.run(oldestAccepted).changes,
+        allowances: this.#sql.sweepAllowances.run(current).changes,
+      }),
+      true,
+    );
   }
 
   async close(): Promise<void> {

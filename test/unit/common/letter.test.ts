@@ -5,6 +5,7 @@ import {
   LETTER_KINDS,
   isBodylessKind,
   openLetter,
+  padToSizeClass,
   sealLetter,
   signValue,
   TAGS,
@@ -12,6 +13,10 @@ import {
   type Letter,
   type LetterKind,
 } from '../../../common/wire/index.js';
+
+// Hand-made letters are padded as sealLetter pads them, so what is refused is their content.
+const sealPadded = (plaintext: Uint8Array, boxPublic: Uint8Array) =>
+  seal(padToSizeClass(plaintext), boxPublic);
 
 const letterFrom = (from: string, to: string, body = 'hello'): Letter => ({
   v: 1,
@@ -59,7 +64,7 @@ describe('letters', () => {
     const opened = openLetter(toBob, bob);
     if (!opened.ok) throw opened.error;
     // Bob re-seals alice's signed letter to carol, unchanged.
-    const resealed = seal(
+    const resealed = sealPadded(
       encodeCanonical({ signed: opened.value.signed, sig: opened.value.sig }),
       carol.boxPublic,
     );
@@ -84,18 +89,21 @@ describe('letters', () => {
   it('refuses well-sealed garbage and letters of the wrong shape', () => {
     const alice = generateIdentityKeys();
     const bob = generateIdentityKeys();
-    const garbage = seal(new TextEncoder().encode('not cbor at all'), bob.boxPublic);
+    const garbage = sealPadded(new TextEncoder().encode('not cbor at all'), bob.boxPublic);
     expect(openLetter(garbage, bob).ok).toBe(false);
     const extra = signValue(
       TAGS.letter,
       { ...letterFrom('alice', 'bob'), admin: true },
       alice.signSecret,
     );
-    const withExtra = seal(encodeCanonical({ signed: extra.bytes, sig: extra.sig }), bob.boxPublic);
+    const withExtra = sealPadded(
+      encodeCanonical({ signed: extra.bytes, sig: extra.sig }),
+      bob.boxPublic,
+    );
     const opened = openLetter(withExtra, bob);
     expect(opened.ok).toBe(false);
     const asPost = signValue(TAGS.post, letterFrom('alice', 'bob'), alice.signSecret);
-    const wrongTag = seal(
+    const wrongTag = sealPadded(
       encodeCanonical({ signed: asPost.bytes, sig: asPost.sig }),
       bob.boxPublic,
     );
@@ -145,7 +153,10 @@ describe('follow, unfollow and post letters', () => {
       { ...letterFrom('ann', 'ben'), kind: 'repost' },
       ann.signSecret,
     );
-    const sealed = seal(encodeCanonical({ signed: signed.bytes, sig: signed.sig }), ben.boxPublic);
+    const sealed = sealPadded(
+      encodeCanonical({ signed: signed.bytes, sig: signed.sig }),
+      ben.boxPublic,
+    );
     expect(openLetter(sealed, ben).ok).toBe(false);
   });
 
@@ -153,7 +164,7 @@ describe('follow, unfollow and post letters', () => {
     const cat = generateIdentityKeys();
     const opened = openLetter(sealedVia(ofKind('post', 'for ben only')), ben);
     if (!opened.ok) throw opened.error;
-    const resealed = seal(
+    const resealed = sealPadded(
       encodeCanonical({ signed: opened.value.signed, sig: opened.value.sig }),
       cat.boxPublic,
     );

@@ -5,6 +5,7 @@ import {
   blindEvaluate,
   deriveOprfKeyPair,
   evaluate,
+  evaluator,
   finalize,
   type OprfMode,
   type OprfParams,
@@ -48,6 +49,9 @@ describe.each(suites)('%s ristretto255-SHA512 (RFC 9497 Appendix A.1)', (mode, s
       expect(inputs.map((input) => hex(evaluate(params, key.secretKey, input)))).toEqual(
         vector.output,
       );
+      // The same, with the key's evaluation computed once (the Operator's per-epoch checker).
+      const check = evaluator(params, key.secretKey);
+      expect(inputs.map((input) => hex(check(input)))).toEqual(vector.output);
     },
   );
 

@@ -111,6 +111,8 @@ describe('protocol v1 vectors', () => {
   it('opens the fixed sealed letter and verifies it', () => {
     const bob = keysOf('bob');
     const sealed = bytes(V.letter.sealedToBob);
+    // Padded (0x80, then zeros) to the smallest size class before sealing.
+    expect(sealed.length).toBe(1_024);
     expect(hex(openSeal(sealed, bob.boxPublic, bob.boxSecret)!)).toBe(V.letter.openedPlaintext);
     const opened = openLetter(sealed, bob);
     if (!opened.ok) throw opened.error;
