@@ -13,16 +13,23 @@ import { startOperatorProcess } from '../test/support/operator-process.js';
 import { percentile, runClosedLoop, type LoopResult } from './closed-loop.js';
 import {
   callOperator,
+  obtainTokens,
   registerKomrade,
   sealedLetter,
+  sendAnonymously,
+  tokenKeyOf,
   type Komrade,
   type OperatorEndpoint,
+  type WireToken,
 } from './operator-calls.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const CONCURRENCY = [1, 8, 64] as const;
 export const BATCH = 32;
-const LETTER_BYTES = 1024;
+/** Text bytes of each letter: sealed and padded, it fills the 1 KiB size class. */
+const LETTER_BYTES = 600;
+/** Tokens a sender obtains per issue request when it runs out (a client's refill). */
+const REFILL = 100;
 
 /** Throughput and latency of one measurement. */
 export interface Rate {
@@ -71,19 +78,27 @@ async function startBareServer(): Promise<{ url: string; stop: () => void }> {
   return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
 }
 
-/** Requests per second of the bare server, with a body the size of an unbatched send. */
+/** Requests per second of the bare server, with a body the size of an anonymous send. */
 export async function benchBaseline(seconds: number): Promise<Record<number, Rate>> {
   const server = await startBareServer();
   const results: Record<number, Rate> = {};
   const body = Buffer.from(
-    JSON.stringify({ letters: [{ to: 'recipient_0', sealed: toBase64url(randomBytes(1072)) }] }),
+    JSON.stringify({
+      to: 'recipient_0',
+      sealed: toBase64url(randomBytes(1_024)),
+      token: {
+        epoch: 1,
+        input: toBase64url(randomBytes(32)),
+        output: toBase64url(randomBytes(64)),
+      },
+    }),
   );
   try {
     for (const c of CONCURRENCY) {
       const pool = new Pool(server.url, { connections: c, pipelining: 1 });
       const result = await runClosedLoop(c, seconds * 1000, async () => {
         const res = await pool.request({
-          path: '/v1/mail/send',
+          path: '/v2/mail/send',
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body,
@@ -100,18 +115,35 @@ export async function benchBaseline(seconds: number): Promise<Record<number, Rat
   return results;
 }
 
-/** One task: a sender writes to its own recipient, who fetches and acks what arrived. */
+/** A sender's tokens, refilled {@link REFILL} at a time when empty (the refill is measured too). */
+interface Sender extends Komrade {
+  readonly tokens: WireToken[];
+}
+
+async function tokenOf(endpoint: OperatorEndpoint, sender: Sender, key: Uint8Array) {
+  if (sender.tokens.length === 0) {
+    sender.tokens.push(...(await obtainTokens(endpoint, sender, key, REFILL)));
+  }
+  const token = sender.tokens.pop();
+  if (token === undefined) throw new Error('no token after a refill');
+  return token;
+}
+
+/**
+ * One task: a sender writes `letters` to its own recipient, each as one anonymous send (a batch
+ * goes as that many sends at once), and the recipient fetches and acks what arrived.
+ */
 async function deliver(
   endpoint: OperatorEndpoint,
-  sender: Komrade,
+  sender: Sender,
+  tokenKey: Uint8Array,
   recipient: Komrade,
   letters: readonly string[],
 ): Promise<number> {
-  await callOperator(
-    endpoint,
-    '/v1/mail/send',
-    { letters: letters.map((sealed) => ({ to: recipient.name, sealed })) },
-    sender,
+  const tokens: WireToken[] = [];
+  for (let i = 0; i < letters.length; i++) tokens.push(await tokenOf(endpoint, sender, tokenKey));
+  await Promise.all(
+    letters.map((sealed, i) => sendAnonymously(endpoint, recipient.name, sealed, at(tokens, i))),
   );
   let delivered = 0;
   while (delivered < letters.length) {
@@ -130,17 +162,21 @@ async function deliver(
   return delivered;
 }
 
-/** Letters per second end to end (send + fetch + ack), unbatched and in batches of {@link BATCH}. */
+/**
+ * Letters per second end to end (token, anonymous send, fetch, ack), one letter per task and
+ * {@link BATCH} sent at once per task.
+ */
 export async function benchLetters(seconds: number): Promise<Record<string, Rate>> {
   const operator = await startOperatorProcess({
     powBits: 0,
-    config: { mail: { mailboxQuotaLetters: 5_000, maxBatchLetters: 64 } },
+    config: { mail: { mailboxQuotaLetters: 5_000 }, tokens: { perDay: 1_000_000 } },
   });
   try {
     const setup = { origin: operator.url, dispatcher: new Pool(operator.url, { connections: 8 }) };
-    const pairs: { sender: Komrade; recipient: Komrade; sealed: string[] }[] = [];
+    const tokenKey = await tokenKeyOf(setup);
+    const pairs: { sender: Sender; recipient: Komrade; sealed: string[] }[] = [];
     for (let i = 0; i < Math.max(...CONCURRENCY); i++) {
-      const sender = await registerKomrade(setup, `sender_${i}`, 0);
+      const sender = { ...(await registerKomrade(setup, `sender_${i}`, 0)), tokens: [] };
       const recipient = await registerKomrade(setup, `recipient_${i}`, 0);
       // Real sealed letters, made before the clock starts: this measures the Operator.
       const sealed = Array.from({ length: BATCH }, () =>
@@ -156,7 +192,13 @@ export async function benchLetters(seconds: number): Promise<Record<string, Rate
         const endpoint = { origin: operator.url, dispatcher: pool };
         const result = await runClosedLoop(c, seconds * 1000, (worker) => {
           const pair = at(pairs, worker);
-          return deliver(endpoint, pair.sender, pair.recipient, pair.sealed.slice(0, batch));
+          return deliver(
+            endpoint,
+            pair.sender,
+            tokenKey,
+            pair.recipient,
+            pair.sealed.slice(0, batch),
+          );
         });
         results[`${batch === 1 ? 'unbatched' : `batch${batch}`}_c${c}`] = summarize(result);
         await pool.close();
@@ -172,7 +214,7 @@ export async function benchLetters(seconds: number): Promise<Record<string, Rate
 export async function benchMemory(names = 10_000, letters = 100_000) {
   const operator = await startOperatorProcess({
     powBits: 0,
-    config: { mail: { mailboxQuotaLetters: 1_000, maxBatchLetters: 64 } },
+    config: { mail: { mailboxQuotaLetters: 1_000 }, tokens: { perDay: 1_000_000 } },
   });
   try {
     const pool = new Pool(operator.url, { connections: 16 });
@@ -188,23 +230,20 @@ export async function benchMemory(names = 10_000, letters = 100_000) {
         )),
       );
     }
-    const sender = at(komrades, 0);
-    const perBatch = 50;
-    const batches = letters / perBatch;
-    for (let b = 0; b < batches; b += 16) {
+    const sender: Sender = { ...at(komrades, 0), tokens: [] };
+    const tokenKey = await tokenKeyOf(endpoint);
+    const parallel = 16;
+    for (let sent = 0; sent < letters; sent += parallel) {
+      const tokens: WireToken[] = [];
+      for (let k = 0; k < parallel; k++) tokens.push(await tokenOf(endpoint, sender, tokenKey));
       await Promise.all(
-        Array.from({ length: Math.min(16, batches - b) }, (_, j) =>
-          callOperator(
+        tokens.map((token, k) =>
+          // Opaque bytes of a sealed letter's size class: the Operator never opens letters.
+          sendAnonymously(
             endpoint,
-            '/v1/mail/send',
-            {
-              // Opaque bytes of a sealed letter's size: the Operator never opens letters.
-              letters: Array.from({ length: perBatch }, (_, k) => ({
-                to: at(komrades, ((b + j) * perBatch + k) % names).name,
-                sealed: toBase64url(randomBytes(LETTER_BYTES + 48)),
-              })),
-            },
-            sender,
+            at(komrades, (sent + k) % names).name,
+            toBase64url(randomBytes(1_024)),
+            token,
           ),
         ),
       );

@@ -5,6 +5,8 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { initCrypto } from '../common/crypto/index.js';
+import { benchAnonymousSend } from './anonymous-send.js';
+import { benchTokenCrypto } from './token-crypto.js';
 import { BATCH, CONCURRENCY, benchBaseline, benchLetters, benchMemory } from './letters.js';
 import { benchCanonical } from './canonical.js';
 import { FANOUT_SIZES, benchCollectiveFanout } from './collective-fanout.js';
@@ -31,6 +33,10 @@ async function main(): Promise<void> {
   const baseline = await benchBaseline(SECONDS);
   console.error('letters through the Operator …');
   const letters = await benchLetters(SECONDS);
+  console.error('anonymous sends and tokens: Operator CPU per operation …');
+  const anonymous = await benchAnonymousSend(SECONDS);
+  console.error('token cryptography against one Ed25519 verification …');
+  const tokenCrypto = benchTokenCrypto(SECONDS * 1000);
   console.error('memory with 100,000 letters for 10,000 names …');
   const memory = await benchMemory();
   console.error('over Tor: a private Tor network on loopback …');
@@ -91,10 +97,28 @@ async function main(): Promise<void> {
     rssTargetMb: 150,
   };
   console.log(
-    `\nbest letters/s ÷ best baseline requests/s: unbatched ${targets.unbatchedRatio} (target ≥ 0.25), batched ${targets.batchedRatio} (target ≥ 1.0)`,
+    `\nbest letters/s ÷ best baseline requests/s (every letter one anonymous send, its token refilled 100 at a time): unbatched ${targets.unbatchedRatio} (target ≥ 0.25), batched ${targets.batchedRatio} (target ≥ 1.0)`,
   );
   console.log(
     `Operator RSS: ${memory.idle.rssMb} MB idle, ${memory.loaded.rssMb} MB (peak ${memory.loaded.peakMb} MB) with ${memory.letters} letters queued for ${memory.names} names (target ≤ 150 MB)`,
+  );
+
+  console.log('');
+  const bareUs = anonymous.bareRequest.cpuUs;
+  printTable([
+    ['Operator CPU per operation', 'µs', 'operations', 'ratio to a bare request'],
+    ...(
+      [
+        ['bare node:http request (same body size)', anonymous.bareRequest],
+        ['signed request (fetch, empty mailbox)', anonymous.signedRequest],
+        ['anonymous send (token checked, spent, stored)', anonymous.anonymousSend],
+        ['token issued (batches of 50)', anonymous.tokenIssued],
+      ] as const
+    ).map(([what, r]) => [what, `${r.cpuUs}`, `${r.ops}`, (r.cpuUs / bareUs).toFixed(2)]),
+  ]);
+  const verifyUs = tokenCrypto.ed25519VerifyUs;
+  console.log(
+    `token check ${tokenCrypto.tokenCheckUs.toFixed(1)} µs = ${(tokenCrypto.tokenCheckUs / verifyUs).toFixed(2)} × one Ed25519 verification (${verifyUs.toFixed(1)} µs, same libsodium build); uncached ${(tokenCrypto.tokenCheckUncachedUs / verifyUs).toFixed(2)} ×; issuing ${(tokenCrypto.tokenIssueUs / verifyUs).toFixed(2)} × per token (target: check ≤ 1 ×)`,
   );
 
   const torRows: string[][] = [
@@ -186,7 +210,7 @@ async function main(): Promise<void> {
   );
   printPush(push, printTable);
   console.log(
-    `BENCH_JSON ${JSON.stringify({ machine, seconds: SECONDS, baseline, letters, memory, targets, tor, telegram, collectiveLogMs, canonical, fanout, push })}`,
+    `BENCH_JSON ${JSON.stringify({ machine, seconds: SECONDS, baseline, letters, anonymous, tokenCrypto, memory, targets, tor, telegram, collectiveLogMs, canonical, fanout, push })}`,
   );
 }
 

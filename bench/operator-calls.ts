@@ -1,13 +1,25 @@
 /** Raw, signed calls to an Operator for benchmarks: the wire protocol with nothing on top. */
 import { request, type Dispatcher } from 'undici';
-import { generateIdentityKeys, randomBytes, type IdentityKeys } from '../common/crypto/index.js';
 import {
+  blind,
+  finalize,
+  generateIdentityKeys,
+  randomBytes,
+  type IdentityKeys,
+} from '../common/crypto/index.js';
+import {
+  MAX_TOKEN_BATCH,
+  TOKEN_INPUT_BYTES,
+  TOKEN_ROUTES,
   claimBytesForPow,
+  fromBase64url,
   proveClaim,
   sealLetter,
   signRequest,
   solveProofOfWork,
   toBase64url,
+  tokenEpochInfo,
+  tokenEpochOf,
 } from '../common/wire/index.js';
 
 /** A registered komrade the benchmark acts as. */
@@ -83,6 +95,74 @@ export async function registerKomrade(
     pow: toBase64url(pow),
   });
   return { name, keys };
+}
+
+/** A spent-ready token as the anonymous send's JSON wants it. */
+export interface WireToken {
+  readonly epoch: number;
+  readonly input: string;
+  readonly output: string;
+}
+
+const bytesOf = (text: string): Uint8Array => {
+  const bytes = fromBase64url(text);
+  if (bytes === undefined) throw new Error('the Operator answered bytes that are not base64url');
+  return bytes;
+};
+
+/** The Operator's published token key. */
+export async function tokenKeyOf(endpoint: OperatorEndpoint): Promise<Uint8Array> {
+  const res = await request(`${endpoint.origin}/v1/operator`, { dispatcher: endpoint.dispatcher });
+  const info = (await res.body.json()) as { tokenKey: string };
+  return bytesOf(info.tokenKey);
+}
+
+/**
+ * `count` tokens for `komrade`, obtained as a client does (blind, signed issue requests of at most
+ * {@link MAX_TOKEN_BATCH}, the proof checked against `tokenKey`, finalize).
+ */
+export async function obtainTokens(
+  endpoint: OperatorEndpoint,
+  komrade: Komrade,
+  tokenKey: Uint8Array,
+  count: number,
+  batchSize: number = MAX_TOKEN_BATCH,
+): Promise<WireToken[]> {
+  const tokens: WireToken[] = [];
+  const epoch = tokenEpochOf(Date.now());
+  const params = { mode: 'POPRF', info: tokenEpochInfo(epoch) } as const;
+  while (tokens.length < count) {
+    const inputs = Array.from({ length: Math.min(batchSize, count - tokens.length) }, () =>
+      randomBytes(TOKEN_INPUT_BYTES),
+    );
+    const batch = blind('POPRF', inputs);
+    const answer = (await callOperator(
+      endpoint,
+      TOKEN_ROUTES.issue,
+      { epoch, blinded: batch.blindedElements.map(toBase64url) },
+      komrade,
+    )) as { evaluated: string[]; proof: string };
+    const outputs = finalize(params, tokenKey, batch, {
+      evaluatedElements: answer.evaluated.map(bytesOf),
+      proof: bytesOf(answer.proof),
+    });
+    inputs.forEach((input, i) => {
+      const output = outputs[i];
+      if (output === undefined) throw new Error('finalize returned too few outputs');
+      tokens.push({ epoch, input: toBase64url(input), output: toBase64url(output) });
+    });
+  }
+  return tokens;
+}
+
+/** One anonymous send: no Authorization header, paid with `token`. */
+export async function sendAnonymously(
+  endpoint: OperatorEndpoint,
+  to: string,
+  sealed: string,
+  token: WireToken,
+): Promise<unknown> {
+  return callOperator(endpoint, TOKEN_ROUTES.send, { to, sealed, token });
 }
 
 /** A real sealed letter of about `bytes` bytes, as base64url for a send request. */

@@ -17,10 +17,14 @@ import { percentile } from './closed-loop.js';
 import {
   callOperator,
   getOperator,
+  obtainTokens,
   registerKomrade,
   sealedLetter,
+  sendAnonymously,
+  tokenKeyOf,
   type Komrade,
   type OperatorEndpoint,
+  type WireToken,
 } from './operator-calls.js';
 
 /** p50 and p99 of one request kind, in ms. */
@@ -59,16 +63,19 @@ const latency = (values: number[]): Latency => ({
 /** One round of floor, send, fetch and ack against `endpoint`; pushes each time in ms. */
 async function round(
   endpoint: OperatorEndpoint,
-  alice: Komrade,
   bob: Komrade,
   sealed: string,
+  tokens: WireToken[],
   times: Record<'floor' | 'send' | 'fetch' | 'ack', number[]>,
 ): Promise<void> {
+  const token = tokens.pop();
+  if (token === undefined) throw new Error('bench: out of tokens');
   let t = performance.now();
   await getOperator(endpoint, '/v1/health');
   times.floor.push(performance.now() - t);
   t = performance.now();
-  await callOperator(endpoint, '/v1/mail/send', { letters: [{ to: bob.name, sealed }] }, alice);
+  // Anonymous: nothing names the sender (her tokens were obtained beforehand).
+  await sendAnonymously(endpoint, bob.name, sealed, token);
   times.send.push(performance.now() - t);
   t = performance.now();
   const fetched = (await callOperator(endpoint, '/v1/mail/fetch', { limit: 10 }, bob)) as {
@@ -110,7 +117,13 @@ export async function benchTor(samples = 60): Promise<TorBench> {
       const startToReachableMs = Math.round(performance.now() - started);
       const alice = await registerKomrade(loopback, 'alice', 0);
       const bob = await registerKomrade(loopback, 'bob', 0);
-      const sealed = sealedLetter(alice, bob, 1024);
+      const sealed = sealedLetter(alice, bob, 600);
+      const tokens = await obtainTokens(
+        loopback,
+        alice,
+        await tokenKeyOf(loopback),
+        2 * samples + 1,
+      );
       const tor = {
         floor: [] as number[],
         send: [] as number[],
@@ -123,13 +136,13 @@ export async function benchTor(samples = 60): Promise<TorBench> {
         fetch: [] as number[],
         ack: [] as number[],
       };
-      await round(overTor, alice, bob, sealed, tor); // warm the circuit and the connection
+      await round(overTor, bob, sealed, tokens, tor); // warm the circuit and the connection
       tor.floor.length = tor.send.length = tor.fetch.length = tor.ack.length = 0;
       const before = await builtCircuits(client.control);
       // Interleaved, so drift in the network's latency hits both sides alike.
       for (let i = 0; i < samples; i++) {
-        await round(overTor, alice, bob, sealed, tor);
-        await round(loopback, alice, bob, sealed, loop);
+        await round(overTor, bob, sealed, tokens, tor);
+        await round(loopback, bob, sealed, tokens, loop);
       }
       const after = await builtCircuits(client.control);
       const overTorLatency = {
