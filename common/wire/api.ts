@@ -90,7 +90,6 @@ export const receiptSchema = z.strictObject({
 
 export const receiptResponseSchema = z.strictObject({ receipt: receiptSchema });
 
-
 /** POST /v1/mail/fetch. */
 export const fetchRequestSchema = z.strictObject({
   limit: z.number().int().min(1).max(MAX_FETCH_LETTERS).optional(),
