@@ -15,6 +15,7 @@ import { MailWatcher } from '../bridge/engine/mail-watcher.js';
 import {
   HttpOperatorClient,
   KomradeClient,
+  createAnonymousCircuits,
   SqliteLocalStore,
   type RequestSigner,
 } from '../client/index.js';
@@ -31,8 +32,11 @@ import { percentile } from './closed-loop.js';
 import {
   callOperator,
   getOperator,
+  obtainTokens,
   registerKomrade,
   sealedLetter,
+  sendAnonymously,
+  tokenKeyOf,
   type Komrade,
   type OperatorEndpoint,
 } from './operator-calls.js';
@@ -358,8 +362,14 @@ export async function benchOverTor(
       isolationKey: 'bench-cli',
       connectionsPerOrigin: 1,
     });
+    // The CLI's anonymous sends and unsigned reads ride circuits of their own, as in the CLI.
+    const cliAnonymous = createAnonymousCircuits({
+      operatorUrl: onion,
+      socks: { host: '127.0.0.1', port: socksPort },
+    });
     cleanups.push(() => floorDispatcher.close());
     cleanups.push(() => cliDispatcher.close());
+    cleanups.push(() => cliAnonymous.close());
     const overTor: OperatorEndpoint = { origin: onion, dispatcher: floorDispatcher };
     await retryWithBackoff(() => getOperator(overTor, '/v1/health'), {
       attempts: 40,
@@ -371,6 +381,7 @@ export async function benchOverTor(
       operator: new HttpOperatorClient({
         baseUrl: onion,
         dispatcher: cliDispatcher,
+        anonymous: cliAnonymous,
         now: Date.now,
       }),
       store: aliceStore,
@@ -535,12 +546,9 @@ export async function benchTenThousand(
     // Mail for the first komrade, so waits answer at once; then fetched and acknowledged.
     const [k0, k1] = komrades;
     if (k0 === undefined || k1 === undefined) throw new Error('too few komrades');
-    await callOperator(
-      endpoint,
-      '/v1/mail/send',
-      { letters: [{ to: k0.name, sealed: sealedLetter(k1, k0, 256) }] },
-      k1,
-    );
+    const [token] = await obtainTokens(endpoint, k1, await tokenKeyOf(endpoint), 1);
+    if (token === undefined) throw new Error('no token');
+    await sendAnonymously(endpoint, k0.name, sealedLetter(k1, k0, 256), token);
     const cpuBefore = cpuSeconds(operator.pid);
     const wait1000AtOnceP50Ms = await waitAtOnce(endpoint, sample, operatorKey, 20);
     const operatorCpuPerRenewalMs = Math.round(
