@@ -3,10 +3,6 @@
  * a signed request (what authenticating a v1 signed send cost), all measured in the same run from
  * the processes' own CPU time (/proc/<pid>/stat).
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { randomBytes } from '../common/crypto/index.js';
 import { toBase64url } from '../common/wire/index.js';
@@ -20,12 +16,10 @@ import {
   type Komrade,
   type WireToken,
 } from './operator-calls.js';
+import { cpuSeconds, startBareServer } from './processes.js';
+import { ISSUE_BATCH } from './token-crypto.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const CLK_TCK = 100;
 const CONCURRENCY = 8;
-/** Tokens per issue request in the issuance measurement (a client's usual refill). */
-const ISSUE_BATCH = 50;
 /** A 1 KiB sealed letter: the smallest size class, where per-request costs weigh most. */
 const SEALED = toBase64url(randomBytes(1_024));
 
@@ -41,12 +35,6 @@ export interface AnonymousSendFigures {
   readonly anonymousSend: CpuPerOp;
   /** Per token, issued in batches of {@link ISSUE_BATCH}. */
   readonly tokenIssued: CpuPerOp;
-}
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
 /**
@@ -72,27 +60,6 @@ async function cpuPer(
   );
   const cpu = cpuSeconds(pid) - before;
   return { cpuUs: ops === 0 ? Number.NaN : Math.round((cpu / ops) * 1e6), ops };
-}
-
-async function startBareServer(): Promise<{ url: string; pid: number; stop: () => void }> {
-  const child = spawn(process.execPath, [join(HERE, 'bare-http-server.js')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      const match = /listening (\d+)/.exec(chunk);
-      if (match?.[1] !== undefined) resolve(Number(match[1]));
-    });
-    child.once('exit', () => {
-      reject(new Error('baseline server exited'));
-    });
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid ?? 0,
-    stop: () => child.kill('SIGTERM'),
-  };
 }
 
 /** Each measure runs for `seconds`. */

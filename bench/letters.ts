@@ -2,10 +2,7 @@
  * Letters through a real Operator process, against a bare node:http baseline measured in the same
  * run: throughput and latency unbatched and in batches, and memory with a full mailbox table.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { randomBytes } from '../common/crypto/index.js';
 import { toBase64url } from '../common/wire/index.js';
@@ -22,8 +19,8 @@ import {
   type OperatorEndpoint,
   type WireToken,
 } from './operator-calls.js';
+import { startBareServer } from './processes.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 export const CONCURRENCY = [1, 8, 64] as const;
 export const BATCH = 32;
 /** Text bytes of each letter: sealed and padded, it fills the 1 KiB size class. */
@@ -58,24 +55,6 @@ function memoryOf(pid: number): { rssMb: number; peakMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { rssMb: Math.round(kb('VmRSS') / 1024), peakMb: Math.round(kb('VmHWM') / 1024) };
-}
-
-/** Starts the bare node:http baseline as its own process, like the Operator. */
-async function startBareServer(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [join(HERE, 'bare-http-server.js')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      const match = /listening (\d+)/.exec(chunk);
-      if (match?.[1] !== undefined) resolve(Number(match[1]));
-    });
-    child.once('exit', () => {
-      reject(new Error('baseline server exited'));
-    });
-  });
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
 }
 
 /** Requests per second of the bare server, with a body the size of an anonymous send. */

@@ -40,6 +40,7 @@ import {
   type Komrade,
   type OperatorEndpoint,
 } from './operator-calls.js';
+import { cpuSeconds } from './processes.js';
 
 /** CLI → Telegram over Tor. */
 export interface PushLatency {
@@ -121,21 +122,6 @@ interface Options {
   /** @defaultValue 10000 */
   readonly waitingIdentities?: number;
   readonly log?: (line: string) => void;
-}
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
 function rssMb(pid: number): number {

@@ -210,6 +210,8 @@ export class HttpOperatorClient implements OperatorClient {
         `The Operator at ${this.url} announced a malformed or small-order public key.`,
       );
     }
+    // Waits and session grants are bound to this key: no second read for them.
+    this.#operatorKey = Promise.resolve(info.signKey);
     return info;
   }
 
@@ -333,12 +335,13 @@ export class HttpOperatorClient implements OperatorClient {
     return { ready };
   }
 
-  /** The Operator's sign key that wait proofs are bound to: fetched once, shared by concurrent waits. */
+  /**
+   * The Operator's sign key that wait proofs and session grants are bound to: the last
+   * {@link HttpOperatorClient.info} read, or one read shared by concurrent callers.
+   */
   #operatorSignKey(): Promise<Uint8Array> {
     if (this.#operatorKey === undefined) {
-      const asked = this.#call('GET', ROUTES.operator, undefined, undefined, operatorInfoSchema, {
-        dispatcher: this.#anonymousDispatcher(),
-      }).then((info) => info.signKey);
+      const asked = this.info().then((info) => info.signKey);
       this.#operatorKey = asked;
       // A failed read is not kept: the next wait asks again.
       void asked.catch(() => {
