@@ -337,6 +337,10 @@ describe('who you know', () => {
     });
     await ok(oto, ['inbox']);
     expect((await ok(oto, ['followers'])).stdout).toMatch(/1 follower:\n {2}@nia/);
+    // A post to followers goes copy by copy and says how far it got.
+    const posted = await ok(oto, ['post', 'to my one follower', '--to', 'followers']);
+    expect(posted.stderr).toContain('Sent 1 of 1 to followers…');
+    expect(posted.stdout).toContain('Sent to 1 follower(s) as sealed letters.');
 
     await ok(oto, ['requests', 'block', '@nia']);
     expect((await ok(oto, ['contacts'])).stdout).toContain('komrade unblock @nia');

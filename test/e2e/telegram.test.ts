@@ -92,6 +92,9 @@ describe('komrade-telegram', () => {
 
     emulator.userSends(alice, 'and back again', { replyTo: answer.message_id });
     await emulator.waitForBotMessage(bob.id, letterFrom('alice', 'and back again'));
+    // Both identities' letters left through the bot's one shared pool of anonymous circuits.
+    const sends = stack.bridge.anonymousRequests.filter((r) => r === 'POST /v2/mail/send');
+    expect(sends.length).toBeGreaterThanOrEqual(3);
 
     emulator.userSends(bob, '/inbox');
     await emulator.waitForBotMessage(

@@ -15,6 +15,7 @@ import {
   type BridgeEngine,
   type BridgeHostDeps,
 } from '../../bridge/index.js';
+import { createAnonymousCircuits } from '../../client/index.js';
 import { createJsonLogger } from '../../common/logging/index.js';
 import type { RedisServer } from './redis-server.js';
 
@@ -50,6 +51,11 @@ export interface RunningAdapter<A extends HarnessedAdapter, U> {
   readonly dataDir: string;
   readonly masterKey: string;
   readonly logs: string[];
+  /**
+   * Every request that went through the adapter's one pool of anonymous circuits (method and
+   * path), whichever identity made it: the pool the host shares among all its identities.
+   */
+  readonly anonymousRequests: readonly string[];
   /** Waits until the queues have nothing waiting, delayed or active (scheduled polls aside). */
   drained(timeoutMs?: number): Promise<void>;
   /** Polls these users' identities once more, then waits for the queues to settle. */
@@ -68,10 +74,22 @@ export async function startAdapterHarness<A extends HarnessedAdapter, U>(
   const masterKey = options.masterKey ?? randomBytes(32).toString('hex');
   const logs: string[] = [];
   const agent = new Agent();
+  const anonymousRequests: string[] = [];
+  // One pool for the whole adapter, as run-adapter-program makes it, recording what it carries.
+  const anonymous = createAnonymousCircuits({
+    operatorUrl: options.operatorUrl,
+    // A circuit of its own per isolation key: the pool closes a circuit when it retires it.
+    createDispatcher: () =>
+      new Agent().compose((dispatch) => (opts, handler) => {
+        anonymousRequests.push(`${opts.method} ${opts.path}`);
+        return dispatch(opts, handler);
+      }),
+  });
   const connection = options.redis.connect();
   const adapter = await under.start({
     operatorUrl: options.operatorUrl,
     dispatcherFor: () => agent,
+    anonymous,
     masterKey,
     dataDir,
     connection,
@@ -118,6 +136,7 @@ export async function startAdapterHarness<A extends HarnessedAdapter, U>(
     await adapter.stop();
     await Promise.all(queues.map(({ queue }) => queue.close()));
     connection.disconnect();
+    await anonymous.close();
     await agent.close();
   };
   return {
@@ -125,6 +144,7 @@ export async function startAdapterHarness<A extends HarnessedAdapter, U>(
     dataDir,
     masterKey,
     logs,
+    anonymousRequests,
     drained,
     settle: async (users) => {
       await drained();

@@ -259,6 +259,32 @@ describe('the token wallet', () => {
     expect((await bob.client.checkInbox()).requested).toBe(1);
   });
 
+  it('pays a letter retried after a crash with the token reserved for it before the crash', async () => {
+    const { ann } = await annAndBob();
+    const { to, sealed } = await ann.client.prepareLetter('bob', 'sent before a crash');
+    const paidWith: string[] = [];
+    const recording = (dies: boolean) =>
+      withOverrides(world.operator, {
+        sendAnonymously: async (letter) => {
+          paidWith.push(Buffer.from(letter.token.input).toString('hex'));
+          const answer = await world.operator.sendAnonymously(letter);
+          if (dies) throw new KomradeError('OPERATOR_UNREACHABLE', 'the process died');
+          return answer;
+        },
+      });
+    // The process dies after the Operator took the letter, before it heard the answer.
+    const dying = annOver(ann, recording(true));
+    expect(await codeOf(dying.deliver({ to, sealed }))).toBe('OPERATOR_UNREACHABLE');
+    // A new process on the same local store sends the same letter again.
+    const again = await annOver(ann, recording(false)).deliver({ to, sealed });
+    expect(paidWith).toHaveLength(2);
+    expect(paidWith[1]).toBe(paidWith[0]);
+    expect(world.operator.mailboxes.get('bob')).toHaveLength(1);
+    expect(Buffer.from(again.id).toString('hex')).toBe(
+      Buffer.from(world.operator.mailboxes.get('bob')![0]!.id).toString('hex'),
+    );
+  });
+
   it('drops a token the Operator says was spent (a restored copy) and pays with another', async () => {
     const { ann, bob } = await annAndBob();
     await ann.client.send('bob', 'first');
