@@ -432,6 +432,12 @@ describe('at rest', () => {
     const columns = (table: string) =>
       onDisk((db) => db.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all());
     expect(columns('spent_tokens')).toEqual(['epoch', 'input_hash', 'letter_hash', 'letter']);
+    // No rowid either: the order spent tokens were stored in is not kept.
+    expect(() => onDisk((db) => db.prepare('SELECT rowid FROM spent_tokens').all())).toThrow(
+      /rowid/,
+    );
+    // What names a komrade holds no time and no letter: a count per day.
+    expect(columns('token_allowances')).toEqual(['name', 'epoch', 'issued']);
     expect(columns('letters')).toEqual([
       'id',
       'recipient',
