@@ -5,21 +5,24 @@
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import { randomBytes } from '../common/crypto/index.js';
-import { toBase64url } from '../common/wire/index.js';
+import { ROUTES, toBase64url } from '../common/wire/index.js';
 import { startOperatorProcess } from '../test/support/operator-process.js';
 import { percentile, runClosedLoop, type LoopResult } from './closed-loop.js';
+import { PROFILING, profilerArgs, topFunctions, type ProfileEntry } from './cpu-profile.js';
 import {
   callOperator,
   obtainTokens,
+  openSession,
   registerKomrade,
   sealedLetter,
   sendAnonymously,
   tokenKeyOf,
+  type BenchSession,
   type Komrade,
   type OperatorEndpoint,
   type WireToken,
 } from './operator-calls.js';
-import { startBareServer } from './processes.js';
+import { cpuSeconds, startBareServer } from './processes.js';
 
 export const CONCURRENCY = [1, 8, 64] as const;
 export const BATCH = 32;
@@ -57,10 +60,15 @@ function memoryOf(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: Math.round(kb('VmRSS') / 1024), peakMb: Math.round(kb('VmHWM') / 1024) };
 }
 
+/** The bare server's throughput and latency, and its CPU time per request. */
+export interface BaselineRate extends Rate {
+  readonly serverUsPerRequest: number;
+}
+
 /** Requests per second of the bare server, with a body the size of an anonymous send. */
-export async function benchBaseline(seconds: number): Promise<Record<number, Rate>> {
+export async function benchBaseline(seconds: number): Promise<Record<number, BaselineRate>> {
   const server = await startBareServer();
-  const results: Record<number, Rate> = {};
+  const results: Record<number, BaselineRate> = {};
   const body = Buffer.from(
     JSON.stringify({
       to: 'recipient_0',
@@ -75,6 +83,7 @@ export async function benchBaseline(seconds: number): Promise<Record<number, Rat
   try {
     for (const c of CONCURRENCY) {
       const pool = new Pool(server.url, { connections: c, pipelining: 1 });
+      const cpuBefore = cpuSeconds(server.pid);
       const result = await runClosedLoop(c, seconds * 1000, async () => {
         const res = await pool.request({
           path: '/v2/mail/send',
@@ -85,7 +94,11 @@ export async function benchBaseline(seconds: number): Promise<Record<number, Rat
         await res.body.text();
         return 1;
       });
-      results[c] = summarize(result);
+      const cpuUs = (cpuSeconds(server.pid) - cpuBefore) * 1e6;
+      results[c] = {
+        ...summarize(result),
+        serverUsPerRequest: Number((cpuUs / Math.max(result.units, 1)).toFixed(1)),
+      };
       await pool.close();
     }
   } finally {
@@ -94,14 +107,21 @@ export async function benchBaseline(seconds: number): Promise<Record<number, Rat
   return results;
 }
 
-/** A sender's tokens, refilled {@link REFILL} at a time when empty (the refill is measured too). */
+/** A sender's session and tokens, refilled {@link REFILL} at a time when empty (refills are measured). */
 interface Sender extends Komrade {
+  readonly session: BenchSession;
   readonly tokens: WireToken[];
+}
+
+/** A recipient's session, and the ids it fetched and has yet to acknowledge. */
+interface Recipient extends Komrade {
+  readonly session: BenchSession;
+  readonly unacked: string[];
 }
 
 async function tokenOf(endpoint: OperatorEndpoint, sender: Sender, key: Uint8Array) {
   if (sender.tokens.length === 0) {
-    sender.tokens.push(...(await obtainTokens(endpoint, sender, key, REFILL)));
+    sender.tokens.push(...(await obtainTokens(endpoint, sender.session, key, REFILL)));
   }
   const token = sender.tokens.pop();
   if (token === undefined) throw new Error('no token after a refill');
@@ -109,15 +129,22 @@ async function tokenOf(endpoint: OperatorEndpoint, sender: Sender, key: Uint8Arr
 }
 
 /**
+ * How the recipient acknowledges: `rides` sends the ids it fetched with its next fetch (a letter
+ * costs a send and a fetch), `apart` sends them in an ack request right after the fetch.
+ */
+type AckMode = 'rides' | 'apart';
+
+/**
  * One task: a sender writes `letters` to its own recipient, each as one anonymous send (a batch
- * goes as that many sends at once), and the recipient fetches and acks what arrived.
+ * goes as that many sends at once), and the recipient fetches what arrived in its session.
  */
 async function deliver(
   endpoint: OperatorEndpoint,
   sender: Sender,
   tokenKey: Uint8Array,
-  recipient: Komrade,
+  recipient: Recipient,
   letters: readonly string[],
+  ackMode: AckMode,
 ): Promise<number> {
   const tokens: WireToken[] = [];
   for (let i = 0; i < letters.length; i++) tokens.push(await tokenOf(endpoint, sender, tokenKey));
@@ -126,40 +153,74 @@ async function deliver(
   );
   let delivered = 0;
   while (delivered < letters.length) {
-    const fetched = (await callOperator(endpoint, '/v1/mail/fetch', { limit: 200 }, recipient)) as {
-      letters: { id: string }[];
-    };
-    if (fetched.letters.length === 0) throw new Error('sent letters were not there to fetch');
-    await callOperator(
+    const ack = recipient.unacked.splice(0);
+    const fetched = (await callOperator(
       endpoint,
-      '/v1/mail/ack',
-      { ids: fetched.letters.map((l) => l.id) },
-      recipient,
-    );
+      ROUTES.fetch,
+      { limit: 200, ...(ack.length === 0 ? {} : { ack }) },
+      recipient.session,
+    )) as { letters: { id: string }[] };
+    if (fetched.letters.length === 0) throw new Error('sent letters were not there to fetch');
+    const ids = fetched.letters.map((l) => l.id);
+    if (ackMode === 'rides') recipient.unacked.push(...ids);
+    else await callOperator(endpoint, ROUTES.ack, { ids }, recipient.session);
     delivered += fetched.letters.length;
   }
   return delivered;
 }
 
+/** Throughput, latency and the Operator's CPU time per letter of one measurement. */
+export interface LetterRate extends Rate {
+  readonly operatorUsPerLetter: number;
+}
+
+/** Every letter measurement, and with `BENCH_PROFILE=1` where the Operator's time went. */
+export interface LetterFigures {
+  readonly rates: Record<string, LetterRate>;
+  readonly profile: readonly ProfileEntry[];
+}
+
+/** The measurements: key, letters per task, concurrencies, acknowledgement. */
+const MEASUREMENTS: readonly {
+  key: string;
+  batch: number;
+  concurrency: readonly number[];
+  ackMode: AckMode;
+}[] = [
+  { key: 'unbatched', batch: 1, concurrency: CONCURRENCY, ackMode: 'rides' },
+  { key: `batch${BATCH}`, batch: BATCH, concurrency: CONCURRENCY, ackMode: 'rides' },
+  // The lever's effect: the same letters with an ack request of their own.
+  { key: 'unbatched-ack-apart', batch: 1, concurrency: [64], ackMode: 'apart' },
+];
+
 /**
- * Letters per second end to end (token, anonymous send, fetch, ack), one letter per task and
- * {@link BATCH} sent at once per task.
+ * Letters per second end to end (token, anonymous send, fetch with the previous ids to delete),
+ * one letter per task and {@link BATCH} sent at once per task, with the Operator's CPU per letter.
  */
-export async function benchLetters(seconds: number): Promise<Record<string, Rate>> {
+export async function benchLetters(seconds: number): Promise<LetterFigures> {
+  const profiler = PROFILING ? await profilerArgs() : undefined;
   const operator = await startOperatorProcess({
     powBits: 0,
     config: { mail: { mailboxQuotaLetters: 5_000 }, tokens: { perDay: 1_000_000 } },
+    ...(profiler === undefined ? {} : { nodeArgs: profiler.nodeArgs }),
   });
+  const rates: Record<string, LetterRate> = {};
   try {
     const setup = { origin: operator.url, dispatcher: new Pool(operator.url, { connections: 8 }) };
     const tokenKey = await tokenKeyOf(setup);
-    const pairs: { sender: Sender; recipient: Komrade; sealed: string[] }[] = [];
+    const pairs: { sender: Sender; recipient: Recipient; sealed: string[] }[] = [];
     for (let i = 0; i < Math.max(...CONCURRENCY); i++) {
-      const komrade = await registerKomrade(setup, `sender_${i}`, 0);
+      const from = await registerKomrade(setup, `sender_${i}`, 0);
+      const session = await openSession(setup, from);
       // A first batch of tokens before the clock starts, as a client refills ahead of time;
       // later refills (every 100 letters) are measured.
-      const sender = { ...komrade, tokens: await obtainTokens(setup, komrade, tokenKey, REFILL) };
-      const recipient = await registerKomrade(setup, `recipient_${i}`, 0);
+      const sender = {
+        ...from,
+        session,
+        tokens: await obtainTokens(setup, session, tokenKey, REFILL),
+      };
+      const to = await registerKomrade(setup, `recipient_${i}`, 0);
+      const recipient = { ...to, session: await openSession(setup, to), unacked: [] };
       // Real sealed letters, made before the clock starts: this measures the Operator.
       const sealed = Array.from({ length: BATCH }, () =>
         sealedLetter(sender, recipient, LETTER_BYTES),
@@ -167,11 +228,11 @@ export async function benchLetters(seconds: number): Promise<Record<string, Rate
       pairs.push({ sender, recipient, sealed });
     }
     await setup.dispatcher.close();
-    const results: Record<string, Rate> = {};
-    for (const batch of [1, BATCH]) {
-      for (const c of CONCURRENCY) {
+    for (const { key, batch, concurrency, ackMode } of MEASUREMENTS) {
+      for (const c of concurrency) {
         const pool = new Pool(operator.url, { connections: c, pipelining: 1 });
         const endpoint = { origin: operator.url, dispatcher: pool };
+        const cpuBefore = cpuSeconds(operator.pid);
         const result = await runClosedLoop(c, seconds * 1000, (worker) => {
           const pair = at(pairs, worker);
           return deliver(
@@ -180,16 +241,26 @@ export async function benchLetters(seconds: number): Promise<Record<string, Rate
             tokenKey,
             pair.recipient,
             pair.sealed.slice(0, batch),
+            ackMode,
           );
         });
-        results[`${batch === 1 ? 'unbatched' : `batch${batch}`}_c${c}`] = summarize(result);
+        const cpuUs = (cpuSeconds(operator.pid) - cpuBefore) * 1e6;
+        // The ids still owed: acked outside the clock so the next measurement starts clean.
+        for (const { recipient } of pairs) {
+          const ids = recipient.unacked.splice(0);
+          if (ids.length > 0) await callOperator(endpoint, ROUTES.ack, { ids }, recipient.session);
+        }
+        rates[`${key}_c${c}`] = {
+          ...summarize(result),
+          operatorUsPerLetter: Math.round(cpuUs / Math.max(result.units, 1)),
+        };
         await pool.close();
       }
     }
-    return results;
   } finally {
     await operator.cleanup();
   }
+  return { rates, profile: profiler === undefined ? [] : await topFunctions(profiler.dir) };
 }
 
 /** Operator memory idle and with `letters` queued for `names` komrades. */
@@ -212,7 +283,8 @@ export async function benchMemory(names = 10_000, letters = 100_000) {
         )),
       );
     }
-    const sender: Sender = { ...at(komrades, 0), tokens: [] };
+    const first = at(komrades, 0);
+    const sender: Sender = { ...first, session: await openSession(endpoint, first), tokens: [] };
     const tokenKey = await tokenKeyOf(endpoint);
     const parallel = 16;
     for (let sent = 0; sent < letters; sent += parallel) {

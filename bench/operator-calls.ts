@@ -1,20 +1,26 @@
-/** Raw, signed calls to an Operator for benchmarks: the wire protocol with nothing on top. */
+/** Raw calls (signed, in a session or anonymous) to an Operator for benchmarks: the wire protocol with nothing on top. */
 import { request, type Dispatcher } from 'undici';
 import {
   blind,
+  clientSessionKey,
   finalize,
   generateIdentityKeys,
   randomBytes,
+  sessionKeyPair,
+  sessionMac,
   type IdentityKeys,
 } from '../common/crypto/index.js';
 import {
   MAX_TOKEN_BATCH,
+  SESSION_ROUTE,
   TOKEN_INPUT_BYTES,
   TOKEN_ROUTES,
   claimBytesForPow,
+  formatSessionAuth,
   fromBase64url,
   proveClaim,
   sealLetter,
+  sessionRequestBytes,
   signRequest,
   solveProofOfWork,
   toBase64url,
@@ -34,26 +40,69 @@ export interface OperatorEndpoint {
   readonly dispatcher: Dispatcher;
 }
 
+/**
+ * A komrade's open mailbox session (as clients use by default): requests carry a MAC and a
+ * sequence number instead of a signature. The grant's signature is not checked here: the
+ * benchmark trusts the Operator it started.
+ */
+export interface BenchSession {
+  readonly id: Uint8Array;
+  readonly key: Uint8Array;
+  seq: number;
+}
+
+/** What authenticates a request: a signature by a komrade, or a komrade's session. */
+export type Authority = Komrade | BenchSession;
+
+/** Opens a mailbox session for `komrade` (one signed handshake). */
+export async function openSession(
+  endpoint: OperatorEndpoint,
+  komrade: Komrade,
+): Promise<BenchSession> {
+  const pair = sessionKeyPair();
+  const grant = (await callOperator(
+    endpoint,
+    SESSION_ROUTE,
+    { clientKey: toBase64url(pair.publicKey) },
+    komrade,
+  )) as { session: string; serverKey: string };
+  return {
+    id: bytesOf(grant.session),
+    key: clientSessionKey(pair, bytesOf(grant.serverKey)),
+    seq: 0,
+  };
+}
+
+function authorization(path: string, body: Uint8Array, by: Authority): string {
+  if ('id' in by) {
+    const seq = by.seq++;
+    const mac = sessionMac(
+      by.key,
+      sessionRequestBytes({ method: 'POST', path, session: by.id, seq, body }),
+    );
+    return formatSessionAuth({ session: by.id, seq, mac });
+  }
+  return signRequest({
+    method: 'POST',
+    path,
+    name: by.name,
+    at: Date.now(),
+    nonce: randomBytes(16),
+    body,
+    signSecret: by.keys.signSecret,
+  });
+}
+
 /** Sends one request and returns its parsed JSON, throwing on any non-2xx answer. */
 export async function callOperator(
   endpoint: OperatorEndpoint,
   path: string,
   payload: unknown,
-  signer?: Komrade,
+  by?: Authority,
 ): Promise<unknown> {
   const body = Buffer.from(JSON.stringify(payload));
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (signer !== undefined) {
-    headers['authorization'] = signRequest({
-      method: 'POST',
-      path,
-      name: signer.name,
-      at: Date.now(),
-      nonce: randomBytes(16),
-      body,
-      signSecret: signer.keys.signSecret,
-    });
-  }
+  if (by !== undefined) headers['authorization'] = authorization(path, body, by);
   const res = await request(`${endpoint.origin}${path}`, {
     method: 'POST',
     headers,
@@ -123,7 +172,7 @@ export async function tokenKeyOf(endpoint: OperatorEndpoint): Promise<Uint8Array
  */
 export async function obtainTokens(
   endpoint: OperatorEndpoint,
-  komrade: Komrade,
+  komrade: Authority,
   tokenKey: Uint8Array,
   count: number,
   batchSize: number = MAX_TOKEN_BATCH,

@@ -20,6 +20,8 @@ export interface OperatorProcessOptions {
   readonly dataDir?: string;
   /** Extra environment variables for the child (e.g. `KOMRADE_OPERATOR_PASSPHRASE`). */
   readonly env?: Record<string, string>;
+  /** Extra Node options before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  readonly nodeArgs?: readonly string[];
   /**
    * Publish the Operator as an onion service through its own tor, with these torrc lines (a
    * private network's `network.torrcLinesForClient()`). Without it the harness passes
@@ -139,6 +141,7 @@ async function spawnOperator(
   await writeFile(configFile, stringify(config), { mode: 0o600 });
 
   const args = [
+    ...(options.nodeArgs ?? []),
     MAIN,
     '--config',
     configFile,
