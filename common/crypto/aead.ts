@@ -1,5 +1,5 @@
 /** XChaCha20-Poly1305 (IETF) for data at rest: keystores and local mail. */
-import { lib } from './sodium.js';
+import { backend } from './sodium.js';
 import { randomBytes } from './random.js';
 
 export const AEAD_KEY_BYTES = 32;
@@ -24,13 +24,7 @@ export function aeadEncryptWithNonce(
   associatedData: Uint8Array,
   nonce: Uint8Array,
 ): Uint8Array {
-  const ciphertext = lib().crypto_aead_xchacha20poly1305_ietf_encrypt(
-    plaintext,
-    associatedData,
-    null,
-    nonce,
-    key,
-  );
+  const ciphertext = backend().aeadEncrypt(plaintext, associatedData, nonce, key);
   const out = new Uint8Array(nonce.length + ciphertext.length);
   out.set(nonce, 0);
   out.set(ciphertext, nonce.length);
@@ -45,8 +39,7 @@ export function aeadDecrypt(
 ): Uint8Array | undefined {
   if (sealed.length < AEAD_NONCE_BYTES + 16) return undefined;
   try {
-    return lib().crypto_aead_xchacha20poly1305_ietf_decrypt(
-      null,
+    return backend().aeadDecrypt(
       sealed.subarray(AEAD_NONCE_BYTES),
       associatedData,
       sealed.subarray(0, AEAD_NONCE_BYTES),

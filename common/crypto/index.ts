@@ -1,5 +1,11 @@
 /** @module Crypto: libsodium's high-level constructions, and nothing home-made. */
-export { initCrypto } from './sodium.js';
+export {
+  cryptoBackendName,
+  initCrypto,
+  type CryptoBackendChoice,
+  type InitCryptoOptions,
+} from './sodium.js';
+export type { CryptoBackendName } from './backend.js';
 export { randomBytes } from './random.js';
 export { blake2b } from './hash.js';
 export {

@@ -1,5 +1,5 @@
 /** A komrade's two key pairs: Ed25519 to sign, X25519 to receive sealed letters. */
-import { lib } from './sodium.js';
+import { backend } from './sodium.js';
 
 /** Public half of an identity, as registered at the Operator. */
 export interface PublicKeys {
@@ -24,14 +24,14 @@ export const SEED_BYTES = 32;
 
 /** Fresh random identity keys. */
 export function generateIdentityKeys(): IdentityKeys {
-  const s = lib();
-  const sign = s.crypto_sign_keypair();
-  const box = s.crypto_box_keypair();
+  const s = backend();
+  const sign = s.signKeypair();
+  const box = s.boxKeypair();
   return {
     signPublic: sign.publicKey,
-    signSecret: sign.privateKey,
+    signSecret: sign.secretKey,
     boxPublic: box.publicKey,
-    boxSecret: box.privateKey,
+    boxSecret: box.secretKey,
   };
 }
 
@@ -40,12 +40,12 @@ export function generateIdentityKeys(): IdentityKeys {
  * key): what a keystore stores, and what test vectors fix.
  */
 export function identityKeysFromSecrets(signSeed: Uint8Array, boxSecret: Uint8Array): IdentityKeys {
-  const s = lib();
-  const sign = s.crypto_sign_seed_keypair(signSeed);
+  const s = backend();
+  const sign = s.signSeedKeypair(signSeed);
   return {
     signPublic: sign.publicKey,
-    signSecret: sign.privateKey,
-    boxPublic: s.crypto_scalarmult_base(boxSecret),
+    signSecret: sign.secretKey,
+    boxPublic: s.scalarmultBase(boxSecret),
     boxSecret: Uint8Array.from(boxSecret),
   };
 }

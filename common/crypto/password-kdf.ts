@@ -1,5 +1,5 @@
 /** Argon2id (crypto_pwhash) to turn a passphrase into a key-encryption key. */
-import { lib } from './sodium.js';
+import { backend } from './sodium.js';
 
 /** Argon2id cost parameters; stored beside the ciphertext so they can be raised later. */
 export interface KdfParams {
@@ -19,13 +19,5 @@ export function deriveKeyFromPassphrase(
   salt: Uint8Array,
   params: KdfParams,
 ): Uint8Array {
-  const s = lib();
-  return s.crypto_pwhash(
-    32,
-    passphrase,
-    salt,
-    params.opsLimit,
-    params.memLimitBytes,
-    s.crypto_pwhash_ALG_ARGON2ID13,
-  );
+  return backend().argon2id(32, passphrase, salt, params.opsLimit, params.memLimitBytes);
 }

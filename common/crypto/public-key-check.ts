@@ -2,14 +2,14 @@
 import { KomradeError, err, ok, type Result } from '../errors/index.js';
 import { PUBLIC_KEY_BYTES, type PublicKeys } from './keys.js';
 import { randomBytes } from './random.js';
-import { lib } from './sodium.js';
+import { backend } from './sodium.js';
 
 /**
  * True for a 32-byte Ed25519 key libsodium accepts as a point: canonical, on the curve, in the
  * prime-order subgroup and not of small order (every key `crypto_sign_keypair` makes is).
  */
 export function isValidSignKey(key: Uint8Array): boolean {
-  return key.length === PUBLIC_KEY_BYTES && lib().crypto_core_ed25519_is_valid_point(key);
+  return key.length === PUBLIC_KEY_BYTES && backend().isValidEd25519Point(key);
 }
 
 /**
@@ -21,7 +21,7 @@ export function isValidBoxKey(key: Uint8Array): boolean {
   if (key.length !== PUBLIC_KEY_BYTES) return false;
   const scalar = randomBytes(PUBLIC_KEY_BYTES);
   try {
-    const product = lib().crypto_scalarmult(scalar, key);
+    const product = backend().scalarmult(scalar, key);
     // libsodium already throws on an all-zero product; checked again so a change there fails closed.
     return product.some((byte) => byte !== 0);
   } catch {

@@ -2,7 +2,7 @@
  * Mailbox session keys: an ephemeral X25519 key exchange (`crypto_kx`) made once per session, and
  * HMAC-SHA-512-256 (`crypto_auth`) on every request after it. The keys live in memory only.
  */
-import { lib } from './sodium.js';
+import { backend } from './sodium.js';
 
 /** Bytes of a session's MAC key and of each MAC. */
 export const SESSION_KEY_BYTES = 32;
@@ -16,8 +16,7 @@ export interface SessionKeyPair {
 
 /** A fresh ephemeral key pair; used for one handshake and dropped. */
 export function sessionKeyPair(): SessionKeyPair {
-  const { publicKey, privateKey } = lib().crypto_kx_keypair();
-  return { publicKey, secretKey: privateKey };
+  return backend().kxKeypair();
 }
 
 /**
@@ -25,8 +24,7 @@ export function sessionKeyPair(): SessionKeyPair {
  * @throws Error from libsodium for a low-order server key (the exchange would be all zeros)
  */
 export function clientSessionKey(client: SessionKeyPair, serverPublic: Uint8Array): Uint8Array {
-  return lib().crypto_kx_client_session_keys(client.publicKey, client.secretKey, serverPublic)
-    .sharedTx;
+  return backend().kxClientTx(client.publicKey, client.secretKey, serverPublic);
 }
 
 /**
@@ -34,20 +32,19 @@ export function clientSessionKey(client: SessionKeyPair, serverPublic: Uint8Arra
  * @throws Error from libsodium for a low-order client key
  */
 export function serverSessionKey(server: SessionKeyPair, clientPublic: Uint8Array): Uint8Array {
-  return lib().crypto_kx_server_session_keys(server.publicKey, server.secretKey, clientPublic)
-    .sharedRx;
+  return backend().kxServerRx(server.publicKey, server.secretKey, clientPublic);
 }
 
 /** The MAC of `message` under a session key. */
 export function sessionMac(key: Uint8Array, message: Uint8Array): Uint8Array {
-  return lib().crypto_auth(message, key);
+  return backend().auth(message, key);
 }
 
 /** True only when `mac` is the MAC of `message` under `key` (compared in constant time). */
 export function sessionMacVerifies(key: Uint8Array, mac: Uint8Array, message: Uint8Array): boolean {
   if (mac.length !== SESSION_MAC_BYTES || key.length !== SESSION_KEY_BYTES) return false;
   try {
-    return lib().crypto_auth_verify(mac, message, key);
+    return backend().authVerify(mac, message, key);
   } catch {
     return false;
   }

@@ -1,10 +1,10 @@
 /** Ed25519 detached signatures (libsodium crypto_sign). */
-import { lib } from './sodium.js';
+import { backend } from './sodium.js';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './keys.js';
 
 /** Signs `message` with a 64-byte Ed25519 secret key. */
 export function signDetached(message: Uint8Array, signSecret: Uint8Array): Uint8Array {
-  return lib().crypto_sign_detached(message, signSecret);
+  return backend().signDetached(message, signSecret);
 }
 
 /** True only for a valid signature; malformed keys or signatures are simply false. */
@@ -15,7 +15,7 @@ export function verifyDetached(
 ): boolean {
   if (signature.length !== SIGNATURE_BYTES || signPublic.length !== PUBLIC_KEY_BYTES) return false;
   try {
-    return lib().crypto_sign_verify_detached(signature, message, signPublic);
+    return backend().verifyDetached(signature, message, signPublic);
   } catch {
     return false;
   }
