@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as realSleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { randomBytes } from '../../common/crypto/index.js';
@@ -219,6 +220,9 @@ describe('group commit', () => {
       void commit.barrier().then(() => {
         answered = true;
       });
+      // Commit, then let the real fdatasync (thread pool) end: the scrub is tried after it.
+      await vi.advanceTimersByTimeAsync(0);
+      await realSleep(250);
       await vi.advanceTimersByTimeAsync(500);
       expect(db.prepare('SELECT COUNT(*) AS n FROM t').get()).toEqual({ n: 0 });
       expect(answered).toBe(false);

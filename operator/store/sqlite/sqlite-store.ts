@@ -1,4 +1,7 @@
-/** The Operator's store on one SQLite file (better-sqlite3): WAL, full fsync, secure delete. */
+/**
+ * The Operator's store on one SQLite file (better-sqlite3): WAL, secure delete, and an fsync of
+ * the WAL off the event loop before any answer ({@link GroupCommit}).
+ */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -72,9 +75,9 @@ const toPost = (row: PostRow): StoredPost => ({
 /**
  * Implements every store port on one SQLite database. All statements are prepared once. Every
  * method applies its change at once, in the open transaction of this event-loop turn
- * ({@link GroupCommit}); {@link SqliteStore.durable} resolves once that transaction is committed,
- * so all requests of a turn share one fsync, and, if the turn deleted letters, posts or bodies,
- * once the WAL is scrubbed of them.
+ * ({@link GroupCommit}); {@link SqliteStore.durable} resolves once that transaction is committed
+ * and the WAL synced, so all requests of a turn share one fsync (off the event loop), and, if the
+ * turn deleted letters, posts or bodies, once the WAL is scrubbed of them.
  */
 export class SqliteStore implements OperatorStore {
   readonly #db: Database.Database;
@@ -92,7 +95,9 @@ export class SqliteStore implements OperatorStore {
     const db = new Database(file);
     try {
       db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
+      // COMMIT writes the WAL without fsync; GroupCommit syncs it on the thread pool before any
+      // barrier resolves, and checkpoints still sync the WAL and the database (NORMAL, not OFF).
+      db.pragma('synchronous = NORMAL');
       db.pragma('secure_delete = ON');
       // Statement journals (savepoints) hold pre-delete pages: keep them off disk entirely.
       db.pragma('temp_store = MEMORY');
