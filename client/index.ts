@@ -70,6 +70,7 @@ export type {
   CollectiveLogPage,
   FeedPageRequest,
   FetchedLetters,
+  FetchOptions,
   MailWaitOptions,
   MailWaitResult,
   OperatorClient,

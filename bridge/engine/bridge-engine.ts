@@ -44,6 +44,7 @@ import { moveLegacyFollows } from './legacy-follows.js';
 import { Notices } from './notices.js';
 import { Outbox, type HandledBy } from './outbox.js';
 import { QueueRecovery } from './queue-recovery.js';
+import { PendingAcks } from './pending-acks.js';
 import { Sessions, signerOf, type SessionFactory } from './sessions.js';
 
 /** What {@link BridgeEngine} is built from; the adapter's composition root supplies each. */
@@ -114,6 +115,7 @@ function refuseShortPassphrase(passphrase: string): void {
 export class BridgeEngine {
   readonly #deps: BridgeEngineDeps;
   readonly #sessions: Sessions;
+  readonly #acks: PendingAcks;
   readonly #notices: Notices;
   readonly #outbox: Outbox;
   readonly #inbox: Inbox;
@@ -139,11 +141,19 @@ export class BridgeEngine {
       surface: deps.surface,
       logger: deps.logger,
     });
+    this.#acks = new PendingAcks({
+      ackAlone: async (identity, ids) => {
+        const session = this.#sessions.get(identity);
+        if (session !== undefined) await session.operator.ack(signerOf(session), ids);
+      },
+      logger: deps.logger,
+    });
     this.#deliveries = new Deliveries({
       ...context,
       store: deps.store,
       sessions: this.#sessions,
       surface: deps.surface,
+      acks: this.#acks,
     });
     this.#inbox = new Inbox({
       ...context,
@@ -154,6 +164,7 @@ export class BridgeEngine {
       now: deps.now,
       pollIntervalMs: deps.pollIntervalMs ?? 30_000,
       watched: deps.mailWatch !== undefined,
+      acks: this.#acks,
     });
     this.#watcher =
       deps.mailWatch === undefined
@@ -258,6 +269,8 @@ export class BridgeEngine {
     this.#recovery.close();
     await this.#notices.close();
     await Promise.all([this.#outbox.close(), this.#inbox.close(), this.#deliveries.close()]);
+    // No fetch comes any more: what waits for one goes alone, while the sessions are open.
+    await this.#acks.close();
     this.#sessions.closeAll();
   }
 

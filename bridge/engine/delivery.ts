@@ -12,6 +12,7 @@ import type { BridgeStore, Delivery } from '../identity-vault/bridge-store.js';
 import { decodeJob, type JobPayloads } from '../queue/jobs.js';
 import { decodeCollectiveContent, decodeLetterContent } from './collective-content.js';
 import { codeOf } from './job-failures.js';
+import type { PendingAcks } from './pending-acks.js';
 import { openQueue, startWorker, type QueueContext } from './queue-context.js';
 import { signerOf, type Session, type Sessions } from './sessions.js';
 
@@ -20,6 +21,11 @@ export interface DeliveriesDeps extends QueueContext {
   readonly store: BridgeStore;
   readonly sessions: Sessions;
   readonly surface: ChatSurface;
+  /**
+   * Where a shown letter's ids wait for the identity's next fetch to ride on (see
+   * {@link PendingAcks}). Absent: acked at once, alone.
+   */
+  readonly acks?: PendingAcks;
 }
 
 /** Shows fetched mail, then acknowledges it. */
@@ -118,6 +124,15 @@ export class Deliveries {
     const ids = store.delivery(delivery.id)?.operatorIds ?? [];
     if (ids.length === 0) return;
     const bytes = ids.map((o) => fromBase64url(o)).filter((b) => b !== undefined);
+    // Shown and marked so above: only now may the Operator forget it. Until it has, the ledger
+    // keeps the ids (a crash meanwhile fetches the letter again, finds it shown, and acks it).
+    const { acks } = this.#deps;
+    if (acks !== undefined) {
+      acks.add(session.held.id, bytes, () => {
+        store.markAcked(delivery.id, ids);
+      });
+      return;
+    }
     await session.operator.ack(signerOf(session), bytes);
     store.markAcked(delivery.id, ids);
   }

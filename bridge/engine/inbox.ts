@@ -15,6 +15,7 @@ import { decodeJob, type JobPayloads } from '../queue/jobs.js';
 import { encodeCollectiveContent, encodeLetterContent } from './collective-content.js';
 import { codeOf } from './job-failures.js';
 import type { Notices } from './notices.js';
+import type { PendingAcks } from './pending-acks.js';
 import { openQueue, startWorker, type QueueContext } from './queue-context.js';
 import { signerOf, type Session, type Sessions } from './sessions.js';
 
@@ -38,6 +39,11 @@ export interface InboxDeps extends QueueContext {
   readonly pollIntervalMs: number;
   /** True when a mail watcher wakes fetches: then no identity has a poll schedule. */
   readonly watched?: boolean;
+  /**
+   * Acks waiting for a ride: each fetch carries what waits for its identity, and the letters a
+   * fetch lets go without showing wait there too. Absent: those are acked at once, alone.
+   */
+  readonly acks?: PendingAcks;
 }
 
 /** Fetches and triages mail, one identity per job. */
@@ -165,13 +171,25 @@ export class Inbox {
     const { now } = this.#deps;
     await session.client.operatorInfo();
     session.local.pruneProcessed(now() - PROCESSED_LETTER_RETENTION_MS);
-    const batch = await session.operator.fetch(signer, FETCH_LIMIT);
+    const { acks } = this.#deps;
+    // Deleted at the Operator before it reads, so this fetch never brings them back.
+    const ride = acks?.take(identity);
+    let batch;
+    try {
+      batch = await session.operator.fetch(signer, {
+        limit: FETCH_LIMIT,
+        ...(ride === undefined ? {} : { ack: ride.ids }),
+      });
+    } finally {
+      ride?.settle(batch !== undefined);
+    }
     const ackNow: Uint8Array[] = [];
     for (const waiting of batch.letters) {
       if (signal?.aborted === true) break;
       if (await this.#triage(session, waiting)) ackNow.push(waiting.id);
     }
-    if (ackNow.length > 0) await session.operator.ack(signer, ackNow);
+    if (acks !== undefined) acks.add(identity, ackNow);
+    else if (ackNow.length > 0) await session.operator.ack(signer, ackNow);
     await this.#deps.notices.tellAdmissions(session);
     // Tokens refilled beside the fetch, not before a send; a failure is met again by the send.
     await session.client.topUpTokens().catch(() => undefined);

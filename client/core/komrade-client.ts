@@ -731,9 +731,11 @@ export class KomradeClient {
   /**
    * Downloads waiting letters, triages each ({@link KomradeClient.triage}), stores the kept ones
    * encrypted, and only then acknowledges them all (kept, rejected and blocked alike) so none is
-   * lost and none piles up. A letter id processed before is never processed again, a follow or
-   * unfollow older than the newest one applied from its sender is not applied (`stale`), and a
-   * letter older than {@link PROCESSED_LETTER_RETENTION_MS} is rejected.
+   * lost and none piles up. A batch's ids ride on the next fetch (one request a round), so the
+   * last batch is acked by the fetch that finds nothing more: nothing is left at the Operator. A
+   * letter id processed before is never processed again, a follow or unfollow older than the
+   * newest one applied from its sender is not applied (`stale`), and a letter older than
+   * {@link PROCESSED_LETTER_RETENTION_MS} is rejected.
    */
   async checkInbox(): Promise<InboxCheck> {
     const signer = this.#signer();
@@ -760,8 +762,12 @@ export class KomradeClient {
       stale: 'stale',
     };
     const newFollowers: string[] = [];
+    // The previous batch's ids, stored durably here and not yet deleted at the Operator.
+    let unacked: Uint8Array[] = [];
     for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
-      const batch = await this.#operator.fetch(signer);
+      const batch = await this.#operator.fetch(signer, { ack: unacked });
+      // The Operator deleted them before it answered (durably, scrubbed).
+      unacked = [];
       if (batch.letters.length === 0) break;
       const keep: StoredLetter[] = [];
       const keepCollective: StoredCollectiveMessage[] = [];
@@ -793,13 +799,12 @@ export class KomradeClient {
         else if (stored.folder === 'inbox') counts.received++;
         else counts.requested++;
       }
-      // Stored durably above: now the Operator may forget them.
-      await this.#operator.ack(
-        signer,
-        batch.letters.map((l) => l.id),
-      );
-      if (!batch.more) break;
+      // Stored durably above: now the Operator may forget them, with the next fetch. Even
+      // without `more`, that fetch goes: it carries the ack, and finds what arrived meanwhile.
+      unacked = batch.letters.map((l) => l.id);
     }
+    // Only when the rounds ran out with a batch still unacked.
+    if (unacked.length > 0) await this.#operator.ack(signer, unacked);
     // Refilled here, beside the identity's other signed requests, rather than right before a send.
     await this.topUpTokens().catch(() => undefined);
     // Only those still following at the end (a later unfollow in the same run cancels the notice).

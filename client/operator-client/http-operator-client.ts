@@ -54,6 +54,7 @@ import type {
   CollectiveLogPage,
   FeedPageRequest,
   FetchedLetters,
+  FetchOptions,
   MailWaitOptions,
   MailWaitResult,
   OperatorClient,
@@ -271,9 +272,24 @@ export class HttpOperatorClient implements OperatorClient {
     });
   }
 
-  async fetch(signer: RequestSigner, limit?: number): Promise<FetchedLetters> {
-    const body = limit === undefined ? {} : { limit };
-    return this.#call('POST', ROUTES.fetch, body, signer, fetchResponseSchema);
+  async fetch(signer: RequestSigner, options: FetchOptions = {}): Promise<FetchedLetters> {
+    const { limit, ack = [] } = options;
+    const body = {
+      ...(limit === undefined ? {} : { limit }),
+      ...(ack.length === 0 ? {} : { ack: ack.map(toBase64url) }),
+    };
+    const { letters, more, deleted } = await this.#call(
+      'POST',
+      ROUTES.fetch,
+      body,
+      signer,
+      fetchResponseSchema,
+    );
+    if (ack.length === 0) return { letters, more };
+    if (deleted === undefined) {
+      throw new KomradeError('OPERATOR_ERROR', 'The Operator did not say what it deleted.');
+    }
+    return { letters, more, deleted };
   }
 
   /**

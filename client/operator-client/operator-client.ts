@@ -63,6 +63,20 @@ export interface SentToCollective {
 export interface FetchedLetters {
   readonly letters: readonly WaitingLetter[];
   readonly more: boolean;
+  /** Only when the fetch carried `ack`: how many of those letters the Operator deleted. */
+  readonly deleted?: number;
+}
+
+/** What a fetch asks for besides the signer. */
+export interface FetchOptions {
+  /** At most this many letters (the Operator caps it at its own limit). */
+  readonly limit?: number;
+  /**
+   * Ids of letters already stored durably here, to delete before the letters are read: the
+   * deletion is durable and scrubbed before the answer, exactly as {@link OperatorClient.ack}'s.
+   * Empty is the same as absent; at most `MAX_ACK_IDS`.
+   */
+  readonly ack?: readonly Uint8Array[];
 }
 
 /**
@@ -142,7 +156,11 @@ export interface OperatorClient {
    * `TOKEN_INVALID`, `LETTER_SIZE_CLASS`, `NAME_UNKNOWN`.
    */
   sendAnonymously(letter: AnonymousLetter): Promise<SentAnonymously>;
-  fetch(signer: RequestSigner, limit?: number): Promise<FetchedLetters>;
+  /**
+   * The signer's oldest waiting letters (they stay until acked), after deleting `options.ack`:
+   * one request both acks the previous batch and fetches the next.
+   */
+  fetch(signer: RequestSigner, options?: FetchOptions): Promise<FetchedLetters>;
   /**
    * Waits until any of the signers' mailboxes has mail (answers at once if one already has), or
    * `waitMs` passes. One request covers all `signers`, each proving ownership of its mailbox, so

@@ -23,6 +23,7 @@ import type {
   CollectiveLogPage,
   FeedPageRequest,
   FetchedLetters,
+  FetchOptions,
   MailWaitOptions,
   MailWaitResult,
   OperatorClient,
@@ -212,8 +213,9 @@ export class RetryingOperatorClient implements OperatorClient {
     return this.#retry('sendAnonymously', 'always', () => this.#inner.sendAnonymously(letter));
   }
 
-  fetch(signer: RequestSigner, limit?: number): Promise<FetchedLetters> {
-    return this.#retry('fetch', 'always', () => this.#inner.fetch(signer, limit));
+  // Retrying is safe with `ack`: deleting a letter already deleted deletes nothing.
+  fetch(signer: RequestSigner, options?: FetchOptions): Promise<FetchedLetters> {
+    return this.#retry('fetch', 'always', () => this.#inner.fetch(signer, options));
   }
 
   waitForMail(

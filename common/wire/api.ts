@@ -90,9 +90,16 @@ export const receiptSchema = z.strictObject({
 
 export const receiptResponseSchema = z.strictObject({ receipt: receiptSchema });
 
-/** POST /v1/mail/fetch. */
+/** Ids of downloaded letters to delete (the ack route's and the fetch's `ack`). */
+const ackIds = z.array(id).min(1).max(MAX_ACK_IDS);
+
+/**
+ * POST /v1/mail/fetch. `ack` deletes those of the requester's letters first (as the ack route
+ * does), so the ids of one fetch ride on the next: a steady-state round is one request.
+ */
 export const fetchRequestSchema = z.strictObject({
   limit: z.number().int().min(1).max(MAX_FETCH_LETTERS).optional(),
+  ack: ackIds.optional(),
 });
 export const fetchResponseSchema = z.strictObject({
   letters: z.array(
@@ -108,6 +115,8 @@ export const fetchResponseSchema = z.strictObject({
     }),
   ),
   more: z.boolean(),
+  /** Only when the request carried `ack`: how many of those letters were deleted. */
+  deleted: z.number().int().nonnegative().optional(),
 });
 
 /**
@@ -129,7 +138,7 @@ export const waitResponseSchema = z.strictObject({
 });
 
 /** POST /v1/mail/ack: delete downloaded letters. */
-export const ackRequestSchema = z.strictObject({ ids: z.array(id).min(1).max(MAX_ACK_IDS) });
+export const ackRequestSchema = z.strictObject({ ids: ackIds });
 export const ackResponseSchema = z.strictObject({ deleted: z.number().int().nonnegative() });
 
 /** POST /v1/feed/post. */

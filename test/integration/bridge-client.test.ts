@@ -51,7 +51,9 @@ describe('KomradeClient against a real Operator', () => {
     bob.client.accept(alice.name);
     for (let i = 0; i < 7; i++) await alice.client.send(bob.name, `n${i}`);
     // The real client, but fetching three at a time.
-    const threeAtATime = withOverrides(bob.http, { fetch: (signer) => bob.http.fetch(signer, 3) });
+    const threeAtATime = withOverrides(bob.http, {
+      fetch: (signer, options) => bob.http.fetch(signer, { ...options, limit: 3 }),
+    });
     const client = clientOf(threeAtATime, bob.store, bob.keys);
     expect((await client.checkInbox()).received).toBe(7);
     expect(bob.client.inbox()).toHaveLength(7);

@@ -188,7 +188,7 @@ export function operatorClientContract(label: string, start: () => Promise<Contr
         expect(new Set(sent.ids.map(hex)).size).toBe(2);
         await send(ana, [letter(bo, 'three')]);
 
-        const first = await op().fetch(bo.signer, 2);
+        const first = await op().fetch(bo.signer, { limit: 2 });
         expect(texts(first.letters)).toEqual(['one', 'two']);
         expect(first.more).toBe(true);
         expect(first.letters.map((l) => hex(l.id))).toEqual(sent.ids.map(hex));
@@ -210,6 +210,30 @@ export function operatorClientContract(label: string, start: () => Promise<Contr
         expect(texts((await op().fetch(bo.signer)).letters)).toEqual(['b2']);
         expect(await op().ack(bo.signer, toBo.ids)).toBe(1);
         expect(await op().fetch(bo.signer)).toEqual({ letters: [], more: false });
+      });
+
+      it('deletes the acked letters a fetch carries before reading, and only the fetcher’s own', async () => {
+        const [ana, bo, cy] = [await member('ana'), await member('bo'), await member('cy')];
+        const toBo = await send(ana, [letter(bo, 'b1'), letter(bo, 'b2'), letter(bo, 'b3')]);
+        const toCy = await send(ana, [letter(cy, 'c1')]);
+
+        const first = await op().fetch(bo.signer, { limit: 2 });
+        expect(texts(first.letters)).toEqual(['b1', 'b2']);
+        expect(first).not.toHaveProperty('deleted');
+        const next = await op().fetch(bo.signer, {
+          limit: 2,
+          ack: [...first.letters.map((l) => l.id), ...toCy.ids],
+        });
+        expect(texts(next.letters)).toEqual(['b3']);
+        expect(next).toMatchObject({ more: false, deleted: 2 });
+        expect(texts((await op().fetch(cy.signer)).letters)).toEqual(['c1']);
+        // The last batch, acked by the fetch that finds nothing more; an empty ack is none.
+        expect(await op().fetch(bo.signer, { ack: toBo.ids })).toEqual({
+          letters: [],
+          more: false,
+          deleted: 1,
+        });
+        expect(await op().fetch(bo.signer, { ack: [] })).toEqual({ letters: [], more: false });
       });
 
       it('refuses an unknown recipient and a malformed name, and the token stays good', async () => {

@@ -50,6 +50,7 @@ import type {
   CollectiveLogPage,
   FeedPageRequest,
   FetchedLetters,
+  FetchOptions,
   MailWaitOptions,
   MailWaitResult,
   OperatorClient,
@@ -291,12 +292,19 @@ export class FakeOperator implements OperatorClient {
     });
   }
 
-  fetch(signer: RequestSigner, limit?: number): Promise<FetchedLetters> {
+  /** Like the Operator: deletes the signer's letters among `ack` first, then reads. */
+  fetch(signer: RequestSigner, options: FetchOptions = {}): Promise<FetchedLetters> {
     return answer(() => {
       this.#signed(signer);
+      const ack = options.ack ?? [];
+      const deleted = ack.length === 0 ? undefined : this.#delete(signer.name, ack);
       const box = this.mailboxes.get(signer.name) ?? [];
-      const n = Math.min(limit ?? this.fetchLimit, this.fetchLimit);
-      return { letters: box.slice(0, n), more: box.length > n };
+      const n = Math.min(options.limit ?? this.fetchLimit, this.fetchLimit);
+      return {
+        letters: box.slice(0, n),
+        more: box.length > n,
+        ...(deleted === undefined ? {} : { deleted }),
+      };
     });
   }
 
@@ -357,12 +365,16 @@ export class FakeOperator implements OperatorClient {
   ack(signer: RequestSigner, ids: readonly Uint8Array[]): Promise<number> {
     return answer(() => {
       this.#signed(signer);
-      const box = this.mailboxes.get(signer.name) ?? [];
-      const gone = new Set(ids.map((id) => Buffer.from(id).toString('hex')));
-      const kept = box.filter((l) => !gone.has(Buffer.from(l.id).toString('hex')));
-      this.mailboxes.set(signer.name, kept);
-      return box.length - kept.length;
+      return this.#delete(signer.name, ids);
     });
+  }
+
+  #delete(name: string, ids: readonly Uint8Array[]): number {
+    const box = this.mailboxes.get(name) ?? [];
+    const gone = new Set(ids.map((id) => Buffer.from(id).toString('hex')));
+    const kept = box.filter((l) => !gone.has(Buffer.from(l.id).toString('hex')));
+    this.mailboxes.set(name, kept);
+    return box.length - kept.length;
   }
 
   /** Like the Operator: the author must be the signer and sign it; it expires `days` from now. */
