@@ -163,7 +163,7 @@ async function main(): Promise<void> {
 
   // The database, its WAL and the key files are readable by the Operator's user only.
   process.umask(0o077);
-  await initCrypto();
+  const cryptoBuild = await initCrypto();
   const configPath = args.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
   const config = loadOperatorConfig(configPath);
   const logger = createJsonLogger({ level: config.log.level });
@@ -201,7 +201,7 @@ async function main(): Promise<void> {
   }
   sweeper.start();
   const port = Number(new URL(url).port);
-  logger.info('operator.started', { port });
+  logger.info('operator.started', { port, sodium: cryptoBuild });
   process.stdout.write(`Komrade Operator listening on ${url}\n`);
 
   const onion: OnionService | undefined = insecureNoTor

@@ -62,6 +62,23 @@ describe('Operator process', () => {
     expect(await second.exited).toBe(0);
   });
 
+  it('says in its start-up log which libsodium build it runs: native by default, WebAssembly when told', async () => {
+    const native = await start({ powBits: 4, config: { log: { level: 'info' } } });
+    const forced = await start({
+      powBits: 4,
+      config: { log: { level: 'info' } },
+      env: { KOMRADE_CRYPTO: 'wasm' },
+    });
+    const started = (operator: OperatorProcess) =>
+      operator
+        .stderr()
+        .split('\n')
+        .filter((line) => line.includes('"operator.started"'))
+        .map((line) => (JSON.parse(line) as { sodium?: string }).sodium);
+    expect(started(native)).toEqual(['native']);
+    expect(started(forced)).toEqual(['wasm']);
+  });
+
   it('keeps its state through SIGKILL too (every answered write was committed)', async () => {
     const first = await start({ powBits: 4 });
     const client = new TestClient(first.url);
