@@ -3,7 +3,11 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 import tsdoc from 'eslint-plugin-tsdoc';
 
+/** Signal's library: pairwise sessions live in client/ratchet/ and nowhere else. */
+const LIBSIGNAL = '@signalapp/libsignal-client';
+
 const NATIVE_OR_SERVER = [
+  LIBSIGNAL,
   'ioredis',
   'bullmq',
   'grammy',
@@ -104,7 +108,7 @@ export default tseslint.config(
   {
     files: ['operator/**/*.ts'],
     rules: zone(
-      ['ioredis', 'bullmq', 'grammy', 'discord.js'],
+      [LIBSIGNAL, 'ioredis', 'bullmq', 'grammy', 'discord.js'],
       [
         {
           group: ['**/bridge/**', '**/adapters/**'],
@@ -117,11 +121,16 @@ export default tseslint.config(
       ],
     ),
   },
-  {
-    // One identity's client: what the CLI runs. It never needs the many-identity host or its queues.
-    files: ['client/**/*.ts'],
+  ...[
+    // One identity's client: what the CLI runs. It never needs the many-identity host or its
+    // queues; libsignal only in client/ratchet/, behind the Ratchet.
+    { files: ['client/**/*.ts'], ignores: ['client/ratchet/**'], extra: [LIBSIGNAL] },
+    { files: ['client/ratchet/**/*.ts'], extra: [] },
+  ].map(({ files, ignores, extra }) => ({
+    files,
+    ...(ignores === undefined ? {} : { ignores }),
     rules: zone(
-      ['grammy', 'discord.js', 'bullmq', 'ioredis'],
+      [...extra, 'grammy', 'discord.js', 'bullmq', 'ioredis'],
       [
         {
           group: ['**/operator/**', '**/adapters/**', '**/bridge/**'],
@@ -134,11 +143,11 @@ export default tseslint.config(
         },
       ],
     ),
-  },
+  })),
   {
     files: ['bridge/**/*.ts'],
     rules: zone(
-      ['grammy', 'discord.js'],
+      [LIBSIGNAL, 'grammy', 'discord.js'],
       [
         {
           group: ['**/operator/**', '**/adapters/**'],
@@ -159,19 +168,19 @@ export default tseslint.config(
     files: ['adapters/cli/**/*.ts'],
     rules: adapterZone(
       'cli',
-      ['grammy', 'discord.js', 'bullmq', 'ioredis', 'better-sqlite3'],
+      [LIBSIGNAL, 'grammy', 'discord.js', 'bullmq', 'ioredis', 'better-sqlite3'],
       [{ group: ['**/bridge/**'], message: 'The CLI serves one identity: client/ only.' }],
     ),
   },
   {
     files: ['adapters/telegram/**/*.ts'],
-    rules: adapterZone('telegram', ['discord.js', 'bullmq', 'better-sqlite3']),
+    rules: adapterZone('telegram', [LIBSIGNAL, 'discord.js', 'bullmq', 'better-sqlite3']),
   },
   {
     files: ['adapters/discord/**/*.ts'],
     rules: adapterZone(
       'discord',
-      ['grammy', 'bullmq', 'better-sqlite3'],
+      [LIBSIGNAL, 'grammy', 'bullmq', 'better-sqlite3'],
       [{ group: ['@grammyjs/*'], message: 'grammY lives in adapters/telegram only.' }],
     ),
   },

@@ -19,7 +19,6 @@ import {
   formatSessionAuth,
   fromBase64url,
   proveClaim,
-  sealLetter,
   sessionRequestBytes,
   signRequest,
   solveProofOfWork,
@@ -27,6 +26,7 @@ import {
   tokenEpochInfo,
   tokenEpochOf,
 } from '../common/wire/index.js';
+import { framedLetter } from '../test/support/framed-letter.js';
 
 /** A registered komrade the benchmark acts as. */
 export interface Komrade {
@@ -133,6 +133,8 @@ export async function registerKomrade(
     signKey: keys.signPublic,
     boxKey: keys.boxPublic,
     keyHolder: 'self' as const,
+    // Shaped like libsignal's Curve25519 key: the Operator checks the shape only.
+    ratchetKey: Uint8Array.of(0x05, ...randomBytes(32)),
   };
   const pow = await solveProofOfWork(claimBytesForPow(claim), powBits);
   await callOperator(endpoint, '/v1/register', {
@@ -140,6 +142,7 @@ export async function registerKomrade(
     signKey: toBase64url(keys.signPublic),
     boxKey: toBase64url(keys.boxPublic),
     keyHolder: claim.keyHolder,
+    ratchetKey: toBase64url(claim.ratchetKey),
     pop: toBase64url(proveClaim(claim, keys.signSecret)),
     pow: toBase64url(pow),
   });
@@ -214,21 +217,16 @@ export async function sendAnonymously(
   return callOperator(endpoint, TOKEN_ROUTES.send, { to, sealed, token });
 }
 
-/** A real sealed letter of about `bytes` bytes, as base64url for a send request. */
+/**
+ * A sealed letter of about `bytes` bytes, as base64url for a send request: framed and sealed as
+ * a real one, its ratchet layer a stand-in (the Operator never opens it; see framed-letter.ts).
+ */
 export function sealedLetter(from: Komrade, to: Komrade, bytes: number): string {
   return toBase64url(
-    sealLetter(
-      {
-        v: 1,
-        kind: 'text',
-        from: from.name,
-        to: to.name,
-        sentAt: Date.now(),
-        id: randomBytes(16),
-        body: 'x'.repeat(Math.max(1, bytes - 48)),
-      },
-      from.keys.signSecret,
-      to.keys.boxPublic,
+    framedLetter(
+      from,
+      { name: to.name, boxPublic: to.keys.boxPublic },
+      'x'.repeat(Math.max(1, bytes - 48)),
     ),
   );
 }

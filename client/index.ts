@@ -26,6 +26,7 @@ export {
 // What the core prepares (sealed, every check passed) and how it triages a fetched letter
 export type {
   DropReason,
+  SessionReset,
   PrepareOptions,
   PreparedCollectiveMessage,
   PreparedLetter,
@@ -167,3 +168,14 @@ export { isRecipientFault, recipientFailure } from './core/recipient-failure.js'
 export { sealToMembers, type MemberKey, type MemberSealing } from './core/seal-to-members.js';
 export { PROCESSED_LETTER_RETENTION_MS } from './local-store/local-store.js';
 export { openPrivateDatabase } from './sqlite/open-private-database.js';
+
+// Forward secrecy (pairwise libsignal sessions)
+export {
+  Ratchet,
+  prepareRestoredStore,
+  ratchetKeyOf,
+  type RatchetMessage,
+  type RatchetOpened,
+  type RatchetPeer,
+  type RatchetStore,
+} from './ratchet/index.js';

@@ -18,6 +18,12 @@ export {
   type AnonymousSendDeps,
   type AnonymousSent,
 } from './http/routes/anonymous-send.js';
+// Prekeys: the bundle route's logic as a plain function
+export {
+  bundleHash,
+  fetchPrekeyBundle,
+  type PrekeyBundleDeps,
+} from './http/routes/prekey-bundle.js';
 export { TokenVerifier, spentTokenHash } from './tokens/check-token.js';
 export { decodeFeedCursor, encodeFeedCursor } from './http/feed-cursor.js';
 export type { Clock } from './clock.js';
@@ -89,6 +95,15 @@ export {
   type StoredLetter,
 } from './store/mailbox.js';
 export type { OperatorStore } from './store/operator-store.js';
+export {
+  HANDOUT_PERIOD_MS,
+  handoutHour,
+  type HandoutLimit,
+  type PrekeyCounts,
+  type PrekeyStore,
+  type PrekeysToStore,
+  type TakenBundle,
+} from './store/prekey-store.js';
 export type { RegisteredKomrade, Registry } from './store/registry.js';
 export type { ReplayGuard } from './store/replay-guard.js';
 export type { SpentDeposit, TokenLedger, TokenSpend } from './store/token-ledger.js';

@@ -16,6 +16,7 @@ import {
   MAX_BACKUP_BYTES,
   SqliteLocalStore,
   openBackup,
+  prepareRestoredStore,
   sealBackup,
   snapshotLocalStore,
   writeBackupFile,
@@ -332,6 +333,8 @@ function checkRestoredStore(path: string, storageKey: Uint8Array): string {
     const store = new SqliteLocalStore(path, { storageKey });
     try {
       operator = store.operatorUrl();
+      // Its sessions are behind the peers': archived, so the next letters start new ones.
+      prepareRestoredStore(store);
     } finally {
       store.close();
     }

@@ -110,6 +110,12 @@ export function hintFor(code: ErrorCode, context: HintContext): string | undefin
     case 'TOKEN_SPENT':
     case 'TOKEN_INVALID':
       return 'Try again: komrade takes a fresh token for the letter.';
+    case 'PREKEYS_MISSING':
+      return `${at(context.name, 'They')} ${context.name === undefined ? 'have' : 'has'} not published prekeys yet, so no forward-secret session can start: ask them to open Komrade once (e.g. \`komrade inbox\`).`;
+    case 'RATCHET_KEY_SET':
+    case 'PREKEY_ID_USED':
+    case 'PREKEYS_FULL':
+      return undefined;
     case 'LETTER_SIZE_CLASS':
       return "This komrade and the Operator disagree on letter sizes; update komrade, or tell the Operator's administrator.";
   }

@@ -43,6 +43,18 @@ export class LazyOperatorClient implements OperatorClient {
     return this.#do((c) => c.lookup(...args));
   }
 
+  setRatchetKey(...args: Args<'setRatchetKey'>) {
+    return this.#do((c) => c.setRatchetKey(...args));
+  }
+
+  uploadPrekeys(...args: Args<'uploadPrekeys'>) {
+    return this.#do((c) => c.uploadPrekeys(...args));
+  }
+
+  fetchPrekeyBundle(...args: Args<'fetchPrekeyBundle'>) {
+    return this.#do((c) => c.fetchPrekeyBundle(...args));
+  }
+
   issueTokens(...args: Args<'issueTokens'>) {
     return this.#do((c) => c.issueTokens(...args));
   }

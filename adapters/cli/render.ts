@@ -1,4 +1,5 @@
 /** Human-readable text for each command's result. Pure: output.ts does the writing. */
+import { sessionResetLine } from './session-reset-line.js';
 import type {
   Contact,
   FeedView,
@@ -95,6 +96,7 @@ export function renderInbox(
   if (check.stale > 0) news.push(`${check.stale} old or repeated ignored`);
   lines.push(`${news.join(', ')}.`);
   for (const name of check.newFollowers) lines.push(`@${name} now follows you.`);
+  for (const reset of check.sessionResets) lines.push(sessionResetLine(reset));
   for (const name of check.admitted) lines.push(`You are now a member of @${name}.`);
   if (letters.length === 0) lines.push('', 'Your inbox is empty.');
   for (const letter of letters) lines.push('', renderLetter(letter));

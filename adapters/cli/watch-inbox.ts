@@ -1,4 +1,5 @@
 /** `komrade inbox --watch`: the inbox once, then each new letter as soon as the Operator has it. */
+import { sessionResetLine } from './session-reset-line.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { InboxCheck, KomradeClient, ReceivedLetter } from '../../client/index.js';
 import { isKomradeError } from '../../common/errors/index.js';
@@ -67,6 +68,7 @@ function renderNews(check: InboxCheck, collectives: readonly string[]): string[]
   }
   if (check.rejected > 0) lines.push(`${check.rejected} rejected (failed verification).`);
   for (const name of check.newFollowers) lines.push(`@${name} now follows you.`);
+  for (const reset of check.sessionResets) lines.push(sessionResetLine(reset));
   for (const name of check.admitted) lines.push(`You are now a member of @${name}.`);
   return lines;
 }

@@ -45,6 +45,11 @@ export type ChatNotice =
   | { readonly kind: 'send-failed'; readonly to: string; readonly code: string }
   | { readonly kind: 'sent'; readonly to: string }
   | { readonly kind: 'new-follower'; readonly name: string }
+  /**
+   * A session with `name` was replaced: `lost` when their letter could not be opened here (ask
+   * them to send it again), else they started anew (lost theirs or restored a backup).
+   */
+  | { readonly kind: 'session-reset'; readonly name: string; readonly lost: boolean }
   /** A message to `collective` was given up on (e.g. the sender is no longer a member). */
   | { readonly kind: 'collective-send-failed'; readonly collective: string; readonly code: string }
   /** To members held by this adapter: someone asked to join. */

@@ -144,7 +144,10 @@ export class BridgeEngine {
     this.#acks = new PendingAcks({
       ackAlone: async (identity, ids) => {
         const session = this.#sessions.get(identity);
-        if (session !== undefined) await session.operator.ack(signerOf(session), ids);
+        if (session === undefined) return;
+        await session.operator.ack(signerOf(session), ids);
+        // Deleted at the Operator: the ratchet's opened copies are not needed any more.
+        session.client.forgetOpened(ids);
       },
       logger: deps.logger,
     });

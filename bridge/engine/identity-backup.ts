@@ -6,7 +6,7 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { openBackup, sealBackup } from '../../client/index.js';
+import { openBackup, prepareRestoredStore, sealBackup } from '../../client/index.js';
 import { snapshotLocalStore, writeLocalStoreImage } from '../../client/index.js';
 import type { IdentityKeys, KdfParams } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
@@ -152,6 +152,8 @@ export async function openIdentityBackup(
         );
       }
       name = own.name;
+      // Its sessions are behind the peers': archived, so the next letters start new ones.
+      prepareRestoredStore(local);
     } finally {
       local.close();
     }

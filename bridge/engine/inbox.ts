@@ -183,16 +183,23 @@ export class Inbox {
     } finally {
       ride?.settle(batch !== undefined);
     }
+    // Deleted at the Operator: the ratchet's opened copies are not needed any more.
+    if (ride !== undefined) session.client.forgetOpened(ride.ids);
     const ackNow: Uint8Array[] = [];
     for (const waiting of batch.letters) {
       if (signal?.aborted === true) break;
       if (await this.#triage(session, waiting)) ackNow.push(waiting.id);
     }
     if (acks !== undefined) acks.add(identity, ackNow);
-    else if (ackNow.length > 0) await session.operator.ack(signer, ackNow);
+    else if (ackNow.length > 0) {
+      await session.operator.ack(signer, ackNow);
+      session.client.forgetOpened(ackNow);
+    }
     await this.#deps.notices.tellAdmissions(session);
     // Tokens refilled beside the fetch, not before a send; a failure is met again by the send.
     await session.client.topUpTokens().catch(() => undefined);
+    // Prekeys checked at most hourly, so strangers can always start a session.
+    await session.client.publishPrekeys().catch(() => undefined);
   }
 
   /**
@@ -211,6 +218,11 @@ export class Inbox {
       return false;
     }
     const operatorId = toBase64url(waiting.id);
+    if (triaged.sessionReset !== undefined) {
+      const { name, lost } = triaged.sessionReset;
+      // A courtesy, like a new follower's notice: not retried.
+      await this.#deps.notices.tell(session, { kind: 'session-reset', name, lost });
+    }
     switch (triaged.action) {
       case 'keep-letter': {
         const { letter, folder } = triaged.stored;

@@ -47,6 +47,12 @@ export const JOB_FAILURES: Readonly<Record<ErrorCode, JobFailure>> = Object.free
   LETTER_SIZE_CLASS: 'permanent',
   // The client opens a new session itself; one that still fails is tried again later.
   SESSION_UNKNOWN: 'retry',
+  // Forward secrecy: a set ratchet key, a refused prekey id or a full store stay as they are; the
+  // recipient may publish prekeys later.
+  RATCHET_KEY_SET: 'permanent',
+  PREKEYS_MISSING: 'retry',
+  PREKEY_ID_USED: 'permanent',
+  PREKEYS_FULL: 'permanent',
   INTERNAL: 'retry',
   // Raised on this side
   DECODE_FAILED: 'permanent',

@@ -12,7 +12,8 @@ import {
   collectivePowBytes,
   genesisDraft,
   namesInSigned,
-  openCollectiveMessage,
+  openCollectiveBody,
+  openKeyEnvelope,
   signCollectiveEvent,
   verifyCollectiveMessage,
   type CollectiveEvent,
@@ -20,6 +21,7 @@ import {
   type Constitution,
   type OpenProposal,
   type ProposalChange,
+  type SealedCollectiveMessage,
   type SignedCollectiveEvent,
 } from '../../common/collectives/index.js';
 import type { IdentityKeys } from '../../common/crypto/index.js';
@@ -38,6 +40,7 @@ import {
 } from '../../common/wire/index.js';
 import type { LocalStore, StoredCollectiveMessage } from '../local-store/local-store.js';
 import type { OperatorClient, RequestSigner } from '../operator-client/operator-client.js';
+import type { Ratchet } from '../ratchet/index.js';
 import { CollectiveReplica, seqOf } from './collective-replica.js';
 import { KeyedLock } from './keyed-lock.js';
 import { checkMessageText } from './message-text.js';
@@ -46,6 +49,7 @@ import type {
   PrepareOptions,
   PreparedCollectiveMessage,
   ResealedCollectiveMessage,
+  SessionReset,
 } from './prepared.js';
 import { isRecipientFault } from './recipient-failure.js';
 import { sealToMembers, type MemberKey } from './seal-to-members.js';
@@ -89,7 +93,22 @@ export interface CollectivesHost {
   operatorInfo(): Promise<OperatorInfo>;
   /** A receipt checked against the pinned Operator key (cached), or `NAME_UNKNOWN`. */
   receiptOf(name: string): Promise<Receipt>;
+  /** The identity's one ratchet: each member's content key goes through their session. */
+  readonly ratchet: Pick<Ratchet, 'encryptMany' | 'decrypt'>;
+  /**
+   * After a message from `sender` that no session opens: a new session with them, as for a
+   * letter (rate-limited; nothing for a blocked komrade).
+   */
+  resetSession(sender: Receipt): Promise<void>;
 }
+
+/**
+ * What opening a collective message gave: the message to keep or why not, and a session reset
+ * the user should hear of (the sender started a new session, or none here opened theirs).
+ */
+export type CollectiveOpening = Result<StoredCollectiveMessage> & {
+  readonly sessionReset?: SessionReset;
+};
 
 /** A step of an action: the next event to append, or the answer. */
 type Step<T> =
@@ -126,6 +145,13 @@ const conflictPause = (conflict: number): number =>
 // (names have no `:`), so telling survives restarts without a table of its own.
 const toldSender = (collective: string) => `admitted:${collective}`;
 const toldId = (seq: number) => new TextEncoder().encode(`admit#${seq}`);
+
+/** Bytes of the send request's JSON: base64url grows each envelope by a third. */
+const requestBytesOf = (collective: string, sealed: SealedCollectiveMessage): number =>
+  128 +
+  collective.length +
+  Math.ceil((sealed.body.length * 4) / 3) +
+  sealed.keys.reduce((sum, k) => sum + 24 + k.to.length + Math.ceil((k.sealed.length * 4) / 3), 0);
 
 const notMember = (collective: string) =>
   new KomradeError('NOT_MEMBER', `You are not a member of @${collective}.`);
@@ -658,26 +684,47 @@ export class Collectives {
     message: CollectiveMessage,
     info: OperatorInfo,
   ): Promise<ResealedCollectiveMessage | undefined> {
-    if (!replica.isMember(message.from)) throw notMember(replica.name);
+    const name = replica.name;
+    if (!replica.isMember(message.from)) throw notMember(name);
     const others = replica.state().members.filter((m) => m !== message.from);
     if (others.length === 0) return undefined;
     const recipients: MemberKey[] = [];
     for (const member of others) {
       try {
-        const receipt = replica.receipt(member) ?? (await this.#host.receiptOf(member));
-        recipients.push({ name: member, boxKey: receipt.boxKey });
+        let receipt = replica.receipt(member) ?? (await this.#host.receiptOf(member));
+        // A log's receipt may predate the member's ratchet key: the registry's current one.
+        if (receipt.ratchetKey === null) receipt = await this.#host.receiptOf(member);
+        recipients.push({ name: member, boxKey: receipt.boxKey, ratchetKey: receipt.ratchetKey });
       } catch (error) {
         // One member's unusable record must not keep the message from the others.
         if (!isRecipientFault(error)) throw error;
         recipients.push({ name: member, error });
       }
     }
-    const sealing = sealToMembers(message, this.#host.keys.signSecret, recipients);
     const limit = info.limits.sealedLetterBytes;
-    if (sealing.sealed.body.length > limit) {
+    // Refused before any session moves: a body too large must not spend message keys.
+    const checkBody = (body: Uint8Array) => {
+      if (body.length > limit) {
+        throw new KomradeError(
+          'LETTER_TOO_LARGE',
+          `The sealed message is ${body.length} bytes; this Operator accepts at most ${limit}.`,
+        );
+      }
+    };
+    const sealing = await sealToMembers(
+      message,
+      this.#host.keys.signSecret,
+      recipients,
+      this.#host.ratchet,
+      checkBody,
+    );
+    const request = requestBytesOf(name, sealing.sealed);
+    if (request > info.limits.requestBytes) {
       throw new KomradeError(
         'LETTER_TOO_LARGE',
-        `The sealed message is ${sealing.sealed.body.length} bytes; this Operator accepts at most ${limit}.`,
+        `The message to ${others.length} members is a ${request}-byte request; this Operator ` +
+          `accepts at most ${info.limits.requestBytes} (first messages to members without a ` +
+          `session are ~2 KB each: it fits once more of them have answered).`,
       );
     }
     return sealing;
@@ -716,34 +763,70 @@ export class Collectives {
   }
 
   /**
-   * Opens a collective message, verifies it against its sender's registered key, and checks in
-   * the verified log (synced when it does not already show it) that the sender and this komrade
-   * are both current members. Does not store it.
+   * Opens a collective message: the key envelope's seal, then the content key in the ratchet
+   * session with the sender it names (their registered ratchet key), then the body, verified
+   * against the sender's registered key; and checks in the verified log (synced when it does not
+   * already show it) that the sender and this komrade are both current members. Does not store it.
+   * A message the ratchet opened before (a replay) is refused; one no session opens is refused
+   * and starts a new session with its sender, as a letter does.
+   * @param letter - the waiting letter: its Operator id, key envelope and shared body
    * @returns the message, or `LETTER_INVALID` / `NOT_MEMBER` / `COLLECTIVE_INVALID` when it must
    * not be shown; throws only what may be temporary (e.g. the Operator unreachable)
    */
   async open(
-    letter: { readonly sealed: Uint8Array; readonly body: Uint8Array },
+    letter: { readonly id: Uint8Array; readonly sealed: Uint8Array; readonly body: Uint8Array },
     receivedAt: number,
-  ): Promise<Result<StoredCollectiveMessage>> {
+  ): Promise<CollectiveOpening> {
     const me = this.#host.signer().name;
-    const opened = openCollectiveMessage(letter.sealed, letter.body, this.#host.keys);
-    if (!opened.ok) return opened;
-    const { message } = opened.value;
+    const envelope = openKeyEnvelope(letter.sealed, this.#host.keys);
+    if (!envelope.ok) return envelope;
+    const { from, type, msg, renewed } = envelope.value;
     let sender: Receipt;
     try {
-      sender = await this.#host.receiptOf(message.from);
+      sender = await this.#host.receiptOf(from);
     } catch (error) {
-      if (!isKomradeError(error, 'NAME_UNKNOWN')) throw error;
+      if (!isKomradeError(error, 'NAME_UNKNOWN') && !isKomradeError(error, 'NAME_INVALID')) {
+        throw error;
+      }
+      return err(new KomradeError('LETTER_INVALID', `Collective message from unknown @${from}.`));
+    }
+    const decrypted = await this.#host.ratchet.decrypt(
+      sender,
+      { type, msg, ...(renewed === true ? { renewed } : {}) },
+      letter.id,
+      letter.sealed,
+    );
+    if (decrypted.status === 'undecryptable') {
+      await this.#host.resetSession(sender);
+      return {
+        ...err(
+          new KomradeError(
+            'LETTER_INVALID',
+            `A collective message from @${from} could not be decrypted here (a lost or restored session): a new session was started.`,
+          ),
+        ),
+        sessionReset: { name: from, lost: true },
+      };
+    }
+    if (decrypted.status !== 'opened') {
       return err(
-        new KomradeError('LETTER_INVALID', `Collective message from unknown @${message.from}.`),
+        new KomradeError(
+          'LETTER_INVALID',
+          decrypted.status === 'duplicate'
+            ? `A collective message from @${from} was opened here before: a replay.`
+            : `A collective message claiming to be from @${from} was not made with their registered key.`,
+        ),
       );
     }
+    const reset = decrypted.reset ? { sessionReset: { name: from, lost: false } } : {};
+    const opened = openCollectiveBody(decrypted.plaintext, letter.body, from);
+    if (!opened.ok) return { ...opened, ...reset };
+    const { message } = opened.value;
     const verified = verifyCollectiveMessage(opened.value, sender.signKey);
-    if (!verified.ok) return verified;
+    if (!verified.ok) return { ...verified, ...reset };
     const members = await this.#membersCheck(message, me);
-    if (!members.ok) return members;
-    return ok({ message: verified.value, receivedAt });
+    if (!members.ok) return { ...members, ...reset };
+    return { ...ok({ message: verified.value, receivedAt }), ...reset };
   }
 
   async #membersCheck(message: CollectiveMessage, me: string): Promise<Result<true>> {

@@ -10,15 +10,19 @@ import {
   ID_BYTES,
   MAX_LETTER_TEXT_BYTES,
   MAX_POST_BODY_BYTES,
+  LETTER_RATCHET_FRAME_MAX_BYTES,
   bytesEqual,
   claimBytesForPow,
   decodeSignedPost,
   openFeedPage,
-  openLetter,
+  openRatchetLetter,
+  openSignedLetter,
   parseNewName,
   proveClaim,
-  sealLetter,
   sealPost,
+  sealRatchetLetter,
+  signLetter,
+  sizeClassFor,
   solveProofOfWork,
   toBase64url,
   verifyLetter,
@@ -28,6 +32,7 @@ import {
   type Letter,
   type OperatorInfo,
   type PowProgress,
+  type PrekeyBundle,
   type Receipt,
 } from '../../common/wire/index.js';
 import {
@@ -47,6 +52,7 @@ import type {
   SentAnonymously,
   WaitingLetter,
 } from '../operator-client/operator-client.js';
+import { Ratchet, ratchetKeyOf } from '../ratchet/index.js';
 import { TokenWallet, letterKey } from '../tokens/token-wallet.js';
 import { DEFAULT_FAN_OUT_WINDOW, fanOutDelays, type FanOutWindow } from './fan-out.js';
 import type {
@@ -71,6 +77,7 @@ import type {
   PreparedLetter,
   PreparedPost,
   ResealedCollectiveMessage,
+  SessionReset,
   Triaged,
 } from './prepared.js';
 import { isRecipientFault, recipientFailure } from './recipient-failure.js';
@@ -156,6 +163,10 @@ export interface FeedOptions {
 }
 
 const DAY_MS = 86_400_000;
+/** How often prekeys are checked at the Operator (one-time ones are handed out at most 20 an hour). */
+const PREKEY_CHECK_MS = 3_600_000;
+/** A reset letter goes to one komrade at most this often (a forger could otherwise make us spend). */
+const RESET_INTERVAL_MS = 3_600_000;
 // A misbehaving Operator could answer `more: true` forever; stop after this many rounds.
 const MAX_FETCH_ROUNDS = 1_000;
 
@@ -189,6 +200,12 @@ function shuffled<T>(items: readonly T[], random: (length: number) => Uint8Array
   return out;
 }
 
+const tooLarge = (bytes: number, info: OperatorInfo) =>
+  new KomradeError(
+    'LETTER_TOO_LARGE',
+    `The sealed letter would be ${bytes} bytes or more; this Operator accepts at most ${info.limits.sealedLetterBytes}.`,
+  );
+
 function checkPostText(text: string): void {
   checkMessageText(text, 'post', MAX_POST_BODY_BYTES, 'POST_INVALID');
 }
@@ -216,6 +233,8 @@ export class KomradeClient {
   readonly #wallet: TokenWallet;
   readonly #pause: (ms: number) => Promise<void>;
   readonly #fanOut: FanOutWindow;
+  readonly #ratchet: Ratchet;
+  #ownRatchetKey: Uint8Array | undefined;
   #info: OperatorInfo | undefined;
 
   constructor(deps: KomradeClientDeps) {
@@ -242,6 +261,13 @@ export class KomradeClient {
       // Token inputs are secrets: always from the system's randomness, never the id test seam.
       ...(deps.tokenBatch === undefined ? {} : { batch: deps.tokenBatch }),
     });
+    this.#ratchet = new Ratchet({
+      store: deps.store,
+      keys: deps.keys,
+      self: () => this.#signer().name,
+      fetchBundle: (name) => this.#fetchBundle(name),
+      now: deps.now,
+    });
     this.#collectives = new Collectives({
       operator: deps.operator,
       store: deps.store,
@@ -252,6 +278,11 @@ export class KomradeClient {
       signer: () => this.#signer(),
       operatorInfo: () => this.operatorInfo(),
       receiptOf: (name) => this.#receiptOf(name),
+      ratchet: this.#ratchet,
+      resetSession: (sender) =>
+        this.#store.contactState(sender.name) === 'blocked'
+          ? Promise.resolve()
+          : this.#resetSession(sender),
     });
   }
 
@@ -303,6 +334,7 @@ export class KomradeClient {
       signKey: this.#keys.signPublic,
       boxKey: this.#keys.boxPublic,
       keyHolder: this.#keyHolder,
+      ratchetKey: this.#ratchetKey,
     };
     const pop = proveClaim(claim, this.#keys.signSecret);
     options.onSolving?.({ bits: info.powBits, expected: 2 ** info.powBits });
@@ -330,6 +362,8 @@ export class KomradeClient {
       );
     }
     this.#store.saveOwnReceipt(receipt);
+    // Without prekeys nobody can write to us; a failure here is retried by the next inbox check.
+    await this.publishPrekeys({ force: true }).catch(() => undefined);
     return profileOf(receipt);
   }
 
@@ -337,8 +371,84 @@ export class KomradeClient {
     return (
       bytesEqual(receipt.signKey, this.#keys.signPublic) &&
       bytesEqual(receipt.boxKey, this.#keys.boxPublic) &&
+      (receipt.ratchetKey === null || bytesEqual(receipt.ratchetKey, this.#ratchetKey)) &&
       receipt.keyHolder === this.#keyHolder
     );
+  }
+
+  get #ratchetKey(): Uint8Array {
+    this.#ownRatchetKey ??= ratchetKeyOf(this.#keys);
+    return this.#ownRatchetKey;
+  }
+
+  /**
+   * Keeps first contact possible: registers this identity's ratchet key if its registration
+   * predates forward secrecy (a signed update; the Operator answers a new receipt), publishes the
+   * signed and Kyber prekeys, and a new batch of one-time prekeys when the Operator holds few.
+   * Runs at most once an hour unless `force`d (registration, a restore).
+   * @returns how many one-time prekeys the Operator holds now, or `undefined` when not due
+   */
+  async publishPrekeys(options: { readonly force?: boolean } = {}): Promise<number | undefined> {
+    const signer = this.#signer();
+    const last = this.#store.prekeysPublishedAt();
+    const now = this.#now();
+    if (
+      options.force !== true &&
+      last !== undefined &&
+      now - last < PREKEY_CHECK_MS &&
+      now >= last
+    ) {
+      return undefined;
+    }
+    const info = await this.operatorInfo();
+    const own = this.#store.ownReceipt();
+    if (own !== undefined && own.ratchetKey === null) {
+      const claim = { ...own, ratchetKey: this.#ratchetKey };
+      const receipt = await this.#operator.setRatchetKey(signer, {
+        ratchetKey: this.#ratchetKey,
+        pop: proveClaim(claim, this.#keys.signSecret),
+      });
+      if (
+        !verifyReceipt(receipt, info.signKey) ||
+        receipt.name !== own.name ||
+        !this.#isMine(receipt) ||
+        receipt.ratchetKey === null
+      ) {
+        throw new KomradeError(
+          'OPERATOR_ERROR',
+          'The Operator answered the ratchet key update with a receipt that does not match it.',
+        );
+      }
+      this.#store.saveOwnReceipt(receipt);
+    }
+    if (this.#store.oneTimeReplaceDue()) {
+      // After a restore: the Operator's one-time prekeys include some whose secrets are lost.
+      const replaced = await this.#operator.uploadPrekeys(signer, {
+        ...this.#ratchet.prekeysToPublish(0),
+        replaceOneTime: true,
+      });
+      this.#store.setOneTimeReplaceDue(false);
+      this.#store.setPrekeysPublishedAt(now);
+      return replaced.oneTimeLeft;
+    }
+    let answer = await this.#operator.uploadPrekeys(
+      signer,
+      this.#ratchet.prekeysToPublish(undefined),
+    );
+    const more = this.#ratchet.prekeysToPublish(answer.oneTimeLeft);
+    if (more.oneTimePrekeys !== undefined) {
+      try {
+        answer = await this.#operator.uploadPrekeys(signer, {
+          oneTimePrekeys: more.oneTimePrekeys,
+        });
+      } catch (error) {
+        // A retry of an upload whose answer was lost: the first attempt stored them.
+        if (!isKomradeError(error, 'PREKEY_ID_USED')) throw error;
+        answer = await this.#operator.uploadPrekeys(signer, {});
+      }
+    }
+    this.#store.setPrekeysPublishedAt(now);
+    return answer.oneTimeLeft;
   }
 
   /** Who this client is: the registered name (if any) and the public keys. Local only. */
@@ -372,7 +482,13 @@ export class KomradeClient {
   async #receiptOf(name: string): Promise<Receipt> {
     const pinned = await this.#pinned();
     const cached = this.#store.cachedReceipt(name);
-    if (cached !== undefined && cached.name === name && verifyReceipt(cached, pinned.signKey)) {
+    // A cached record without a ratchet key may have gained one since: asked again.
+    if (
+      cached !== undefined &&
+      cached.name === name &&
+      cached.ratchetKey !== null &&
+      verifyReceipt(cached, pinned.signKey)
+    ) {
       return cached;
     }
     const receipt = await this.#operator.lookup(name);
@@ -407,7 +523,7 @@ export class KomradeClient {
     const info = await this.operatorInfo();
     const recipient = await this.#receiptOf(to);
     const letter: Letter = {
-      v: 1,
+      v: 2,
       kind: 'text',
       from: signer.name,
       to,
@@ -415,7 +531,7 @@ export class KomradeClient {
       id: options.id ?? this.#random(ID_BYTES),
       body: text,
     };
-    return this.#sealedTo(letter, recipient, info);
+    return await this.#sealedTo(letter, recipient, info);
   }
 
   /**
@@ -426,7 +542,7 @@ export class KomradeClient {
    */
   async prepareStatement(
     toInput: string,
-    kind: 'follow' | 'unfollow',
+    kind: 'follow' | 'unfollow' | 'reset',
     options: PrepareOptions = {},
   ): Promise<PreparedLetter> {
     const signer = this.#signer();
@@ -436,9 +552,9 @@ export class KomradeClient {
     const recipient = await this.#receiptOf(to);
     // Reserved only once nothing else can fail but the seal, so refusals do not push time on.
     const sentAt = this.#store.reserveStatementTime(options.sentAt ?? this.#now());
-    return this.#sealedTo(
+    return await this.#sealedTo(
       {
-        v: 1,
+        v: 2,
         kind,
         from: signer.name,
         to,
@@ -463,21 +579,46 @@ export class KomradeClient {
     return { id: toBase64url(letter.id), to, sentAt: letter.sentAt };
   }
 
-  #sealedTo(letter: Letter, recipient: Receipt, info: OperatorInfo): PreparedLetter {
+  async #sealedTo(letter: Letter, recipient: Receipt, info: OperatorInfo): Promise<PreparedLetter> {
     if (!isValidBoxKey(recipient.boxKey)) {
       throw new KomradeError(
         'KEY_INVALID',
         `@${recipient.name}'s registered box key is unsafe (low order): nothing can be sealed to it.`,
       );
     }
-    const sealed = sealLetter(letter, this.#keys.signSecret, recipient.boxKey);
-    if (sealed.length > info.limits.sealedLetterBytes) {
-      throw new KomradeError(
-        'LETTER_TOO_LARGE',
-        `The sealed letter is ${sealed.length} bytes; this Operator accepts at most ${info.limits.sealedLetterBytes}.`,
-      );
+    const signed = signLetter(letter, this.#keys.signSecret);
+    // Refused before the ratchet moves: a letter too large must not spend a message key.
+    const worst = sizeClassFor(signed.length + LETTER_RATCHET_FRAME_MAX_BYTES);
+    if (worst === undefined || worst > info.limits.sealedLetterBytes) {
+      throw tooLarge(signed.length + LETTER_RATCHET_FRAME_MAX_BYTES, info);
     }
+    const message = await this.#ratchet.encrypt(recipient, signed);
+    const sealed = sealRatchetLetter({ v: 2, from: letter.from, ...message }, recipient.boxKey);
+    if (sealed.length > info.limits.sealedLetterBytes) throw tooLarge(sealed.length, info);
     return { letter, to: letter.to, sealed };
+  }
+
+  /** A komrade's prekey bundle, paid for with one token (anonymously, as a letter is sent). */
+  async #fetchBundle(name: string): Promise<PrekeyBundle> {
+    const key = letterKey(`bundle:${name}`, this.#random(16));
+    for (let tries = 1; ; tries++) {
+      const held = await this.#wallet.take(key);
+      try {
+        const bundle = await this.#operator.fetchPrekeyBundle({ name, token: held.token });
+        this.#wallet.spent(held);
+        return bundle;
+      } catch (error) {
+        if (isKomradeError(error, 'TOKEN_SPENT') || isKomradeError(error, 'TOKEN_INVALID')) {
+          this.#wallet.spent(held);
+          if (tries < TOKEN_TRIES) continue;
+        } else if (isKomradeError(error) && REFUSED_UNSPENT.has(error.code)) {
+          this.#wallet.release(held);
+        } else if (isKomradeError(error, 'PREKEYS_MISSING')) {
+          this.#wallet.release(held);
+        }
+        throw error;
+      }
+    }
   }
 
   /**
@@ -543,6 +684,14 @@ export class KomradeClient {
   }
 
   /**
+   * Forgets the opened copies of letters the Operator has deleted (see `Ratchet.decrypt`: kept
+   * until then so a letter fetched again after a crash still opens). Local only.
+   */
+  forgetOpened(operatorIds: readonly Uint8Array[]): void {
+    this.#ratchet.forgetOpened(operatorIds);
+  }
+
+  /**
    * Tops up this identity's tokens ahead of time when few are left, so sends rarely wait for an
    * issuance and the Operator sees tokens issued at fetch time rather than just before a send.
    * Called by {@link KomradeClient.checkInbox}; a failure here is left for the next send to meet.
@@ -597,7 +746,7 @@ export class KomradeClient {
         continue;
       }
       const letter: Letter = {
-        v: 1,
+        v: 2,
         kind: 'post',
         from: signer.name,
         to: name,
@@ -606,7 +755,7 @@ export class KomradeClient {
         body: text,
       };
       try {
-        letters.push(this.#sealedTo(letter, receipt, info));
+        letters.push(await this.#sealedTo(letter, receipt, info));
       } catch (error) {
         // Too large is too large for everyone; a key nothing can be sealed to is theirs alone.
         if (!isRecipientFault(error)) throw error;
@@ -655,9 +804,29 @@ export class KomradeClient {
     const me = this.#signer().name;
     await this.operatorInfo();
     if (waiting.body !== undefined) return this.#triageCollective(waiting, waiting.body);
-    const verified = await this.#verifiedLetter(waiting.sealed, me);
+    const verified = await this.#verifiedLetter(waiting, me);
     if (verified === undefined) return { action: 'drop', reason: 'rejected' };
-    const { letter, sender } = verified;
+    if ('failed' in verified) {
+      const from = verified.sender.name;
+      if (verified.failed === 'duplicate') return { action: 'drop', reason: 'duplicate', from };
+      if (this.#store.contactState(from) === 'blocked') {
+        return { action: 'drop', reason: 'blocked', from };
+      }
+      await this.#resetSession(verified.sender);
+      return {
+        action: 'drop',
+        reason: 'undecryptable',
+        from,
+        sessionReset: { name: from, lost: true },
+      };
+    }
+    const triaged = this.#triageVerified(verified.letter, verified.sender);
+    return verified.reset && this.#store.contactState(verified.sender.name) !== 'blocked'
+      ? { ...triaged, sessionReset: { name: verified.sender.name, lost: false } }
+      : triaged;
+  }
+
+  #triageVerified(letter: Letter, sender: Receipt): Triaged {
     const known = { from: letter.from, id: toBase64url(letter.id) };
     if (isLetterTooOld(letter.sentAt, this.#now())) {
       return { action: 'drop', reason: 'too-old', ...known };
@@ -685,6 +854,10 @@ export class KomradeClient {
         if (this.#store.following().includes(letter.from)) return keep('inbox');
         this.#store.markProcessed(letter.from, letter.id, letter.sentAt);
         return { action: 'drop', reason: 'unsolicited', ...known };
+      case 'reset':
+        // Its work was done by opening it: the session it started is the current one now.
+        this.#store.markProcessed(letter.from, letter.id, letter.sentAt);
+        return { action: 'drop', reason: 'reset', ...known };
       case 'follow':
       case 'unfollow': {
         // A first contact may follow without being accepted: followers only receive posts.
@@ -706,15 +879,23 @@ export class KomradeClient {
   }
 
   async #triageCollective(waiting: WaitingLetter, body: Uint8Array): Promise<Triaged> {
-    const opened = await this.#collectives.open({ sealed: waiting.sealed, body }, this.#now());
-    // Forged, altered, or from (or to) a non-member: nothing to show.
-    if (!opened.ok) return { action: 'drop', reason: 'rejected' };
+    const opened = await this.#collectives.open(
+      { id: waiting.id, sealed: waiting.sealed, body },
+      this.#now(),
+    );
+    const told = opened.sessionReset;
+    const reset =
+      told === undefined || this.#store.contactState(told.name) === 'blocked'
+        ? {}
+        : { sessionReset: told };
+    // Forged, altered, replayed, or from (or to) a non-member: nothing to show.
+    if (!opened.ok) return { action: 'drop', reason: 'rejected', ...reset };
     const stored = opened.value;
     const { from } = stored.message;
     if (this.#store.contactState(from) === 'blocked') {
       return { action: 'drop', reason: 'blocked', from, id: toBase64url(stored.message.id) };
     }
-    return { action: 'keep-collective', message: this.#collectives.view(stored), stored };
+    return { action: 'keep-collective', message: this.#collectives.view(stored), stored, ...reset };
   }
 
   /**
@@ -760,19 +941,24 @@ export class KomradeClient {
       duplicate: 'duplicates',
       unsolicited: 'unsolicited',
       stale: 'stale',
+      undecryptable: 'rejected',
+      reset: 'duplicates',
     };
+    const sessionResets: SessionReset[] = [];
     const newFollowers: string[] = [];
     // The previous batch's ids, stored durably here and not yet deleted at the Operator.
     let unacked: Uint8Array[] = [];
     for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
       const batch = await this.#operator.fetch(signer, { ack: unacked });
-      // The Operator deleted them before it answered (durably, scrubbed).
+      // The Operator deleted them before it answered (durably, scrubbed): their opened copies go.
+      this.#ratchet.forgetOpened(unacked);
       unacked = [];
       if (batch.letters.length === 0) break;
       const keep: StoredLetter[] = [];
       const keepCollective: StoredCollectiveMessage[] = [];
       for (const waiting of batch.letters) {
         const triaged = await this.triage(waiting);
+        if (triaged.sessionReset !== undefined) sessionResets.push(triaged.sessionReset);
         switch (triaged.action) {
           case 'keep-letter':
             keep.push(triaged.stored);
@@ -804,9 +990,13 @@ export class KomradeClient {
       unacked = batch.letters.map((l) => l.id);
     }
     // Only when the rounds ran out with a batch still unacked.
-    if (unacked.length > 0) await this.#operator.ack(signer, unacked);
+    if (unacked.length > 0) {
+      await this.#operator.ack(signer, unacked);
+      this.#ratchet.forgetOpened(unacked);
+    }
     // Refilled here, beside the identity's other signed requests, rather than right before a send.
     await this.topUpTokens().catch(() => undefined);
+    await this.publishPrekeys().catch(() => undefined);
     // Only those still following at the end (a later unfollow in the same run cancels the notice).
     const following = new Set(this.#store.followers());
     // Told here, like new followers: whoever checks the inbox sees the answer.
@@ -819,23 +1009,31 @@ export class KomradeClient {
       ...counts,
       newFollowers: newFollowers.filter((name) => following.has(name)),
       admitted,
+      sessionResets,
     };
   }
 
   /**
-   * Opens and verifies one letter against its sender's registered key (their receipt checked
-   * against the pinned Operator key) and that it is addressed to `myName`; `undefined` for
-   * anything that must not be shown.
+   * Opens one letter: the seal, then the ratchet message in the session with the sender it names
+   * (their registered ratchet key), then the signature against their registered signing key, and
+   * that it is addressed to `myName` and signed by the sender whose session opened it.
+   * `undefined` for anything that must not be shown; `duplicate` for a message the ratchet has
+   * opened before (a re-delivery or a replay); `undecryptable` when no session with a registered
+   * sender opens it (a session lost or restored here: a new one heals it).
    */
   async #verifiedLetter(
-    sealed: Uint8Array,
+    waiting: WaitingLetter,
     myName: string,
-  ): Promise<{ readonly letter: Letter; readonly sender: Receipt } | undefined> {
-    const opened = openLetter(sealed, this.#keys);
-    if (!opened.ok) return undefined;
+  ): Promise<
+    | { readonly letter: Letter; readonly sender: Receipt; readonly reset: boolean }
+    | { readonly failed: 'duplicate' | 'undecryptable'; readonly sender: Receipt }
+    | undefined
+  > {
+    const outer = openRatchetLetter(waiting.sealed, this.#keys);
+    if (!outer.ok) return undefined;
     let sender: Receipt;
     try {
-      sender = await this.#receiptOf(opened.value.letter.from);
+      sender = await this.#receiptOf(outer.value.from);
     } catch (error) {
       // A sender nobody registered is a forgery; any other failure must not lose the letter.
       if (isKomradeError(error, 'NAME_UNKNOWN') || isKomradeError(error, 'NAME_INVALID')) {
@@ -843,8 +1041,38 @@ export class KomradeClient {
       }
       throw error;
     }
-    const verified = verifyLetter(opened.value, sender.signKey, myName);
-    return verified.ok ? { letter: verified.value, sender } : undefined;
+    const { type, msg, renewed } = outer.value;
+    const opened = await this.#ratchet.decrypt(
+      sender,
+      { type, msg, ...(renewed === true ? { renewed } : {}) },
+      waiting.id,
+      waiting.sealed,
+    );
+    if (opened.status === 'untrusted') return undefined;
+    if (opened.status !== 'opened') return { failed: opened.status, sender };
+    const signed = openSignedLetter(opened.plaintext);
+    if (!signed.ok) return undefined;
+    const verified = verifyLetter(signed.value, sender.signKey, myName, outer.value.from);
+    return verified.ok ? { letter: verified.value, sender, reset: opened.reset } : undefined;
+  }
+
+  /**
+   * After a letter from `sender` could not be opened: ends the session with them and sends a
+   * `reset` letter in a new one, so their next letters open again. At most once an hour per
+   * komrade (anyone can make a letter that does not open). Failures wait for the next time.
+   */
+  async #resetSession(sender: Receipt): Promise<void> {
+    const now = this.#now();
+    const last = this.#store.lastRatchetReset(sender.name);
+    if (last !== undefined && now - last < RESET_INTERVAL_MS && now >= last) return;
+    this.#store.markRatchetReset(sender.name, now);
+    await this.#ratchet.restart(sender);
+    try {
+      const { to, sealed } = await this.prepareStatement(sender.name, 'reset');
+      await this.deliver({ to, sealed });
+    } catch {
+      // The session is archived: the next letter to them starts a new one all the same.
+    }
   }
 
   // The sender's receipt was verified before it was cached (and before the letter was kept).
@@ -1154,13 +1382,15 @@ export class KomradeClient {
    * Opens and checks one collective message (a fetched letter with a `body`): its sender's
    * signature against their registered key, and, in the verified log (synced when needed), that
    * the sender and you are both current members. Does not store it.
+   * @param letter - the fetched letter: its Operator `id` (the ratchet keeps what it opened under
+   * it until acknowledged), its key envelope (`sealed`) and the shared `body`
    * @param receivedAt - when this machine downloaded it
    * @returns the message, or why it must not be shown (`LETTER_INVALID`, `NOT_MEMBER`,
    * `COLLECTIVE_INVALID`); throws only what may be temporary (e.g. `OPERATOR_UNREACHABLE`), so the
    * caller does not acknowledge a message it could not check
    */
   async openCollectiveLetter(
-    letter: { readonly sealed: Uint8Array; readonly body: Uint8Array },
+    letter: { readonly id: Uint8Array; readonly sealed: Uint8Array; readonly body: Uint8Array },
     receivedAt: number,
   ): Promise<Result<ReceivedCollectiveMessage>> {
     const opened = await this.#collectives.open(letter, receivedAt);

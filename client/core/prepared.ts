@@ -66,14 +66,35 @@ export interface ResealedCollectiveMessage {
  * - `duplicate`: processed here before (stored, dropped or applied)
  * - `unsolicited`: a post from someone this identity does not follow
  * - `stale`: a follow or unfollow older than the newest one applied from its sender
+ * - `undecryptable`: from a registered komrade, but no session here opens it (see `SessionReset`)
+ * - `reset`: a `reset` letter, which only starts a new session (see `SessionReset`)
  */
-export type DropReason = 'rejected' | 'too-old' | 'blocked' | 'duplicate' | 'unsolicited' | 'stale';
+export type DropReason =
+  | 'rejected'
+  | 'too-old'
+  | 'blocked'
+  | 'duplicate'
+  | 'unsolicited'
+  | 'stale'
+  | 'undecryptable'
+  | 'reset';
+
+/** A pairwise session with a komrade was replaced: the user is told (see `SessionReset.lost`). */
+export interface SessionReset {
+  readonly name: string;
+  /**
+   * `true`: a letter from them could not be opened here (a session lost or restored on this side;
+   * that letter is gone: ask them to send it again), and a new session was started. `false`: they
+   * started a new session (lost or restored on their side).
+   */
+  readonly lost: boolean;
+}
 
 /**
  * What {@link KomradeClient.triage} decided for one fetched letter. Kept letters are not stored
  * yet (the caller stores them, then acknowledges); drops and follow statements are recorded.
  */
-export type Triaged =
+export type Triaged = (
   | {
       readonly action: 'keep-letter';
       /** The verified letter and its folder (`request` from a komrade not accepted yet). */
@@ -99,4 +120,8 @@ export type Triaged =
       /** The verified sender and letter id (base64url), when the letter got that far. */
       readonly from?: string;
       readonly id?: string;
-    };
+    }
+) & {
+  /** Set when this letter came with a session reset the user should hear of. */
+  readonly sessionReset?: SessionReset;
+};

@@ -25,5 +25,9 @@ export function recipientFailure(name: string, error: unknown): RecipientFailure
  */
 export function isRecipientFault(error: unknown): boolean {
   if (!isKomradeError(error)) return true;
-  return error.code === 'KEY_INVALID' || error.code === 'OPERATOR_ERROR';
+  return (
+    error.code === 'KEY_INVALID' ||
+    error.code === 'OPERATOR_ERROR' ||
+    error.code === 'PREKEYS_MISSING'
+  );
 }

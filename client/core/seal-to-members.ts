@@ -1,22 +1,38 @@
 /**
- * Seals a collective message to its members so that one member's unusable key does not stop it
- * reaching the others.
+ * Seals a collective message to its members: the body once, and the content key to each member
+ * through the sender's ratchet session with them, so that one member's unusable keys do not stop
+ * it reaching the others.
  */
 import {
-  sealCollectiveMessage,
+  decoyKeyEnvelope,
+  sealCollectiveBody,
+  sealKeyEnvelope,
   type CollectiveMessage,
-  type CollectiveRecipient,
   type SealedCollectiveMessage,
 } from '../../common/collectives/index.js';
-import { generateIdentityKeys, isValidBoxKey } from '../../common/crypto/index.js';
+import { isValidBoxKey } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
-import { recipientFailure } from './recipient-failure.js';
+import type { RatchetMessage, RatchetPeer } from '../ratchet/index.js';
+import { isRecipientFault, recipientFailure } from './recipient-failure.js';
 import type { RecipientFailure } from './views.js';
 
-/** A member to seal to: their registered box key, or why it could not be had. */
+/** A member to seal to: their registered keys (from a verified receipt), or why there are none. */
 export type MemberKey =
-  | CollectiveRecipient
+  | {
+      readonly name: string;
+      readonly boxKey: Uint8Array;
+      readonly ratchetKey: Uint8Array | null;
+      readonly error?: undefined;
+    }
   | { readonly name: string; readonly boxKey?: undefined; readonly error: unknown };
+
+/** What sealing needs of the ratchet (the identity's one `Ratchet`). */
+export interface MemberRatchet {
+  encryptMany(
+    peers: readonly RatchetPeer[],
+    plaintext: Uint8Array,
+  ): Promise<(RatchetMessage | { readonly error: unknown })[]>;
+}
 
 /** A sealed message and the members it could not be sealed to. */
 export interface MemberSealing {
@@ -24,36 +40,69 @@ export interface MemberSealing {
   readonly failed: readonly RecipientFailure[];
 }
 
-// The Operator takes a collective message only with a key envelope for every current member, so
-// a member whose key nothing can be sealed to gets one sealed to a throwaway key: nobody can
-// open it (as nobody could open one sealed to their unusable key), and the rest still get it.
-function throwawayBoxKey(): Uint8Array {
-  const keys = generateIdentityKeys();
-  keys.signSecret.fill(0);
-  keys.boxSecret.fill(0);
-  return keys.boxPublic;
-}
+/** Checks the sealed body before any session moves (e.g. against the Operator's size limit). */
+export type BodyCheck = (body: Uint8Array) => void;
 
 /**
- * Signs `message` once and seals its content key to each member; members whose key is missing
- * or unsafe (e.g. a low-order X25519 point) are reported in `failed` instead of failing all.
+ * Signs `message` once, seals its body once, and sends its content key to each member in the
+ * sender's ratchet session with them (one store commit for all). Members whose keys are missing
+ * or unsafe, who have no ratchet key, or whose prekeys are missing or forged are reported in
+ * `failed` and get an envelope nobody can open (the Operator wants one for every member).
+ * @throws what `checkBody` throws (before any session moves), and what is not one member's fault
+ * (the Operator unreachable, tokens exhausted…): then nothing is sent
  */
-export function sealToMembers(
+export async function sealToMembers(
   message: CollectiveMessage,
   signSecret: Uint8Array,
   members: readonly MemberKey[],
-): MemberSealing {
-  const failed: RecipientFailure[] = [];
-  const recipients = members.map((member): CollectiveRecipient => {
-    if (member.boxKey !== undefined && isValidBoxKey(member.boxKey)) {
-      return { name: member.name, boxKey: member.boxKey };
+  ratchet: MemberRatchet,
+  checkBody: BodyCheck = () => undefined,
+): Promise<MemberSealing> {
+  const failures = new Map<string, unknown>();
+  const peers: RatchetPeer[] = [];
+  const boxKeys = new Map<string, Uint8Array>();
+  for (const member of members) {
+    if (member.boxKey === undefined) failures.set(member.name, member.error);
+    else if (!isValidBoxKey(member.boxKey)) {
+      failures.set(
+        member.name,
+        new KomradeError('KEY_INVALID', `@${member.name}'s box key is unsafe.`),
+      );
+    } else {
+      peers.push({ name: member.name, ratchetKey: member.ratchetKey });
+      boxKeys.set(member.name, member.boxKey);
     }
-    const error =
-      member.boxKey === undefined
-        ? member.error
-        : new KomradeError('KEY_INVALID', `@${member.name}'s box key is unsafe.`);
-    failed.push(recipientFailure(member.name, error));
-    return { name: member.name, boxKey: throwawayBoxKey() };
+  }
+  const { body, contentKey } = sealCollectiveBody(message, signSecret);
+  let envelopes: Map<string, Uint8Array>;
+  try {
+    checkBody(body);
+    const messages = await ratchet.encryptMany(peers, contentKey);
+    envelopes = new Map();
+    for (const [index, peer] of peers.entries()) {
+      const sent = messages[index];
+      const boxKey = boxKeys.get(peer.name);
+      try {
+        if (sent === undefined || boxKey === undefined) throw new Error('one answer per peer');
+        if ('error' in sent) throw sent.error;
+        envelopes.set(
+          peer.name,
+          sealKeyEnvelope({ v: 2, from: message.from, ...sent }, { name: peer.name, boxKey }),
+        );
+      } catch (error) {
+        if (!isRecipientFault(error)) throw error;
+        failures.set(peer.name, error);
+      }
+    }
+  } finally {
+    contentKey.fill(0);
+  }
+  const failed: RecipientFailure[] = [];
+  const keys = members.map((member) => {
+    const sealed = envelopes.get(member.name);
+    if (sealed !== undefined) return { to: member.name, sealed };
+    failed.push(recipientFailure(member.name, failures.get(member.name)));
+    return { to: member.name, sealed: decoyKeyEnvelope() };
   });
-  return { sealed: sealCollectiveMessage(message, signSecret, recipients), failed };
+  return { sealed: { body, keys }, failed };
 }

@@ -2,6 +2,7 @@
 
 import type { ErrorCode } from '../../common/errors/index.js';
 import type { KeyHolder } from '../../common/wire/index.js';
+import type { SessionReset } from './prepared.js';
 
 /** The komrade using this client. */
 export interface WhoAmI {
@@ -87,6 +88,11 @@ export interface InboxCheck {
   readonly newFollowers: readonly string[];
   /** Collectives that admitted you since you were last told (see docs/collectives.md). */
   readonly admitted: readonly string[];
+  /**
+   * Sessions replaced in this run, for "bob's session was reset" notices: `lost` when a letter
+   * from them could not be opened here (ask them to send it again).
+   */
+  readonly sessionResets: readonly SessionReset[];
   /** Posts dropped because you do not follow their author. */
   readonly unsolicited: number;
   /**

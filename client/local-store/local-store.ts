@@ -1,4 +1,5 @@
 /** The `LocalStore` port: what the engine keeps on the komrade's own machine. */
+import type { RatchetStore } from '../ratchet/index.js';
 import type { CollectiveMessage, SignedCollectiveEvent } from '../../common/collectives/index.js';
 import type { Letter, Receipt, Token } from '../../common/wire/index.js';
 
@@ -83,7 +84,7 @@ export interface StoredCollectiveMessage {
  * and collective logs (who vouched for whom) are encrypted at rest by the implementation;
  * everything else here is public or not secret.
  */
-export interface LocalStore {
+export interface LocalStore extends RatchetStore {
   /** The Operator's URL, set once at `init`. */
   operatorUrl(): string | undefined;
   setOperatorUrl(url: string): void;

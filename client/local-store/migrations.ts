@@ -98,4 +98,40 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX tokens_by_epoch ON tokens (epoch);
   `,
+  // 7: forward secrecy. The ratchet identity key of cached receipts; libsignal session records,
+  // own prekeys' secret halves and opened letters (encrypted under the storage key, bound to their
+  // row); spent one-time prekey ids, last-resort Kyber uses and the digests of first messages
+  // opened (a replayed first message is refused even once its session is gone); when a reset
+  // letter last went to each peer (rate limit).
+  `
+  ALTER TABLE receipts ADD COLUMN ratchet_key BLOB;
+  CREATE TABLE ratchet_sessions (
+    peer TEXT PRIMARY KEY,
+    sealed BLOB NOT NULL
+  ) STRICT;
+  CREATE TABLE ratchet_prekeys (
+    kind TEXT NOT NULL CHECK (kind IN ('one-time', 'signed', 'kyber')),
+    id INTEGER NOT NULL,
+    sealed BLOB NOT NULL,
+    PRIMARY KEY (kind, id)
+  ) STRICT;
+  CREATE TABLE ratchet_spent_one_time (id INTEGER PRIMARY KEY) STRICT;
+  CREATE TABLE ratchet_kyber_uses (
+    kyber_id INTEGER NOT NULL,
+    signed_id INTEGER NOT NULL,
+    base_key BLOB NOT NULL,
+    PRIMARY KEY (kyber_id, signed_id, base_key)
+  ) STRICT;
+  CREATE TABLE ratchet_opened (
+    operator_id BLOB PRIMARY KEY,
+    digest BLOB NOT NULL,
+    sealed BLOB NOT NULL,
+    reset INTEGER NOT NULL CHECK (reset IN (0, 1))
+  ) STRICT;
+  CREATE TABLE ratchet_first_seen (digest BLOB PRIMARY KEY) STRICT;
+  CREATE TABLE ratchet_resets (
+    peer TEXT PRIMARY KEY,
+    at INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

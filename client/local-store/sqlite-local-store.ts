@@ -38,7 +38,14 @@ import type {
   StoredLetter,
   StoredToken,
 } from './local-store.js';
+import type {
+  KyberUse,
+  OpenedRatchetLetter,
+  OwnPrekeyKind,
+  RatchetChanges,
+} from '../ratchet/index.js';
 import { MIGRATIONS } from './migrations.js';
+import { SqliteRatchetTables } from './sqlite-ratchet-tables.js';
 
 /** Options for {@link SqliteLocalStore}. */
 export interface SqliteLocalStoreOptions {
@@ -50,6 +57,7 @@ interface ReceiptRow {
   name: string;
   sign_key: Uint8Array;
   box_key: Uint8Array;
+  ratchet_key: Uint8Array | null;
   key_holder: string | null;
   registered_at: number;
   sig: Uint8Array;
@@ -87,7 +95,8 @@ const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',
 
 // The plaintext of a stored letter: the verified letter itself, as JSON.
 const storedLetterSchema = z.strictObject({
-  v: z.literal(1),
+  // Letters stored before forward secrecy read as the same signed content.
+  v: z.union([z.literal(1), z.literal(2)]).transform(() => 2 as const),
   kind: z.enum(LETTER_KINDS),
   from: z.string().refine(isCanonicalName),
   to: z.string().refine(isCanonicalName),
@@ -142,6 +151,7 @@ function isNewer(
 export class SqliteLocalStore implements LocalStore {
   readonly #db: Database.Database;
   readonly #storageKey: Uint8Array;
+  readonly #ratchet: SqliteRatchetTables;
 
   /**
    * Opens (creating when absent, mode 0600) and migrates the store.
@@ -162,6 +172,75 @@ export class SqliteLocalStore implements LocalStore {
     this.#db.pragma('secure_delete = ON');
     this.#db.pragma('foreign_keys = ON');
     this.#migrate();
+    this.#ratchet = new SqliteRatchetTables(this.#db, this.#storageKey);
+  }
+
+  // The ratchet's part (see SqliteRatchetTables): same file, same storage key.
+  ratchetSession(peer: string): Uint8Array | undefined {
+    return this.#ratchet.ratchetSession(peer);
+  }
+  ratchetPeers(): string[] {
+    return this.#ratchet.ratchetPeers();
+  }
+  ownPrekey(kind: OwnPrekeyKind, id: number): Uint8Array | undefined {
+    return this.#ratchet.ownPrekey(kind, id);
+  }
+  newestOwnPrekey(kind: OwnPrekeyKind): { id: number; record: Uint8Array } | undefined {
+    return this.#ratchet.newestOwnPrekey(kind);
+  }
+  saveOwnPrekeys(
+    kind: OwnPrekeyKind,
+    records: readonly { id: number; record: Uint8Array }[],
+  ): void {
+    this.#ratchet.saveOwnPrekeys(kind, records);
+  }
+  ownLastResortPrekeys(kind: 'signed' | 'kyber'): { id: number; record: Uint8Array }[] {
+    return this.#ratchet.ownLastResortPrekeys(kind);
+  }
+  deleteOwnPrekeys(kind: OwnPrekeyKind, ids: readonly number[]): number {
+    return this.#ratchet.deleteOwnPrekeys(kind, ids);
+  }
+  deleteOwnOneTimePrekeys(): number {
+    return this.#ratchet.deleteOwnOneTimePrekeys();
+  }
+  reservePrekeyIds(kind: OwnPrekeyKind, count: number): number {
+    return this.#ratchet.reservePrekeyIds(kind, count);
+  }
+  oneTimePrekeySpent(id: number): boolean {
+    return this.#ratchet.oneTimePrekeySpent(id);
+  }
+  kyberUsed(use: KyberUse): boolean {
+    return this.#ratchet.kyberUsed(use);
+  }
+  firstMessageSeen(digest: Uint8Array): boolean {
+    return this.#ratchet.firstMessageSeen(digest);
+  }
+  openedRatchetLetter(operatorId: Uint8Array): OpenedRatchetLetter | undefined {
+    return this.#ratchet.openedRatchetLetter(operatorId);
+  }
+  forgetOpenedRatchetLetters(operatorIds: readonly Uint8Array[]): number {
+    return this.#ratchet.forgetOpenedRatchetLetters(operatorIds);
+  }
+  lastRatchetReset(peer: string): number | undefined {
+    return this.#ratchet.lastRatchetReset(peer);
+  }
+  markRatchetReset(peer: string, at: number): void {
+    this.#ratchet.markRatchetReset(peer, at);
+  }
+  oneTimeReplaceDue(): boolean {
+    return this.#ratchet.oneTimeReplaceDue();
+  }
+  setOneTimeReplaceDue(due: boolean): void {
+    this.#ratchet.setOneTimeReplaceDue(due);
+  }
+  prekeysPublishedAt(): number | undefined {
+    return this.#ratchet.prekeysPublishedAt();
+  }
+  setPrekeysPublishedAt(at: number): void {
+    this.#ratchet.setPrekeysPublishedAt(at);
+  }
+  commitRatchet(changes: RatchetChanges): void {
+    this.#ratchet.commitRatchet(changes);
   }
 
   #migrate(): void {
@@ -365,6 +444,7 @@ export class SqliteLocalStore implements LocalStore {
       name: row.name,
       signKey: new Uint8Array(row.sign_key),
       boxKey: new Uint8Array(row.box_key),
+      ratchetKey: row.ratchet_key === null ? null : new Uint8Array(row.ratchet_key),
       keyHolder: row.key_holder,
       registeredAt: row.registered_at,
       sig: new Uint8Array(row.sig),
@@ -374,16 +454,17 @@ export class SqliteLocalStore implements LocalStore {
   cacheReceipt(receipt: Receipt): void {
     this.#db
       .prepare(
-        `INSERT INTO receipts (name, sign_key, box_key, key_holder, registered_at, sig)
-         VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO receipts (name, sign_key, box_key, ratchet_key, key_holder, registered_at, sig)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (name) DO UPDATE SET sign_key = excluded.sign_key, box_key = excluded.box_key,
-           key_holder = excluded.key_holder, registered_at = excluded.registered_at,
-           sig = excluded.sig`,
+           ratchet_key = excluded.ratchet_key, key_holder = excluded.key_holder,
+           registered_at = excluded.registered_at, sig = excluded.sig`,
       )
       .run(
         receipt.name,
         receipt.signKey,
         receipt.boxKey,
+        receipt.ratchetKey,
         receipt.keyHolder,
         receipt.registeredAt,
         receipt.sig,
@@ -485,8 +566,12 @@ export class SqliteLocalStore implements LocalStore {
   }
 
   deleteLetters(from: string, folder: LetterFolder): number {
-    return this.#db.prepare('DELETE FROM letters WHERE sender = ? AND folder = ?').run(from, folder)
-      .changes;
+    const deleted = this.#db
+      .prepare('DELETE FROM letters WHERE sender = ? AND folder = ?')
+      .run(from, folder).changes;
+    // secure_delete zeroed them in the file; the WAL's old frames still hold them until emptied.
+    if (deleted > 0) this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    return deleted;
   }
 
   wasProcessed(sender: string, id: Uint8Array): boolean {

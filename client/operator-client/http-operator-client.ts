@@ -27,6 +27,10 @@ import {
   operatorInfoSchema,
   parseWith,
   postResponseSchema,
+  PREKEY_ROUTES,
+  prekeyBundleSchema,
+  prekeyUploadAnswerSchema,
+  prekeyUploadJson,
   receiptResponseSchema,
   TOKEN_ROUTES,
   anonymousSendResponseSchema,
@@ -39,6 +43,11 @@ import {
   waitResponseSchema,
   type CollectiveHead,
   type OperatorInfo,
+  type PrekeyBundle,
+  type PrekeyBundleRequest,
+  type PrekeyUpload,
+  type PrekeyUploadAnswer,
+  type RatchetKeyRequest,
   type Receipt,
   type RegisterRequest,
   type TokenIssueResponse,
@@ -222,6 +231,9 @@ export class HttpOperatorClient implements OperatorClient {
       signKey: toBase64url(input.signKey),
       boxKey: toBase64url(input.boxKey),
       keyHolder: input.keyHolder,
+      ...(input.ratchetKey === undefined || input.ratchetKey === null
+        ? {}
+        : { ratchetKey: toBase64url(input.ratchetKey) }),
       pop: toBase64url(input.pop),
       pow: toBase64url(input.pow),
     };
@@ -241,6 +253,49 @@ export class HttpOperatorClient implements OperatorClient {
       dispatcher: this.#anonymousDispatcher(),
     });
     return checkedReceipt(answer.receipt);
+  }
+
+  async setRatchetKey(signer: RequestSigner, request: RatchetKeyRequest): Promise<Receipt> {
+    const body = { ratchetKey: toBase64url(request.ratchetKey), pop: toBase64url(request.pop) };
+    const answer = await this.#call('POST', ROUTES.ratchetKey, body, signer, receiptResponseSchema);
+    return checkedReceipt(answer.receipt);
+  }
+
+  async uploadPrekeys(signer: RequestSigner, upload: PrekeyUpload): Promise<PrekeyUploadAnswer> {
+    const body = prekeyUploadJson(upload);
+    return this.#call('POST', PREKEY_ROUTES.upload, body, signer, prekeyUploadAnswerSchema);
+  }
+
+  /**
+   * `POST /v2/prekeys/bundle`: like {@link HttpOperatorClient.sendAnonymously}, no Authorization
+   * header and a dispatcher of the anonymous circuits. A bundle for another name than asked is
+   * refused (`OPERATOR_ERROR`).
+   */
+  async fetchPrekeyBundle(request: PrekeyBundleRequest): Promise<PrekeyBundle> {
+    const dispatcher = this.#anonymousDispatcher();
+    const body = {
+      name: request.name,
+      token: {
+        epoch: request.token.epoch,
+        input: toBase64url(request.token.input),
+        output: toBase64url(request.token.output),
+      },
+    };
+    const bundle = await this.#call(
+      'POST',
+      PREKEY_ROUTES.bundle,
+      body,
+      undefined,
+      prekeyBundleSchema,
+      { dispatcher },
+    );
+    if (bundle.name !== request.name) {
+      throw new KomradeError(
+        'OPERATOR_ERROR',
+        `The Operator at ${this.url} answered a bundle for another name than asked.`,
+      );
+    }
+    return bundle;
   }
 
   async issueTokens(

@@ -6,6 +6,11 @@ import type {
 import type {
   CollectiveHead,
   OperatorInfo,
+  PrekeyBundle,
+  PrekeyBundleRequest,
+  PrekeyUpload,
+  PrekeyUploadAnswer,
+  RatchetKeyRequest,
   Receipt,
   RegisterRequest,
   Token,
@@ -138,6 +143,27 @@ export interface OperatorClient {
   register(request: RegisterRequest): Promise<Receipt>;
   /** The receipt of a registered name (not yet verified); `NAME_UNKNOWN` when there is none. */
   lookup(name: string): Promise<Receipt>;
+  /**
+   * Adds the ratchet key to the signer's name, registered before ratchet keys (signed; `pop` is
+   * `proveClaim` over the registered claim with `ratchetKey` in it). Resolves to the new receipt
+   * (not yet verified), or the stored one when the name has this key already. `RATCHET_KEY_SET`
+   * when it has another (keys never change), `BAD_SIGNATURE` for a proof that does not verify.
+   */
+  setRatchetKey(signer: RequestSigner, request: RatchetKeyRequest): Promise<Receipt>;
+  /**
+   * Publishes the signer's prekeys (signed): a signed or Kyber prekey replaces the one held,
+   * one-time prekeys are added (at most 100 per call). An empty upload only asks what is held.
+   * `PREKEY_ID_USED` for an id held already, `PREKEYS_FULL` beyond the Operator's limit.
+   */
+  uploadPrekeys(signer: RequestSigner, upload: PrekeyUpload): Promise<PrekeyUploadAnswer>;
+  /**
+   * Someone's prekey bundle, paid for with one token: unsigned, on a circuit of its own, exactly
+   * as {@link OperatorClient.sendAnonymously} travels. The same token for the same name again is
+   * answered again, without a one-time prekey. Not yet verified: the caller checks the prekeys'
+   * signatures against the receipt's ratchet key. `PREKEYS_MISSING` when the name has published
+   * none, `NAME_UNKNOWN`, `TOKEN_SPENT`, `TOKEN_INVALID`.
+   */
+  fetchPrekeyBundle(request: PrekeyBundleRequest): Promise<PrekeyBundle>;
   /**
    * Obtains token evaluations for this epoch (signed: the allowance is per komrade). The answer is
    * not yet checked: the wallet verifies its proof against the pinned token key.

@@ -13,6 +13,11 @@ import {
   bytesEqual,
   type CollectiveHead,
   type OperatorInfo,
+  type PrekeyBundle,
+  type PrekeyBundleRequest,
+  type PrekeyUpload,
+  type PrekeyUploadAnswer,
+  type RatchetKeyRequest,
   type Receipt,
   type RegisterRequest,
   type TokenIssueResponse,
@@ -151,6 +156,13 @@ export function describeTransientFailure(error: unknown): { reason: string; tor:
  * - `sendAnonymously` resends the same letter with the same token. The Operator records a spent
  *   token with a hash of the letter it paid for and answers an identical retry with the same id,
  *   without a second copy; each attempt goes on a circuit the anonymous pool picks.
+ * - `setRatchetKey` sends the same key and proof: the Operator answers the stored receipt when
+ *   the key is already set to it. `uploadPrekeys` resends the same keys: a signed or Kyber prekey
+ *   replaces itself; one-time prekeys stored by a lost attempt make the resend fail with
+ *   `PREKEY_ID_USED`, which the caller reads as "already there" (check with an empty upload).
+ * - `fetchPrekeyBundle` resends the same name and token, on a circuit the anonymous pool picks,
+ *   as an anonymous send does: the Operator answers a retry with the bundle again, without the
+ *   one-time prekey a lost answer carried (that one is gone; first contact works without it).
  * - `issueTokens` asks again with the same blinded elements. If the lost attempt was answered,
  *   that batch is lost and counts against the day's allowance (a cost, not a leak: the blinded
  *   elements are fresh randomness).
@@ -197,6 +209,18 @@ export class RetryingOperatorClient implements OperatorClient {
 
   lookup(name: string): Promise<Receipt> {
     return this.#retry('lookup', 'always', () => this.#inner.lookup(name));
+  }
+
+  setRatchetKey(signer: RequestSigner, request: RatchetKeyRequest): Promise<Receipt> {
+    return this.#retry('setRatchetKey', 'always', () => this.#inner.setRatchetKey(signer, request));
+  }
+
+  uploadPrekeys(signer: RequestSigner, upload: PrekeyUpload): Promise<PrekeyUploadAnswer> {
+    return this.#retry('uploadPrekeys', 'always', () => this.#inner.uploadPrekeys(signer, upload));
+  }
+
+  fetchPrekeyBundle(request: PrekeyBundleRequest): Promise<PrekeyBundle> {
+    return this.#retry('fetchPrekeyBundle', 'always', () => this.#inner.fetchPrekeyBundle(request));
   }
 
   issueTokens(

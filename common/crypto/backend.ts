@@ -37,6 +37,8 @@ export interface CryptoBackend {
   ): Uint8Array | undefined;
 
   generichash(length: number, data: Uint8Array): Uint8Array;
+  /** `crypto_kdf_derive_from_key`: subkey `id` of a 32-byte key, under an 8-character context. */
+  kdfDerive(length: number, id: number, context: string, key: Uint8Array): Uint8Array;
   /** `sodium_pad` (ISO/IEC 7816-4) to the next multiple of `blockSize` above `bytes.length`. */
   pad(bytes: Uint8Array, blockSize: number): Uint8Array;
   auth(message: Uint8Array, key: Uint8Array): Uint8Array;

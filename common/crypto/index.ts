@@ -8,6 +8,7 @@ export {
 export type { CryptoBackendName } from './backend.js';
 export { randomBytes } from './random.js';
 export { blake2b } from './hash.js';
+export { deriveSubkey } from './subkey.js';
 export {
   PUBLIC_KEY_BYTES,
   SEED_BYTES,

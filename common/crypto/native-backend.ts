@@ -81,6 +81,9 @@ export function nativeBackend(s: Native, wasm: typeof sodium): CryptoBackend {
     },
 
     generichash: (length, data) => wasm.crypto_generichash(length, data, null),
+
+    kdfDerive: (length, id, context, key) =>
+      wasm.crypto_kdf_derive_from_key(length, id, context, key),
     pad: (bytes, blockSize) => {
       // libsodium.js copies byte by byte (450 µs for 64 KiB); here one copy, then sodium_pad.
       if (blockSize > 0xffff_ffff) throw new RangeError('block size too large');

@@ -37,6 +37,8 @@ export function wasmBackend(s: Sodium): CryptoBackend {
     },
 
     generichash: (length, data) => s.crypto_generichash(length, data, null),
+
+    kdfDerive: (length, id, context, key) => s.crypto_kdf_derive_from_key(length, id, context, key),
     pad: (bytes, blockSize) => s.pad(bytes, blockSize),
     auth: (message, key) => s.crypto_auth(message, key),
     authVerify: (mac, message, key) => s.crypto_auth_verify(mac, message, key),

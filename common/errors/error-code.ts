@@ -31,6 +31,11 @@ export const OPERATOR_ERROR_CODES = [
   'LETTER_SIZE_CLASS',
   // Mailbox sessions (protocol v2): the session is gone (expired, evicted, Operator restarted)
   'SESSION_UNKNOWN',
+  // Forward secrecy (protocol v2): ratchet keys are permanent; prekeys may be missing or refused
+  'RATCHET_KEY_SET',
+  'PREKEYS_MISSING',
+  'PREKEY_ID_USED',
+  'PREKEYS_FULL',
   'INTERNAL',
 ] as const;
 

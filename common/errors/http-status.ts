@@ -31,5 +31,13 @@ export const HTTP_STATUS: Readonly<Record<OperatorErrorCode, number>> = Object.f
   TOKENS_EXHAUSTED: 429,
   LETTER_SIZE_CLASS: 400,
   SESSION_UNKNOWN: 401,
+  // The name already has another ratchet key: it never changes.
+  RATCHET_KEY_SET: 409,
+  // The name has not published a signed and a Kyber prekey yet.
+  PREKEYS_MISSING: 404,
+  // A one-time prekey id the Operator already holds for this name.
+  PREKEY_ID_USED: 409,
+  // The upload would hold more one-time prekeys than the Operator keeps per name.
+  PREKEYS_FULL: 409,
   INTERNAL: 500,
 });

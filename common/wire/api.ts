@@ -15,7 +15,7 @@ import {
   POW_NONCE_BYTES,
 } from './limits.js';
 import { isCanonicalName } from './names.js';
-import { KEY_HOLDER_PATTERN } from './registration.js';
+import { CURVE25519_KEY_TYPE, KEY_HOLDER_PATTERN, RATCHET_KEY_BYTES } from './registration.js';
 
 const key = base64urlBytes({ exact: 32 });
 const sig = base64urlBytes({ exact: 64 });
@@ -32,10 +32,22 @@ export const keyHolderSchema = z
   .regex(KEY_HOLDER_PATTERN, 'a key-holder label: a-z, then 1 to 23 of a-z, 0-9 and "-"');
 const keyHolder = keyHolderSchema;
 
+/**
+ * A libsignal Curve25519 public key as it serializes: 33 bytes, the first 0x05. The ratchet
+ * identity key of a registration, and every EC prekey.
+ */
+export const curve25519KeySchema = base64urlBytes({ exact: RATCHET_KEY_BYTES }).refine(
+  (bytes) => bytes[0] === CURVE25519_KEY_TYPE,
+  'not a Curve25519 public key (its first byte must be 0x05)',
+);
+const ratchetKey = curve25519KeySchema;
+
 /** The API's routes. */
 export const ROUTES = Object.freeze({
   operator: '/v1/operator',
   register: '/v1/register',
+  /** Signed: adds the ratchet key to a name registered without one (once, for good). */
+  ratchetKey: '/v1/komrades/ratchet-key',
   komrade: '/v1/komrades/', // + name
   fetch: '/v1/mail/fetch',
   ack: '/v1/mail/ack',
@@ -73,20 +85,36 @@ export const registerRequestSchema = z.strictObject({
   signKey: key,
   boxKey: key,
   keyHolder,
+  /**
+   * Required of every new registration (the Operator refuses one without, `KEY_INVALID`); the
+   * schema admits its absence only so that refusal can say why.
+   */
+  ratchetKey: ratchetKey.nullable().optional(),
   pop: sig,
   pow: base64urlBytes({ exact: POW_NONCE_BYTES }),
 });
 export type RegisterRequest = z.output<typeof registerRequestSchema>;
 
-/** A receipt as JSON (answer to register and lookup). */
+/**
+ * A receipt as JSON (answer to register and lookup). `ratchetKey` is `null` only for a name
+ * registered before ratchet keys that has not added one yet.
+ */
 export const receiptSchema = z.strictObject({
   name: canonicalName,
   signKey: key,
   boxKey: key,
   keyHolder,
+  ratchetKey: ratchetKey.nullable(),
   registeredAt: time,
   sig,
 });
+
+/**
+ * POST /v1/komrades/ratchet-key (signed by the name's identity): `pop` is `proveClaim` over the
+ * registered claim with this `ratchetKey` in it.
+ */
+export const ratchetKeyRequestSchema = z.strictObject({ ratchetKey, pop: sig });
+export type RatchetKeyRequest = z.output<typeof ratchetKeyRequestSchema>;
 
 export const receiptResponseSchema = z.strictObject({ receipt: receiptSchema });
 

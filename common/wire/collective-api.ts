@@ -88,10 +88,14 @@ export const collectiveLogResponseSchema = z.strictObject({
 
 /**
  * POST send: one message to every current member but the sender. `body` is sealed once under a
- * fresh content key; `keys` holds that key sealed to each member. The Operator stores the body
- * once and one key envelope per member, and deletes the body with the last envelope. Naming a
- * non-member, or leaving out a member, answers `COLLECTIVE_CONFLICT` (membership changed:
- * refresh and retry).
+ * fresh content key; `keys` holds that key sent to each member through the sender's ratchet
+ * session with them and sealed, `COLLECTIVE_KEY_ENVELOPE_BYTES` (a continuing session) or
+ * `COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES` (a first message) long; any other length answers
+ * `BAD_REQUEST`. The Operator stores the body once and one key envelope per member, and deletes
+ * the body with the last envelope. Naming a non-member, or leaving out a member, answers
+ * `COLLECTIVE_CONFLICT` (membership changed: refresh and retry). The request stays under the
+ * Operator's `requestBytes` (4 MiB by default) while at most ~1,400 envelopes are first messages
+ * (~2.8 KB each in base64url, ~550 bytes for a continuing one).
  */
 export const collectiveSendRequestSchema = z.strictObject({
   collective: z.string().max(64),

@@ -19,9 +19,11 @@ export {
 export {
   CLOCK_SKEW_MS,
   COLLECTIVE_ENVELOPE_MAX_BYTES,
+  COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES,
   COLLECTIVE_KEY_ENVELOPE_BYTES,
   ID_BYTES,
   LETTER_ENVELOPE_MAX_BYTES,
+  LETTER_RATCHET_FRAME_MAX_BYTES,
   MAX_COLLECTIVE_BODY_BYTES,
   MAX_COLLECTIVE_EVENT_BYTES,
   MAX_COLLECTIVE_KEY_ENVELOPE_BYTES,
@@ -60,12 +62,15 @@ export { signMailWait, verifyMailWait, type MailWaitClaim } from './mail-wait.js
 
 // Registration
 export {
+  CURVE25519_KEY_TYPE,
   KEY_HOLDERS,
   KEY_HOLDER_PATTERN,
   OWN_DEVICE,
+  RATCHET_KEY_BYTES,
   claimBytesForPow,
   isAdapterKeyHolder,
   isKeyHolder,
+  isRatchetKey,
   keysOfReceipt,
   proveClaim,
   signReceipt,
@@ -87,13 +92,18 @@ export {
 // Letters and posts
 export {
   LETTER_KINDS,
+  RATCHET_MESSAGE_TYPES,
   isBodylessKind,
-  openLetter,
-  sealLetter,
+  openRatchetLetter,
+  openSignedLetter,
+  sealRatchetLetter,
+  signLetter,
   verifyLetter,
   type Letter,
   type LetterKind,
   type OpenedLetter,
+  type RatchetLetter,
+  type RatchetMessageType,
 } from './letter.js';
 export {
   decodeSignedPost,
@@ -114,6 +124,7 @@ export {
   ROUTES,
   ackRequestSchema,
   ackResponseSchema,
+  curve25519KeySchema,
   errorBodySchema,
   feedRequestSchema,
   feedResponseSchema,
@@ -122,6 +133,7 @@ export {
   operatorInfoSchema,
   postRequestSchema,
   postResponseSchema,
+  ratchetKeyRequestSchema,
   receiptResponseSchema,
   receiptSchema,
   keyHolderSchema,
@@ -129,9 +141,36 @@ export {
   waitRequestSchema,
   waitResponseSchema,
   type OperatorInfo,
+  type RatchetKeyRequest,
   type RegisterRequest,
   type WaitRequest,
 } from './api.js';
+
+// Prekeys (v2, forward secrecy): published by each identity, fetched anonymously for a token
+export {
+  KYBER1024_KEY_TYPE,
+  KYBER_PREKEY_BYTES,
+  MAX_ONE_TIME_PREKEYS_PER_UPLOAD,
+  MAX_PREKEY_ID,
+  PREKEY_ROUTES,
+  PREKEY_SIGNATURE_BYTES,
+  kyberPrekeySchema,
+  oneTimePrekeySchema,
+  prekeyBundleJson,
+  prekeyBundleRequestSchema,
+  prekeyBundleSchema,
+  prekeyUploadAnswerSchema,
+  prekeyUploadJson,
+  prekeyUploadSchema,
+  signedPrekeySchema,
+  type KyberPrekey,
+  type OneTimePrekey,
+  type PrekeyBundle,
+  type PrekeyBundleRequest,
+  type PrekeyUpload,
+  type PrekeyUploadAnswer,
+  type SignedPrekey,
+} from './prekey-api.js';
 export {
   COLLECTIVE_ROUTES,
   appendEventRequestSchema,

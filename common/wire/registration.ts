@@ -47,8 +47,20 @@ function checkKeyHolder(keyHolder: unknown): void {
   }
 }
 
+/** Bytes of a ratchet key: libsignal's Curve25519 public key serialization (type byte, 32). */
+export const RATCHET_KEY_BYTES = 33;
+/** The first byte of libsignal's Curve25519 public key serialization (`DJB_TYPE`). */
+export const CURVE25519_KEY_TYPE = 0x05;
+
+/** Whether `key` has the shape of a libsignal Curve25519 public key (33 bytes, 0x05 first). */
+export function isRatchetKey(key: unknown): key is Uint8Array {
+  return (
+    key instanceof Uint8Array && key.length === RATCHET_KEY_BYTES && key[0] === CURVE25519_KEY_TYPE
+  );
+}
+
 /**
- * What a komrade registers: a name, two public keys, and who holds the secret keys. All of it is
+ * What a komrade registers: a name, its public keys, and who holds the secret keys. All of it is
  * signed by the registrant and countersigned in the Operator's receipt.
  */
 export interface RegistrationClaim {
@@ -56,6 +68,11 @@ export interface RegistrationClaim {
   readonly signKey: Uint8Array;
   readonly boxKey: Uint8Array;
   readonly keyHolder: KeyHolder;
+  /**
+   * The public ratchet identity key (libsignal serialization, see {@link isRatchetKey}). `null`
+   * only for names registered before forward secrecy; they add one with a signed update.
+   */
+  readonly ratchetKey: Uint8Array | null;
 }
 
 /** The Operator's record of a name, as it signs it. */
@@ -64,15 +81,27 @@ export interface Receipt extends RegistrationClaim {
   readonly sig: Uint8Array;
 }
 
+/**
+ * The signed value of a claim. `ratchetKey` is in it only when present, so every proof and receipt
+ * signed before ratchet keys existed still verifies byte for byte.
+ */
 const claimValue = (claim: RegistrationClaim) => {
   checkKeyHolder(claim.keyHolder);
+  if (claim.ratchetKey !== null && !isRatchetKey(claim.ratchetKey)) {
+    throw new KomradeError('KEY_INVALID', 'A ratchet key is 33 bytes, the first 0x05.');
+  }
   return {
     name: claim.name,
     signKey: claim.signKey,
     boxKey: claim.boxKey,
     keyHolder: claim.keyHolder,
+    ...(claim.ratchetKey === null ? {} : { ratchetKey: claim.ratchetKey }),
   };
 };
+
+/** Whether a claim (or receipt) is well formed enough to be checked at all. */
+const checkable = (claim: RegistrationClaim): boolean =>
+  isKeyHolder(claim.keyHolder) && (claim.ratchetKey === null || isRatchetKey(claim.ratchetKey));
 
 /** The claim as data for proof of work (see pow.ts). */
 export function claimBytesForPow(claim: RegistrationClaim): Uint8Array {
@@ -86,7 +115,7 @@ export function proveClaim(claim: RegistrationClaim, signSecret: Uint8Array): Ui
 
 /** Checks a proof of possession against the claimed signing key. */
 export function verifyClaimProof(claim: RegistrationClaim, pop: Uint8Array): boolean {
-  if (!isKeyHolder(claim.keyHolder)) return false;
+  if (!checkable(claim)) return false;
   return verifyDetached(pop, signedBytes(TAGS.register, claimValue(claim)), claim.signKey);
 }
 
@@ -105,8 +134,8 @@ export function signReceipt(record: Omit<Receipt, 'sig'>, operatorSignSecret: Ui
 
 /** Checks a receipt against the Operator key the client pinned. */
 export function verifyReceipt(receipt: Receipt, operatorSignPublic: Uint8Array): boolean {
-  // A receipt with a malformed label is refused even if signed: it would be stored and shown.
-  if (!isKeyHolder(receipt.keyHolder)) return false;
+  // A receipt with a malformed label or key is refused even if signed: it would be stored and used.
+  if (!checkable(receipt)) return false;
   return verifyDetached(
     receipt.sig,
     signedBytes(TAGS.receipt, receiptValue(receipt)),

@@ -12,7 +12,7 @@ export const TAGS = Object.freeze({
   register: 'komrade/register/v1',
   receipt: 'komrade/receipt/v1',
   pow: 'komrade/pow/v1',
-  letter: 'komrade/letter/v1',
+  letter: 'komrade/letter/v2',
   post: 'komrade/post/v1',
   keystore: 'komrade/keystore/v1',
   collective: 'komrade/collective/v1',

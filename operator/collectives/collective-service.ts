@@ -13,6 +13,8 @@ import {
 import { KomradeError } from '../../common/errors/index.js';
 import {
   CLOCK_SKEW_MS,
+  COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES,
+  COLLECTIVE_KEY_ENVELOPE_BYTES,
   bytesEqual,
   checkProofOfWork,
   isCanonicalName,
@@ -28,6 +30,12 @@ import { LruCache } from './log-cache.js';
 import { VerifiedLog } from './verified-log.js';
 
 const DAY_MS = 86_400_000;
+/** The two lengths of a content-key envelope (a continuing session's, a first message's). */
+const ENVELOPE_LENGTHS: readonly number[] = [
+  COLLECTIVE_KEY_ENVELOPE_BYTES,
+  COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES,
+];
+
 /** Events read from the store per query while replaying a log. */
 const REPLAY_PAGE = 1_000;
 
@@ -263,6 +271,14 @@ export class CollectiveService {
       }
       if (named.has(key.to)) {
         throw new KomradeError('BAD_REQUEST', `keys.${index}.to: named twice.`);
+      }
+      // Every envelope has one of two lengths, so none says more (a client that did not pad
+      // would tell the Operator more than which members it has no session with).
+      if (!ENVELOPE_LENGTHS.includes(key.sealed.length)) {
+        throw new KomradeError(
+          'BAD_REQUEST',
+          `keys.${index}.sealed: a key envelope is ${COLLECTIVE_KEY_ENVELOPE_BYTES} or ${COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES} bytes.`,
+        );
       }
       named.add(key.to);
     }

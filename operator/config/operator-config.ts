@@ -44,8 +44,11 @@ const registrationSchema = z.strictObject({
 });
 
 const mailSchema = z.strictObject({
-  /** Largest sealed letter accepted. @defaultValue 65536 */
-  maxSealedLetterBytes: int(256, MAX_SEALED_LETTER_BYTES).default(MAX_SEALED_LETTER_BYTES),
+  /**
+   * Largest sealed letter accepted. At least 4096: a session's first letter (PQXDH, a Kyber
+   * ciphertext) always seals into the 4 KiB size class. @defaultValue 65536
+   */
+  maxSealedLetterBytes: int(4_096, MAX_SEALED_LETTER_BYTES).default(MAX_SEALED_LETTER_BYTES),
   /** Most letters in one send request. @defaultValue 64 */
   maxBatchLetters: int(1, MAX_BATCH_LETTERS).default(64),
   /** Most undelivered letters one recipient may hold. @defaultValue 5000 */
@@ -67,6 +70,17 @@ const tokensSchema = z.strictObject({
    * letter sent. A post to followers costs one per follower. @defaultValue 500
    */
   perDay: int(1, 1_000_000).default(500),
+});
+
+const prekeysSchema = z.strictObject({
+  /** Most one-time prekeys held for one komrade; an upload beyond is refused. @defaultValue 500 */
+  maxOneTime: int(0, 100_000).default(500),
+  /**
+   * Most one-time prekeys of one komrade handed out per hour; bundles beyond come without one
+   * (first contact then uses the last-resort Kyber prekey), so nobody drains them cheaply.
+   * @defaultValue 20
+   */
+  oneTimePerHour: int(0, 100_000).default(20),
 });
 
 const feedSchema = z.strictObject({
@@ -144,6 +158,7 @@ export const operatorConfigSchema = z.strictObject({
   registration: registrationSchema.prefault({}),
   mail: mailSchema.prefault({}),
   tokens: tokensSchema.prefault({}),
+  prekeys: prekeysSchema.prefault({}),
   feed: feedSchema.prefault({}),
   sweeper: sweeperSchema.prefault({}),
   tor: torSchema.prefault({}),

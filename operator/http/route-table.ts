@@ -17,8 +17,11 @@ import { lookupKomradeRoute } from './routes/lookup-komrade.js';
 import { openSessionRoute } from './routes/open-session.js';
 import { operatorInfoRoute } from './routes/operator-info.js';
 import { postToFeedRoute } from './routes/post-to-feed.js';
+import { prekeyBundleRoute } from './routes/prekey-bundle.js';
 import { readFeedRoute } from './routes/read-feed.js';
 import { registerRoute } from './routes/register.js';
+import { setRatchetKeyRoute } from './routes/set-ratchet-key.js';
+import { uploadPrekeysRoute } from './routes/upload-prekeys.js';
 import { waitMailRoute } from './routes/wait-mail.js';
 
 const EXACT: ReadonlyMap<string, Route> = new Map(
@@ -26,6 +29,9 @@ const EXACT: ReadonlyMap<string, Route> = new Map(
     operatorInfoRoute,
     healthRoute,
     registerRoute,
+    setRatchetKeyRoute,
+    uploadPrekeysRoute,
+    prekeyBundleRoute,
     openSessionRoute,
     issueTokensRoute,
     anonymousSendRoute,

@@ -1,6 +1,7 @@
 /**
  * Periodically deletes expired letters (and the shared bodies they leave unreferenced), expired
- * posts, nonces too old to matter, and the spent tokens and issue counts of ended token epochs.
+ * posts, nonces too old to matter, the spent tokens and issue counts of ended token epochs, and
+ * the one-time prekey hand-out counts of past hours.
  */
 import { acceptedTokenEpochs, tokenEpochOf } from '../../common/wire/index.js';
 import type { Logger } from '../../common/logging/index.js';
@@ -8,6 +9,7 @@ import type { Clock } from '../clock.js';
 import type { Feed } from '../store/feed.js';
 import type { Mailbox } from '../store/mailbox.js';
 import type { OperatorStore } from '../store/operator-store.js';
+import { handoutHour, type PrekeyStore } from '../store/prekey-store.js';
 import type { ReplayGuard } from '../store/replay-guard.js';
 import type { TokenLedger } from '../store/token-ledger.js';
 
@@ -17,6 +19,7 @@ export interface SweeperOptions {
     Pick<Feed, 'sweepExpiredPosts'> &
     Pick<ReplayGuard, 'sweepExpiredNonces'> &
     Pick<TokenLedger, 'sweepTokenEpochs'> &
+    Pick<PrekeyStore, 'sweepPrekeyHandouts'> &
     Pick<OperatorStore, 'durable'>;
   readonly intervalMs: number;
   readonly logger: Logger;
@@ -33,6 +36,8 @@ export interface SweepResult {
   readonly spentTokens: number;
   /** Issue counts of epochs before the current one. */
   readonly tokenAllowances: number;
+  /** One-time prekey hand-out counts of past hours. */
+  readonly prekeyHandouts: number;
 }
 
 /** Runs {@link Sweeper.sweep} every interval; never two sweeps at once. */
@@ -77,11 +82,12 @@ export class Sweeper {
     const { store, logger } = this.#options;
     const now = this.#now();
     const oldestAccepted = Math.min(...acceptedTokenEpochs(now));
-    const [letters, posts, nonces, tokens] = await Promise.all([
+    const [letters, posts, nonces, tokens, prekeyHandouts] = await Promise.all([
       store.sweepExpiredLetters(now),
       store.sweepExpiredPosts(now),
       store.sweepExpiredNonces(now),
       store.sweepTokenEpochs(oldestAccepted, tokenEpochOf(now)),
+      store.sweepPrekeyHandouts(handoutHour(now)),
     ]);
     await store.durable();
     const result = {
@@ -90,8 +96,9 @@ export class Sweeper {
       nonces,
       spentTokens: tokens.spent,
       tokenAllowances: tokens.allowances,
+      prekeyHandouts,
     };
-    if (letters + posts + tokens.spent + tokens.allowances > 0) {
+    if (letters + posts + tokens.spent + tokens.allowances + prekeyHandouts > 0) {
       logger.info('sweeper.swept', result);
     }
     return result;

@@ -23,6 +23,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IdentityKeys } from '../../common/crypto/index.js';
 import type { TorProcess } from '../../tor/index.js';
 import {
   TEST_PASSPHRASE,
@@ -37,12 +38,13 @@ import {
   hypergeometricPmf,
   hypergeometricThreshold,
   reportObservation,
-  keysOfKomrades,
   lettersBesideNames,
   link,
   logLinesNaming,
   openDelivered,
   parseProxyLine,
+  secretsOfKomrades,
+  StoreSnapshots,
   publishObservedOnion,
   readDataFiles,
   runScenario,
@@ -89,7 +91,7 @@ let follows: Set<string>;
 let result: LinkerResult;
 let score: Score;
 let actions: ScenarioAction[];
-let keys: Awaited<ReturnType<typeof keysOfKomrades>>;
+let keys: Map<string, IdentityKeys>;
 const timings: Record<string, number> = {};
 
 /** One command's bound: a first onion connection on a loaded machine can take a while. */
@@ -130,6 +132,10 @@ describe('what a curious Operator can link', () => {
       run,
     });
     timings.registerMs = Date.now() - started - timings.setupMs;
+    // The ground truth opens each letter's ratchet message with a copy of its recipient's store
+    // from when it waited (letters v2 open only so): a copy before each command.
+    const stores = new StoreSnapshots(join(dir, 'store-copies'));
+    const nameOfHome = new Map([...homes].map(([name, home]) => [home, name]));
 
     const snapshots: DiskSnapshot[] = [];
     const dataDir = operator.dataDir;
@@ -140,7 +146,10 @@ describe('what a curious Operator can link', () => {
     try {
       actions = await runScenario({
         homes,
-        run,
+        run: (home, args) => {
+          stores.take(nameOfHome.get(home) ?? '', home);
+          return run(home, args);
+        },
         seed: SEED,
         actionsPerKomrade: ACTIONS_PER_KOMRADE,
         thinkMs: [200, 1_500],
@@ -160,8 +169,9 @@ describe('what a curious Operator can link', () => {
       files: readDataFiles(dataDir),
     };
     letters = deliveredLetters(observation.requests);
-    keys = await keysOfKomrades(homes, TEST_PASSPHRASE);
-    const opened = openDelivered(letters, keys);
+    const secrets = await secretsOfKomrades(homes, TEST_PASSPHRASE);
+    keys = new Map([...secrets].map(([name, s]) => [name, s.keys]));
+    const opened = await openDelivered(letters, secrets, stores);
     truth = opened.truth;
     follows = trueFollows(truth.values());
     const dumpFile = process.env.KOMRADE_OBSERVER_DUMP;

@@ -200,15 +200,45 @@ describe('Telegram /backup and /restore', () => {
     const restored = await runKomrade(['restore', file, '--json'], { home, env });
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout + restored.stderr).not.toContain(PASSPHRASE);
+    // Bob writes in the session the second bot began after the backup: the restored CLI holds no
+    // state for it (forward secrecy), says so and resets the session; bob is told, and his next
+    // letter, in the new session, opens.
+    const resets = () =>
+      emulator.botMessages(bob.id).filter((m) => m.text.includes("@alice's session was reset"))
+        .length;
+    const resetsBefore = resets();
     await emulator.ask(bob, '/send @alice a letter for the computer', /on its way/);
-    const inbox = await runKomrade(['inbox', '--json'], { home });
-    expect(inbox.code, inbox.stderr).toBe(0);
-    const texts = (JSON.parse(inbox.stdout) as { letters: { text: string }[] }).letters.map(
-      (l) => l.text,
+    interface CliInbox {
+      checked: { sessionResets: { name: string; lost: boolean }[] };
+      letters: { text: string }[];
+    }
+    const cliInbox = async (): Promise<CliInbox> => {
+      const run = await runKomrade(['inbox', '--json'], { home });
+      expect(run.code, run.stderr).toBe(0);
+      return JSON.parse(run.stdout) as CliInbox;
+    };
+    let lost = await cliInbox();
+    for (let i = 0; i < 20 && lost.checked.sessionResets.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      lost = await cliInbox();
+    }
+    expect(lost.checked.sessionResets).toEqual([{ name: 'bob', lost: true }]);
+    expect(lost.letters.map((l) => l.text)).toEqual(['hello alice, from before the backup']);
+    await emulator.waitFor(
+      () => (resets() > resetsBefore ? true : undefined),
+      30_000,
+      "bob told of alice's reset session",
     );
-    expect(texts).toEqual(
-      expect.arrayContaining(['hello alice, from before the backup', 'a letter for the computer']),
-    );
+    await emulator.ask(bob, '/send @alice a letter for the computer, again', /on its way/);
+    let texts: string[] = [];
+    for (let i = 0; i < 20 && !texts.includes('a letter for the computer, again'); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 500));
+      texts = (await cliInbox()).letters.map((l) => l.text);
+    }
+    expect(texts).toEqual([
+      'hello alice, from before the backup',
+      'a letter for the computer, again',
+    ]);
     const sent = await runKomrade(['send', '@bob', 'and now from the command line'], { home });
     expect(sent.code, sent.stderr).toBe(0);
     await emulator.waitForBotMessage(
@@ -244,7 +274,7 @@ describe('Telegram /backup and /restore', () => {
         .client(stack.bridge.adapter.engine.identityOf(`telegram:${dave.id}`)?.id ?? '')
         .inbox()
         .map((l) => l.text),
-    ).toContain('a letter for the computer');
+    ).toContain('a letter for the computer, again');
   });
 
   it('refuses a damaged file, and an identity whose keys its owner holds', async () => {

@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { startTestOperator, type TestOperator } from '../support/operator-fixture.js';
+import { TestClient, makeKomrade, testRatchetKey } from '../support/operator-test-client.js';
 
 /** One SOCKS connection as the listener saw it. */
 interface SocksConnection {
@@ -204,12 +205,17 @@ describe('anonymous sends on the wire', () => {
     for (const c of sends) {
       expect(own.has(c.username)).toBe(false);
       for (const r of c.requests) {
-        expect(r.line.startsWith('POST /v2/mail/send ') || UNSIGNED_READ.test(r.line)).toBe(true);
+        expect(
+          r.line.startsWith('POST /v2/mail/send ') ||
+            r.line.startsWith('POST /v2/prekeys/bundle ') ||
+            UNSIGNED_READ.test(r.line),
+        ).toBe(true);
         expect(r.headers.authorization).toBeUndefined();
       }
     }
     for (const c of signed) {
       expect(c.requests.some((r) => r.line.includes('/v2/mail/send'))).toBe(false);
+      expect(c.requests.some((r) => r.line.includes('/v2/prekeys/bundle'))).toBe(false);
       expect(c.requests.filter((r) => UNSIGNED_READ.test(r.line)).map((r) => r.line)).toEqual([]);
     }
     // Issuance is signed, on the identity's own circuit.
@@ -242,6 +248,66 @@ describe('anonymous sends on the wire', () => {
       ]) {
         expect(text.includes(secret)).toBe(false);
       }
+    }
+  });
+
+  it('fetch prekey bundles unsigned, naming only whose bundle, on circuits apart from the identity’s', async () => {
+    const anonymous = createAnonymousCircuits({
+      operatorUrl: ONION,
+      socks: { host: '127.0.0.1', port: socks.port },
+    });
+    closing.push(() => anonymous.close());
+    // Only this test's connections: the file's earlier tests made theirs.
+    const before = socks.connections.length;
+    const direct = new TestClient(operator.url);
+    const cy = makeKomrade(`cy_${process.pid % 1000}`);
+    const dee = makeKomrade(`dee_${process.pid % 1000}`);
+    expect((await direct.register(cy, 2)).status).toBe(201);
+    expect((await direct.register(dee, 2)).status).toBe(201);
+    const isolationKey = toBase64url(randomBytes(16));
+    const dispatcher: Dispatcher = createOperatorDispatcher({
+      operatorUrl: ONION,
+      socks: { host: '127.0.0.1', port: socks.port },
+      isolationKey,
+    });
+    closing.push(() => dispatcher.close());
+    const http = new HttpOperatorClient({ baseUrl: ONION, dispatcher, anonymous, now: Date.now });
+    await http.uploadPrekeys(
+      { name: dee.name, signSecret: dee.keys.signSecret },
+      {
+        signedPrekey: { id: 1, publicKey: testRatchetKey(), signature: randomBytes(64) },
+        kyberPrekey: {
+          id: 1,
+          publicKey: Uint8Array.of(0x08, ...randomBytes(1_568)),
+          signature: randomBytes(64),
+        },
+        oneTimePrekeys: [{ id: 1, publicKey: testRatchetKey() }],
+      },
+    );
+    const [token] = await direct.tokens(cy, 1);
+    const bundle = await http.fetchPrekeyBundle({ name: dee.name, token: token! });
+    expect(bundle.oneTimePrekey?.id).toBe(1);
+
+    const fetches = socks.connections
+      .slice(before)
+      .map((c) => ({ username: c.username, requests: requestsIn(c.bytes) }))
+      .filter((c) => c.requests.some((r) => r.line.startsWith('POST /v2/prekeys/bundle ')));
+    expect(fetches).toHaveLength(1);
+    const [fetch] = fetches;
+    expect(fetch!.username).not.toBe(isolationKey);
+    const uploads = socks.connections.slice(before).filter((c) => c.username === isolationKey);
+    expect(uploads.length).toBeGreaterThan(0);
+    for (const request of fetch!.requests) {
+      expect(request.headers.authorization).toBeUndefined();
+      expect(Object.keys(request.headers).every((h) => ALLOWED_HEADERS.has(h))).toBe(true);
+    }
+    const request = fetch!.requests.find((r) => r.line.startsWith('POST /v2/prekeys/bundle '))!;
+    const body = JSON.parse(request.body.toString('utf8')) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(['name', 'token']);
+    expect(body.name).toBe(dee.name);
+    const text = request.body.toString('utf8');
+    for (const secret of [cy.name, toBase64url(cy.keys.signPublic), isolationKey]) {
+      expect(text.includes(secret)).toBe(false);
     }
   });
 });

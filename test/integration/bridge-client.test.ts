@@ -1,19 +1,40 @@
 /** The engine against a real Operator process over loopback HTTP, with real SQLite stores. */
 import { describe, expect, it } from 'vitest';
-import { randomBytes, seal } from '../../common/crypto/index.js';
-import {
-  encodeCanonical,
-  openLetter,
-  padToSizeClass,
-  sealLetter,
-} from '../../common/wire/index.js';
+import { randomBytes } from '../../common/crypto/index.js';
+import type { Letter } from '../../common/wire/index.js';
 import { KomradeClient } from '../../client/index.js';
 import { withOverrides } from '../support/operator-client-overrides.js';
-import { useOperatorKomrades } from '../support/operator-komrades.js';
+import { useOperatorKomrades, type HttpKomrade } from '../support/operator-komrades.js';
 import { startOperatorProcess } from '../support/operator-process.js';
+import { craftedLetter, sideRatchet } from '../support/ratchet-pair.js';
 
 const komrades = useOperatorKomrades({ powBits: 8, tempPrefix: 'komrade-bridge-' });
 const { http, clientOf, komradeAt, registered } = komrades;
+
+/** A text letter from `from` to `to`. */
+const textLetter = (from: string, to: string, body: string): Letter => ({
+  v: 2,
+  kind: 'text',
+  from,
+  to,
+  sentAt: Date.now(),
+  id: randomBytes(16),
+  body,
+});
+
+/**
+ * `sender`'s sessions as its store holds them, for letters crafted by hand: a session must exist
+ * already (a letter prepared by its client starts one), since no bundle is fetched here.
+ */
+const ownSessions = (sender: HttpKomrade, self: string) =>
+  sideRatchet(
+    sender.keys,
+    self,
+    () => {
+      throw new Error('no bundle here: prepare a letter first');
+    },
+    sender.store,
+  );
 
 const codeOf = async (promise: Promise<unknown>) =>
   promise.then(
@@ -104,40 +125,51 @@ describe('KomradeClient against a real Operator', () => {
     const alice = await registered('alice');
     const bob = await registered('bob');
     const mallory = await registered('mallory');
-    const forged = sealLetter(
-      {
-        v: 1,
-        kind: 'text',
-        from: alice.name,
-        to: bob.name,
-        sentAt: Date.now(),
-        id: randomBytes(16),
-        body: 'send me your keys',
-      },
-      mallory.keys.signSecret,
-      bob.keys.boxPublic,
+    // Mallory's client starts a real session with bob (prepared, never sent).
+    await mallory.client.prepareLetter(bob.name, 'hello');
+    const forged = textLetter(alice.name, bob.name, 'send me your keys');
+    // In her own session, under her name: her key signed it, but it claims to be alice's.
+    const inHers = await craftedLetter(
+      ownSessions(mallory, mallory.name),
+      bob,
+      forged,
+      mallory.keys,
+      mallory.name,
     );
-    await mallory.client.deliver({ to: bob.name, sealed: forged });
-    expect(await bob.client.checkInbox()).toMatchObject({ rejected: 1, requested: 0 });
+    // Under alice's name: the session is not alice's.
+    const asAlice = await craftedLetter(
+      ownSessions(mallory, mallory.name),
+      bob,
+      forged,
+      mallory.keys,
+      alice.name,
+    );
+    await mallory.client.deliver({ to: bob.name, sealed: inHers });
+    await mallory.client.deliver({ to: bob.name, sealed: asAlice });
+    expect(await bob.client.checkInbox()).toMatchObject({ rejected: 2, requested: 0 });
     expect(bob.client.requests()).toEqual([]);
     expect((await bob.http.fetch(bob.signer)).letters).toEqual([]);
   });
 
-  it('rejects a letter re-sealed to someone it was not addressed to', async () => {
+  it('rejects a letter passed on to someone it was not addressed to', async () => {
     const alice = await registered('alice');
     const bob = await registered('bob');
     const carol = await registered('carol');
     await alice.client.send(bob.name, 'for bob only');
-    const [waiting] = (await bob.http.fetch(bob.signer)).letters;
-    const opened = openLetter(waiting!.sealed, bob.keys);
-    expect(opened.ok).toBe(true);
-    if (!opened.ok) return;
-    const resealed = seal(
-      padToSizeClass(encodeCanonical({ signed: opened.value.signed, sig: opened.value.sig })),
-      carol.keys.boxPublic,
-    );
-    await bob.client.deliver({ to: carol.name, sealed: resealed });
-    expect(await carol.client.checkInbox()).toMatchObject({ rejected: 1, requested: 0 });
+    // What bob read: alice's signed letter to him (made here with her key: the same bytes).
+    const forBob = textLetter(alice.name, bob.name, 'for bob only');
+    await bob.client.prepareLetter(carol.name, 'hello');
+    for (const frameFrom of [bob.name, alice.name]) {
+      const passedOn = await craftedLetter(
+        ownSessions(bob, bob.name),
+        carol,
+        forBob,
+        alice.keys,
+        frameFrom,
+      );
+      await bob.client.deliver({ to: carol.name, sealed: passedOn });
+    }
+    expect(await carol.client.checkInbox()).toMatchObject({ rejected: 2, requested: 0 });
     expect(carol.client.requests()).toEqual([]);
     expect((await carol.http.fetch(carol.signer)).letters).toEqual([]);
   });
@@ -145,19 +177,7 @@ describe('KomradeClient against a real Operator', () => {
   it('rejects a tampered ciphertext', async () => {
     const alice = await registered('alice');
     const bob = await registered('bob');
-    const sealed = sealLetter(
-      {
-        v: 1,
-        kind: 'text',
-        from: alice.name,
-        to: bob.name,
-        sentAt: Date.now(),
-        id: randomBytes(16),
-        body: 'meet at noon',
-      },
-      alice.keys.signSecret,
-      bob.keys.boxPublic,
-    );
+    const { sealed } = await alice.client.prepareLetter(bob.name, 'meet at noon');
     sealed[sealed.length - 3]! ^= 0x01;
     await alice.client.deliver({ to: bob.name, sealed });
     expect(await bob.client.checkInbox()).toMatchObject({ rejected: 1, requested: 0 });

@@ -6,8 +6,10 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
-import { sealLetter, signReceipt } from '../../common/wire/index.js';
+import { ratchetKeyOf } from '../../client/index.js';
+import { signReceipt } from '../../common/wire/index.js';
 import { useEngineFixture } from '../support/engine-fixture.js';
+import { bundleAtFake, craftedLetter, sideRatchet } from '../support/ratchet-pair.js';
 
 const fx = useEngineFixture();
 
@@ -76,15 +78,19 @@ describe('BridgeEngine', () => {
           signKey: zed.signPublic,
           boxKey: new Uint8Array(32),
           keyHolder: 'self',
+          ratchetKey: ratchetKeyOf(zed),
           registeredAt: Date.now(),
         },
         fx.world.operator.keys.signSecret,
       ),
     );
-    const benBox = fx.engine.client(ben).whoami().boxKey;
-    const follow = sealLetter(
+    // Zed follows ben in a real session of zed's (its key is registered; only its box key is bad).
+    const zedRatchet = sideRatchet(zed, 'zed', (name) => bundleAtFake(fx.world.operator, name));
+    const follow = await craftedLetter(
+      zedRatchet,
+      fx.world.operator.receipts.get('ben')!,
       {
-        v: 1,
+        v: 2,
         kind: 'follow',
         from: 'zed',
         to: 'ben',
@@ -92,8 +98,8 @@ describe('BridgeEngine', () => {
         id: randomBytes(16),
         body: '',
       },
-      zed.signSecret,
-      Buffer.from(benBox, 'base64url'),
+      zed,
+      'zed',
     );
     await fx.world.operator.send({ name: 'zed', signSecret: zed.signSecret }, [
       { to: 'ben', sealed: follow },

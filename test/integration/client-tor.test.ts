@@ -159,9 +159,9 @@ describe('clients reach the Operator only through Tor', () => {
     const carol = komrade('carol');
     const dave = komrade('dave');
     const [carolName, daveName] = [`carol_${suffix()}`, `dave_${suffix()}`];
-    await carol.client.register(carolName);
-    await dave.client.register(daveName);
     const succeeded: StreamStatus[] = [];
+    // Watched from before registering: registering publishes prekeys, a signed request that
+    // opens the identity's circuit (kept alive for the fetches below).
     const unsubscribe = await clientTor.control.subscribe(['STREAM'], (event) => {
       const stream = parseStreamLine(event.body);
       if (stream?.status === 'SUCCEEDED') succeeded.push(stream);
@@ -172,6 +172,8 @@ describe('clients reach the Operator only through Tor', () => {
       signSecret: who.keys.signSecret,
     });
     try {
+      await carol.client.register(carolName);
+      await dave.client.register(daveName);
       for (let i = 0; i < 5; i++) await carol.operator.fetch(signer(carolName, carol));
       for (let i = 0; i < 5; i++) await dave.operator.fetch(signer(daveName, dave));
     } finally {

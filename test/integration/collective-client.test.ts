@@ -9,12 +9,12 @@ import {
   DEFAULT_CONSTITUTION,
   decodeCollectiveEvent,
   foldLog,
-  sealCollectiveMessage,
   signCollectiveEvent,
   type SignedCollectiveEvent,
 } from '../../common/collectives/index.js';
 import { randomBytes } from '../../common/crypto/index.js';
 import { verifyReceipt, type Receipt } from '../../common/wire/index.js';
+import { handSealed } from '../support/hand-sealed-collective.js';
 import { withLogEdit } from '../support/operator-client-overrides.js';
 import { useOperatorKomrades, type HttpKomrade } from '../support/operator-komrades.js';
 
@@ -198,13 +198,6 @@ describe('collectives against a real Operator', () => {
     const mallory = await registered('mallory');
     const name = unique('relay');
     await alice.client.createCollective(name, { founders: [bob.name, carol.name] });
-    const bobKey = (await alice.client.lookup(bob.name)).boxKey;
-    const carolKey = (await alice.client.lookup(carol.name)).boxKey;
-    const box = (k: string) => Buffer.from(k, 'base64url');
-    const recipients = [
-      { name: bob.name, boxKey: box(bobKey) },
-      { name: carol.name, boxKey: box(carolKey) },
-    ];
     const message = (from: string, text: string) => ({
       v: 1 as const,
       collective: name,
@@ -214,27 +207,30 @@ describe('collectives against a real Operator', () => {
       text,
     });
     // The Operator only takes messages from members: Mallory's own attempt stops there.
-    const own = sealCollectiveMessage(message(mallory.name, 'hi'), mallory.keys.signSecret, [
-      ...recipients,
-      { name: alice.name, boxKey: alice.keys.boxPublic },
+    const own = await handSealed(mallory, message(mallory.name, 'hi'), mallory.keys.signSecret, [
+      bob,
+      carol,
+      alice,
     ]);
-    expect(await codeOf(mallory.http.sendToCollective(mallory.signer, name, own))).toBe(
+    expect(await codeOf(mallory.http.sendToCollective(mallory.signer, name, own.sealed))).toBe(
       'NOT_MEMBER',
     );
-    // Alice (a member, or anyone holding her credentials) relays Mallory's message, then one
-    // Mallory signed in Alice's name.
-    const relayed = sealCollectiveMessage(
+    // Alice (a member, or anyone holding her credentials) relays Mallory's message (its keys in
+    // Mallory's sessions), then one Mallory signed in Alice's name.
+    const relayed = await handSealed(
+      mallory,
       message(mallory.name, 'from outside'),
       mallory.keys.signSecret,
-      recipients,
+      [bob, carol],
     );
-    await alice.http.sendToCollective(alice.signer, name, relayed);
-    const forged = sealCollectiveMessage(
+    await alice.http.sendToCollective(alice.signer, name, relayed.sealed);
+    const forged = await handSealed(
+      mallory,
       message(alice.name, 'in your name'),
       mallory.keys.signSecret,
-      recipients,
+      [bob, carol],
     );
-    await alice.http.sendToCollective(alice.signer, name, forged);
+    await alice.http.sendToCollective(alice.signer, name, forged.sealed);
     await alice.client.sendToCollective(name, 'the real one');
 
     for (const k of [bob, carol]) {

@@ -8,7 +8,10 @@ import type { OperatorClient, RequestSigner } from '../../client/index.js';
 import {
   DEFAULT_CONSTITUTION,
   collectivePowBytes,
-  sealCollectiveMessage,
+  sealCollectiveBody,
+  sealKeyEnvelope,
+  type CollectiveMessage,
+  type SealedCollectiveMessage,
 } from '../../common/collectives/index.js';
 import {
   blind,
@@ -33,6 +36,29 @@ import {
   type Token,
 } from '../../common/wire/index.js';
 import { CollectiveWriter } from '../support/collective-writer.js';
+import { testRatchetKey } from '../support/operator-test-client.js';
+
+/**
+ * A collective message as the Operator sees one: the body once, and per member a key envelope of
+ * the continuing-session length whose ratchet layer is a stand-in (the Operator never opens it).
+ */
+function sealedFor(
+  message: CollectiveMessage,
+  signSecret: Uint8Array,
+  members: readonly { readonly name: string; readonly boxKey: Uint8Array }[],
+): SealedCollectiveMessage {
+  const { body, contentKey } = sealCollectiveBody(message, signSecret);
+  return {
+    body,
+    keys: members.map((member) => ({
+      to: member.name,
+      sealed: sealKeyEnvelope(
+        { v: 2, from: message.from, type: 'message', msg: contentKey },
+        member,
+      ),
+    })),
+  };
+}
 
 /** An Operator client under test, and how to let it go. */
 export interface ContractSubject {
@@ -84,7 +110,13 @@ export function operatorClientContract(label: string, start: () => Promise<Contr
 
     async function request(name: string, keys = generateIdentityKeys()): Promise<RegisterRequest> {
       const info = await op().info();
-      const claim = { name, signKey: keys.signPublic, boxKey: keys.boxPublic, keyHolder: 'self' };
+      const claim = {
+        name,
+        signKey: keys.signPublic,
+        boxKey: keys.boxPublic,
+        keyHolder: 'self',
+        ratchetKey: testRatchetKey(),
+      };
       const pow = await solveProofOfWork(claimBytesForPow(claim), info.powBits);
       return { ...claim, pop: proveClaim(claim, keys.signSecret), pow };
     }
@@ -177,6 +209,141 @@ export function operatorClientContract(label: string, start: () => Promise<Contr
       it('says NAME_UNKNOWN for an unknown name and NAME_INVALID for a malformed one', async () => {
         expect(await codeOf(op().lookup(unique('nobody')))).toBe('NAME_UNKNOWN');
         expect(await codeOf(op().lookup('no spaces'))).toBe('NAME_INVALID');
+      });
+    });
+
+    describe('ratchet keys and prekeys', () => {
+      const signedPrekey = (id: number) => ({
+        id,
+        publicKey: testRatchetKey(),
+        signature: randomBytes(64),
+      });
+      const kyberPrekey = (id: number) => ({
+        id,
+        publicKey: Uint8Array.of(0x08, ...randomBytes(1_568)),
+        signature: randomBytes(64),
+      });
+      const oneTime = (from: number, count: number) =>
+        Array.from({ length: count }, (_, i) => ({ id: from + i, publicKey: testRatchetKey() }));
+
+      it('answers the ratchet key in receipts, and keeps it: same key again, another refused', async () => {
+        const name = unique('rk');
+        const keys = generateIdentityKeys();
+        const registered = await request(name, keys);
+        const receipt = await op().register(registered);
+        expect(receipt.ratchetKey).toEqual(registered.ratchetKey);
+        expect((await op().lookup(name)).ratchetKey).toEqual(registered.ratchetKey);
+        const signer = { name, signSecret: keys.signSecret };
+        const claim = { ...receipt, ratchetKey: registered.ratchetKey as Uint8Array };
+        const same = await op().setRatchetKey(signer, {
+          ratchetKey: claim.ratchetKey,
+          pop: proveClaim(claim, keys.signSecret),
+        });
+        expect(same).toEqual(receipt);
+        const other = { ...claim, ratchetKey: testRatchetKey() };
+        expect(
+          await codeOf(
+            op().setRatchetKey(signer, {
+              ratchetKey: other.ratchetKey,
+              pop: proveClaim(other, keys.signSecret),
+            }),
+          ),
+        ).toBe('RATCHET_KEY_SET');
+      });
+
+      it('refuses a registration without a ratchet key', async () => {
+        const unkeyed = { ...(await request(unique('nork'))), ratchetKey: null };
+        expect(await codeOf(op().register(unkeyed))).toBe('KEY_INVALID');
+      });
+
+      it('stores uploads and counts them; refuses a held id', async () => {
+        const ana = await member('pk');
+        expect(await op().uploadPrekeys(ana.signer, {})).toEqual({
+          oneTimeLeft: 0,
+          signedPrekey: false,
+          kyberPrekey: false,
+        });
+        const answer = await op().uploadPrekeys(ana.signer, {
+          signedPrekey: signedPrekey(1),
+          kyberPrekey: kyberPrekey(1),
+          oneTimePrekeys: oneTime(1, 3),
+        });
+        expect(answer).toEqual({ oneTimeLeft: 3, signedPrekey: true, kyberPrekey: true });
+        expect(
+          await codeOf(op().uploadPrekeys(ana.signer, { oneTimePrekeys: oneTime(3, 1) })),
+        ).toBe('PREKEY_ID_USED');
+        expect((await op().uploadPrekeys(ana.signer, {})).oneTimeLeft).toBe(3);
+      });
+
+      it('replaces every held one-time prekey with replaceOneTime', async () => {
+        const [di, payer] = [await member('restored'), await member('payer')];
+        const signed = signedPrekey(1);
+        const kyber = kyberPrekey(1);
+        await op().uploadPrekeys(di.signer, {
+          signedPrekey: signed,
+          kyberPrekey: kyber,
+          oneTimePrekeys: oneTime(1, 3),
+        });
+        // An id held before may come again: only the new set's ids must be distinct.
+        const fresh = oneTime(3, 2);
+        expect(
+          await op().uploadPrekeys(di.signer, { oneTimePrekeys: fresh, replaceOneTime: true }),
+        ).toEqual({ oneTimeLeft: 2, signedPrekey: true, kyberPrekey: true });
+        const paid = await tokens(payer, 3);
+        const handed = [];
+        for (const token of paid) {
+          handed.push((await op().fetchPrekeyBundle({ name: di.name, token })).oneTimePrekey);
+        }
+        expect(handed).toEqual([...fresh, undefined]);
+      });
+
+      it('hands out bundles anonymously, each one-time prekey once; a retry gets none', async () => {
+        const [bo, payer] = [await member('bundle'), await member('payer')];
+        const signed = signedPrekey(5);
+        const kyber = kyberPrekey(6);
+        const keys = oneTime(10, 2);
+        await op().uploadPrekeys(bo.signer, {
+          signedPrekey: signed,
+          kyberPrekey: kyber,
+          oneTimePrekeys: keys,
+        });
+        const paid = await tokens(payer, 3);
+        const first = await op().fetchPrekeyBundle({ name: bo.name, token: paid[0] as Token });
+        expect(first).toEqual({
+          name: bo.name,
+          signedPrekey: signed,
+          kyberPrekey: kyber,
+          oneTimePrekey: keys[0],
+        });
+        const retry = await op().fetchPrekeyBundle({ name: bo.name, token: paid[0] as Token });
+        expect(retry).toEqual({ name: bo.name, signedPrekey: signed, kyberPrekey: kyber });
+        const second = await op().fetchPrekeyBundle({ name: bo.name, token: paid[1] as Token });
+        expect(second.oneTimePrekey).toEqual(keys[1]);
+        const third = await op().fetchPrekeyBundle({ name: bo.name, token: paid[2] as Token });
+        expect(third.oneTimePrekey).toBeUndefined();
+      });
+
+      it('refuses a bundle of a name without prekeys, an unknown name, a spent token', async () => {
+        const [cy, payer] = [await member('noprekeys'), await member('payer')];
+        const paid = await tokens(payer, 2);
+        const token = paid[0] as Token;
+        expect(await codeOf(op().fetchPrekeyBundle({ name: cy.name, token }))).toBe(
+          'PREKEYS_MISSING',
+        );
+        expect(await codeOf(op().fetchPrekeyBundle({ name: unique('nobody'), token }))).toBe(
+          'NAME_UNKNOWN',
+        );
+        await op().sendAnonymously({ ...letter(cy, 'x'), token: paid[1] as Token });
+        await op().uploadPrekeys(cy.signer, {
+          signedPrekey: signedPrekey(1),
+          kyberPrekey: kyberPrekey(1),
+        });
+        expect(
+          await codeOf(op().fetchPrekeyBundle({ name: cy.name, token: paid[1] as Token })),
+        ).toBe('TOKEN_SPENT');
+        expect((await op().fetchPrekeyBundle({ name: cy.name, token })).oneTimePrekey).toBe(
+          undefined,
+        );
       });
     });
 
@@ -468,7 +635,7 @@ export function operatorClientContract(label: string, start: () => Promise<Contr
           id: randomBytes(ID_BYTES),
           text: 'hello cell',
         };
-        const sealed = sealCollectiveMessage(message, ana.keys.signSecret, [
+        const sealed = sealedFor(message, ana.keys.signSecret, [
           { name: bo.name, boxKey: bo.keys.boxPublic },
         ]);
         const sent = await op().sendToCollective(ana.signer, name, sealed);
@@ -478,7 +645,7 @@ export function operatorClientContract(label: string, start: () => Promise<Contr
         expect(got.letters[0]?.body).toEqual(sealed.body);
         expect((await op().fetch(ana.signer)).letters).toEqual([]);
 
-        const toCy = sealCollectiveMessage(message, ana.keys.signSecret, [
+        const toCy = sealedFor(message, ana.keys.signSecret, [
           { name: cy.name, boxKey: cy.keys.boxPublic },
         ]);
         expect(await codeOf(op().sendToCollective(ana.signer, name, toCy))).toBe(

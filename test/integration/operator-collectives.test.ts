@@ -15,18 +15,23 @@ import {
   eventHash,
   foldLog,
   genesisDraft,
-  openCollectiveMessage,
-  sealCollectiveMessage,
+  openCollectiveBody,
+  openKeyEnvelope,
+  sealCollectiveBody,
+  sealKeyEnvelope,
   signCollectiveEvent,
   verifyCollectiveMessage,
   type CollectiveEventKind,
   type CollectiveEventOf,
+  type SealedCollectiveMessage,
   type SignedCollectiveEvent,
 } from '../../common/collectives/index.js';
 import { randomBytes } from '../../common/crypto/index.js';
 import { silentLogger } from '../../common/logging/index.js';
 import {
   CLOCK_SKEW_MS,
+  COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES,
+  COLLECTIVE_KEY_ENVELOPE_BYTES,
   COLLECTIVE_ROUTES,
   checkProofOfWork,
   collectiveHeadSchema,
@@ -37,6 +42,7 @@ import {
   solveProofOfWork,
   toBase64url,
   verifyReceipt,
+  type RatchetMessageType,
   type CollectiveHead,
   type OperatorInfo,
   type Receipt,
@@ -575,12 +581,34 @@ describe('sending to a collective', () => {
       .map((n) => ({ name: n, boxKey: person(n).keys.boxPublic }));
   const members = ['alice', 'bob', 'carol', 'dave', 'erin'];
 
-  function sealed(sender: TestKomrade, collective: string, to: readonly string[], text: string) {
-    return sealCollectiveMessage(
-      { v: 1, collective, from: sender.name, sentAt: now(), id: randomBytes(16), text },
-      sender.keys.signSecret,
-      to.map((n) => ({ name: n, boxKey: person(n).keys.boxPublic })),
-    );
+  /**
+   * A message sealed as a client seals it, its ratchet layer a stand-in (the content key as the
+   * "ratchet message"): the Operator never opens an envelope; the client tests cover the ratchet.
+   */
+  function sealed(
+    sender: TestKomrade,
+    collective: string,
+    to: readonly string[],
+    text: string,
+    typeOf: (index: number) => RatchetMessageType = () => 'message',
+  ): SealedCollectiveMessage {
+    const draft = {
+      v: 1 as const,
+      collective,
+      from: sender.name,
+      sentAt: now(),
+      id: randomBytes(16),
+      text,
+    };
+    const { body, contentKey } = sealCollectiveBody(draft, sender.keys.signSecret);
+    const keys = to.map((n, i) => ({
+      to: n,
+      sealed: sealKeyEnvelope(
+        { v: 2, from: sender.name, type: typeOf(i), msg: contentKey },
+        { name: n, boxKey: person(n).keys.boxPublic },
+      ),
+    }));
+    return { body, keys };
   }
 
   function sendBody(collective: string, message: ReturnType<typeof sealed>) {
@@ -596,18 +624,20 @@ describe('sending to a collective', () => {
 
   it('stores the body once, delivers it to every other member, and deletes it after the last ack', async () => {
     const recipients = recipientsOf(alice, members);
-    const message = sealCollectiveMessage(
-      {
-        v: 1,
-        collective: 'portland',
-        from: 'alice',
-        sentAt: now(),
-        id: randomBytes(16),
-        text: 'Assembly at the library, Sunday noon.',
-      },
-      alice.keys.signSecret,
-      recipients,
+    // Envelopes of both lengths: members with a session and members without one yet.
+    const message = sealed(
+      alice,
+      'portland',
+      recipients.map((r) => r.name),
+      'Assembly at the library, Sunday noon.',
+      (i) => (i % 2 === 0 ? 'message' : 'prekey'),
     );
+    expect(message.keys.map((k) => k.sealed.length)).toEqual([
+      COLLECTIVE_KEY_ENVELOPE_BYTES,
+      COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES,
+      COLLECTIVE_KEY_ENVELOPE_BYTES,
+      COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES,
+    ]);
     const reply = await send(alice, sendBody('portland', message));
     expect(reply.status).toBe(201);
     const sent = collectiveSendResponseSchema.parse(reply.json);
@@ -649,7 +679,9 @@ describe('sending to a collective', () => {
       const letter = letters[0]!;
       bodies.add(toBase64url(letter.body!));
       ids.set(name, toBase64url(letter.id));
-      const opened = openCollectiveMessage(letter.sealed, letter.body!, member.keys);
+      const envelope = openKeyEnvelope(letter.sealed, member.keys);
+      if (!envelope.ok) throw envelope.error;
+      const opened = openCollectiveBody(envelope.value.msg, letter.body!, envelope.value.from);
       if (!opened.ok) throw opened.error;
       const verified = verifyCollectiveMessage(opened.value, alice.keys.signPublic);
       if (!verified.ok) throw verified.error;
@@ -728,6 +760,22 @@ describe('sending to a collective', () => {
       { ...base, keys: base.keys.map((k) => ({ ...k, sealed: `${k.sealed}=` })) },
       { ...base, keys: [] },
       { ...base, keys: base.keys.map((k) => ({ ...k, to: 'Bob' })) },
+      // An envelope of neither fixed length: it would tell the Operator more.
+      { ...base, keys: base.keys.map((k) => ({ ...k, sealed: toBase64url(randomBytes(176)) })) },
+      {
+        ...base,
+        keys: base.keys.map((k) => ({
+          ...k,
+          sealed: toBase64url(randomBytes(COLLECTIVE_KEY_ENVELOPE_BYTES + 1)),
+        })),
+      },
+      {
+        ...base,
+        keys: base.keys.map((k) => ({
+          ...k,
+          sealed: toBase64url(randomBytes(COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES + 1)),
+        })),
+      },
     ]) {
       const reply = await send(alice, body);
       expect(reply.status).toBe(400);

@@ -136,6 +136,7 @@ describe('opening the store after a crash', () => {
       signKey: randomBytes(32),
       boxKey: randomBytes(32),
       keyHolder: 'self',
+      ratchetKey: null,
       registeredAt: NOW,
       sig: randomBytes(64),
     });

@@ -13,25 +13,24 @@ import {
   decodeSignedPost,
   fromBase64url,
   openFeedPage,
-  openLetter,
   operatorInfoSchema,
   receiptResponseSchema,
-  sealLetter,
   sealPost,
   signRequest,
   toBase64url,
-  verifyLetter,
   verifyReceipt,
-  type Letter,
   type OperatorInfo,
   type Post,
 } from '../../common/wire/index.js';
 import { Sweeper, type SqliteStore } from '../../operator/index.js';
+import { framedLetter } from '../support/framed-letter.js';
+import { openFramedLetter } from '../support/open-framed-letter.js';
 import { startTestOperator, type TestOperator } from '../support/operator-fixture.js';
 import {
   TestClient,
   errorCode,
   makeKomrade,
+  ratchetKeyOf,
   registrationBody,
   sealedOfClass,
   type TestKomrade,
@@ -60,7 +59,7 @@ beforeAll(async () => {
     powBits: POW_BITS,
     http: `maxRequestBytes: ${MAX_REQUEST}`,
     config: [
-      'mail: { maxSealedLetterBytes: 2048, maxBatchLetters: 4, mailboxQuotaLetters: 6, fetchLetters: 3 }',
+      'mail: { maxSealedLetterBytes: 4096, maxBatchLetters: 4, mailboxQuotaLetters: 6, fetchLetters: 3 }',
       'feed: { maxPostDays: 30, pageSize: 2 }',
     ],
     now,
@@ -73,16 +72,8 @@ beforeAll(async () => {
 afterAll(() => started.close());
 
 function letterTo(from: TestKomrade, to: TestKomrade, body: string): Uint8Array {
-  const letter: Letter = {
-    v: 1,
-    kind: 'text',
-    from: from.name,
-    to: to.name,
-    sentAt: now(),
-    id: randomBytes(16),
-    body,
-  };
-  return sealLetter(letter, from.keys.signSecret, to.keys.boxPublic);
+  // The Operator never opens a letter: a v2 frame with a stand-in ratchet layer is enough.
+  return framedLetter(from, { name: to.name, boxPublic: to.keys.boxPublic }, body);
 }
 
 function sealedPost(author: TestKomrade, body: string, days = 7, postedAt = now()): string {
@@ -200,6 +191,7 @@ describe('Operator HTTP API', () => {
         signKey: dave.keys.signPublic,
         boxKey: dave.keys.boxPublic,
         keyHolder: 'self' as const,
+        ratchetKey: ratchetKeyOf(dave),
       };
       let nonce = randomBytes(8);
       while (checkProofOfWork(claimBytesForPow(claim), nonce, POW_BITS)) nonce = randomBytes(8);
@@ -258,11 +250,7 @@ describe('Operator HTTP API', () => {
       const letters = await fetchAll(bob);
       expect(letters.map((l) => l.id)).toEqual(ids);
       const texts = letters.map((l) => {
-        const opened = openLetter(fromBase64url(l.sealed)!, bob.keys);
-        if (!opened.ok) throw opened.error;
-        const verified = verifyLetter(opened.value, alice.keys.signPublic, 'bob');
-        if (!verified.ok) throw verified.error;
-        return verified.value.body;
+        return openFramedLetter(fromBase64url(l.sealed)!, bob, alice.keys.signPublic).body;
       });
       expect(texts).toEqual(['first', 'second']);
 
@@ -296,8 +284,8 @@ describe('Operator HTTP API', () => {
         expect(reply.status).toBe(400);
         expect(errorCode(reply)).toBe('LETTER_SIZE_CLASS');
       }
-      // A size class, but above this Operator's mail.maxSealedLetterBytes (2048).
-      const big = await client.sendAnonymously('bob', randomBytes(4_096), token!);
+      // A size class, but above this Operator's mail.maxSealedLetterBytes (4096).
+      const big = await client.sendAnonymously('bob', randomBytes(16_384), token!);
       expect(errorCode(big)).toBe('LETTER_TOO_LARGE');
       expect(await fetchAll(bob)).toHaveLength(0);
       // None of these refusals spent the token.

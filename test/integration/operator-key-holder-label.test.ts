@@ -146,6 +146,7 @@ describe('a database written with the closed list of labels', () => {
         signKey: new Uint8Array(32).fill(99),
         boxKey: new Uint8Array(32).fill(98),
         keyHolder: 'matrix',
+        ratchetKey: null,
         registeredAt: 5,
         sig: new Uint8Array(64),
       });

@@ -111,6 +111,7 @@ describe('the Operator refuses small-order keys (real HTTP, real SQLite)', () =>
             signKey: legacy.keys.signPublic,
             boxKey: legacy.keys.boxPublic,
             keyHolder: 'self',
+            ratchetKey: null,
             registeredAt: now(),
           },
           operatorKeys.signSecret,
@@ -220,6 +221,7 @@ describe('the operator client refuses a lying Operator’s small-order keys', ()
     signKey: toBase64url(receipt.signKey),
     boxKey: toBase64url(receipt.boxKey),
     keyHolder: receipt.keyHolder,
+    ratchetKey: receipt.ratchetKey === null ? null : toBase64url(receipt.ratchetKey),
     registeredAt: receipt.registeredAt,
     sig: toBase64url(receipt.sig),
   });
@@ -230,6 +232,7 @@ describe('the operator client refuses a lying Operator’s small-order keys', ()
         signKey: keys.sign ?? honest.signPublic,
         boxKey: keys.box ?? honest.boxPublic,
         keyHolder: 'self',
+        ratchetKey: null,
         registeredAt: 1_700_000_000_000,
       },
       liar.signSecret,

@@ -12,13 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from '../../common/crypto/index.js';
 import { isKomradeError } from '../../common/errors/index.js';
 import { silentLogger } from '../../common/logging/index.js';
-import {
-  fromBase64url,
-  openLetter,
-  sealLetter,
-  verifyLetter,
-  type Letter,
-} from '../../common/wire/index.js';
+import { fromBase64url } from '../../common/wire/index.js';
 import {
   EncryptedOnionKeyFile,
   KEY_FILE,
@@ -32,6 +26,8 @@ import {
   retryWithBackoff,
   type TorProcess,
 } from '../../tor/index.js';
+import { framedLetter } from '../support/framed-letter.js';
+import { openFramedLetter } from '../support/open-framed-letter.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
 import {
   TestClient,
@@ -145,16 +141,8 @@ function isRunning(pid: number): boolean {
 }
 
 function letterTo(from: TestKomrade, to: TestKomrade, body: string): Uint8Array {
-  const letter: Letter = {
-    v: 1,
-    kind: 'text',
-    from: from.name,
-    to: to.name,
-    sentAt: Date.now(),
-    id: randomBytes(16),
-    body,
-  };
-  return sealLetter(letter, from.keys.signSecret, to.keys.boxPublic);
+  // The Operator never opens a letter: a v2 frame with a stand-in ratchet layer is enough.
+  return framedLetter(from, { name: to.name, boxPublic: to.keys.boxPublic }, body);
 }
 
 describe('the Operator as an onion service', () => {
@@ -169,11 +157,7 @@ describe('the Operator as an onion service', () => {
     expect(reply.status).toBe(200);
     const { letters } = reply.json as { letters: { sealed: string }[] };
     return letters.map((l) => {
-      const opened = openLetter(fromBase64url(l.sealed)!, bob.keys);
-      if (!opened.ok) throw opened.error;
-      const verified = verifyLetter(opened.value, alice.keys.signPublic, 'bob');
-      if (!verified.ok) throw verified.error;
-      return verified.value.body;
+      return openFramedLetter(fromBase64url(l.sealed)!, bob, alice.keys.signPublic).body;
     });
   }
 

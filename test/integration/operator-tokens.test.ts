@@ -12,15 +12,14 @@ import {
   MAX_TOKEN_BATCH,
   TOKEN_ROUTES,
   fromBase64url,
-  sealLetter,
   toBase64url,
   tokenEpochInfo,
   tokenEpochOf,
   tokenIssueResponseSchema,
-  type Letter,
   type Token,
 } from '../../common/wire/index.js';
 import { Sweeper } from '../../operator/index.js';
+import { framedLetter } from '../support/framed-letter.js';
 import { startTestOperator, type TestOperator } from '../support/operator-fixture.js';
 import {
   TestClient,
@@ -87,16 +86,8 @@ function onDisk<T>(query: (db: Database.Database) => T): T {
 }
 
 function letterFrom(from: TestKomrade, body: string): Uint8Array {
-  const letter: Letter = {
-    v: 1,
-    kind: 'text',
-    from: from.name,
-    to: bob.name,
-    sentAt: now(),
-    id: randomBytes(16),
-    body,
-  };
-  return sealLetter(letter, from.keys.signSecret, bob.keys.boxPublic);
+  // The Operator never opens a letter: a v2 frame with a stand-in ratchet layer is enough.
+  return framedLetter(from, { name: bob.name, boxPublic: bob.keys.boxPublic }, body);
 }
 
 /** A signed issue request for `count` fresh blinded inputs. */

@@ -230,7 +230,8 @@ describe('SqliteStore on disk', () => {
     db.close();
 
     const migrated = new SqliteStore(file);
-    expect(await migrated.lookup('alice')).toEqual(alice);
+    // Registered before ratchet keys: none, until the komrade adds one.
+    expect(await migrated.lookup('alice')).toEqual({ ...alice, ratchetKey: null });
     expect((await migrated.lookup('tess'))?.keyHolder).toBe('telegram');
     const [old] = (await migrated.fetch('alice', 10, NOW)).letters;
     expect(old?.receivedAt).toBe(NOW + 600_000);
@@ -244,6 +245,64 @@ describe('SqliteStore on disk', () => {
         .pluck()
         .all();
       expect(tables).toEqual(expect.arrayContaining(['spent_tokens', 'token_allowances']));
+    } finally {
+      check.close();
+    }
+  });
+
+  it('migrates a version-6 file: komrades keep their receipts, without a ratchet key, and prekey tables appear', async () => {
+    const file = tempDb();
+    const db = new Database(file);
+    for (const sql of MIGRATIONS.slice(0, 6)) {
+      db.function('name_skeleton', { deterministic: true }, (name: unknown) => name);
+      db.exec(sql);
+    }
+    db.pragma('user_version = 6');
+    const alice = { ...komrade('alice'), ratchetKey: null };
+    db.prepare(
+      'INSERT INTO komrades (name, sign_key, box_key, registered_at, sig, key_holder, skeleton) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(alice.name, alice.signKey, alice.boxKey, alice.registeredAt, alice.sig, 'self', 'alice');
+    const spent = randomBytes(32);
+    db.prepare(
+      'INSERT INTO spent_tokens (epoch, input_hash, letter_hash, letter) VALUES (?, ?, ?, ?)',
+    ).run(1, spent, randomBytes(32), randomBytes(16));
+    db.close();
+
+    const migrated = new SqliteStore(file);
+    expect(await migrated.lookup('alice')).toEqual(alice);
+    expect(await migrated.storePrekeys('alice', {}, 10)).toEqual({
+      oneTimeLeft: 0,
+      signedPrekey: false,
+      kyberPrekey: false,
+    });
+    const key = Uint8Array.of(0x05, ...randomBytes(32));
+    const sig = randomBytes(64);
+    expect(await migrated.setRatchetKey('alice', key, sig)).toEqual({
+      ...alice,
+      ratchetKey: key,
+      sig,
+    });
+    await migrated.close();
+    const check = new Database(file);
+    try {
+      expect(check.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      const tables = check
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+        .pluck()
+        .all();
+      expect(tables).toEqual(
+        expect.arrayContaining([
+          'signed_prekeys',
+          'kyber_prekeys',
+          'one_time_prekeys',
+          'prekey_handouts',
+        ]),
+      );
+      expect(check.prepare('SELECT COUNT(*) FROM spent_tokens').pluck().get()).toBe(1);
+      // The column holds a libsignal key's shape or nothing, whatever code writes it.
+      const update = check.prepare('UPDATE komrades SET ratchet_key = ? WHERE name = ?');
+      expect(() => update.run(new Uint8Array(33), 'alice')).toThrow(/CHECK/);
+      expect(() => update.run(Uint8Array.of(0x05, 1), 'alice')).toThrow(/CHECK/);
     } finally {
       check.close();
     }

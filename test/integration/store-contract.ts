@@ -38,6 +38,7 @@ export function komrade(name: string): RegisteredKomrade {
     signKey: keys.signPublic,
     boxKey: keys.boxPublic,
     keyHolder: 'self',
+    ratchetKey: Uint8Array.of(0x05, ...randomBytes(32)),
     registeredAt: NOW,
     sig: randomBytes(64),
   };
@@ -758,6 +759,259 @@ export function describeTokenLedgerContract(label: string, factory: StoreFactory
   });
 }
 
+/** A prekey shaped as the wire admits it (the store checks no signature). */
+const signedPrekey = (id: number) => ({
+  id,
+  publicKey: Uint8Array.of(0x05, ...randomBytes(32)),
+  signature: randomBytes(64),
+});
+const kyberPrekey = (id: number) => ({
+  id,
+  publicKey: Uint8Array.of(0x08, ...randomBytes(1_568)),
+  signature: randomBytes(64),
+});
+const oneTimePrekeys = (from: number, count: number) =>
+  Array.from({ length: count }, (_, i) => ({
+    id: from + i,
+    publicKey: Uint8Array.of(0x05, ...randomBytes(32)),
+  }));
+
+/** The ratchet key update and the PrekeyStore contract: hand-outs once, spent with the token. */
+export function describePrekeyStoreContract(label: string, factory: StoreFactory): void {
+  describe(`Ratchet key contract: ${label}`, () => {
+    const store = useStore(factory);
+
+    it('sets a missing ratchet key once with its new signature; the same key again is a no-op', async () => {
+      const legacy = { ...komrade('alice'), ratchetKey: null };
+      await store().register(legacy);
+      expect((await store().lookup('alice'))?.ratchetKey).toBeNull();
+      const key = Uint8Array.of(0x05, ...randomBytes(32));
+      const sig = randomBytes(64);
+      const set = await store().setRatchetKey('alice', key, sig);
+      expect(hex(set.ratchetKey!)).toBe(hex(key));
+      expect(hex(set.sig)).toBe(hex(sig));
+      expect(set.registeredAt).toBe(NOW);
+      const again = await store().setRatchetKey('alice', key, randomBytes(64));
+      expect(hex(again.sig)).toBe(hex(sig));
+      const other = Uint8Array.of(0x05, ...randomBytes(32));
+      expect(await codeOf(store().setRatchetKey('alice', other, randomBytes(64)))).toBe(
+        'RATCHET_KEY_SET',
+      );
+      expect(hex((await store().lookup('alice'))!.ratchetKey!)).toBe(hex(key));
+      expect(await codeOf(store().setRatchetKey('nobody', other, sig))).toBe('NAME_UNKNOWN');
+    });
+
+    it('keeps ratchet keys unique across names, as the other keys are', async () => {
+      const bob = komrade('bob');
+      await store().register(bob);
+      await store().register({ ...komrade('carol'), ratchetKey: null });
+      expect(await codeOf(store().setRatchetKey('carol', bob.ratchetKey!, randomBytes(64)))).toBe(
+        'BAD_REQUEST',
+      );
+      expect(
+        await codeOf(store().register({ ...komrade('dave'), ratchetKey: bob.ratchetKey })),
+      ).toBe('BAD_REQUEST');
+    });
+  });
+
+  describe(`PrekeyStore contract: ${label}`, () => {
+    const store = useStore(factory);
+    const EPOCH = Math.floor(NOW / DAY);
+    const HOUR = Math.floor(NOW / 3_600_000);
+    const limit = { hour: HOUR, perHour: 20 };
+    const spend = (name = 'bob', inputHash = randomBytes(32)) => ({
+      epoch: EPOCH,
+      inputHash,
+      letterHash: blake2b(new TextEncoder().encode(`bundle ${name}`), 32),
+    });
+
+    beforeEach(async () => {
+      await store().register(komrade('bob'));
+    });
+
+    it('stores an upload, replaces signed and Kyber prekeys, adds one-time ones and counts them', async () => {
+      expect(await store().storePrekeys('bob', {}, 500)).toEqual({
+        oneTimeLeft: 0,
+        signedPrekey: false,
+        kyberPrekey: false,
+      });
+      expect(
+        await store().storePrekeys(
+          'bob',
+          { signedPrekey: signedPrekey(1), oneTimePrekeys: oneTimePrekeys(1, 3) },
+          500,
+        ),
+      ).toEqual({ oneTimeLeft: 3, signedPrekey: true, kyberPrekey: false });
+      const newer = signedPrekey(2);
+      expect(
+        await store().storePrekeys(
+          'bob',
+          {
+            signedPrekey: newer,
+            kyberPrekey: kyberPrekey(1),
+            oneTimePrekeys: oneTimePrekeys(4, 2),
+          },
+          500,
+        ),
+      ).toEqual({ oneTimeLeft: 5, signedPrekey: true, kyberPrekey: true });
+      const bundle = await store().takeBundle(spend(), 'bob', limit);
+      expect(bundle.signedPrekey.id).toBe(2);
+      expect(hex(bundle.signedPrekey.publicKey)).toBe(hex(newer.publicKey));
+      expect(hex(bundle.signedPrekey.signature)).toBe(hex(newer.signature));
+      expect(bundle.kyberPrekey.publicKey).toHaveLength(1_569);
+    });
+
+    it('refuses a held or repeated one-time id, or too many, storing nothing of the upload', async () => {
+      await store().storePrekeys('bob', { oneTimePrekeys: oneTimePrekeys(1, 3) }, 5);
+      const held = { signedPrekey: signedPrekey(1), oneTimePrekeys: oneTimePrekeys(3, 2) };
+      expect(await codeOf(store().storePrekeys('bob', held, 500))).toBe('PREKEY_ID_USED');
+      const twice = { oneTimePrekeys: [...oneTimePrekeys(10, 1), ...oneTimePrekeys(10, 1)] };
+      expect(await codeOf(store().storePrekeys('bob', twice, 500))).toBe('PREKEY_ID_USED');
+      expect(
+        await codeOf(store().storePrekeys('bob', { oneTimePrekeys: oneTimePrekeys(20, 3) }, 5)),
+      ).toBe('PREKEYS_FULL');
+      expect(await store().storePrekeys('bob', {}, 5)).toEqual({
+        oneTimeLeft: 3,
+        signedPrekey: false,
+        kyberPrekey: false,
+      });
+      expect(await codeOf(store().storePrekeys('nobody', {}, 5))).toBe('NAME_UNKNOWN');
+    });
+
+    it('replaces every held one-time prekey with replaceOneTime, all or nothing, and only the name’s', async () => {
+      await store().register(komrade('carol'));
+      const prekeys = { signedPrekey: signedPrekey(1), kyberPrekey: kyberPrekey(1) };
+      await store().storePrekeys('bob', { ...prekeys, oneTimePrekeys: oneTimePrekeys(1, 4) }, 500);
+      await store().storePrekeys('carol', { ...prekeys, oneTimePrekeys: oneTimePrekeys(1, 2) }, 5);
+      // Refused uploads delete nothing: repeated ids, or more than the limit.
+      const twice = [...oneTimePrekeys(9, 1), ...oneTimePrekeys(9, 1)];
+      const refused = { oneTimePrekeys: twice, replaceOneTime: true };
+      expect(await codeOf(store().storePrekeys('bob', refused, 500))).toBe('PREKEY_ID_USED');
+      const tooMany = { oneTimePrekeys: oneTimePrekeys(20, 6), replaceOneTime: true };
+      expect(await codeOf(store().storePrekeys('bob', tooMany, 5))).toBe('PREKEYS_FULL');
+      expect((await store().storePrekeys('bob', {}, 500)).oneTimeLeft).toBe(4);
+      // Held ids may come again (the check is against the new set only); the limit counts it alone.
+      const fresh = [...oneTimePrekeys(3, 1), ...oneTimePrekeys(50, 4)];
+      expect(
+        await store().storePrekeys('bob', { oneTimePrekeys: fresh, replaceOneTime: true }, 5),
+      ).toEqual({ oneTimeLeft: 5, signedPrekey: true, kyberPrekey: true });
+      const handed = [];
+      for (let i = 0; i < 6; i++) {
+        const key = (await store().takeBundle(spend(), 'bob', limit)).oneTimePrekey;
+        handed.push(key === undefined ? undefined : [key.id, hex(key.publicKey)]);
+      }
+      expect(handed).toEqual([...fresh.map((key) => [key.id, hex(key.publicKey)]), undefined]);
+      // Replacing with none empties the set; carol's stay.
+      await store().storePrekeys('carol', { replaceOneTime: false }, 5);
+      await store().storePrekeys('bob', { oneTimePrekeys: oneTimePrekeys(60, 2) }, 500);
+      expect(await store().storePrekeys('bob', { replaceOneTime: true }, 500)).toEqual({
+        oneTimeLeft: 0,
+        signedPrekey: true,
+        kyberPrekey: true,
+      });
+      expect((await store().takeBundle(spend(), 'bob', limit)).oneTimePrekey).toBeUndefined();
+      expect((await store().storePrekeys('carol', {}, 5)).oneTimeLeft).toBe(2);
+      await store().durable();
+    });
+
+    it('refuses a bundle without signed and Kyber prekeys, and spends nothing then', async () => {
+      const token = spend();
+      expect(await codeOf(store().takeBundle(token, 'bob', limit))).toBe('PREKEYS_MISSING');
+      await store().storePrekeys('bob', { signedPrekey: signedPrekey(1) }, 500);
+      expect(await codeOf(store().takeBundle(token, 'bob', limit))).toBe('PREKEYS_MISSING');
+      await store().storePrekeys('bob', { kyberPrekey: kyberPrekey(1) }, 500);
+      expect((await store().takeBundle(token, 'bob', limit)).repeated).toBe(false);
+    });
+
+    it('hands each one-time prekey out once, lowest id first, then bundles without one', async () => {
+      const keys = oneTimePrekeys(7, 2);
+      await store().storePrekeys(
+        'bob',
+        {
+          signedPrekey: signedPrekey(1),
+          kyberPrekey: kyberPrekey(1),
+          oneTimePrekeys: [...keys].reverse(),
+        },
+        500,
+      );
+      const [first, second, third] = await Promise.all([
+        store().takeBundle(spend(), 'bob', limit),
+        store().takeBundle(spend(), 'bob', limit),
+        store().takeBundle(spend(), 'bob', limit),
+      ]);
+      expect(first.oneTimePrekey?.id).toBe(7);
+      expect(hex(first.oneTimePrekey!.publicKey)).toBe(hex(keys[0]!.publicKey));
+      expect(second.oneTimePrekey?.id).toBe(8);
+      expect(third.oneTimePrekey).toBeUndefined();
+      expect((await store().storePrekeys('bob', {}, 500)).oneTimeLeft).toBe(0);
+      // The ids handed out may come again in a later upload: they are gone from the store.
+      await store().storePrekeys('bob', { oneTimePrekeys: oneTimePrekeys(7, 1) }, 500);
+    });
+
+    it('answers a retry with the same token and name again, without a one-time prekey', async () => {
+      await store().storePrekeys(
+        'bob',
+        {
+          signedPrekey: signedPrekey(1),
+          kyberPrekey: kyberPrekey(1),
+          oneTimePrekeys: oneTimePrekeys(1, 5),
+        },
+        500,
+      );
+      const token = spend();
+      const first = await store().takeBundle(token, 'bob', limit);
+      expect(first.oneTimePrekey?.id).toBe(1);
+      const again = await store().takeBundle(token, 'bob', limit);
+      expect(again.repeated).toBe(true);
+      expect(again.oneTimePrekey).toBeUndefined();
+      expect((await store().storePrekeys('bob', {}, 500)).oneTimeLeft).toBe(4);
+      // The same token for another name, or for a letter, is spent.
+      await store().register(komrade('carol'));
+      await store().storePrekeys(
+        'carol',
+        { signedPrekey: signedPrekey(1), kyberPrekey: kyberPrekey(1) },
+        500,
+      );
+      const forCarol = { ...spend('carol'), inputHash: token.inputHash };
+      expect(await codeOf(store().takeBundle(forCarol, 'carol', limit))).toBe('TOKEN_SPENT');
+      const sealed = randomBytes(1_024);
+      const letter = { epoch: EPOCH, inputHash: token.inputHash, letterHash: blake2b(sealed, 32) };
+      const options = { receivedAt: NOW, expiresAt: NOW + DAY, quota: 10 };
+      expect(await codeOf(store().spendAndDeposit(letter, { to: 'bob', sealed }, options))).toBe(
+        'TOKEN_SPENT',
+      );
+      // And a token spent on a letter buys no bundle.
+      const paid = { ...letter, inputHash: randomBytes(32) };
+      await store().spendAndDeposit(paid, { to: 'bob', sealed }, options);
+      expect(
+        await codeOf(store().takeBundle({ ...spend(), inputHash: paid.inputHash }, 'bob', limit)),
+      ).toBe('TOKEN_SPENT');
+    });
+
+    it('hands out at most perHour one-time prekeys per name and hour, and sweeps past hours', async () => {
+      await store().storePrekeys(
+        'bob',
+        {
+          signedPrekey: signedPrekey(1),
+          kyberPrekey: kyberPrekey(1),
+          oneTimePrekeys: oneTimePrekeys(1, 10),
+        },
+        500,
+      );
+      const tight = { hour: HOUR, perHour: 2 };
+      const ids = [];
+      for (let i = 0; i < 4; i++)
+        ids.push((await store().takeBundle(spend(), 'bob', tight)).oneTimePrekey?.id);
+      expect(ids).toEqual([1, 2, undefined, undefined]);
+      const next = { hour: HOUR + 1, perHour: 2 };
+      expect((await store().takeBundle(spend(), 'bob', next)).oneTimePrekey?.id).toBe(3);
+      expect(await store().sweepPrekeyHandouts(HOUR + 2)).toBe(1);
+      expect(await store().sweepPrekeyHandouts(HOUR + 2)).toBe(0);
+      expect((await store().storePrekeys('bob', {}, 500)).oneTimeLeft).toBe(7);
+    });
+  });
+}
+
 /** Runs every port's contract against one implementation. */
 export function describeStoreContract(label: string, factory: StoreFactory): void {
   describeDurabilityContract(label, factory);
@@ -768,4 +1022,5 @@ export function describeStoreContract(label: string, factory: StoreFactory): voi
   describeReplayGuardContract(label, factory);
   describeCollectiveStoreContract(label, factory);
   describeTokenLedgerContract(label, factory);
+  describePrekeyStoreContract(label, factory);
 }

@@ -8,14 +8,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import {
   QUEUE_ROLES,
   queueNames,
   type BridgeEngine,
   type BridgeHostDeps,
 } from '../../bridge/index.js';
-import { createAnonymousCircuits } from '../../client/index.js';
+import {
+  createAnonymousCircuits,
+  createOperatorDispatcher,
+  type SocksAddress,
+} from '../../client/index.js';
 import { createJsonLogger } from '../../common/logging/index.js';
 import type { RedisServer } from './redis-server.js';
 
@@ -28,6 +32,8 @@ export interface HarnessOptions {
   readonly dataDir?: string;
   readonly masterKey?: string;
   readonly pollIntervalMs?: number;
+  /** Reach the (onion) Operator through this tor's SOCKS port, a circuit per identity. */
+  readonly socks?: SocksAddress;
 }
 
 /** What the harness needs of a running adapter. */
@@ -74,13 +80,32 @@ export async function startAdapterHarness<A extends HarnessedAdapter, U>(
   const masterKey = options.masterKey ?? randomBytes(32).toString('hex');
   const logs: string[] = [];
   const agent = new Agent();
+  const { socks } = options;
+  const viaTor = new Map<string, Dispatcher>();
+  // Through tor, a circuit per identity as run-adapter-program makes them; else one agent.
+  const dispatcherFor = (isolationKey: string): Dispatcher => {
+    if (socks === undefined) return agent;
+    let dispatcher = viaTor.get(isolationKey);
+    if (dispatcher === undefined) {
+      dispatcher = createOperatorDispatcher({
+        operatorUrl: options.operatorUrl,
+        isolationKey,
+        socks,
+      });
+      viaTor.set(isolationKey, dispatcher);
+    }
+    return dispatcher;
+  };
   const anonymousRequests: string[] = [];
   // One pool for the whole adapter, as run-adapter-program makes it, recording what it carries.
   const anonymous = createAnonymousCircuits({
     operatorUrl: options.operatorUrl,
     // A circuit of its own per isolation key: the pool closes a circuit when it retires it.
-    createDispatcher: () =>
-      new Agent().compose((dispatch) => (opts, handler) => {
+    createDispatcher: (isolationKey) =>
+      (socks === undefined
+        ? new Agent()
+        : createOperatorDispatcher({ operatorUrl: options.operatorUrl, isolationKey, socks })
+      ).compose((dispatch) => (opts, handler) => {
         anonymousRequests.push(`${opts.method} ${opts.path}`);
         return dispatch(opts, handler);
       }),
@@ -88,7 +113,7 @@ export async function startAdapterHarness<A extends HarnessedAdapter, U>(
   const connection = options.redis.connect();
   const adapter = await under.start({
     operatorUrl: options.operatorUrl,
-    dispatcherFor: () => agent,
+    dispatcherFor,
     anonymous,
     masterKey,
     dataDir,
@@ -138,6 +163,7 @@ export async function startAdapterHarness<A extends HarnessedAdapter, U>(
     connection.disconnect();
     await anonymous.close();
     await agent.close();
+    await Promise.all([...viaTor.values()].map((d) => d.destroy()));
   };
   return {
     adapter,

@@ -113,6 +113,7 @@ const NOTICES: { readonly [K in ChatNotice['kind']]: Extract<ChatNotice, { kind:
   'send-failed': { kind: 'send-failed', to: 'ben', code: 'NAME_UNKNOWN' },
   sent: { kind: 'sent', to: 'ben' },
   'new-follower': { kind: 'new-follower', name: 'cai' },
+  'session-reset': { kind: 'session-reset', name: 'ben', lost: true },
   'collective-send-failed': {
     kind: 'collective-send-failed',
     collective: 'portland',

@@ -38,7 +38,13 @@ import {
   signReceipt,
   verifyClaimProof,
   type CollectiveHead,
+  type OneTimePrekey,
   type OperatorInfo,
+  type PrekeyBundle,
+  type PrekeyBundleRequest,
+  type PrekeyUpload,
+  type PrekeyUploadAnswer,
+  type RatchetKeyRequest,
   type Receipt,
   type RegisterRequest,
   type SignedPost,
@@ -117,6 +123,19 @@ export class FakeOperator implements OperatorClient {
    * something else that seal odd sizes by hand).
    */
   sizeClasses = true;
+  /** Most one-time prekeys held per name, and handed out per name and hour (the config's). */
+  maxOneTimePrekeys = 500;
+  oneTimePrekeysPerHour = 20;
+  /** Prekeys per name, as uploaded (one-time ones leave when handed out). */
+  readonly prekeys = new Map<
+    string,
+    {
+      signedPrekey?: PrekeyBundle['signedPrekey'];
+      kyberPrekey?: PrekeyBundle['kyberPrekey'];
+      oneTime: OneTimePrekey[];
+      handouts: { hour: number; handed: number };
+    }
+  >();
   /** Every anonymous send accepted, in order (as the Operator saw it: no sender). */
   readonly anonymousSends: AnonymousLetter[] = [];
   /** Tokens issued per `name:epoch`. */
@@ -179,7 +198,14 @@ export class FakeOperator implements OperatorClient {
       signKey: request.signKey,
       boxKey: request.boxKey,
       keyHolder: request.keyHolder,
+      ratchetKey: request.ratchetKey ?? null,
     };
+    // Like the Operator: only names registered before ratchet keys lack one.
+    if (claim.ratchetKey === null) {
+      return Promise.reject(
+        new KomradeError('KEY_INVALID', 'a new registration needs a ratchet key'),
+      );
+    }
     if (!verifyClaimProof(claim, request.pop)) {
       return Promise.reject(new KomradeError('BAD_SIGNATURE', 'bad proof of possession'));
     }
@@ -201,6 +227,112 @@ export class FakeOperator implements OperatorClient {
     return receipt === undefined
       ? Promise.reject(new KomradeError('NAME_UNKNOWN', 'unknown'))
       : Promise.resolve(receipt);
+  }
+
+  /** Like the Operator: once per name, the same key again answers the stored receipt. */
+  setRatchetKey(signer: RequestSigner, request: RatchetKeyRequest): Promise<Receipt> {
+    return answer(() => {
+      const receipt = this.#signed(signer);
+      if (receipt.ratchetKey !== null) {
+        if (bytesEqual(receipt.ratchetKey, request.ratchetKey)) return receipt;
+        throw new KomradeError('RATCHET_KEY_SET', 'a ratchet key is set already');
+      }
+      const claim = { ...receipt, ratchetKey: request.ratchetKey };
+      if (!verifyClaimProof(claim, request.pop)) {
+        throw new KomradeError('BAD_SIGNATURE', 'bad proof of possession');
+      }
+      const updated = signReceipt(
+        {
+          name: claim.name,
+          signKey: claim.signKey,
+          boxKey: claim.boxKey,
+          keyHolder: claim.keyHolder,
+          ratchetKey: claim.ratchetKey,
+          registeredAt: claim.registeredAt,
+        },
+        this.keys.signSecret,
+      );
+      this.receipts.set(receipt.name, updated);
+      return updated;
+    });
+  }
+
+  /** Like the Operator: replaces signed and Kyber prekeys, adds new one-time ones, all or none. */
+  uploadPrekeys(signer: RequestSigner, upload: PrekeyUpload): Promise<PrekeyUploadAnswer> {
+    return answer(() => {
+      this.#signed(signer);
+      const held = this.prekeys.get(signer.name) ?? {
+        oneTime: [],
+        handouts: { hour: 0, handed: 0 },
+      };
+      const added = upload.oneTimePrekeys ?? [];
+      if (added.length > 100) throw new KomradeError('BAD_REQUEST', 'at most 100 one-time prekeys');
+      const replace = upload.replaceOneTime === true;
+      const ids = new Set(replace ? [] : held.oneTime.map((key) => key.id));
+      for (const key of added) {
+        if (ids.has(key.id)) throw new KomradeError('PREKEY_ID_USED', `id ${key.id} is held`);
+        ids.add(key.id);
+      }
+      if ((replace ? 0 : held.oneTime.length) + added.length > this.maxOneTimePrekeys) {
+        throw new KomradeError('PREKEYS_FULL', 'too many one-time prekeys');
+      }
+      if (replace) held.oneTime.length = 0;
+      if (upload.signedPrekey !== undefined) held.signedPrekey = upload.signedPrekey;
+      if (upload.kyberPrekey !== undefined) held.kyberPrekey = upload.kyberPrekey;
+      held.oneTime.push(...added);
+      held.oneTime.sort((a, b) => a.id - b.id);
+      this.prekeys.set(signer.name, held);
+      return {
+        oneTimeLeft: held.oneTime.length,
+        signedPrekey: held.signedPrekey !== undefined,
+        kyberPrekey: held.kyberPrekey !== undefined,
+      };
+    });
+  }
+
+  /** Like the Operator: token, name, prekeys; one one-time prekey per bundle, within the hour's. */
+  fetchPrekeyBundle(request: PrekeyBundleRequest): Promise<PrekeyBundle> {
+    return answer(() => {
+      const { name, token } = request;
+      this.#checkToken(token);
+      if (!isCanonicalName(name)) throw new KomradeError('NAME_INVALID', 'bad name');
+      if (!this.receipts.has(name)) throw new KomradeError('NAME_UNKNOWN', 'unknown');
+      const held = this.prekeys.get(name);
+      const { signedPrekey, kyberPrekey } = held ?? {};
+      if (held === undefined || signedPrekey === undefined || kyberPrekey === undefined) {
+        throw new KomradeError('PREKEYS_MISSING', `@${name} has not published prekeys yet.`);
+      }
+      const bundle = { name, signedPrekey, kyberPrekey };
+      const spentKey = `${token.epoch}:${Buffer.from(token.input).toString('hex')}`;
+      const spent = this.#spent.get(spentKey);
+      if (spent !== undefined) {
+        if (spent.letter !== `bundle:${name}`) throw new KomradeError('TOKEN_SPENT', 'spent');
+        return bundle;
+      }
+      this.#spent.set(spentKey, { letter: `bundle:${name}`, id: new Uint8Array(0) });
+      const hour = Math.floor(this.now() / 3_600_000);
+      if (held.handouts.hour !== hour) held.handouts = { hour, handed: 0 };
+      if (held.handouts.handed >= this.oneTimePrekeysPerHour) return bundle;
+      const oneTimePrekey = held.oneTime.shift();
+      if (oneTimePrekey === undefined) return bundle;
+      held.handouts.handed++;
+      return { ...bundle, oneTimePrekey };
+    });
+  }
+
+  /** Like the Operator: a token of an accepted epoch whose output this key computes. */
+  #checkToken(token: AnonymousLetter['token']): void {
+    if (!acceptedTokenEpochs(this.now()).includes(token.epoch)) {
+      throw new KomradeError('TOKEN_INVALID', 'a token of an epoch not accepted now');
+    }
+    const expected = evaluate(
+      { mode: 'POPRF', info: tokenEpochInfo(token.epoch) },
+      this.tokenKeys.secretKey,
+      token.input,
+    );
+    if (!bytesEqual(expected, token.output)) {
+      throw new KomradeError('TOKEN_INVALID', 'a forged token');
+    }
   }
 
   /** Like the Operator: the current epoch only, within the day's allowance, refused whole above it. */

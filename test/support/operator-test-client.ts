@@ -1,6 +1,7 @@
 /** Test helpers that speak the Operator's API over real HTTP: komrades, registration, signing. */
 import { request, type Dispatcher } from 'undici';
 import {
+  blake2b,
   blind,
   finalize,
   generateIdentityKeys,
@@ -30,6 +31,18 @@ export interface TestKomrade {
   readonly keys: IdentityKeys;
   /** Who holds the keys, as claimed at registration. @defaultValue 'self' */
   readonly keyHolder?: KeyHolder;
+  /** The ratchet key it registers. @defaultValue {@link ratchetKeyOf}'s */
+  readonly ratchetKey?: Uint8Array;
+}
+
+/** Bytes shaped like libsignal's Curve25519 public key (0x05, then 32): all the Operator checks. */
+export function testRatchetKey(): Uint8Array {
+  return Uint8Array.of(0x05, ...randomBytes(32));
+}
+
+/** The ratchet key `komrade` registers: its own, or one derived from its sign key (stable). */
+export function ratchetKeyOf(komrade: TestKomrade): Uint8Array {
+  return komrade.ratchetKey ?? Uint8Array.of(0x05, ...blake2b(komrade.keys.signPublic, 32));
 }
 
 /** An answer: status and parsed JSON body (or `undefined` when not JSON). */
@@ -226,6 +239,7 @@ export async function registrationBody(
     signKey: komrade.keys.signPublic,
     boxKey: komrade.keys.boxPublic,
     keyHolder: komrade.keyHolder ?? 'self',
+    ratchetKey: ratchetKeyOf(komrade),
   };
   const pop = proveClaim(claim, komrade.keys.signSecret);
   const pow = await solveProofOfWork(claimBytesForPow(claim), powBits);
@@ -234,6 +248,7 @@ export async function registrationBody(
     signKey: toBase64url(claim.signKey),
     boxKey: toBase64url(claim.boxKey),
     keyHolder: claim.keyHolder,
+    ratchetKey: toBase64url(claim.ratchetKey),
     pop: toBase64url(pop),
     pow: toBase64url(pow),
   };

@@ -95,6 +95,7 @@ describe('renderInbox', () => {
     stale: 0,
     newFollowers: [],
     admitted: [],
+    sessionResets: [],
   };
 
   it('says who now follows you and which collective admitted you', () => {
@@ -105,6 +106,25 @@ describe('renderInbox', () => {
     );
     expect(text).toContain('@bob now follows you.');
     expect(text).toContain('You are now a member of @garden.');
+  });
+
+  it('says whose sessions were reset, and whether to ask them to send again', () => {
+    const text = renderInbox(
+      {
+        ...quiet,
+        sessionResets: [
+          { name: 'ana', lost: true },
+          { name: 'ben', lost: false },
+        ],
+      },
+      [],
+      [],
+    );
+    expect(text).toContain(
+      'A letter from @ana could not be opened here, so your session with them was reset. Ask them to send it again.',
+    );
+    expect(text).toContain("@ben's session was reset (they restored a backup or lost it).");
+    expect(renderInbox(quiet, [], [])).not.toContain('session');
   });
 
   it('counts old or repeated letters it ignored, and stays quiet when there are none', () => {

@@ -22,6 +22,7 @@ const EMPTY_CHECK: InboxCheck = {
   admitted: [],
   unsolicited: 0,
   collective: 0,
+  sessionResets: [],
 };
 
 const letter = (id: string, text: string): ReceivedLetter => ({

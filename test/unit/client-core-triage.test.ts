@@ -5,12 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Triaged, WaitingLetter } from '../../client/index.js';
-import { sealCollectiveMessage } from '../../common/collectives/index.js';
+import { handSealed } from '../support/hand-sealed-collective.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
-import { sealLetter, toBase64url } from '../../common/wire/index.js';
+import { toBase64url, type Letter } from '../../common/wire/index.js';
 import { useClientWorld, type TestKomrade } from '../support/client-fixture.js';
 import { withOverrides } from '../support/operator-client-overrides.js';
+import { bundleAtFake, craftedLetter, sideRatchet } from '../support/ratchet-pair.js';
 
 const world = useClientWorld('client-core-triage-', (operator) => {
   operator.powBits = 2;
@@ -30,16 +31,38 @@ async function triageAll(k: TestKomrade): Promise<Triaged[]> {
   return all;
 }
 
-/** Seals a letter from `from` straight into `to`'s mailbox, as any sender could. */
+/**
+ * Encrypts `letter` in `from`'s real session with `to` (its own store's, as its client would),
+ * signed with `signer`, and puts it straight into `to`'s mailbox (sent by `via`), as any sender
+ * could.
+ */
+async function deliverCrafted(
+  from: TestKomrade,
+  to: TestKomrade,
+  letter: Letter,
+  signer = from.keys,
+  via = from,
+): Promise<void> {
+  const ratchet = sideRatchet(
+    from.keys,
+    from.name,
+    (name) => bundleAtFake(world.operator, name),
+    from.store,
+  );
+  const sealed = await craftedLetter(ratchet, to, letter, signer, from.name);
+  await world.operator.send(signerOf(via), [{ to: to.name, sealed }]);
+}
+
+/** A letter from `from` straight into `to`'s mailbox, as any sender could. */
 async function deliverLetter(
   from: TestKomrade,
   to: TestKomrade,
   fields: { kind?: 'text' | 'post' | 'follow' | 'unfollow'; body?: string; sentAt?: number },
-  signSecret = from.keys.signSecret,
+  signer = from.keys,
 ): Promise<Uint8Array> {
   const id = randomBytes(16);
-  const letter = {
-    v: 1 as const,
+  const letter: Letter = {
+    v: 2,
     kind: fields.kind ?? 'text',
     from: from.name,
     to: to.name,
@@ -47,8 +70,7 @@ async function deliverLetter(
     id,
     body: fields.body ?? (fields.kind === 'follow' || fields.kind === 'unfollow' ? '' : 'hi'),
   };
-  const sealed = sealLetter(letter, signSecret, to.keys.boxPublic);
-  await world.operator.send(signerOf(from), [{ to: to.name, sealed }]);
+  await deliverCrafted(from, to, letter, signer);
   return id;
 }
 
@@ -78,30 +100,25 @@ describe('triage of letters', () => {
     const alice = await world.registered('alice');
     const bob = await world.registered('bob');
     const carol = await world.registered('carol');
-    // Signed with a key that is not alice's registered one.
-    await deliverLetter(alice, bob, {}, generateIdentityKeys().signSecret);
-    // Written to carol, sealed to bob.
-    const id = randomBytes(16);
-    const toCarol = {
-      v: 1 as const,
-      kind: 'text' as const,
+    // Signed with a key that is not alice's registered one, in alice's real session.
+    await deliverLetter(alice, bob, {}, generateIdentityKeys());
+    // Written to carol, sent to bob in alice's session.
+    const toCarol: Letter = {
+      v: 2,
+      kind: 'text',
       from: 'alice',
       to: 'carol',
       sentAt: world.clock,
-      id,
+      id: randomBytes(16),
       body: 'x',
     };
-    await world.operator.send(signerOf(alice), [
-      { to: 'bob', sealed: sealLetter(toCarol, alice.keys.signSecret, bob.keys.boxPublic) },
-    ]);
+    await deliverCrafted(alice, bob, toCarol);
     // Garbage.
     await world.operator.send(signerOf(carol), [{ to: 'bob', sealed: randomBytes(200) }]);
-    // From a name nobody registered.
+    // From a name nobody registered (a session of its own keys).
     const ghost = world.komrade('ghost');
     const fromGhost = { ...toCarol, from: 'ghost', to: 'bob', id: randomBytes(16) };
-    await world.operator.send(signerOf(carol), [
-      { to: 'bob', sealed: sealLetter(fromGhost, ghost.keys.signSecret, bob.keys.boxPublic) },
-    ]);
+    await deliverCrafted(ghost, bob, fromGhost, ghost.keys, carol);
     const rejected = { action: 'drop', reason: 'rejected' };
     expect(await triageAll(bob)).toEqual([rejected, rejected, rejected, rejected]);
   });
@@ -235,7 +252,9 @@ describe('triage of collective messages', () => {
   it('rejects a message from someone who is not a member', async () => {
     const { bob } = await portland();
     const mallory = await world.registered('mallory');
-    const sealed = sealCollectiveMessage(
+    // Made in mallory's own session with bob: only her non-membership is wrong.
+    const { sealed } = await handSealed(
+      mallory,
       {
         v: 1,
         collective: 'portland',
@@ -245,7 +264,7 @@ describe('triage of collective messages', () => {
         text: 'trust me',
       },
       mallory.keys.signSecret,
-      [{ name: 'bob', boxKey: bob.keys.boxPublic }],
+      [bob],
     );
     const key = sealed.keys[0]!;
     // Triage judges what it is given: no Operator needed to hand it over.

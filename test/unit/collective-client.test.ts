@@ -16,17 +16,27 @@ import {
   type CollectiveLogPage,
   type KeyHolder,
   type OperatorClient,
+  Ratchet,
+  sealToMembers,
+  type MemberKey,
 } from '../../client/index.js';
 import {
   DEFAULT_CONSTITUTION,
   eventHash,
-  sealCollectiveMessage,
+  sealCollectiveBody,
+  sealKeyEnvelope,
   signCollectiveEvent,
+  type CollectiveMessage,
+  type SealedCollectiveMessage,
   type SignedCollectiveEvent,
 } from '../../common/collectives/index.js';
 import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
-import { signReceipt } from '../../common/wire/index.js';
+import {
+  COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES,
+  COLLECTIVE_KEY_ENVELOPE_BYTES,
+  signReceipt,
+} from '../../common/wire/index.js';
 import { useClientWorld, type TestKomrade } from '../support/client-fixture.js';
 import { withLogEdit } from '../support/operator-client-overrides.js';
 
@@ -285,6 +295,59 @@ describe('collectives: proposals and votes', () => {
   });
 });
 
+/** A message of `from` to portland, as a sender signs it. */
+const message = (from: string, at: number): CollectiveMessage => ({
+  v: 1,
+  collective: 'portland',
+  from,
+  sentAt: at,
+  id: randomBytes(16),
+  text: 'trust me',
+});
+
+/**
+ * A message made by hand: signed with `signSecret`, its content key sent in `sender`'s own
+ * sessions (a ratchet over the sender's store and keys, as their client has).
+ */
+async function forged(
+  sender: TestKomrade,
+  draft: CollectiveMessage,
+  signSecret: Uint8Array,
+  members: readonly MemberKey[],
+): Promise<SealedCollectiveMessage> {
+  const ratchet = new Ratchet({
+    store: sender.store,
+    keys: sender.keys,
+    self: () => sender.name,
+    fetchBundle: (name) => {
+      const held = world.operator.prekeys.get(name);
+      const { signedPrekey, kyberPrekey } = held ?? {};
+      if (signedPrekey === undefined || kyberPrekey === undefined) {
+        return Promise.reject(new KomradeError('PREKEYS_MISSING', 'none'));
+      }
+      return Promise.resolve({ name, signedPrekey, kyberPrekey });
+    },
+    now: () => world.clock,
+  });
+  const { sealed, failed } = await sealToMembers(draft, signSecret, members, ratchet);
+  expect(failed).toEqual([]);
+  return sealed;
+}
+
+/** Puts a sealed message in each recipient's mailbox at the fake Operator. */
+function deliver(sealed: SealedCollectiveMessage): void {
+  for (const key of sealed.keys) {
+    const box = world.operator.mailboxes.get(key.to) ?? [];
+    box.push({
+      id: randomBytes(16),
+      sealed: key.sealed,
+      receivedAt: world.clock,
+      body: sealed.body,
+    });
+    world.operator.mailboxes.set(key.to, box);
+  }
+}
+
 describe('collectives: messages', () => {
   it('seals once to every member but the sender; members read it verified', async () => {
     const { alice, rest } = await founded('bob', 'carol');
@@ -342,61 +405,163 @@ describe('collectives: messages', () => {
     const [bob] = rest;
     const mallory = await registered('mallory');
     const at = world.clock;
-    const message = (from: string) => ({
-      v: 1 as const,
-      collective: 'portland',
-      from,
-      sentAt: at,
-      id: randomBytes(16),
-      text: 'trust me',
-    });
-    const deliver = (sealed: ReturnType<typeof sealCollectiveMessage>) => {
-      for (const key of sealed.keys) {
-        const box = world.operator.mailboxes.get(key.to) ?? [];
-        box.push({ id: randomBytes(16), sealed: key.sealed, receivedAt: at, body: sealed.body });
-        world.operator.mailboxes.set(key.to, box);
-      }
-    };
-    const bobKey = world.operator.receipts.get('bob')!.boxKey;
-    // A non-member signs as herself; then as Alice with her own key.
-    deliver(
-      sealCollectiveMessage(message('mallory'), mallory.keys.signSecret, [
-        { name: 'bob', boxKey: bobKey },
-      ]),
-    );
-    deliver(
-      sealCollectiveMessage(message('alice'), mallory.keys.signSecret, [
-        { name: 'bob', boxKey: bobKey },
-      ]),
-    );
+    const bobReceipt = world.operator.receipts.get('bob')!;
+    const bobKey = { name: 'bob', boxKey: bobReceipt.boxKey, ratchetKey: bobReceipt.ratchetKey };
+    // A non-member signs as herself; then as Alice with her own key, in her own session.
+    deliver(await forged(mallory, message('mallory', at), mallory.keys.signSecret, [bobKey]));
+    deliver(await forged(mallory, message('alice', at), mallory.keys.signSecret, [bobKey]));
+    // Alice's signed message, passed on by Mallory in her own session: not from its sender.
+    deliver(await forged(mallory, message('alice', at), alice.keys.signSecret, [bobKey]));
     // A real one, for contrast.
-    deliver(
-      sealCollectiveMessage(message('alice'), alice.keys.signSecret, [
-        { name: 'bob', boxKey: bobKey },
-      ]),
-    );
-    expect(await bob!.client.checkInbox()).toMatchObject({ collective: 1, rejected: 2 });
+    deliver(await forged(alice, message('alice', at), alice.keys.signSecret, [bobKey]));
+    expect(await bob!.client.checkInbox()).toMatchObject({ collective: 1, rejected: 3 });
+    const s = await forged(mallory, message('mallory', at), mallory.keys.signSecret, [bobKey]);
     const opened = await bob!.client.openCollectiveLetter(
-      (() => {
-        const s = sealCollectiveMessage(message('mallory'), mallory.keys.signSecret, [
-          { name: 'bob', boxKey: bobKey },
-        ]);
-        return { sealed: s.keys[0]!.sealed, body: s.body };
-      })(),
+      { id: randomBytes(16), sealed: s.keys[0]!.sealed, body: s.body },
       at,
     );
     expect(opened.ok).toBe(false);
     if (!opened.ok) expect(opened.error.message).toContain('not a member');
 
     await bob!.client.leave('portland');
-    const late = sealCollectiveMessage(message('alice'), alice.keys.signSecret, [
-      { name: 'bob', boxKey: bobKey },
-    ]);
+    const late = await forged(alice, message('alice', at), alice.keys.signSecret, [bobKey]);
     const gone = await bob!.client.openCollectiveLetter(
-      { sealed: late.keys[0]!.sealed, body: late.body },
+      { id: randomBytes(16), sealed: late.keys[0]!.sealed, body: late.body },
       at,
     );
     expect(gone.ok ? 'ok' : gone.error.code).toBe('NOT_MEMBER');
+  });
+
+  it('gives a removed member no envelope, and no other envelope opens for her', async () => {
+    const { alice, rest } = await founded('bob', 'carol');
+    const [bob, carol] = rest;
+    await alice.client.sendToCollective('portland', 'before');
+    expect(await carol!.client.checkInbox()).toMatchObject({ collective: 1 });
+    // Carol answers, so alice's next envelope to her continues their session.
+    await carol!.client.sendToCollective('portland', 'hello from carol');
+    await alice.client.checkInbox();
+    await bob!.client.checkInbox();
+    const removal = await alice.client.propose('portland', { action: 'remove', member: 'carol' });
+    await alice.client.vote('portland', removal.id, true);
+    await bob!.client.vote('portland', removal.id, true);
+    world.clock += 1_000;
+    const sent = await alice.client.sendToCollective('portland', 'after carol left');
+    expect(sent.recipients).toBe(1);
+    // Nothing for her at the Operator: one envelope, bob's.
+    expect(world.operator.mailboxes.get('carol') ?? []).toEqual([]);
+    const bobsCopy = world.operator.mailboxes.get('bob')!.at(-1)!;
+    expect(bobsCopy.body).toBeDefined();
+    // With her real store and keys, bob's envelope (and the body) does not open for her.
+    const stolen = await carol!.client.openCollectiveLetter(
+      { id: bobsCopy.id, sealed: bobsCopy.sealed, body: bobsCopy.body! },
+      world.clock,
+    );
+    expect(stolen.ok).toBe(false);
+    expect(await carol!.client.checkInbox()).toMatchObject({ collective: 0 });
+    expect(carol!.client.collectiveMessages('portland').map((m) => m.text)).toEqual([
+      'before',
+      'hello from carol',
+    ]);
+    expect(await bob!.client.checkInbox()).toMatchObject({ collective: 1 });
+  });
+
+  it('refuses a replayed message, and an envelope moved to another member or message', async () => {
+    const { alice, rest } = await founded('bob', 'carol');
+    const [bob, carol] = rest;
+    await alice.client.sendToCollective('portland', 'first');
+    await alice.client.sendToCollective('portland', 'second');
+    const [first, second] = world.operator.mailboxes.get('bob')!;
+    const [carolsFirst] = world.operator.mailboxes.get('carol')!;
+    expect(await bob!.client.checkInbox()).toMatchObject({ collective: 2, rejected: 0 });
+    // The Operator delivers the first again under a new id: the ratchet opened it before.
+    const replay = await bob!.client.openCollectiveLetter(
+      { id: randomBytes(16), sealed: first!.sealed, body: first!.body! },
+      world.clock,
+    );
+    expect(replay.ok ? 'opened' : replay.error.message).toContain('replay');
+    const box = world.operator.mailboxes.get('bob') ?? [];
+    box.push({ ...first!, id: randomBytes(16) });
+    world.operator.mailboxes.set('bob', box);
+    expect(await bob!.client.checkInbox()).toMatchObject({ collective: 0, rejected: 1 });
+    // Carol's envelope handed to bob; the first message's envelope with the second's body.
+    const moved = await bob!.client.openCollectiveLetter(
+      { id: randomBytes(16), sealed: carolsFirst!.sealed, body: carolsFirst!.body! },
+      world.clock,
+    );
+    expect(moved.ok).toBe(false);
+    const mixed = await carol!.client.openCollectiveLetter(
+      { id: randomBytes(16), sealed: carolsFirst!.sealed, body: second!.body! },
+      world.clock,
+    );
+    expect(mixed.ok ? 'opened' : mixed.error.message).toContain('does not match its key');
+    expect(bob!.client.collectiveMessages('portland').map((m) => m.text)).toEqual([
+      'first',
+      'second',
+    ]);
+  });
+
+  it('refuses an envelope no session opens, and starts a new session with its sender', async () => {
+    const { alice, rest } = await founded('bob');
+    const [bob] = rest;
+    await alice.client.sendToCollective('portland', 'hello');
+    await bob!.client.checkInbox();
+    // In alice's name, a ratchet message no session of bob's opens (lost, or made up).
+    const { body } = sealCollectiveBody(message('alice', world.clock), alice.keys.signSecret);
+    const junk = sealKeyEnvelope(
+      { v: 2, from: 'alice', type: 'message', msg: randomBytes(220) },
+      { name: 'bob', boxKey: bob!.keys.boxPublic },
+    );
+    deliver({ body, keys: [{ to: 'bob', sealed: junk }] });
+    expect(await bob!.client.checkInbox()).toMatchObject({
+      collective: 0,
+      rejected: 1,
+      sessionResets: [{ name: 'alice', lost: true }],
+    });
+    // A reset letter went to alice; once she read it, their messages open again.
+    expect(world.operator.mailboxes.get('alice')).toHaveLength(1);
+    await alice.client.checkInbox();
+    await alice.client.sendToCollective('portland', 'again');
+    expect(await bob!.client.checkInbox()).toMatchObject({ collective: 1, rejected: 0 });
+  });
+
+  it('sends key envelopes of two lengths only: first messages, then continuing sessions', async () => {
+    const { alice, rest } = await founded('bob', 'carol');
+    const [bob, carol] = rest;
+    const lengths = (to: string) =>
+      (world.operator.mailboxes.get(to) ?? []).map((letter) => letter.sealed.length);
+    await alice.client.sendToCollective('portland', 'one');
+    expect([...lengths('bob'), ...lengths('carol')]).toEqual([
+      COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES,
+      COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES,
+    ]);
+    await bob!.client.checkInbox();
+    await carol!.client.checkInbox();
+    // Bob answers in the collective: alice's session with him continues; carol's does not yet.
+    await bob!.client.sendToCollective('portland', 'two');
+    await alice.client.checkInbox();
+    await carol!.client.checkInbox();
+    await alice.client.sendToCollective('portland', 'three');
+    expect(lengths('bob')).toEqual([COLLECTIVE_KEY_ENVELOPE_BYTES]);
+    expect(lengths('carol')).toEqual([COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES]);
+    for (const k of [bob!, carol!]) {
+      expect(await k.client.checkInbox()).toMatchObject({ collective: 1, rejected: 0 });
+    }
+  });
+
+  it('reports a member without a ratchet key or prekeys as failed; the others read it', async () => {
+    const { alice, rest } = await founded('bob', 'carol');
+    const [bob, carol] = rest;
+    // Carol's prekeys are gone from the Operator (a fresh identity that never published).
+    world.operator.prekeys.delete('carol');
+    const sent = await alice.client.sendToCollective('portland', 'hello');
+    expect(sent.recipients).toBe(1);
+    expect(sent.failed).toEqual([
+      expect.objectContaining({ name: 'carol', code: 'PREKEYS_MISSING' }),
+    ]);
+    const [decoy] = world.operator.mailboxes.get('carol')!;
+    expect(decoy!.sealed.length).toBe(COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES);
+    expect(await carol!.client.checkInbox()).toMatchObject({ collective: 0, rejected: 1 });
+    expect(await bob!.client.checkInbox()).toMatchObject({ collective: 1 });
   });
 });
 
@@ -442,6 +607,7 @@ describe('collectives: a log the Operator bends', () => {
               signKey: mallory.keys.signPublic,
               boxKey: mallory.keys.boxPublic,
               keyHolder: 'self',
+              ratchetKey: null,
               registeredAt: 1,
             },
             generateIdentityKeys().signSecret,

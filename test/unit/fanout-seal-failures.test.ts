@@ -5,11 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { isRecipientFault } from '../../client/core/recipient-failure.js';
 import { sealToMembers } from '../../client/core/seal-to-members.js';
-import { openCollectiveMessage } from '../../common/collectives/index.js';
+import { openCollectiveBody, openKeyEnvelope } from '../../common/collectives/index.js';
 import { KomradeError } from '../../common/errors/index.js';
-import { signReceipt } from '../../common/wire/index.js';
-import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
+import { COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES, signReceipt } from '../../common/wire/index.js';
+import { randomBytes } from '../../common/crypto/index.js';
 import { useClientWorld } from '../support/client-fixture.js';
+import { closeParties, ratchetParties, type RatchetParty } from '../support/ratchet-pair.js';
 
 const world = useClientWorld('komrade-fanout-', (operator) => {
   operator.powBits = 2;
@@ -74,31 +75,56 @@ describe('posting to followers', () => {
 describe('sealing a collective message to its members', () => {
   // The log's rules keep unusable keys out of a collective, but the engine seals to the keys it
   // looks up at sending time, which a misbehaving Operator controls.
-  it('reports a member whose box key is all zeros and still seals to the others', () => {
-    const alice = generateIdentityKeys();
-    const bob = generateIdentityKeys();
-    const message = {
-      v: 1 as const,
-      collective: 'club',
-      from: 'alice',
-      sentAt: world.clock,
-      id: randomBytes(16),
-      text: 'meeting at eight',
-    };
-    const { sealed, failed } = sealToMembers(message, alice.signSecret, [
-      { name: 'bob', boxKey: bob.boxPublic },
-      { name: 'zed', boxKey: new Uint8Array(32) },
-      { name: 'gone', error: new KomradeError('OPERATOR_ERROR', 'bad receipt') },
-    ]);
-    expect(failed.map((f) => [f.name, f.code])).toEqual([
-      ['zed', 'KEY_INVALID'],
-      ['gone', 'OPERATOR_ERROR'],
-    ]);
-    // The Operator wants an envelope for every member: each still has one.
-    expect(sealed.keys.map((k) => k.to)).toEqual(['bob', 'zed', 'gone']);
-    const forBob = sealed.keys[0]!;
-    const opened = openCollectiveMessage(forBob.sealed, sealed.body, bob);
-    expect(opened.ok && opened.value.message.text).toBe('meeting at eight');
+  it('reports a member whose box key is all zeros, or who has no ratchet key, and seals to the others', async () => {
+    const parties = ratchetParties(['alice', 'bob']);
+    const [alice, bob] = parties as [RatchetParty, RatchetParty];
+    try {
+      const message = {
+        v: 1 as const,
+        collective: 'club',
+        from: 'alice',
+        sentAt: world.clock,
+        id: randomBytes(16),
+        text: 'meeting at eight',
+      };
+      const { sealed, failed } = await sealToMembers(
+        message,
+        alice.keys.signSecret,
+        [
+          { name: 'bob', boxKey: bob.keys.boxPublic, ratchetKey: bob.peer.ratchetKey },
+          { name: 'zed', boxKey: new Uint8Array(32), ratchetKey: bob.peer.ratchetKey },
+          { name: 'old', boxKey: bob.keys.boxPublic, ratchetKey: null },
+          { name: 'gone', error: new KomradeError('OPERATOR_ERROR', 'bad receipt') },
+        ],
+        alice.ratchet,
+      );
+      expect(failed.map((f) => [f.name, f.code])).toEqual([
+        ['zed', 'KEY_INVALID'],
+        ['old', 'KEY_INVALID'],
+        ['gone', 'OPERATOR_ERROR'],
+      ]);
+      // The Operator wants an envelope for every member: each still has one, of a fixed length.
+      expect(sealed.keys.map((k) => k.to)).toEqual(['bob', 'zed', 'old', 'gone']);
+      expect(sealed.keys.map((k) => k.sealed.length)).toEqual(
+        Array(4).fill(COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES),
+      );
+      const forBob = sealed.keys[0]!;
+      const envelope = openKeyEnvelope(forBob.sealed, bob.keys);
+      if (!envelope.ok) throw envelope.error;
+      const decrypted = await bob.ratchet.decrypt(
+        alice.peer,
+        envelope.value,
+        randomBytes(16),
+        forBob.sealed,
+      );
+      if (decrypted.status !== 'opened') throw new Error(decrypted.status);
+      const opened = openCollectiveBody(decrypted.plaintext, sealed.body, 'alice');
+      expect(opened.ok && opened.value.message.text).toBe('meeting at eight');
+      // The decoys open for nobody (bob's keys stood in for 'old', whose envelope is a decoy).
+      expect(openKeyEnvelope(sealed.keys[2]!.sealed, bob.keys).ok).toBe(false);
+    } finally {
+      closeParties(parties);
+    }
   });
 
   it("still fails the whole send for a failure that is not one member's", () => {

@@ -1,18 +1,19 @@
 /** The engine's letter, request and feed flows, against an in-memory Operator with real crypto. */
 import { describe, expect, it } from 'vitest';
 import type { LocalStore } from '../../client/index.js';
-import { generateIdentityKeys, randomBytes, seal } from '../../common/crypto/index.js';
+import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import {
   MAX_LETTER_TEXT_BYTES,
-  encodeCanonical,
-  openLetter,
-  padToSizeClass,
-  sealLetter,
+  openRatchetLetter,
+  sealRatchetLetter,
+  signLetter,
   signPost,
   signReceipt,
+  type Letter,
 } from '../../common/wire/index.js';
 import { useClientWorld, type TestKomrade } from '../support/client-fixture.js';
 import { FakeOperator } from '../support/fake-operator.js';
+import { bundleAtFake, craftedLetter, sideRatchet } from '../support/ratchet-pair.js';
 
 const world = useClientWorld('komrade-client-');
 
@@ -21,6 +22,8 @@ const codeOf = async (promise: Promise<unknown>) =>
     () => 'resolved',
     (e: unknown) => (e as { code?: string }).code,
   );
+
+const bundleAt = (name: string) => bundleAtFake(world.operator, name);
 
 /** Delivers a sealed letter straight into a mailbox, as a misbehaving sender could. */
 async function deliver(from: TestKomrade, fromName: string, to: string, sealed: Uint8Array) {
@@ -101,6 +104,7 @@ describe('KomradeClient letters and requests', () => {
       collective: 0,
       newFollowers: [],
       admitted: [],
+      sessionResets: [],
     });
     expect(bob.client.inbox()).toEqual([]);
     const requests = bob.client.requests();
@@ -212,22 +216,42 @@ describe('KomradeClient letters and requests', () => {
     const bob = await world.registered('bob');
     const carol = await world.registered('carol');
     const mallory = await world.registered('mallory');
-    const base = { v: 1 as const, kind: 'text' as const, sentAt: world.clock, body: 'x' };
+    const letterOf = (from: string, to: string): Letter => ({
+      v: 2,
+      kind: 'text',
+      from,
+      to,
+      sentAt: world.clock,
+      id: randomBytes(16),
+      body: 'x',
+    });
+    // Mallory's own sessions (her registered keys), built by hand.
+    const malloryRatchet = sideRatchet(mallory.keys, 'mallory', bundleAt);
 
-    // Mallory signs a letter that claims to come from Alice.
-    const forged = sealLetter(
-      { ...base, from: 'alice', to: 'bob', id: randomBytes(16) },
-      mallory.keys.signSecret,
-      bob.keys.boxPublic,
+    // Mallory signs, with her own key, a letter that claims to come from alice, and sends it in
+    // her real session with bob: the session opens it, but it is not signed by its author.
+    await deliver(
+      mallory,
+      'mallory',
+      'bob',
+      await craftedLetter(malloryRatchet, bob, letterOf('alice', 'bob'), mallory.keys, 'mallory'),
     );
-    await deliver(mallory, 'mallory', 'bob', forged);
+    // The same with alice's name beside the message: the session is not alice's.
+    const asAlice = sideRatchet(mallory.keys, 'alice', bundleAt);
+    await deliver(
+      mallory,
+      'mallory',
+      'bob',
+      await craftedLetter(asAlice, bob, letterOf('alice', 'bob'), mallory.keys, 'alice'),
+    );
     // A letter from a name nobody registered.
-    const ghost = sealLetter(
-      { ...base, from: 'ghost', to: 'bob', id: randomBytes(16) },
-      mallory.keys.signSecret,
-      bob.keys.boxPublic,
+    const ghost = sideRatchet(mallory.keys, 'ghost', bundleAt);
+    await deliver(
+      mallory,
+      'mallory',
+      'bob',
+      await craftedLetter(ghost, bob, letterOf('ghost', 'bob'), mallory.keys, 'ghost'),
     );
-    await deliver(mallory, 'mallory', 'bob', ghost);
     // A tampered ciphertext.
     await alice.client.send('bob', 'tamper with me');
     const box = world.operator.mailboxes.get('bob')!;
@@ -238,24 +262,68 @@ describe('KomradeClient letters and requests', () => {
     // Garbage that is not even a sealed box.
     await deliver(mallory, 'mallory', 'bob', randomBytes(10));
 
-    // Alice writes to Bob; Bob re-seals her signed letter to Carol.
+    // Alice writes to bob; bob passes her signed letter on to carol in his own session, under
+    // his name (the signature is alice's) and under hers (the session is his).
     await alice.client.send('bob', 'for bob only');
-    const forBob = world.operator.mailboxes.get('bob')!.at(-1)!;
-    const opened = openLetter(forBob.sealed, bob.keys);
-    expect(opened.ok).toBe(true);
-    if (!opened.ok) return;
-    const resealed = seal(
-      padToSizeClass(encodeCanonical({ signed: opened.value.signed, sig: opened.value.sig })),
-      carol.keys.boxPublic,
+    const aliceLetter = { ...letterOf('alice', 'bob'), body: 'for bob only' };
+    const bobRatchet = sideRatchet(bob.keys, 'bob', bundleAt);
+    await deliver(
+      bob,
+      'bob',
+      'carol',
+      await craftedLetter(bobRatchet, carol, aliceLetter, alice.keys, 'bob'),
     );
-    await deliver(bob, 'bob', 'carol', resealed);
+    const bobAsAlice = sideRatchet(bob.keys, 'alice', bundleAt);
+    await deliver(
+      bob,
+      'bob',
+      'carol',
+      await craftedLetter(bobAsAlice, carol, aliceLetter, alice.keys, 'alice'),
+    );
 
-    expect(await bob.client.checkInbox()).toMatchObject({ rejected: 4, requested: 1 });
+    expect(await bob.client.checkInbox()).toMatchObject({ rejected: 5, requested: 1 });
     expect(bob.client.requests()[0]?.letters.map((l) => l.text)).toEqual(['for bob only']);
-    expect(await carol.client.checkInbox()).toMatchObject({ rejected: 1, requested: 0 });
+    expect(await carol.client.checkInbox()).toMatchObject({ rejected: 2, requested: 0 });
     expect(carol.client.requests()).toEqual([]);
     expect(world.operator.mailboxes.get('bob')).toEqual([]);
     expect(world.operator.mailboxes.get('carol')).toEqual([]);
+    // None of it made anyone send a reset letter: no session was lost.
+    expect(world.operator.mailboxes.get('alice') ?? []).toEqual([]);
+    expect(world.operator.mailboxes.get('mallory') ?? []).toEqual([]);
+  });
+
+  it('refuses a letter whose ratchet layer is a stand-in (a v1-style letter in a v2 frame)', async () => {
+    const alice = await world.registered('alice');
+    const bob = await world.registered('bob');
+    bob.client.accept('alice');
+    const letter: Letter = {
+      v: 2,
+      kind: 'text',
+      from: 'alice',
+      to: 'bob',
+      sentAt: world.clock,
+      id: randomBytes(16),
+      body: 'no session',
+    };
+    // Alice's genuine signature, but no ratchet: the signed letter where the message goes.
+    const framed = sealRatchetLetter(
+      { v: 2, from: 'alice', type: 'message', msg: signLetter(letter, alice.keys.signSecret) },
+      bob.keys.boxPublic,
+    );
+    await deliver(alice, 'alice', 'bob', framed);
+    const check = await bob.client.checkInbox();
+    expect(check).toMatchObject({ received: 0, rejected: 1 });
+    expect(bob.client.inbox()).toEqual([]);
+    // Bob's side took it for a lost session: alice is sent a reset letter (one, this hour).
+    expect(check.sessionResets).toEqual([{ name: 'alice', lost: true }]);
+    expect(world.operator.mailboxes.get('alice')).toHaveLength(1);
+    const reset = openRatchetLetter(world.operator.mailboxes.get('alice')![0]!.sealed, alice.keys);
+    expect(reset.ok && reset.value).toMatchObject({ from: 'bob', type: 'prekey' });
+    await deliver(alice, 'alice', 'bob', framed);
+    expect((await bob.client.checkInbox()).rejected).toBe(1);
+    expect(world.operator.mailboxes.get('alice')).toHaveLength(1);
+    // The reset letter tells alice nothing to show.
+    expect(await alice.client.checkInbox()).toMatchObject({ received: 0, requested: 0 });
   });
 
   it('checks sizes, emptiness and registration before sending', async () => {

@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { WaitingLetter } from '../../client/index.js';
 import { randomBytes } from '../../common/crypto/index.js';
-import { sealLetter } from '../../common/wire/index.js';
 import { useClientWorld } from '../support/client-fixture.js';
+import { bundleAtFake, craftedLetter, sideRatchet } from '../support/ratchet-pair.js';
 
 const DAY_MS = 86_400_000;
 
@@ -155,9 +155,15 @@ describe('processed letter ids', () => {
   it('refuses a letter older than the processed ids are kept (it could be a replay)', async () => {
     const alice = await world.registered('alice');
     const bob = await world.registered('bob');
-    const old = sealLetter(
+    // Alice's own keys and a real session (a second copy of her ratchet): only the date is off.
+    const aliceRatchet = sideRatchet(alice.keys, 'alice', (name) =>
+      bundleAtFake(world.operator, name),
+    );
+    const old = await craftedLetter(
+      aliceRatchet,
+      bob,
       {
-        v: 1,
+        v: 2,
         kind: 'follow',
         from: 'alice',
         to: 'bob',
@@ -165,8 +171,8 @@ describe('processed letter ids', () => {
         id: randomBytes(16),
         body: '',
       },
-      alice.keys.signSecret,
-      bob.keys.boxPublic,
+      alice.keys,
+      'alice',
     );
     await world.operator.send({ name: 'alice', signSecret: alice.keys.signSecret }, [
       { to: 'bob', sealed: old },

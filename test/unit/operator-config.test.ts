@@ -139,6 +139,13 @@ describe('Operator config', () => {
     expect(messageOf('mail:\n  maxSealedLetterBytes: 100000\n')).toContain(
       'mail.maxSealedLetterBytes',
     );
+    // Below 4 KiB no session could start: a first letter always seals into the 4 KiB class.
+    expect(messageOf('mail:\n  maxSealedLetterBytes: 2048\n')).toContain(
+      'mail.maxSealedLetterBytes',
+    );
+    expect(
+      parseOperatorConfig('mail:\n  maxSealedLetterBytes: 4096\n').mail.maxSealedLetterBytes,
+    ).toBe(4_096);
     expect(messageOf('feed:\n  maxPostDays: 400\n')).toContain('feed.maxPostDays');
     expect(parseOperatorConfig('mail:\n  maxWaitSeconds: 600\n').mail.maxWaitSeconds).toBe(600);
     for (const bad of ['0', '601', '2.5']) {

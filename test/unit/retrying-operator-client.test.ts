@@ -51,6 +51,10 @@ function scripted(failures: Error[], head: CollectiveHead = HEAD) {
     info: () => answer('info', { powBits: 8 } as never),
     register: () => answer('register', {} as never),
     lookup: () => answer('lookup', {} as never),
+    setRatchetKey: () => answer('setRatchetKey', {} as never),
+    uploadPrekeys: () =>
+      answer('uploadPrekeys', { oneTimeLeft: 0, signedPrekey: false, kyberPrekey: false }),
+    fetchPrekeyBundle: () => answer('fetchPrekeyBundle', {} as never),
     issueTokens: () =>
       answer('issueTokens', { epoch: 1, evaluated: [], proof: new Uint8Array(64), left: 0 }),
     sendAnonymously: () => answer('sendAnonymously', { id: new Uint8Array(16), receivedAt: 1 }),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteLocalStore, type StoredLetter } from '../../client/index.js';
+import { MIGRATIONS } from '../../client/local-store/migrations.js';
 import { randomBytes } from '../../common/crypto/index.js';
 import type { Receipt } from '../../common/wire/index.js';
 
@@ -29,12 +30,13 @@ const receipt = (name: string): Receipt => ({
   signKey: randomBytes(32),
   boxKey: randomBytes(32),
   keyHolder: 'self',
+  ratchetKey: null,
   registeredAt: 1_700_000_000_000,
   sig: randomBytes(64),
 });
 
 const letter = (from: string, body: string, id = randomBytes(16)): StoredLetter => ({
-  letter: { v: 1, kind: 'text', from, to: 'bob', sentAt: 1_700_000_000_000, id, body },
+  letter: { v: 2, kind: 'text', from, to: 'bob', sentAt: 1_700_000_000_000, id, body },
   folder: 'request',
   receivedAt: 1_700_000_000_500,
 });
@@ -144,14 +146,23 @@ describe('followers and following (migration 2)', () => {
     expect(store.contactState('bob')).toBe('accepted');
     expect(store.addFollower('ann', 1)).toBe(true);
     const check = new Database(path, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(6);
+    expect(check.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     check.close();
   });
 });
 
-// What migrations 4, 5 and 6 added, so a test can wind a store back to an earlier version.
+// What migrations 4 to 7 added, so a test can wind a store back to an earlier version. Migration
+// 7's (forward secrecy) is read from its own SQL, so a table added to it is dropped too.
+const DROP_RATCHET = [
+  ...[...(MIGRATIONS[6] ?? '').matchAll(/ALTER TABLE (\w+) ADD COLUMN (\w+)/g)].map(
+    ([, table, column]) => `ALTER TABLE ${table} DROP COLUMN ${column};`,
+  ),
+  ...[...(MIGRATIONS[6] ?? '').matchAll(/CREATE TABLE (\w+)/g)].map(
+    ([, table]) => `DROP TABLE ${table};`,
+  ),
+].join(' ');
 const DROP_PROCESSED =
-  'DROP TABLE tokens; DROP TABLE processed_letters; DROP TABLE follow_statements;';
+  DROP_RATCHET + 'DROP TABLE tokens; DROP TABLE processed_letters; DROP TABLE follow_statements;';
 const DROP_COLLECTIVES =
   DROP_PROCESSED +
   'DROP TABLE collective_messages; DROP TABLE collective_events; DROP TABLE collectives;';

@@ -75,11 +75,12 @@ describe('the token wallet', () => {
     await ann.client.send('bob', 'one');
     expect(batches).toEqual([TOKEN_REFILL_BATCH]);
     expect(ann.store.pinnedTokenKey()).toEqual(world.operator.tokenKeys.publicKey);
-    expect(ann.client.tokensHeld()).toBe(TOKEN_REFILL_BATCH - 1);
+    // The first letter to bob costs two: his prekey bundle (to start the session), the letter.
+    expect(ann.client.tokensHeld()).toBe(TOKEN_REFILL_BATCH - 2);
     await ann.client.send('bob', 'two');
     await ann.client.follow('bob');
     expect(batches).toEqual([TOKEN_REFILL_BATCH]);
-    expect(ann.client.tokensHeld()).toBe(TOKEN_REFILL_BATCH - 3);
+    expect(ann.client.tokensHeld()).toBe(TOKEN_REFILL_BATCH - 4);
     // Each went alone, with a token of its own; nothing in the send names ann.
     const sends = world.operator.anonymousSends;
     expect(sends).toHaveLength(3);
@@ -97,17 +98,16 @@ describe('the token wallet', () => {
     // Enough left: checking again asks for nothing.
     await ann.client.checkInbox();
     expect(batches).toHaveLength(1);
-    // Spend down to just under the low-water mark: sends take none, the next check refills.
-    for (let i = 0; i <= TOKEN_REFILL_BATCH - TOKEN_LOW_WATER; i++) {
+    // Spend down to just under the low-water mark (bob's prekey bundle took one more): sends
+    // take none, the next check refills.
+    for (let i = 0; i < TOKEN_REFILL_BATCH - TOKEN_LOW_WATER; i++) {
       await ann.client.send('bob', `n${i}`);
     }
     expect(batches).toHaveLength(1);
     await ann.client.checkInbox();
     expect(batches).toHaveLength(2);
     expect(ann.client.tokensHeld()).toBe(TOKEN_LOW_WATER - 1 + TOKEN_REFILL_BATCH);
-    expect((await bob.client.checkInbox()).requested).toBe(
-      TOKEN_REFILL_BATCH - TOKEN_LOW_WATER + 1,
-    );
+    expect((await bob.client.checkInbox()).requested).toBe(TOKEN_REFILL_BATCH - TOKEN_LOW_WATER);
   });
 
   it('refuses tokens evaluated under another key for this komrade, and keeps none', async () => {
@@ -169,9 +169,10 @@ describe('the token wallet', () => {
   it("passes on the Operator's message when the day's allowance is spent", async () => {
     world.operator.tokensPerDay = 3;
     const { ann, batches } = await annAndBob();
-    for (const text of ['a', 'b', 'c']) await ann.client.send('bob', text);
+    // Three tokens: bob's prekey bundle, then two letters.
+    for (const text of ['a', 'b']) await ann.client.send('bob', text);
     expect(batches).toEqual([3]);
-    const error = await errorOf(ann.client.send('bob', 'd'));
+    const error = await errorOf(ann.client.send('bob', 'c'));
     expect(error.code).toBe('TOKENS_EXHAUSTED');
     expect(error.message).toMatch(/00:00 UTC, in \d+ h/);
     // The Operator said 0 were left: one token is asked for, to hear the Operator say when.
@@ -185,11 +186,11 @@ describe('the token wallet', () => {
     const device = world.komrade('ann-device', { keys: ann.keys });
     await device.client.register('ann');
     await device.client.send('bob', 'from the other device');
-    // This store knows nothing of that: its batch of 50 is refused whole, then one is asked for.
+    // This store knows nothing of that: its batch of 50 is refused whole, then one is asked for
+    // (it pays for bob's prekey bundle); from then on it asks for what the Operator said is left.
     await ann.client.send('bob', 'from here');
-    expect(batches).toEqual([50, 1]);
-    // From then on it asks for what the Operator said is left.
-    expect(ann.client.tokensHeld()).toBe(0);
+    expect(batches).toEqual([50, 1, 9]);
+    expect(ann.client.tokensHeld()).toBe(8);
     await ann.client.send('bob', 'again');
     expect(batches).toEqual([50, 1, 9]);
   });
@@ -197,10 +198,11 @@ describe('the token wallet', () => {
   it('forgets tokens of epochs no longer accepted, and refills for the current one', async () => {
     const { ann, batches } = await annAndBob();
     await ann.client.send('bob', 'today');
-    expect(ann.client.tokensHeld()).toBe(TOKEN_REFILL_BATCH - 1);
+    // One for bob's prekey bundle, one for the letter.
+    expect(ann.client.tokensHeld()).toBe(TOKEN_REFILL_BATCH - 2);
     // Tomorrow they are still good (the previous epoch is accepted).
     world.clock += TOKEN_EPOCH_MS;
-    expect(ann.client.tokensHeld()).toBe(TOKEN_REFILL_BATCH - 1);
+    expect(ann.client.tokensHeld()).toBe(TOKEN_REFILL_BATCH - 2);
     await ann.client.send('bob', 'tomorrow');
     expect(batches).toHaveLength(1);
     // The day after, they are gone from the store.
@@ -223,7 +225,8 @@ describe('the token wallet', () => {
       sealed: Uint8Array;
     }[];
     db.close();
-    expect(rows).toHaveLength(TOKEN_REFILL_BATCH - 1);
+    // One went on bob's prekey bundle, one on the letter.
+    expect(rows).toHaveLength(TOKEN_REFILL_BATCH - 2);
     // The stored bytes hold neither an input nor an output in the clear.
     const file = Buffer.concat(rows.map((r) => Buffer.from(r.sealed)));
     const held = ann.store.reserveToken(randomBytes(32), [spent.epoch])!;
@@ -255,7 +258,8 @@ describe('the token wallet', () => {
     expect(Buffer.from(again.id).toString('hex')).toBe(
       Buffer.from(world.operator.mailboxes.get('bob')![0]!.id).toString('hex'),
     );
-    expect(ann.client.tokensHeld()).toBe(TOKEN_REFILL_BATCH - 1);
+    // One for bob's prekey bundle (when the letter was prepared), one for the letter.
+    expect(ann.client.tokensHeld()).toBe(TOKEN_REFILL_BATCH - 2);
     expect((await bob.client.checkInbox()).requested).toBe(1);
   });
 

@@ -41,6 +41,7 @@ export function registrationVectors(inputs: RegistrationVectorInputs) {
       signKey: alice.signPublic,
       boxKey: alice.boxPublic,
       keyHolder: inputs.receipt.keyHolder,
+      ratchetKey: null,
       registeredAt: inputs.receipt.registeredAt,
     },
     operator.signSecret,
@@ -50,6 +51,7 @@ export function registrationVectors(inputs: RegistrationVectorInputs) {
     signKey: alice.signPublic,
     boxKey: alice.boxPublic,
     keyHolder: inputs.pow.keyHolder,
+    ratchetKey: null,
   });
   const nonce = firstNonce(claimBytes, inputs.pow.bits);
   return {

@@ -66,6 +66,14 @@ export function noticeText(notice: ChatNotice, surface: Surface): Rich {
       return ['Sealed and on its way to ', name(notice.to), '.'];
     case 'new-follower':
       return [name(notice.name), ' now follows you.'];
+    case 'session-reset':
+      return notice.lost
+        ? [
+            'A letter from ',
+            name(notice.name),
+            ' could not be opened here, so your session with them was reset. Ask them to send it again.',
+          ]
+        : [name(notice.name), "'s session was reset (they restored a backup or lost it)."];
     case 'collective-send-failed':
       return [
         'Your message to ',

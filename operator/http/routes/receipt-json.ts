@@ -10,6 +10,7 @@ export function receiptJson(komrade: RegisteredKomrade): { receipt: Record<strin
       signKey: toBase64url(komrade.signKey),
       boxKey: toBase64url(komrade.boxKey),
       keyHolder: komrade.keyHolder,
+      ratchetKey: komrade.ratchetKey === null ? null : toBase64url(komrade.ratchetKey),
       registeredAt: komrade.registeredAt,
       sig: toBase64url(komrade.sig),
     },

@@ -1,4 +1,4 @@
-/** POST /v1/register: claim a name for two public keys, forever. */
+/** POST /v1/register: claim a name for its public keys, forever. */
 import { checkPublicKeys } from '../../../common/crypto/index.js';
 import { KomradeError } from '../../../common/errors/index.js';
 import {
@@ -17,7 +17,8 @@ import { receiptJson } from './receipt-json.js';
  * Unsigned (the keys are new). The name must already be in folded form, because the proofs cover
  * it byte for byte; the receipt is signed by the Operator.
  * @throws KomradeError `NAME_INVALID`, `NAME_RESERVED`, `KEY_INVALID` (a malformed or small-order
- * key), `BAD_SIGNATURE`, `BAD_PROOF_OF_WORK`, `NAME_TAKEN`, `BAD_REQUEST` (keys already registered)
+ * key, or no ratchet key), `BAD_SIGNATURE`, `BAD_PROOF_OF_WORK`, `NAME_TAKEN`, `BAD_REQUEST` (keys
+ * already registered)
  */
 export const registerRoute: PublicRoute = {
   method: 'POST',
@@ -33,11 +34,19 @@ export const registerRoute: PublicRoute = {
         `Send the name in its folded form ("${name.value}"): the proofs must cover it exactly.`,
       );
     }
+    // Only names registered before forward secrecy lack a ratchet key; no new one may.
+    if (request.ratchetKey === undefined || request.ratchetKey === null) {
+      throw new KomradeError(
+        'KEY_INVALID',
+        'A new registration carries a ratchet key (33 bytes, 0x05 first); update the client.',
+      );
+    }
     const claim = {
       name: name.value,
       signKey: request.signKey,
       boxKey: request.boxKey,
       keyHolder: request.keyHolder,
+      ratchetKey: request.ratchetKey,
     };
     // Before the proofs: a small-order signing key would otherwise read as a bad signature.
     const keys = checkPublicKeys({ sign: claim.signKey, box: claim.boxKey });

@@ -173,6 +173,45 @@ export const MIGRATIONS: readonly string[] = [
 
   UPDATE letters SET received_at = received_at - received_at % 600000;
   `,
+  // 7: forward secrecy. Each komrade's ratchet identity key (libsignal's 33-byte Curve25519
+  // serialization), NULL for names registered before, which add it once with a signed update;
+  // unique like the other keys. Prekeys: one signed EC and one Kyber prekey per name (replaced
+  // by an upload), one-time EC prekeys per (name, id), deleted when handed out. Hand-outs of
+  // one-time prekeys are counted per name for the current hour only (the rate limit), and swept.
+  `
+  ALTER TABLE komrades ADD COLUMN ratchet_key BLOB
+    CHECK (ratchet_key IS NULL OR (length(ratchet_key) = 33 AND substr(ratchet_key, 1, 1) = x'05'));
+  CREATE UNIQUE INDEX komrades_by_ratchet_key ON komrades (ratchet_key)
+    WHERE ratchet_key IS NOT NULL;
+
+  CREATE TABLE signed_prekeys (
+    name       TEXT    PRIMARY KEY REFERENCES komrades (name),
+    id         INTEGER NOT NULL CHECK (id BETWEEN 1 AND 2147483647),
+    public_key BLOB    NOT NULL CHECK (length(public_key) = 33),
+    signature  BLOB    NOT NULL CHECK (length(signature) = 64)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE kyber_prekeys (
+    name       TEXT    PRIMARY KEY REFERENCES komrades (name),
+    id         INTEGER NOT NULL CHECK (id BETWEEN 1 AND 2147483647),
+    public_key BLOB    NOT NULL CHECK (length(public_key) = 1569),
+    signature  BLOB    NOT NULL CHECK (length(signature) = 64)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE one_time_prekeys (
+    name       TEXT    NOT NULL REFERENCES komrades (name),
+    id         INTEGER NOT NULL CHECK (id BETWEEN 1 AND 2147483647),
+    public_key BLOB    NOT NULL CHECK (length(public_key) = 33),
+    PRIMARY KEY (name, id)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE prekey_handouts (
+    name   TEXT    PRIMARY KEY REFERENCES komrades (name),
+    hour   INTEGER NOT NULL CHECK (hour >= 0),
+    handed INTEGER NOT NULL CHECK (handed >= 0)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX prekey_handouts_by_hour ON prekey_handouts (hour);
+  `,
 ];
 
 /**

@@ -7,7 +7,15 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { randomBytes } from '../../../common/crypto/index.js';
 import { KomradeError } from '../../../common/errors/index.js';
-import { ID_BYTES, isKeyHolder, nameSkeleton, type KeyHolder } from '../../../common/wire/index.js';
+import {
+  ID_BYTES,
+  isKeyHolder,
+  nameSkeleton,
+  type KeyHolder,
+  type KyberPrekey,
+  type OneTimePrekey,
+  type SignedPrekey,
+} from '../../../common/wire/index.js';
 import type { NewCollective, StoredCollectiveEvent } from '../collective-store.js';
 import type { FeedPosition, StoredPost } from '../feed.js';
 import {
@@ -18,6 +26,7 @@ import {
   type StoredLetter,
 } from '../mailbox.js';
 import type { OperatorStore } from '../operator-store.js';
+import type { HandoutLimit, PrekeyCounts, PrekeysToStore, TakenBundle } from '../prekey-store.js';
 import type { RegisteredKomrade } from '../registry.js';
 import type { SpentDeposit, TokenSpend } from '../token-ledger.js';
 import { GroupCommit, scrubWal } from './group-commit.js';
@@ -28,8 +37,22 @@ interface KomradeRow {
   sign_key: Buffer;
   box_key: Buffer;
   key_holder: string;
+  ratchet_key: Buffer | null;
   registered_at: number;
   sig: Buffer;
+}
+interface PrekeyRow {
+  id: number;
+  public_key: Buffer;
+  signature: Buffer;
+}
+interface OneTimePrekeyRow {
+  id: number;
+  public_key: Buffer;
+}
+interface HandoutRow {
+  hour: number;
+  handed: number;
 }
 interface LetterRow {
   id: Buffer;
@@ -62,6 +85,25 @@ const keyHolderOf = (value: string): KeyHolder => {
   if (!isKeyHolder(value)) throw new Error('komrades.key_holder holds an unknown value');
   return value;
 };
+
+const toPrekey = (row: PrekeyRow): SignedPrekey & KyberPrekey => ({
+  id: row.id,
+  publicKey: bytes(row.public_key),
+  signature: bytes(row.signature),
+});
+
+const toKomrade = (row: KomradeRow): RegisteredKomrade => ({
+  name: row.name,
+  signKey: bytes(row.sign_key),
+  boxKey: bytes(row.box_key),
+  keyHolder: keyHolderOf(row.key_holder),
+  ratchetKey: row.ratchet_key === null ? null : bytes(row.ratchet_key),
+  registeredAt: row.registered_at,
+  sig: bytes(row.sig),
+});
+
+/** A spent token's `letter` column for a bundle: it paid for no letter. */
+const NO_LETTER = new Uint8Array(0);
 
 const toPost = (row: PostRow): StoredPost => ({
   id: bytes(row.id),
@@ -118,17 +160,61 @@ export class SqliteStore implements OperatorStore {
     this.#commit = new GroupCommit(db);
     this.#sql = {
       komrade: db.prepare<[string], KomradeRow>(
-        'SELECT name, sign_key, box_key, key_holder, registered_at, sig FROM komrades WHERE name = ?',
+        'SELECT name, sign_key, box_key, key_holder, ratchet_key, registered_at, sig FROM komrades WHERE name = ?',
       ),
       keyInUse: db.prepare<[Uint8Array, Uint8Array], { n: number }>(
         'SELECT 1 AS n FROM komrades WHERE sign_key = ? OR box_key = ? LIMIT 1',
       ),
+      ratchetKeyInUse: db
+        .prepare<[Uint8Array], number>('SELECT 1 FROM komrades WHERE ratchet_key = ? LIMIT 1')
+        .pluck(),
       insertKomrade: db.prepare<
-        [string, Uint8Array, Uint8Array, KeyHolder, number, Uint8Array, string]
+        [string, Uint8Array, Uint8Array, KeyHolder, Uint8Array | null, number, Uint8Array, string]
       >(
-        `INSERT INTO komrades (name, sign_key, box_key, key_holder, registered_at, sig, skeleton)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO komrades
+           (name, sign_key, box_key, key_holder, ratchet_key, registered_at, sig, skeleton)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      setRatchetKey: db.prepare<[Uint8Array, Uint8Array, string]>(
+        'UPDATE komrades SET ratchet_key = ?, sig = ? WHERE name = ? AND ratchet_key IS NULL',
+      ),
+      signedPrekey: db.prepare<[string], PrekeyRow>(
+        'SELECT id, public_key, signature FROM signed_prekeys WHERE name = ?',
+      ),
+      kyberPrekey: db.prepare<[string], PrekeyRow>(
+        'SELECT id, public_key, signature FROM kyber_prekeys WHERE name = ?',
+      ),
+      putSignedPrekey: db.prepare<[string, number, Uint8Array, Uint8Array]>(
+        'INSERT OR REPLACE INTO signed_prekeys (name, id, public_key, signature) VALUES (?, ?, ?, ?)',
+      ),
+      putKyberPrekey: db.prepare<[string, number, Uint8Array, Uint8Array]>(
+        'INSERT OR REPLACE INTO kyber_prekeys (name, id, public_key, signature) VALUES (?, ?, ?, ?)',
+      ),
+      oneTimeCount: db
+        .prepare<[string], number>('SELECT COUNT(*) FROM one_time_prekeys WHERE name = ?')
+        .pluck(),
+      oneTimeHeld: db
+        .prepare<[string, number], number>(
+          'SELECT 1 FROM one_time_prekeys WHERE name = ? AND id = ?',
+        )
+        .pluck(),
+      insertOneTime: db.prepare<[string, number, Uint8Array]>(
+        'INSERT INTO one_time_prekeys (name, id, public_key) VALUES (?, ?, ?)',
+      ),
+      deleteOneTime: db.prepare<[string]>('DELETE FROM one_time_prekeys WHERE name = ?'),
+      // The lowest id: the oldest batch goes first.
+      takeOneTime: db.prepare<[string, string], OneTimePrekeyRow>(
+        `DELETE FROM one_time_prekeys
+         WHERE name = ? AND id = (SELECT min(id) FROM one_time_prekeys WHERE name = ?)
+         RETURNING id, public_key`,
+      ),
+      handouts: db.prepare<[string], HandoutRow>(
+        'SELECT hour, handed FROM prekey_handouts WHERE name = ?',
+      ),
+      putHandouts: db.prepare<[string, number, number]>(
+        'INSERT OR REPLACE INTO prekey_handouts (name, hour, handed) VALUES (?, ?, ?)',
+      ),
+      sweepHandouts: db.prepare<[number]>('DELETE FROM prekey_handouts WHERE hour < ?'),
       // Komrades and collectives share one namespace, so a look-alike of either is taken.
       skeletonTaken: db
         .prepare<[string, string], number>(
@@ -260,7 +346,11 @@ export class SqliteStore implements OperatorStore {
       }
       const skeleton = nameSkeleton(komrade.name);
       this.#assertSkeletonFree(skeleton);
-      if (this.#sql.keyInUse.get(komrade.signKey, komrade.boxKey) !== undefined) {
+      if (
+        this.#sql.keyInUse.get(komrade.signKey, komrade.boxKey) !== undefined ||
+        (komrade.ratchetKey !== null &&
+          this.#sql.ratchetKeyInUse.get(komrade.ratchetKey) !== undefined)
+      ) {
         throw new KomradeError(
           'BAD_REQUEST',
           'These keys are already registered under another name; generate new keys.',
@@ -271,6 +361,7 @@ export class SqliteStore implements OperatorStore {
         komrade.signKey,
         komrade.boxKey,
         komrade.keyHolder,
+        komrade.ratchetKey,
         komrade.registeredAt,
         komrade.sig,
         skeleton,
@@ -291,17 +382,117 @@ export class SqliteStore implements OperatorStore {
   lookup(name: string): Promise<RegisteredKomrade | undefined> {
     return this.#read(() => {
       const row = this.#sql.komrade.get(name);
-      return row === undefined
-        ? undefined
-        : {
-            name: row.name,
-            signKey: bytes(row.sign_key),
-            boxKey: bytes(row.box_key),
-            keyHolder: keyHolderOf(row.key_holder),
-            registeredAt: row.registered_at,
-            sig: bytes(row.sig),
-          };
+      return row === undefined ? undefined : toKomrade(row);
     });
+  }
+
+  setRatchetKey(name: string, ratchetKey: Uint8Array, sig: Uint8Array): Promise<RegisteredKomrade> {
+    return this.#write(() => {
+      const row = this.#sql.komrade.get(name);
+      if (row === undefined) throw new KomradeError('NAME_UNKNOWN', 'No komrade by that name.');
+      if (row.ratchet_key !== null) {
+        if (Buffer.from(ratchetKey).equals(row.ratchet_key)) return toKomrade(row);
+        throw new KomradeError(
+          'RATCHET_KEY_SET',
+          `@${name} has a ratchet key already; it never changes.`,
+        );
+      }
+      if (this.#sql.ratchetKeyInUse.get(ratchetKey) !== undefined) {
+        throw new KomradeError(
+          'BAD_REQUEST',
+          'This ratchet key is already registered under another name.',
+        );
+      }
+      this.#sql.setRatchetKey.run(ratchetKey, sig, name);
+      const updated = this.#sql.komrade.get(name);
+      if (updated === undefined) throw new Error('the komrade vanished while being updated');
+      return toKomrade(updated);
+    });
+  }
+
+  storePrekeys(name: string, upload: PrekeysToStore, maxOneTime: number): Promise<PrekeyCounts> {
+    return this.#write(
+      () => {
+        if (this.#sql.komrade.get(name) === undefined) {
+          throw new KomradeError('NAME_UNKNOWN', 'No komrade by that name.');
+        }
+        const oneTime = upload.oneTimePrekeys ?? [];
+        const replace = upload.replaceOneTime === true;
+        // Rolled back with the rest if the upload is refused below.
+        if (replace) this.#sql.deleteOneTime.run(name);
+        const ids = new Set<number>();
+        for (const key of oneTime) {
+          if (ids.has(key.id) || this.#sql.oneTimeHeld.get(name, key.id) !== undefined) {
+            throw new KomradeError(
+              'PREKEY_ID_USED',
+              `One-time prekey ${key.id} is held already (or twice in this upload); use new ids.`,
+            );
+          }
+          ids.add(key.id);
+        }
+        const held = this.#sql.oneTimeCount.get(name) ?? 0;
+        if (held + oneTime.length > maxOneTime) {
+          throw new KomradeError(
+            'PREKEYS_FULL',
+            `The Operator keeps at most ${maxOneTime} one-time prekeys per name; ${held} are held.`,
+          );
+        }
+        const { signedPrekey, kyberPrekey } = upload;
+        if (signedPrekey !== undefined) {
+          const { id, publicKey, signature } = signedPrekey;
+          this.#sql.putSignedPrekey.run(name, id, publicKey, signature);
+        }
+        if (kyberPrekey !== undefined) {
+          const { id, publicKey, signature } = kyberPrekey;
+          this.#sql.putKyberPrekey.run(name, id, publicKey, signature);
+        }
+        for (const key of oneTime) this.#sql.insertOneTime.run(name, key.id, key.publicKey);
+        return {
+          oneTimeLeft: held + oneTime.length,
+          signedPrekey: this.#sql.signedPrekey.get(name) !== undefined,
+          kyberPrekey: this.#sql.kyberPrekey.get(name) !== undefined,
+        };
+        // A replaced prekey's row is overwritten: scrub the WAL of it as of a delete.
+      },
+      upload.signedPrekey !== undefined ||
+        upload.kyberPrekey !== undefined ||
+        upload.replaceOneTime === true,
+    );
+  }
+
+  takeBundle(spend: TokenSpend, name: string, limit: HandoutLimit): Promise<TakenBundle> {
+    return this.#write(() => {
+      const signed = this.#sql.signedPrekey.get(name);
+      const kyber = this.#sql.kyberPrekey.get(name);
+      if (signed === undefined || kyber === undefined) {
+        throw new KomradeError('PREKEYS_MISSING', `@${name} has not published prekeys yet.`);
+      }
+      const bundle = { signedPrekey: toPrekey(signed), kyberPrekey: toPrekey(kyber) };
+      const spent = this.#sql.spent.get(spend.epoch, spend.inputHash);
+      if (spent !== undefined) {
+        if (!Buffer.from(spend.letterHash).equals(spent.letter_hash)) {
+          throw new KomradeError(
+            'TOKEN_SPENT',
+            'This token was already spent on something else; take a fresh one.',
+          );
+        }
+        // A retry: its one-time prekey went with the first answer, and none goes again.
+        return { ...bundle, repeated: true };
+      }
+      this.#sql.insertSpent.run(spend.epoch, spend.inputHash, spend.letterHash, NO_LETTER);
+      const counted = this.#sql.handouts.get(name);
+      const handed = counted !== undefined && counted.hour === limit.hour ? counted.handed : 0;
+      if (handed >= limit.perHour) return { ...bundle, repeated: false };
+      const taken = this.#sql.takeOneTime.get(name, name);
+      if (taken === undefined) return { ...bundle, repeated: false };
+      this.#sql.putHandouts.run(name, limit.hour, handed + 1);
+      const oneTimePrekey: OneTimePrekey = { id: taken.id, publicKey: bytes(taken.public_key) };
+      return { ...bundle, oneTimePrekey, repeated: false };
+    }, true);
+  }
+
+  sweepPrekeyHandouts(hour: number): Promise<number> {
+    return this.#write(() => this.#sql.sweepHandouts.run(hour).changes);
   }
 
   /** Throws `MAILBOX_FULL` when adding `letters` would put a recipient over `quota`. */

@@ -20,7 +20,15 @@ export {
   type ScenarioOptions,
 } from './scenario.js';
 export { deliveredLetters, type DeliveredLetter } from './delivered-letters.js';
-export { keysOfKomrades, openDelivered, trueFollows, type TrueLetter } from './ground-truth.js';
+export {
+  keysOfKomrades,
+  openDelivered,
+  secretsOfKomrades,
+  StoreSnapshots,
+  trueFollows,
+  type KomradeSecrets,
+  type TrueLetter,
+} from './ground-truth.js';
 
 // The attacker and its score
 export {

@@ -1,6 +1,55 @@
-/** What sealed sizes say: learned by sealing follows and unfollows with the project's own code. */
+/**
+ * What sealed sizes say: learned by sealing follows and unfollows with the project's own code. A
+ * v2 letter is a ratchet message in a frame; what the ratchet adds is measured once here with
+ * real libsignal sessions (a first message, and one in an established session), so the probe can
+ * size any letter without a session of its own.
+ */
 import { generateIdentityKeys, randomBytes } from '../../../common/crypto/index.js';
-import { ID_BYTES, sealLetter } from '../../../common/wire/index.js';
+import {
+  ID_BYTES,
+  RATCHET_MESSAGE_TYPES,
+  sealRatchetLetter,
+  signLetter,
+  type Letter,
+  type RatchetMessageType,
+} from '../../../common/wire/index.js';
+import { closeParties, openAt, ratchetLetter, ratchetParties } from '../ratchet-pair.js';
+
+/**
+ * The bytes a ratchet message adds to a plaintext whose length is a multiple of 16 (CBC pads
+ * each plaintext up to the next multiple, adding 1 to 16 bytes), for each kind of message.
+ */
+async function measureRatchet(): Promise<Record<RatchetMessageType, number>> {
+  const parties = ratchetParties(['probe_a', 'probe_b']);
+  const [a, b] = parties as [(typeof parties)[0], (typeof parties)[0]];
+  try {
+    const plaintext = new Uint8Array(64);
+    const first = await a.ratchet.encrypt(b.peer, plaintext);
+    // Establish the session both ways, so the next message is an ordinary one.
+    const letter = (from: string, to: string): Letter => ({
+      v: 2,
+      kind: 'follow',
+      from,
+      to,
+      sentAt: Date.now(),
+      id: randomBytes(ID_BYTES),
+      body: '',
+    });
+    await openAt(b, await ratchetLetter(a, b, letter('probe_a', 'probe_b')), parties);
+    await openAt(a, await ratchetLetter(b, a, letter('probe_b', 'probe_a')), parties);
+    const next = await a.ratchet.encrypt(b.peer, plaintext);
+    if (first.type !== 'prekey' || next.type !== 'message') throw new Error('unexpected types');
+    return { prekey: first.msg.length - 64, message: next.msg.length - 64 };
+  } finally {
+    closeParties(parties);
+  }
+}
+
+const RATCHET_OVERHEAD = await measureRatchet();
+
+/** The length of the ratchet message carrying `plaintextLength` bytes. */
+const ratchetLength = (type: RatchetMessageType, plaintextLength: number) =>
+  RATCHET_OVERHEAD[type] + Math.floor(plaintextLength / 16) * 16;
 
 /** What the size of a letter says its kind is. */
 export type SizeKind = 'follow' | 'unfollow' | 'statement' | 'unknown';
@@ -28,22 +77,19 @@ export class SizeProbe {
     };
     for (const kind of ['follow', 'unfollow'] as const) {
       for (const length of lengths) {
-        const sealed = sealLetter(
-          {
-            v: 1,
-            kind,
-            from: 'x'.repeat(length),
-            to,
-            sentAt: Date.now(),
-            id: randomBytes(ID_BYTES),
-            body: '',
-          },
+        const from = 'x'.repeat(length);
+        const signed = signLetter(
+          { v: 2, kind, from, to, sentAt: Date.now(), id: randomBytes(ID_BYTES), body: '' },
           this.#keys.signSecret,
-          this.#keys.boxPublic,
         );
-        const senders = table[kind].get(sealed.length) ?? new Set<number>();
-        senders.add(length);
-        table[kind].set(sealed.length, senders);
+        // A first message and one in an established session, sealed as a client seals them.
+        for (const type of RATCHET_MESSAGE_TYPES) {
+          const msg = new Uint8Array(ratchetLength(type, signed.length));
+          const sealed = sealRatchetLetter({ v: 2, from, type, msg }, this.#keys.boxPublic);
+          const senders = table[kind].get(sealed.length) ?? new Set<number>();
+          senders.add(length);
+          table[kind].set(sealed.length, senders);
+        }
       }
     }
     this.#cache.set(to, table);

@@ -22,6 +22,7 @@ describe('proof of work', () => {
       signKey: keys.signPublic,
       boxKey: keys.boxPublic,
       keyHolder: 'self' as const,
+      ratchetKey: Uint8Array.of(0x05, ...new Uint8Array(32).fill(7)),
     };
     const progress: number[] = [];
     const nonce = await solveProofOfWork(claimBytesForPow(claim), 17, {
@@ -34,7 +35,8 @@ describe('proof of work', () => {
     const other = { ...claim, name: 'alicf' };
     const otherKeys = { ...claim, boxKey: generateIdentityKeys().boxPublic };
     const otherHolder = { ...claim, keyHolder: 'telegram' as const };
-    const reused = [other, otherKeys, otherHolder].filter((c) =>
+    const otherRatchet = { ...claim, ratchetKey: Uint8Array.of(0x05, ...new Uint8Array(32)) };
+    const reused = [other, otherKeys, otherHolder, otherRatchet].filter((c) =>
       checkProofOfWork(claimBytesForPow(c), nonce, 17),
     );
     expect(reused.length).toBe(0);
@@ -48,6 +50,7 @@ describe('proof of work', () => {
       signKey: keys.signPublic,
       boxKey: keys.boxPublic,
       keyHolder: 'self',
+      ratchetKey: null,
     });
     const controller = new AbortController();
     const solving = solveProofOfWork(claim, 40, {

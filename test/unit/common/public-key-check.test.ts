@@ -3,7 +3,8 @@ import sodium from 'libsodium-wrappers-sumo';
 import { describe, expect, it } from 'vitest';
 import {
   foldLog,
-  sealCollectiveMessage,
+  sealCollectiveBody,
+  sealKeyEnvelope,
   type CollectiveMessage,
 } from '../../../common/collectives/index.js';
 import {
@@ -154,7 +155,7 @@ describe('collectives: where a member’s keys enter', () => {
     expectRule(foldLog([...w.events, admit], w.registry), 1, 'key-invalid');
   });
 
-  it('refuses to seal a collective message to a low-order key, naming the member', () => {
+  it('refuses to seal a collective key envelope to a low-order key, naming the member', () => {
     const sender = generateIdentityKeys();
     const message: CollectiveMessage = {
       v: 1,
@@ -168,9 +169,12 @@ describe('collectives: where a member’s keys enter', () => {
       { name: 'bob', boxKey: generateIdentityKeys().boxPublic },
       { name: 'mallory', boxKey: lowX[1]![1] },
     ];
+    const { contentKey } = sealCollectiveBody(message, sender.signSecret);
+    const envelope = { v: 2 as const, from: 'alice', type: 'message' as const, msg: contentKey };
+    expect(sealKeyEnvelope(envelope, recipients[0]!).length).toBeGreaterThan(0);
     let thrown: unknown;
     try {
-      sealCollectiveMessage(message, sender.signSecret, recipients);
+      sealKeyEnvelope(envelope, recipients[1]!);
     } catch (error) {
       thrown = error;
     }

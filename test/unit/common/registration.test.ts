@@ -1,11 +1,17 @@
 /** Registration claims: the key holder is signed by the registrant and countersigned by the Operator. */
 import { describe, expect, it } from 'vitest';
-import { generateIdentityKeys, signDetached } from '../../../common/crypto/index.js';
+import {
+  generateIdentityKeys,
+  signDetached,
+  verifyDetached,
+} from '../../../common/crypto/index.js';
 import {
   KEY_HOLDERS,
   TAGS,
   claimBytesForPow,
+  curve25519KeySchema,
   isKeyHolder,
+  isRatchetKey,
   proveClaim,
   receiptSchema,
   registerRequestSchema,
@@ -19,11 +25,13 @@ import {
 
 const komrade = generateIdentityKeys();
 const operator = generateIdentityKeys();
+const ratchetKey = Uint8Array.of(0x05, ...new Uint8Array(32).fill(9));
 const claimOf = (keyHolder: KeyHolder) => ({
   name: 'alice',
   signKey: komrade.signPublic,
   boxKey: komrade.boxPublic,
   keyHolder,
+  ratchetKey,
 });
 
 describe('registration claims and the key holder', () => {
@@ -88,7 +96,7 @@ describe('registration claims and the key holder', () => {
       registeredAt: 1,
     };
     const sig = signDetached(signedBytes(TAGS.receipt, record), operator.signSecret);
-    expect(verifyReceipt({ ...record, sig }, operator.signPublic)).toBe(false);
+    expect(verifyReceipt({ ...record, ratchetKey: null, sig }, operator.signPublic)).toBe(false);
   });
 
   it('refuses a malformed or missing holder on the wire, naming the field', () => {
@@ -115,6 +123,7 @@ describe('registration claims and the key holder', () => {
       name: 'alice',
       signKey: b64(32),
       boxKey: b64(32),
+      ratchetKey: null,
       registeredAt: 1,
       sig: b64(64),
     };
@@ -123,4 +132,45 @@ describe('registration claims and the key holder', () => {
     expect(receiptSchema.safeParse(receipt).success).toBe(false);
     expect(receiptSchema.safeParse({ ...receipt, keyHolder: 'Bot' }).success).toBe(false);
   });
+});
+
+describe('the ratchet key in claims and receipts', () => {
+  const claim = claimOf('self');
+  const old = { ...claim, ratchetKey: null };
+
+  it('is signed in the proof and the receipt, and cannot be swapped or stripped', () => {
+    const pop = proveClaim(claim, komrade.signSecret);
+    expect(verifyClaimProof(claim, pop)).toBe(true);
+    const other = Uint8Array.of(0x05, ...new Uint8Array(32).fill(1));
+    expect(verifyClaimProof({ ...claim, ratchetKey: other }, pop)).toBe(false);
+    expect(verifyClaimProof(old, pop)).toBe(false);
+    const receipt = signReceipt({ ...claim, registeredAt: 1 }, operator.signSecret);
+    expect(verifyReceipt(receipt, operator.signPublic)).toBe(true);
+    expect(verifyReceipt({ ...receipt, ratchetKey: other }, operator.signPublic)).toBe(false);
+    expect(verifyReceipt({ ...receipt, ratchetKey: null }, operator.signPublic)).toBe(false);
+  });
+
+  it('leaves a claim without one signed exactly as before ratchet keys', () => {
+    const before = { name: old.name, signKey: old.signKey, boxKey: old.boxKey, keyHolder: 'self' };
+    const receipt = signReceipt({ ...old, registeredAt: 1 }, operator.signSecret);
+    const bytesBefore = signedBytes(TAGS.receipt, { ...before, registeredAt: 1 });
+    expect(verifyDetachedOk(receipt.sig, bytesBefore)).toBe(true);
+    expect(verifyReceipt(receipt, operator.signPublic)).toBe(true);
+  });
+
+  it('refuses a key of the wrong length or type byte, on the wire and when signing', () => {
+    for (const bad of [new Uint8Array(33), Uint8Array.of(0x05, ...new Uint8Array(31))]) {
+      expect(() => proveClaim({ ...claim, ratchetKey: bad }, komrade.signSecret)).toThrow(
+        /ratchet key/,
+      );
+      expect(verifyClaimProof({ ...claim, ratchetKey: bad }, new Uint8Array(64))).toBe(false);
+      expect(isRatchetKey(bad)).toBe(false);
+      expect(curve25519KeySchema.safeParse(toBase64url(bad)).success).toBe(false);
+    }
+    expect(isRatchetKey(ratchetKey)).toBe(true);
+    expect(curve25519KeySchema.safeParse(toBase64url(ratchetKey)).success).toBe(true);
+  });
+
+  const verifyDetachedOk = (sig: Uint8Array, bytes: Uint8Array) =>
+    verifyDetached(sig, bytes, operator.signPublic);
 });

@@ -1,4 +1,7 @@
-/** Known-answer tests: protocol v1 vectors recomputed byte for byte, plus published KATs. */
+/**
+ * Known-answer tests: protocol vectors recomputed byte for byte (v1's, and letters v2's), plus
+ * published KATs.
+ */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -17,7 +20,9 @@ import {
   checkProofOfWork,
   claimBytesForPow,
   encodeCanonical,
-  openLetter,
+  openRatchetLetter,
+  openSignedLetter,
+  signLetter,
   signPost,
   signReceipt,
   signRequest,
@@ -28,6 +33,7 @@ import {
   type Letter,
   type Post,
 } from '../../../common/wire/index.js';
+import { ratchetKeyOf } from '../../../client/index.js';
 import { registrationVectors } from '../../vectors/registration-vectors.js';
 
 const V = JSON.parse(
@@ -66,6 +72,24 @@ const V = JSON.parse(
   };
 };
 
+/** Letters v2: the signed letter, the sealed frame (a stand-in ratchet message) and ratchet keys. */
+const V2 = JSON.parse(
+  readFileSync(new URL('../../vectors/letters-v2.json', import.meta.url), 'utf8'),
+) as {
+  ratchetKeys: Record<string, string>;
+  letter: {
+    fields: Record<string, unknown> & { id: string };
+    signed: string;
+    sig: string;
+    signedLetter: string;
+  };
+  frame: {
+    fields: { v: number; from: string; type: string; msg: string };
+    sealedToBob: string;
+    openedPlaintext: string;
+  };
+};
+
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const bytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 const keysOf = (who: string) => {
@@ -101,24 +125,18 @@ describe('protocol v1 vectors', () => {
     }
   });
 
-  it('signs a letter to the same bytes and signature', () => {
-    const letter = { ...V.letter.fields, id: bytes(V.letter.fields.id) } as Letter;
-    const { bytes: signed, sig } = signValue(TAGS.letter, letter, keysOf('alice').signSecret);
-    expect(hex(signed)).toBe(V.letter.signed);
-    expect(hex(sig)).toBe(V.letter.sig);
+  it('still verifies the v1 letter signature (the crypto under letters is unchanged)', () => {
+    expect(
+      verifyDetached(bytes(V.letter.sig), bytes(V.letter.signed), keysOf('alice').signPublic),
+    ).toBe(true);
+    const bob = keysOf('bob');
+    expect(hex(openSeal(bytes(V.letter.sealedToBob), bob.boxPublic, bob.boxSecret)!)).toBe(
+      V.letter.openedPlaintext,
+    );
   });
 
-  it('opens the fixed sealed letter and verifies it', () => {
-    const bob = keysOf('bob');
-    const sealed = bytes(V.letter.sealedToBob);
-    // Padded (0x80, then zeros) to the smallest size class before sealing.
-    expect(sealed.length).toBe(1_024);
-    expect(hex(openSeal(sealed, bob.boxPublic, bob.boxSecret)!)).toBe(V.letter.openedPlaintext);
-    const opened = openLetter(sealed, bob);
-    if (!opened.ok) throw opened.error;
-    const verified = verifyLetter(opened.value, keysOf('alice').signPublic, 'bob');
-    expect(verified.ok).toBe(true);
-    expect(opened.value.letter.body).toBe(V.letter.fields.body);
+  it('refuses the v1 sealed letter: letters v2 replaced it', () => {
+    expect(openRatchetLetter(bytes(V.letter.sealedToBob), keysOf('bob')).ok).toBe(false);
   });
 
   it('signs a post to the same bytes', () => {
@@ -151,6 +169,8 @@ describe('protocol v1 vectors', () => {
         signKey: alice.signPublic,
         boxKey: alice.boxPublic,
         keyHolder: V.receipt.keyHolder,
+        // Receipts signed before ratchet keys: without one, the signed bytes are unchanged.
+        ratchetKey: null,
         registeredAt: V.receipt.registeredAt,
       },
       keysOf('operator').signSecret,
@@ -187,6 +207,7 @@ describe('protocol v1 vectors', () => {
       signKey: alice.signPublic,
       boxKey: alice.boxPublic,
       keyHolder: V.pow.keyHolder,
+      ratchetKey: null,
     });
     expect(hex(claimBytes)).toBe(V.pow.claimBytes);
     expect(hex(blake2b(new Uint8Array([...claimBytes, ...bytes(V.pow.nonce)]), 32))).toBe(
@@ -226,5 +247,42 @@ describe('protocol v1 vectors', () => {
     expect(
       verifyDetached(bytes(V.letter.sig), bytes(V.letter.signed), keysOf('alice').signPublic),
     ).toBe(true);
+  });
+});
+
+describe('letters v2 vectors', () => {
+  const letter = { ...V2.letter.fields, id: bytes(V2.letter.fields.id) } as Letter;
+
+  it('derives the fixed ratchet keys from the identities', () => {
+    for (const who of ['alice', 'bob']) {
+      expect(hex(ratchetKeyOf(keysOf(who)))).toBe(V2.ratchetKeys[who]);
+    }
+  });
+
+  it('signs a letter to the same bytes and signature', () => {
+    const { bytes: signed, sig } = signValue(TAGS.letter, letter, keysOf('alice').signSecret);
+    expect(hex(signed)).toBe(V2.letter.signed);
+    expect(hex(sig)).toBe(V2.letter.sig);
+    // What the ratchet encrypts: the canonical {signed, sig}.
+    expect(hex(signLetter(letter, keysOf('alice').signSecret))).toBe(V2.letter.signedLetter);
+  });
+
+  it('opens and verifies the fixed signed letter', () => {
+    const opened = openSignedLetter(bytes(V2.letter.signedLetter));
+    if (!opened.ok) throw opened.error;
+    const verified = verifyLetter(opened.value, keysOf('alice').signPublic, 'bob', 'alice');
+    if (!verified.ok) throw verified.error;
+    expect(verified.value).toEqual(letter);
+  });
+
+  it('opens the fixed sealed frame', () => {
+    const bob = keysOf('bob');
+    const sealed = bytes(V2.frame.sealedToBob);
+    // Padded (0x80, then zeros) to the smallest size class before sealing.
+    expect(sealed.length).toBe(1_024);
+    expect(hex(openSeal(sealed, bob.boxPublic, bob.boxSecret)!)).toBe(V2.frame.openedPlaintext);
+    const opened = openRatchetLetter(sealed, bob);
+    if (!opened.ok) throw opened.error;
+    expect(opened.value).toEqual({ ...V2.frame.fields, msg: bytes(V2.frame.fields.msg) });
   });
 });
