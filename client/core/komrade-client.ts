@@ -34,6 +34,7 @@ import {
   type PowProgress,
   type PrekeyBundle,
   type Receipt,
+  type Token,
 } from '../../common/wire/index.js';
 import {
   PROCESSED_LETTER_RETENTION_MS,
@@ -130,9 +131,10 @@ export interface PostToFollowersOptions {
 const TOKEN_TRIES = 3;
 
 /**
- * Operator answers that settle a send without spending its token (the spend and the deposit are
- * one transaction): the token is free for another letter. Anything else (a transport failure,
- * `INTERNAL`) may have landed, so the token stays reserved for a retry of the same letter.
+ * Operator answers that settle a send or a bundle fetch without spending its token (the spend and
+ * the deposit, or the hand-out, are one transaction): the token is free for another request.
+ * Anything else (a transport failure, `INTERNAL`) may have landed, so the token stays reserved for
+ * a retry of the same letter.
  */
 const REFUSED_UNSPENT = new Set<string>([
   'BAD_REQUEST',
@@ -142,6 +144,7 @@ const REFUSED_UNSPENT = new Set<string>([
   'LETTER_TOO_LARGE',
   'LETTER_SIZE_CLASS',
   'MAILBOX_FULL',
+  'PREKEYS_MISSING',
 ]);
 
 export type { CreateCollectiveOptions } from './collectives.js';
@@ -600,20 +603,29 @@ export class KomradeClient {
 
   /** A komrade's prekey bundle, paid for with one token (anonymously, as a letter is sent). */
   async #fetchBundle(name: string): Promise<PrekeyBundle> {
-    const key = letterKey(`bundle:${name}`, this.#random(16));
+    // Each fetch its own reservation: a bundle is never worth retrying with the same token.
+    return this.#payWithToken(letterKey(`bundle:${name}`, this.#random(16)), (token) =>
+      this.#operator.fetchPrekeyBundle({ name, token }),
+    );
+  }
+
+  /**
+   * Pays for one anonymous request with a token reserved under `key` (a retry under the same key
+   * pays with the same token). A token spent elsewhere (a restored backup's copy) or of an epoch
+   * that just ended is dropped and another one tried; a refusal that spent nothing frees it.
+   */
+  async #payWithToken<T>(key: Uint8Array, pay: (token: Token) => Promise<T>): Promise<T> {
     for (let tries = 1; ; tries++) {
       const held = await this.#wallet.take(key);
       try {
-        const bundle = await this.#operator.fetchPrekeyBundle({ name, token: held.token });
+        const answer = await pay(held.token);
         this.#wallet.spent(held);
-        return bundle;
+        return answer;
       } catch (error) {
         if (isKomradeError(error, 'TOKEN_SPENT') || isKomradeError(error, 'TOKEN_INVALID')) {
           this.#wallet.spent(held);
           if (tries < TOKEN_TRIES) continue;
         } else if (isKomradeError(error) && REFUSED_UNSPENT.has(error.code)) {
-          this.#wallet.release(held);
-        } else if (isKomradeError(error, 'PREKEYS_MISSING')) {
           this.#wallet.release(held);
         }
         throw error;
@@ -658,29 +670,9 @@ export class KomradeClient {
    */
   async deliver(letter: OutgoingLetter): Promise<SentAnonymously> {
     this.#signer();
-    const key = letterKey(letter.to, letter.sealed);
-    for (let tries = 1; ; tries++) {
-      const held = await this.#wallet.take(key);
-      try {
-        const sent = await this.#operator.sendAnonymously({
-          to: letter.to,
-          sealed: letter.sealed,
-          token: held.token,
-        });
-        this.#wallet.spent(held);
-        return sent;
-      } catch (error) {
-        // Spent elsewhere (a restored backup's copy) or of an epoch that just ended: drop it and
-        // pay with another.
-        if (isKomradeError(error, 'TOKEN_SPENT') || isKomradeError(error, 'TOKEN_INVALID')) {
-          this.#wallet.spent(held);
-          if (tries < TOKEN_TRIES) continue;
-        } else if (isKomradeError(error) && REFUSED_UNSPENT.has(error.code)) {
-          this.#wallet.release(held);
-        }
-        throw error;
-      }
-    }
+    return this.#payWithToken(letterKey(letter.to, letter.sealed), (token) =>
+      this.#operator.sendAnonymously({ to: letter.to, sealed: letter.sealed, token }),
+    );
   }
 
   /**

@@ -134,30 +134,10 @@ export class Ratchet {
    */
   async encrypt(peer: RatchetPeer, plaintext: Uint8Array): Promise<RatchetMessage> {
     if (peer.ratchetKey === null) throw noRatchetKey(peer.name);
-    return this.#lock.run(SERIAL, async () => {
-      const step = this.#step(peer);
-      const session = step.session(peer.name);
-      let renewed = false;
-      if (session === undefined || !session.hasCurrentState(new Date(this.#deps.now()))) {
-        await this.#startSession(step, peer);
-        renewed = session !== undefined || this.#renewLost.has(peer.name);
-      }
-      const message = await signalEncrypt(
-        owned(plaintext),
-        addressOf(peer.name),
-        addressOf(this.#deps.self()),
-        step.sessionStore,
-        step.identityStore,
-        new Date(this.#deps.now()),
-      );
-      this.#deps.store.commitRatchet(step.changes());
-      if (renewed) this.#renewLost.delete(peer.name);
-      return {
-        type: message.type() === PREKEY_MESSAGE ? 'prekey' : 'message',
-        msg: message.serialize(),
-        ...(renewed ? { renewed: true as const } : {}),
-      };
-    });
+    const [result] = await this.encryptMany([peer], plaintext);
+    if (result === undefined) throw new Error('encryptMany answered nothing');
+    if ('error' in result) throw result.error;
+    return result;
   }
 
   /**
@@ -187,7 +167,8 @@ export class Ratchet {
         const session = step.session(peer.name);
         if (session !== undefined && session.hasCurrentState(now)) continue;
         starting.push(peer);
-        if (session !== undefined) renewed.add(peer.name);
+        // Replacing a session (archived, or lost: see restart): the peer is told.
+        if (session !== undefined || this.#renewLost.has(peer.name)) renewed.add(peer.name);
       }
       // Each start waits for a bundle from the Operator: several at once (each writes only its
       // own peer's session in the step).
@@ -230,6 +211,10 @@ export class Ratchet {
         }
       }
       this.#deps.store.commitRatchet(step.changes());
+      results.forEach((result, i) => {
+        const name = peers[i]?.name;
+        if (name !== undefined && !('error' in result)) this.#renewLost.delete(name);
+      });
       return results;
     });
   }
