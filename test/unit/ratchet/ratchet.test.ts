@@ -137,6 +137,23 @@ describe('Ratchet', () => {
     expect((await open(bob, alice, third)).status).toBe('opened');
   });
 
+  it('loses nothing but one letter when a sender crashed after its step and before sending', async () => {
+    const alice = side('alice');
+    const bob = side('bob');
+    const hello = await alice.ratchet.encrypt(peer(bob), text('hello'));
+    expect((await open(bob, alice, hello)).status).toBe('opened');
+    const answer = await bob.ratchet.encrypt(peer(alice), text('hi'));
+    expect((await open(alice, bob, answer)).status).toBe('opened');
+    // Committed, then never sent (the process died): its message key is simply skipped.
+    await alice.ratchet.encrypt(peer(bob), text('lost'));
+    await alice.ratchet.encrypt(peer(bob), text('lost too'));
+    const next = await alice.ratchet.encrypt(peer(bob), text('next'));
+    const opened = await open(bob, alice, next);
+    expect(opened.status === 'opened' && read(opened.plaintext)).toBe('next');
+    const back = await bob.ratchet.encrypt(peer(alice), text('still here'));
+    expect((await open(alice, bob, back)).status).toBe('opened');
+  });
+
   it('refuses a message opened before, and answers a letter fetched again from the kept copy', async () => {
     const alice = side('alice');
     const bob = side('bob');
