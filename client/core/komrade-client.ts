@@ -438,12 +438,10 @@ export class KomradeClient {
       signer,
       this.#ratchet.prekeysToPublish(undefined),
     );
-    const more = this.#ratchet.prekeysToPublish(answer.oneTimeLeft);
-    if (more.oneTimePrekeys !== undefined) {
+    const oneTimePrekeys = this.#ratchet.oneTimePrekeysToPublish(answer.oneTimeLeft);
+    if (oneTimePrekeys !== undefined) {
       try {
-        answer = await this.#operator.uploadPrekeys(signer, {
-          oneTimePrekeys: more.oneTimePrekeys,
-        });
+        answer = await this.#operator.uploadPrekeys(signer, { oneTimePrekeys });
       } catch (error) {
         // A retry of an upload whose answer was lost: the first attempt stored them.
         if (!isKomradeError(error, 'PREKEY_ID_USED')) throw error;

@@ -46,6 +46,7 @@ import type {
 } from '../ratchet/index.js';
 import { MIGRATIONS } from './migrations.js';
 import { SqliteRatchetTables } from './sqlite-ratchet-tables.js';
+import { emptyWal, readSetting, writeSetting } from './sqlite-settings.js';
 
 /** Options for {@link SqliteLocalStore}. */
 export interface SqliteLocalStoreOptions {
@@ -261,17 +262,11 @@ export class SqliteLocalStore implements LocalStore {
   }
 
   #setting(key: string): unknown {
-    const row = this.#db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as
-      { value: unknown } | undefined;
-    return row?.value;
+    return readSetting(this.#db, key);
   }
 
   #setSetting(key: string, value: string | number | Uint8Array): void {
-    this.#db
-      .prepare(
-        'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      )
-      .run(key, value);
+    writeSetting(this.#db, key, value);
   }
 
   operatorUrl(): string | undefined {
@@ -569,8 +564,7 @@ export class SqliteLocalStore implements LocalStore {
     const deleted = this.#db
       .prepare('DELETE FROM letters WHERE sender = ? AND folder = ?')
       .run(from, folder).changes;
-    // secure_delete zeroed them in the file; the WAL's old frames still hold them until emptied.
-    if (deleted > 0) this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    if (deleted > 0) emptyWal(this.#db);
     return deleted;
   }
 

@@ -8,6 +8,7 @@ import type Database from 'better-sqlite3';
 import { aeadDecrypt, aeadEncrypt } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import { encodeCanonical } from '../../common/wire/index.js';
+import { emptyWal, readSetting, writeSetting } from './sqlite-settings.js';
 import type {
   KyberUse,
   OpenedRatchetLetter,
@@ -111,15 +112,9 @@ export class SqliteRatchetTables implements RatchetStore {
 
   reservePrekeyIds(kind: OwnPrekeyKind, count: number): number {
     return this.#db.transaction(() => {
-      const row = this.#db
-        .prepare('SELECT value FROM settings WHERE key = ?')
-        .get(nextIdSetting(kind)) as { value: unknown } | undefined;
-      const first = typeof row?.value === 'number' ? row.value : 1;
-      this.#db
-        .prepare(
-          'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-        )
-        .run(nextIdSetting(kind), first + count);
+      const next = readSetting(this.#db, nextIdSetting(kind));
+      const first = typeof next === 'number' ? next : 1;
+      writeSetting(this.#db, nextIdSetting(kind), first + count);
       return first;
     })();
   }
@@ -167,18 +162,8 @@ export class SqliteRatchetTables implements RatchetStore {
     const removed = this.#db.transaction(() =>
       operatorIds.reduce((n, id) => n + remove.run(id).changes, 0),
     )();
-    this.#scrub();
+    emptyWal(this.#db);
     return removed;
-  }
-
-  /**
-   * Leaves superseded rows in no file: secure_delete zeroes them in the database file, and a
-   * truncating checkpoint empties the write-ahead log, whose old frames would otherwise still
-   * hold earlier session states and opened letters (a thief with the storage key could wind a
-   * session back from them).
-   */
-  #scrub(): void {
-    this.#db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   lastRatchetReset(peer: string): number | undefined {
@@ -196,31 +181,20 @@ export class SqliteRatchetTables implements RatchetStore {
   }
 
   oneTimeReplaceDue(): boolean {
-    const row = this.#db.prepare('SELECT value FROM settings WHERE key = ?').get(REPLACE_DUE) as
-      { value: unknown } | undefined;
-    return row?.value === 1;
+    return readSetting(this.#db, REPLACE_DUE) === 1;
   }
 
   setOneTimeReplaceDue(due: boolean): void {
-    this.#db
-      .prepare(
-        'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      )
-      .run(REPLACE_DUE, due ? 1 : 0);
+    writeSetting(this.#db, REPLACE_DUE, due ? 1 : 0);
   }
 
   prekeysPublishedAt(): number | undefined {
-    const row = this.#db.prepare('SELECT value FROM settings WHERE key = ?').get(PUBLISHED_AT) as
-      { value: unknown } | undefined;
-    return typeof row?.value === 'number' ? row.value : undefined;
+    const at = readSetting(this.#db, PUBLISHED_AT);
+    return typeof at === 'number' ? at : undefined;
   }
 
   setPrekeysPublishedAt(at: number): void {
-    this.#db
-      .prepare(
-        'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      )
-      .run(PUBLISHED_AT, at);
+    writeSetting(this.#db, PUBLISHED_AT, at);
   }
 
   commitRatchet(changes: RatchetChanges): void {
@@ -271,6 +245,6 @@ export class SqliteRatchetTables implements RatchetStore {
       }
     })();
     // A step that opened a letter keeps its superseded state until that letter is forgotten.
-    if (changes.opened === undefined) this.#scrub();
+    if (changes.opened === undefined) emptyWal(this.#db);
   }
 }

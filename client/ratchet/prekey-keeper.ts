@@ -33,81 +33,79 @@ export const LAST_RESORT_ROTATION_MS = 7 * 86_400_000;
  */
 export const LAST_RESORT_GRACE_MS = 30 * 86_400_000;
 
-function newest(
+type LastResortKind = 'signed' | 'kyber';
+
+/** When a signed or Kyber prekey record was made (its own timestamp). */
+function madeAt(kind: LastResortKind, record: Uint8Array): number {
+  const bytes = owned(record);
+  return kind === 'signed'
+    ? SignedPreKeyRecord.deserialize(bytes).timestamp()
+    : KyberPreKeyRecord.deserialize(bytes).timestamp();
+}
+
+/** Makes and stores a new prekey of `kind`, signed by the identity key. */
+function make(
   store: RatchetStore,
-  kind: 'signed' | 'kyber',
-): { id: number; record: Uint8Array; at: number } | undefined {
-  const found = store.newestOwnPrekey(kind);
-  if (found === undefined) return undefined;
-  const bytes = owned(found.record);
-  const at =
-    kind === 'signed'
-      ? SignedPreKeyRecord.deserialize(bytes).timestamp()
-      : KyberPreKeyRecord.deserialize(bytes).timestamp();
-  return { ...found, at };
+  identity: IdentityKeyPair,
+  kind: LastResortKind,
+  now: number,
+): { id: number; record: Uint8Array; at: number } {
+  const id = store.reservePrekeyIds(kind, 1);
+  let record: Uint8Array;
+  if (kind === 'signed') {
+    const key = PrivateKey.generate();
+    const signature = identity.privateKey.sign(key.getPublicKey().serialize());
+    record = SignedPreKeyRecord.new(id, now, key.getPublicKey(), key, signature).serialize();
+  } else {
+    const pair = KEMKeyPair.generate();
+    const signature = identity.privateKey.sign(pair.getPublicKey().serialize());
+    record = KyberPreKeyRecord.new(id, now, pair, signature).serialize();
+  }
+  store.saveOwnPrekeys(kind, [{ id, record }]);
+  return { id, record, at: now };
 }
 
 /**
- * Deletes the prekeys of `kind` other than `current` that were replaced more than
- * {@link LAST_RESORT_GRACE_MS} ago (a prekey is replaced when its successor is made, which is at
- * most {@link LAST_RESORT_ROTATION_MS} after it was).
+ * The current prekey of `kind`: made on first use and again when the newest is older than
+ * {@link LAST_RESORT_ROTATION_MS}. Each one was replaced when the next was made; those replaced
+ * more than {@link LAST_RESORT_GRACE_MS} ago are deleted.
  */
-function retire(store: RatchetStore, kind: 'signed' | 'kyber', current: number, now: number): void {
-  const all = store.ownLastResortPrekeys(kind).map(({ id, record }) => {
-    const bytes = owned(record);
-    const at =
-      kind === 'signed'
-        ? SignedPreKeyRecord.deserialize(bytes).timestamp()
-        : KyberPreKeyRecord.deserialize(bytes).timestamp();
-    return { id, at };
-  });
-  // Each one was replaced when the next newer one was made.
-  const sorted = all.sort((a, b) => a.id - b.id);
-  const old = sorted.filter((key, i) => {
-    const successor = sorted[i + 1];
-    return (
-      key.id !== current && successor !== undefined && now - successor.at >= LAST_RESORT_GRACE_MS
-    );
+function current(
+  store: RatchetStore,
+  identity: IdentityKeyPair,
+  kind: LastResortKind,
+  now: number,
+): Uint8Array {
+  // Oldest first (by id, which grows with each one made).
+  const keys = store
+    .ownLastResortPrekeys(kind)
+    .map(({ id, record }) => ({ id, record, at: madeAt(kind, record) }));
+  const newest = keys.at(-1);
+  if (newest === undefined || now - newest.at >= LAST_RESORT_ROTATION_MS) {
+    keys.push(make(store, identity, kind, now));
+  }
+  const old = keys.filter((_key, i) => {
+    const successor = keys[i + 1];
+    return successor !== undefined && now - successor.at >= LAST_RESORT_GRACE_MS;
   });
   if (old.length > 0)
     store.deleteOwnPrekeys(
       kind,
       old.map((key) => key.id),
     );
+  const last = keys.at(-1);
+  if (last === undefined) throw new Error('a prekey was just made');
+  return last.record;
 }
 
-/**
- * The signed and Kyber prekeys to publish: made on first use, and again when the newest is older
- * than {@link LAST_RESORT_ROTATION_MS}; those replaced more than {@link LAST_RESORT_GRACE_MS} ago
- * are deleted.
- */
+/** The signed and Kyber prekeys to publish (see `current`). */
 export function lastResortPrekeys(
   store: RatchetStore,
   identity: IdentityKeyPair,
   now: number,
 ): Required<Pick<PrekeyUpload, 'signedPrekey' | 'kyberPrekey'>> {
-  let signed = newest(store, 'signed');
-  if (signed === undefined || now - signed.at >= LAST_RESORT_ROTATION_MS) {
-    const id = store.reservePrekeyIds('signed', 1);
-    const key = PrivateKey.generate();
-    const signature = identity.privateKey.sign(key.getPublicKey().serialize());
-    const record = SignedPreKeyRecord.new(id, now, key.getPublicKey(), key, signature).serialize();
-    store.saveOwnPrekeys('signed', [{ id, record }]);
-    signed = { id, record, at: now };
-  }
-  let kyber = newest(store, 'kyber');
-  if (kyber === undefined || now - kyber.at >= LAST_RESORT_ROTATION_MS) {
-    const id = store.reservePrekeyIds('kyber', 1);
-    const pair = KEMKeyPair.generate();
-    const signature = identity.privateKey.sign(pair.getPublicKey().serialize());
-    const record = KyberPreKeyRecord.new(id, now, pair, signature).serialize();
-    store.saveOwnPrekeys('kyber', [{ id, record }]);
-    kyber = { id, record, at: now };
-  }
-  retire(store, 'signed', signed.id, now);
-  retire(store, 'kyber', kyber.id, now);
-  const s = SignedPreKeyRecord.deserialize(owned(signed.record));
-  const k = KyberPreKeyRecord.deserialize(owned(kyber.record));
+  const s = SignedPreKeyRecord.deserialize(owned(current(store, identity, 'signed', now)));
+  const k = KyberPreKeyRecord.deserialize(owned(current(store, identity, 'kyber', now)));
   return {
     signedPrekey: { id: s.id(), publicKey: s.publicKey().serialize(), signature: s.signature() },
     kyberPrekey: { id: k.id(), publicKey: k.publicKey().serialize(), signature: k.signature() },

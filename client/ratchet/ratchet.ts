@@ -353,8 +353,14 @@ export class Ratchet {
    */
   prekeysToPublish(oneTimeLeft: number | undefined): PrekeyUpload {
     const lastResort = lastResortPrekeys(this.#deps.store, this.#me, this.#deps.now());
-    if (oneTimeLeft === undefined || oneTimeLeft >= ONE_TIME_PREKEY_LOW_WATER) return lastResort;
+    const oneTimePrekeys = this.oneTimePrekeysToPublish(oneTimeLeft);
+    return oneTimePrekeys === undefined ? lastResort : { ...lastResort, oneTimePrekeys };
+  }
+
+  /** A new batch of one-time prekeys when `oneTimeLeft` is low; `undefined` when not needed. */
+  oneTimePrekeysToPublish(oneTimeLeft: number | undefined): PrekeyUpload['oneTimePrekeys'] {
+    if (oneTimeLeft === undefined || oneTimeLeft >= ONE_TIME_PREKEY_LOW_WATER) return undefined;
     const room = Math.min(ONE_TIME_PREKEY_BATCH, ONE_TIME_PREKEY_BATCH * 2 - oneTimeLeft);
-    return { ...lastResort, oneTimePrekeys: newOneTimePrekeys(this.#deps.store, room) };
+    return newOneTimePrekeys(this.#deps.store, room);
   }
 }
