@@ -1,4 +1,5 @@
 /**
+ * Prekeys kept at the Operator: checked about once an hour, refilled below 25 one-time prekeys.
  * After a backup is restored, the client replaces its prekeys everywhere: the backup's secret
  * halves are dropped (a replayed first message must not open again), and at the next check the
  * Operator's one-time prekeys are all replaced (`replaceOneTime`) and a new signed and Kyber
@@ -17,6 +18,7 @@ import {
   prepareRestoredStore,
 } from '../../client/index.js';
 import { generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
+import { withOverrides } from '../support/operator-client-overrides.js';
 import { startTestOperator, type TestOperator } from '../support/operator-fixture.js';
 
 let operator: TestOperator;
@@ -50,6 +52,52 @@ async function drain(name: string): Promise<{ signedIds: Set<number>; oneTimeIds
     oneTimeIds.push(bundle.oneTimePrekey.id);
   }
 }
+
+describe('prekeys at the Operator', () => {
+  it('are checked at most hourly, and refilled with 100 when fewer than 25 are left', async () => {
+    const store = new SqliteLocalStore(join(dir, 'carol.db'), { storageKey: randomBytes(32) });
+    stores.push(store);
+    const http = new HttpOperatorClient({
+      baseUrl: operator.url,
+      dispatcher: agent,
+      now: Date.now,
+    });
+    const uploads: (number | undefined)[] = [];
+    const carol = new KomradeClient({
+      operator: withOverrides(http, {
+        uploadPrekeys: (signer, upload) => {
+          uploads.push(upload.oneTimePrekeys?.length);
+          return http.uploadPrekeys(signer, upload);
+        },
+      }),
+      store,
+      keys: generateIdentityKeys(),
+      now: Date.now,
+      keyHolder: 'self',
+    });
+    await carol.register('carol');
+    // The last-resort prekeys (answered with the count), then a first batch.
+    expect(uploads).toEqual([undefined, 100]);
+    // Within the hour: no check at all.
+    await carol.checkInbox();
+    expect(uploads).toEqual([undefined, 100]);
+    // An hour later, 80 handed out: 20 left is below 25, so a batch of 100 follows the check.
+    for (let i = 0; i < 80; i++) {
+      await operator.store.takeBundle(
+        { epoch: 1, inputHash: randomBytes(32), letterHash: randomBytes(32) },
+        'carol',
+        { hour: 2, perHour: 10_000 },
+      );
+    }
+    store.setPrekeysPublishedAt(Date.now() - 3_600_000);
+    await carol.checkInbox();
+    expect(uploads).toEqual([undefined, 100, undefined, 100]);
+    // An hour later again, 120 held: only the check.
+    store.setPrekeysPublishedAt(Date.now() - 3_600_000);
+    expect(await carol.publishPrekeys()).toBe(120);
+    expect(uploads).toEqual([undefined, 100, undefined, 100, undefined]);
+  });
+});
 
 describe('a restored store', () => {
   it('replaces every prekey at the Operator at its next check', async () => {
