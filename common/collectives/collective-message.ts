@@ -29,7 +29,7 @@ import {
   COLLECTIVE_KEY_ENVELOPE_BYTES,
   ID_BYTES,
   MAX_LETTER_TEXT_BYTES,
-  RATCHET_MESSAGE_TYPES,
+  ratchetLetterSchema,
   TAGS,
   decodeCanonical,
   encodeCanonical,
@@ -78,16 +78,8 @@ export const COLLECTIVE_BODY_OVERHEAD_BYTES = AEAD_NONCE_BYTES + 16;
  * What one member's key envelope holds, as a letter v2 does: the sender's name (so the member
  * knows which session opens it) and the ratchet message whose plaintext is the content key.
  */
-const keyEnvelopeSchema = z.strictObject({
-  v: z.literal(2),
-  from: canonicalName,
-  type: z.enum(RATCHET_MESSAGE_TYPES),
-  msg: rawBytes().refine(
-    (b) => b.length > 0 && b.length < COLLECTIVE_FIRST_KEY_ENVELOPE_BYTES,
-    'msg size',
-  ),
-  renewed: z.literal(true).optional(),
-});
+// The same frame as a letter's: the envelope's fixed length bounds the ratchet message.
+const keyEnvelopeSchema = ratchetLetterSchema;
 export interface CollectiveKeyEnvelope {
   readonly v: 2;
   /** Who claims to send it: proven only by the session that opens it and the signature. */

@@ -96,6 +96,7 @@ export {
   isBodylessKind,
   openRatchetLetter,
   openSignedLetter,
+  ratchetLetterSchema,
   sealRatchetLetter,
   signLetter,
   verifyLetter,

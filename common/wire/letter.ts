@@ -76,7 +76,8 @@ const envelopeSchema = z.strictObject({
 export const RATCHET_MESSAGE_TYPES = ['prekey', 'message'] as const;
 export type RatchetMessageType = (typeof RATCHET_MESSAGE_TYPES)[number];
 
-const ratchetLetterSchema = z.strictObject({
+/** The frame inside a letter's seal (and a collective key envelope's). */
+export const ratchetLetterSchema = z.strictObject({
   v: z.literal(2),
   from: canonicalName,
   type: z.enum(RATCHET_MESSAGE_TYPES),
