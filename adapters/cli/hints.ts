@@ -45,6 +45,8 @@ export function hintFor(code: ErrorCode, context: HintContext): string | undefin
       return 'Restore keystore.json from a backup; without it this identity cannot be recovered.';
     case 'NOT_REGISTERED':
       return 'Run `komrade register NAME` first.';
+    case 'LOG_INCONSISTENT':
+      return 'The Operator showed you a registry that contradicts what it showed before or to others. Keep the evidence (`komrade verify-me` prints it) and warn your komrades through another channel.';
     case 'OPERATOR_KEY_CHANGED':
       return 'Stop here unless the Operator told you, through a channel you trust, that its keys changed.';
     case 'OPERATOR_ERROR':

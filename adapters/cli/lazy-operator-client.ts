@@ -43,6 +43,18 @@ export class LazyOperatorClient implements OperatorClient {
     return this.#do((c) => c.lookup(...args));
   }
 
+  logCheckpoint(...args: Args<'logCheckpoint'>) {
+    return this.#do((c) => c.logCheckpoint(...args));
+  }
+
+  logConsistency(...args: Args<'logConsistency'>) {
+    return this.#do((c) => c.logConsistency(...args));
+  }
+
+  logEntries(...args: Args<'logEntries'>) {
+    return this.#do((c) => c.logEntries(...args));
+  }
+
   setRatchetKey(...args: Args<'setRatchetKey'>) {
     return this.#do((c) => c.setRatchetKey(...args));
   }

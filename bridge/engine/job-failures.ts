@@ -74,6 +74,8 @@ export const JOB_FAILURES: Readonly<Record<ErrorCode, JobFailure>> = Object.free
   EMPTY_MESSAGE: 'permanent',
   BACKUP_INVALID: 'permanent',
   AGENT_UNAVAILABLE: 'retry',
+  // A lying Operator: retrying cannot help, and the client stays stopped.
+  LOG_INCONSISTENT: 'permanent',
 });
 
 const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(JOB_FAILURES, code);

@@ -32,6 +32,10 @@ import {
   prekeyUploadAnswerSchema,
   prekeyUploadJson,
   receiptResponseSchema,
+  LOG_ROUTES,
+  checkpointResponseSchema,
+  consistencyResponseSchema,
+  logEntriesResponseSchema,
   TOKEN_ROUTES,
   anonymousSendResponseSchema,
   signMailWait,
@@ -253,6 +257,40 @@ export class HttpOperatorClient implements OperatorClient {
       dispatcher: this.#anonymousDispatcher(),
     });
     return checkedReceipt(answer.receipt);
+  }
+
+  async logCheckpoint(): Promise<string> {
+    const answer = await this.#call(
+      'GET',
+      LOG_ROUTES.checkpoint,
+      undefined,
+      undefined,
+      checkpointResponseSchema,
+      { dispatcher: this.#anonymousDispatcher() },
+    );
+    return answer.checkpoint;
+  }
+
+  async logConsistency(from: number, to: number): Promise<readonly Uint8Array[]> {
+    const path = `${LOG_ROUTES.consistency}?from=${from}&to=${to}`;
+    const answer = await this.#call('GET', path, undefined, undefined, consistencyResponseSchema, {
+      dispatcher: this.#anonymousDispatcher(),
+    });
+    if (answer.from !== from || answer.to !== to) {
+      throw new KomradeError('OPERATOR_ERROR', 'The Operator answered a proof for other sizes.');
+    }
+    return answer.hashes;
+  }
+
+  async logEntries(start: number, end: number): Promise<readonly Receipt[]> {
+    const path = `${LOG_ROUTES.entries}?start=${start}&end=${end}`;
+    const answer = await this.#call('GET', path, undefined, undefined, logEntriesResponseSchema, {
+      dispatcher: this.#anonymousDispatcher(),
+    });
+    if (answer.start !== start || answer.entries.length > end - start) {
+      throw new KomradeError('OPERATOR_ERROR', 'The Operator answered other log entries.');
+    }
+    return answer.entries.map(checkedReceipt);
   }
 
   async setRatchetKey(signer: RequestSigner, request: RatchetKeyRequest): Promise<Receipt> {

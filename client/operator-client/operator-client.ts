@@ -144,6 +144,21 @@ export interface OperatorClient {
   /** The receipt of a registered name (not yet verified); `NAME_UNKNOWN` when there is none. */
   lookup(name: string): Promise<Receipt>;
   /**
+   * The registry log's newest checkpoint note (C2SP signed note), not yet verified: the engine
+   * checks it against the pinned Operator key and the checkpoint it remembers.
+   */
+  logCheckpoint(): Promise<string>;
+  /**
+   * The consistency proof from tree size `from` to `to` (0 < from ≤ to ≤ the log's size), not yet
+   * verified. `BAD_REQUEST` for sizes the log cannot prove.
+   */
+  logConsistency(from: number, to: number): Promise<readonly Uint8Array[]>;
+  /**
+   * The receipts of log leaves `start` to `end − 1` in log order (at most `MAX_LOG_ENTRIES`), not
+   * yet verified and without proofs: a monitor rebuilds the tree from them.
+   */
+  logEntries(start: number, end: number): Promise<readonly Receipt[]>;
+  /**
    * Adds the ratchet key to the signer's name, registered before ratchet keys (signed; `pop` is
    * `proveClaim` over the registered claim with `ratchetKey` in it). Resolves to the new receipt
    * (not yet verified), or the stored one when the name has this key already. `RATCHET_KEY_SET`

@@ -149,7 +149,7 @@ export function describeTransientFailure(error: unknown): { reason: string; tor:
  * Why retrying is safe here:
  * - Each attempt calls the inner client again, and `HttpOperatorClient` signs each call afresh:
  *   a retried signed request carries a new nonce and time, so the Operator never sees a replay.
- * - Reads (`info`, `lookup`, `fetch`, `feedPage`) change nothing; `ack` deletes by id, so a second
+ * - Reads (`info`, `lookup`, the log's, `fetch`, `feedPage`) change nothing; `ack` deletes by id, so a second
  *   ack of the same ids deletes nothing more.
  * - `register`: if the lost attempt did register, the retry answers `NAME_TAKEN`, and
  *   `KomradeClient.register` adopts the existing receipt when its keys are ours.
@@ -209,6 +209,18 @@ export class RetryingOperatorClient implements OperatorClient {
 
   lookup(name: string): Promise<Receipt> {
     return this.#retry('lookup', 'always', () => this.#inner.lookup(name));
+  }
+
+  logCheckpoint(): Promise<string> {
+    return this.#retry('logCheckpoint', 'always', () => this.#inner.logCheckpoint());
+  }
+
+  logConsistency(from: number, to: number): Promise<readonly Uint8Array[]> {
+    return this.#retry('logConsistency', 'always', () => this.#inner.logConsistency(from, to));
+  }
+
+  logEntries(start: number, end: number): Promise<readonly Receipt[]> {
+    return this.#retry('logEntries', 'always', () => this.#inner.logEntries(start, end));
   }
 
   setRatchetKey(signer: RequestSigner, request: RatchetKeyRequest): Promise<Receipt> {

@@ -59,6 +59,8 @@ export const CLIENT_ERROR_CODES = [
   'EMPTY_MESSAGE',
   'BACKUP_INVALID',
   'AGENT_UNAVAILABLE',
+  // The registry's transparency log: the Operator showed two views that cannot both be true
+  'LOG_INCONSISTENT',
 ] as const;
 
 export type OperatorErrorCode = (typeof OPERATOR_ERROR_CODES)[number];

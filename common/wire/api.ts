@@ -15,6 +15,7 @@ import {
   POW_NONCE_BYTES,
 } from './limits.js';
 import { isCanonicalName } from './names.js';
+import { MAX_LOG_ENTRIES, logProofSchema } from './registry-log.js';
 import { CURVE25519_KEY_TYPE, KEY_HOLDER_PATTERN, RATCHET_KEY_BYTES } from './registration.js';
 
 const key = base64urlBytes({ exact: 32 });
@@ -107,6 +108,8 @@ export const receiptSchema = z.strictObject({
   ratchetKey: ratchetKey.nullable(),
   registeredAt: time,
   sig,
+  /** Where the receipt sits in the registry's transparency log (every answer carries it). */
+  proof: logProofSchema.optional(),
 });
 
 /**
@@ -117,6 +120,15 @@ export const ratchetKeyRequestSchema = z.strictObject({ ratchetKey, pop: sig });
 export type RatchetKeyRequest = z.output<typeof ratchetKeyRequestSchema>;
 
 export const receiptResponseSchema = z.strictObject({ receipt: receiptSchema });
+
+/**
+ * GET /v1/log/entries?start=S&end=E: the receipts of leaves S to E − 1, in log order, without
+ * proofs (a monitor rebuilds the tree from them and compares its root with a checkpoint).
+ */
+export const logEntriesResponseSchema = z.strictObject({
+  start: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  entries: z.array(receiptSchema.omit({ proof: true })).max(MAX_LOG_ENTRIES),
+});
 
 /** Ids of downloaded letters to delete (the ack route's and the fetch's `ack`). */
 const ackIds = z.array(id).min(1).max(MAX_ACK_IDS);

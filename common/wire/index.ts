@@ -82,6 +82,22 @@ export {
   type RegistrationClaim,
 } from './registration.js';
 export {
+  LEAF_TAG,
+  LOG_ROUTES,
+  MAX_CHECKPOINT_NOTE_BYTES,
+  MAX_LOG_ENTRIES,
+  MAX_LOG_PROOF_HASHES,
+  checkpointResponseSchema,
+  consistencyResponseSchema,
+  isAllowedKeyUpdate,
+  logProofJson,
+  logProofSchema,
+  receiptLeaf,
+  registryOrigin,
+  type ConsistencyProof,
+  type LogProof,
+} from './registry-log.js';
+export {
   checkProofOfWork,
   leadingZeroBits,
   solveProofOfWork,
@@ -135,6 +151,7 @@ export {
   postRequestSchema,
   postResponseSchema,
   ratchetKeyRequestSchema,
+  logEntriesResponseSchema,
   receiptResponseSchema,
   receiptSchema,
   keyHolderSchema,

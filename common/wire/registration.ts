@@ -1,6 +1,7 @@
 /** Registration: proof of possession of the signing key, and the Operator's signed receipt. */
 import { signDetached, verifyDetached, type PublicKeys } from '../crypto/index.js';
 import { KomradeError } from '../errors/index.js';
+import type { LogProof } from './registry-log.js';
 import { TAGS, signedBytes } from './signed.js';
 
 /**
@@ -79,6 +80,11 @@ export interface RegistrationClaim {
 export interface Receipt extends RegistrationClaim {
   readonly registeredAt: number;
   readonly sig: Uint8Array;
+  /**
+   * Where the receipt sits in the registry's transparency log, as the Operator answered it; not
+   * part of what is signed. Present on every answer of a v2 Operator; checked by the client.
+   */
+  readonly proof?: LogProof | undefined;
 }
 
 /**
