@@ -109,7 +109,8 @@ async function startPrivateTorNetworkOnce(
     const all = [...running];
     running.clear();
     await Promise.all(all.map((tor) => tor.stop()));
-    await rm(dir, { recursive: true, force: true });
+    // A tor that was just killed may still be flushing into its data folder: retry the removal.
+    await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   };
 
   try {
@@ -261,7 +262,10 @@ async function startPrivateTorNetworkOnce(
       stop,
     };
   } catch (error) {
-    await stop();
+    // The start-up error is the one to see; a failed cleanup must not replace it.
+    await stop().catch((cleanup: unknown) => {
+      log(`tor-network: cleanup after a failed start failed too: ${String(cleanup)}`);
+    });
     throw error;
   }
 }
