@@ -24,6 +24,8 @@ import { FANOUT_SIZES, benchCollectiveFanout } from './collective-fanout.js';
 import { benchCollectiveLog } from './collectives.js';
 import { benchPush, printPush } from './push.js';
 import { benchRatchet } from './ratchet.js';
+import { benchRegistry, printRegistry } from './registry.js';
+import { benchScaling, printScaling } from './scaling.js';
 import { benchTelegram } from './telegram.js';
 import { benchTor } from './tor.js';
 
@@ -42,6 +44,8 @@ const PARTS = [
   'fanout',
   'push',
   'ratchet',
+  'registry',
+  'scaling',
 ] as const;
 type Part = (typeof PARTS)[number];
 
@@ -139,6 +143,20 @@ async function main(): Promise<void> {
     () => benchRatchet(SECONDS * 1000),
   );
 
+  const registry = await part(
+    parts,
+    'registry',
+    'registry log: proofs at 1M leaves, registrations with the log against without',
+    () => benchRegistry(SECONDS * 1000),
+  );
+
+  const scaling = await part(
+    parts,
+    'scaling',
+    'several Operators: one, two and three on one PostgreSQL, beside one on SQLite',
+    () => benchScaling(SECONDS),
+  );
+
   const targets: Record<string, number> = {};
   if (baseline !== undefined && letters !== undefined) {
     Object.assign(targets, printLetters(baseline, letters));
@@ -186,8 +204,10 @@ async function main(): Promise<void> {
       `\nA 1 KiB letter, sender and recipient together (SQLite commits included): ${continuingUs.toFixed(0)} µs in a session = ${(continuingUs / plainUs).toFixed(1)} × the same letter without a ratchet (${plainUs.toFixed(0)} µs); a session's first letter ${firstUs.toFixed(0)} µs = ${(firstUs / plainUs).toFixed(1)} ×; ratchet message ${ratchet.continuingMessageBytes} B in a session, ${ratchet.firstMessageBytes} B first`,
     );
   }
+  if (registry !== undefined) printRegistry(registry);
+  if (scaling !== undefined) printScaling(scaling);
   console.log(
-    `BENCH_JSON ${JSON.stringify({ machine, seconds: SECONDS, parts: [...parts], baseline, letters, anonymous, tokenCrypto, memory, targets, tor, telegram, collectiveLogMs, canonical, fanout, push, ratchet })}`,
+    `BENCH_JSON ${JSON.stringify({ machine, seconds: SECONDS, parts: [...parts], baseline, letters, anonymous, tokenCrypto, memory, targets, tor, telegram, collectiveLogMs, canonical, fanout, push, ratchet, registry, scaling })}`,
   );
 }
 

@@ -10,6 +10,7 @@ export {
   type BridgeEngineDeps,
   type IdentitySummary,
 } from './engine/bridge-engine.js';
+export type { IdentityVerdict } from './engine/registry-watch.js';
 export type { EventOptions } from './engine/handled-events.js';
 export {
   sqliteSessionFactory,

@@ -179,3 +179,37 @@ export {
   type RatchetPeer,
   type RatchetStore,
 } from './ratchet/index.js';
+
+// The registry's transparency log: receipts checked, checkpoints remembered, evidence kept
+export {
+  LOG_EVIDENCE_KINDS,
+  RegistryAuditor,
+  checkReceiptProof,
+  logEvidenceSchema,
+  logInconsistentError,
+  openRegistryCheckpoint,
+  parseLogEvidence,
+  registryTrust,
+  stoppableOperator,
+  type CheckpointSource,
+  type LogAuditStore,
+  type LogEvidence,
+  type LogEvidenceKind,
+  type ReceiptProofFailure,
+  type RegistryAuditorDeps,
+} from './transparency/index.js';
+// Monitoring the whole log (verify-me, the bots) and witnessing its checkpoints
+export {
+  RegistryMonitor,
+  Witness,
+  type LogReader,
+  type MonitorEvidence,
+  type MonitorProblem,
+  type MonitorProblemKind,
+  type MonitorProgress,
+  type MonitorReport,
+  type RegistryMonitorOptions,
+  type WatchedIdentity,
+  type WitnessMemory,
+  type WitnessOptions,
+} from './transparency/index.js';

@@ -26,6 +26,7 @@ import {
   renderWhoAmI,
 } from './render.js';
 import { readText } from './read-text.js';
+import { addVerifyMeCommand } from './verify-me.js';
 import { watchInbox } from './watch-inbox.js';
 import { initHome, openSession, type ChatAdapter, type CliDeps, type Session } from './session.js';
 
@@ -581,6 +582,7 @@ function buildProgram(deps: CliDeps, hints: Hints, exit: { code: number }): Comm
       });
   }
 
+  addVerifyMeCommand(program, { output, withSession, exit });
   addCollectiveCommands(program, { output, input: deps.input, now: deps.now, withSession });
   addBackupCommands(program, deps, hints);
   addAgentCommands(program, deps, hints);

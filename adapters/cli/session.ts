@@ -8,9 +8,12 @@ import {
   SqliteLocalStore,
   checkOperatorUrl,
   ensureCircuitIsolationKey,
+  ratchetKeyOf,
+  type OperatorClient,
   type OperatorDestination,
   type OperatorRetry,
   type SocksAddress,
+  type WatchedIdentity,
 } from '../../client/index.js';
 import { AEAD_KEY_BYTES, generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
@@ -58,6 +61,10 @@ export interface SessionOptions {
 /** A home folder opened with its passphrase. */
 export interface Session {
   readonly client: KomradeClient;
+  /** The Operator as the client reaches it, for a registry monitor (answers not yet checked). */
+  readonly operator: OperatorClient;
+  /** The registered identity as a monitor watches it (its keys as made here), if registered. */
+  readonly watched: () => WatchedIdentity | undefined;
   readonly operatorUrl: string;
   /** The tor SOCKS port used for an onion Operator, as `host:port`; absent when komrade starts tor. */
   readonly torSocks?: string;
@@ -244,8 +251,22 @@ export async function openSession(
     now: deps.now,
     keyHolder: 'self',
   });
+  const keys = secrets.keys;
   return {
     client,
+    operator,
+    watched: () => {
+      const own = store.ownReceipt();
+      if (own === undefined) return undefined;
+      return {
+        name: own.name,
+        signKey: keys.signPublic,
+        boxKey: keys.boxPublic,
+        ratchetKey: ratchetKeyOf(keys),
+        keyHolder: 'self',
+        ...(own.proof === undefined ? {} : { leafIndex: own.proof.index }),
+      };
+    },
     operatorUrl: destination.url,
     ...(socks === undefined || destination.kind === 'loopback'
       ? {}

@@ -24,7 +24,7 @@ export const splitForDiscord = (text: string, limit = DISCORD_TEXT_LIMIT): strin
 
 /** The kit commands Discord runs through the kit's generic path, in the order help lists them. */
 export const KIT_COMMANDS: readonly CommandSpec[] = [
-  ...IDENTITY_COMMANDS.filter((spec) => spec.name === 'help' || spec.name === 'register'),
+  ...IDENTITY_COMMANDS.filter((spec) => ['help', 'register', 'verifyme'].includes(spec.name)),
   ...COLLECTIVE_COMMANDS,
 ];
 

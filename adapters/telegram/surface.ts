@@ -40,6 +40,7 @@ const OFFERED = [
   'start',
   'register',
   'whoami',
+  'verifyme',
   'send',
   'inbox',
   'requests',

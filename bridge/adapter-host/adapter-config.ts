@@ -73,6 +73,12 @@ export function adapterConfigShape(defaults: AdapterConfigDefaults) {
         waitGroupSize: z.number().int().min(1).max(MAX_WAIT_MAILBOXES).default(MAX_WAIT_MAILBOXES),
       })
       .default({ pollIntervalSeconds: 30, waitGroupSize: MAX_WAIT_MAILBOXES }),
+    monitor: z
+      .strictObject({
+        // How often the bot checks the whole registry log over its identities (0: at start only).
+        everyMinutes: z.number().min(0).max(10_080).default(60),
+      })
+      .default({ everyMinutes: 60 }),
     log: z
       .strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .default({ level: 'info' }),

@@ -50,6 +50,11 @@ export interface BridgeHostDeps {
   readonly backupKdf?: KdfParams;
   /** Where Redis is, for the log lines of an outage (an address without the password). */
   readonly redis?: string;
+  /**
+   * Check the registry log over every identity held at start, then this often (0: at start only;
+   * `monitor.everyMinutes`). Absent: only when a user asks (`/verifyme`).
+   */
+  readonly registryMonitorEveryMs?: number;
 }
 
 /** The working keys, and the bridge store (`bridge.db`) in the data folder. */
@@ -109,5 +114,8 @@ export function createBridgeEngine(
     operatorUrl: deps.operatorUrl,
     ...(deps.backupKdf === undefined ? {} : { backupKdf: deps.backupKdf }),
     ...(deps.redis === undefined ? {} : { redis: deps.redis }),
+    ...(deps.registryMonitorEveryMs === undefined
+      ? {}
+      : { registryMonitor: { everyMs: deps.registryMonitorEveryMs } }),
   });
 }

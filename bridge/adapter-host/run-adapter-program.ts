@@ -181,6 +181,7 @@ export async function runAdapterProgram<C extends AdapterConfig>(
     waitGroupSize: config.mail.waitGroupSize,
     logger,
     redis: redisUrl,
+    registryMonitorEveryMs: Math.round(config.monitor.everyMinutes * 60_000),
     now: Date.now,
   };
   const starting = program.start(host, config, secrets.token);

@@ -44,6 +44,7 @@ import { moveLegacyFollows } from './legacy-follows.js';
 import { Notices } from './notices.js';
 import { Outbox, type HandledBy } from './outbox.js';
 import { QueueRecovery } from './queue-recovery.js';
+import { RegistryWatch, type IdentityVerdict } from './registry-watch.js';
 import { PendingAcks } from './pending-acks.js';
 import { Sessions, signerOf, type SessionFactory } from './sessions.js';
 
@@ -86,6 +87,11 @@ export interface BridgeEngineDeps {
   readonly backupKdf?: KdfParams;
   /** Where Redis is, for the log lines of an outage (an address without the password). */
   readonly redis?: string;
+  /**
+   * Monitor the registry log over every identity held: at start, then every `everyMs` (0: at start
+   * only). Absent: only when a user asks (`verifyMe`).
+   */
+  readonly registryMonitor?: { readonly everyMs: number };
 }
 
 /** An identity as the adapter shows it. */
@@ -123,6 +129,7 @@ export class BridgeEngine {
   readonly #watcher: MailWatcher | undefined;
   readonly #events: HandledEvents;
   readonly #recovery: QueueRecovery;
+  readonly #registry: RegistryWatch;
   #started = false;
 
   constructor(deps: BridgeEngineDeps) {
@@ -198,6 +205,13 @@ export class BridgeEngine {
         }
       },
     });
+    this.#registry = new RegistryWatch({
+      store: deps.store,
+      sessions: this.#sessions,
+      operatorFor: deps.operatorFor,
+      logger: deps.logger,
+      everyMs: deps.registryMonitor?.everyMs ?? 0,
+    });
     this.#recovery = new QueueRecovery({
       ...context,
       adopt: async () => {
@@ -223,6 +237,7 @@ export class BridgeEngine {
     this.#deliveries.start(concurrency.deliver ?? 64);
     await this.#recovery.refill();
     this.#watcher?.start(this.#deps.store.registeredIdentities());
+    if (this.#deps.registryMonitor !== undefined) this.#registry.start();
   }
 
   /**
@@ -267,6 +282,7 @@ export class BridgeEngine {
 
   /** Stops the workers (letting running jobs finish) and closes every store. */
   async close(): Promise<void> {
+    this.#registry.close();
     this.#inbox.releaseWakeups();
     await this.#watcher?.close();
     this.#recovery.close();
@@ -323,6 +339,18 @@ export class BridgeEngine {
     this.#watcher?.remove(id);
     await this.#inbox.unschedule(id);
     this.#sessions.destroy(id);
+  }
+
+  /**
+   * "Is my key still mine?": the identity's client checks the Operator's record of its name and
+   * the log's consistency, then the bot's monitor checks the whole log over every identity here.
+   * @throws `NOT_REGISTERED`, `OPERATOR_UNREACHABLE`, `BAD_SIGNATURE` (a checkpoint not signed by
+   * the pinned key)
+   */
+  async verifyMe(id: string): Promise<IdentityVerdict> {
+    const session = this.#sessions.must(id);
+    signerOf(session);
+    return this.#registry.verify(session);
   }
 
   // ---- backups -------------------------------------------------------------------------------

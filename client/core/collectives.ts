@@ -93,6 +93,11 @@ export interface CollectivesHost {
   operatorInfo(): Promise<OperatorInfo>;
   /** A receipt checked against the pinned Operator key (cached), or `NAME_UNKNOWN`. */
   receiptOf(name: string): Promise<Receipt>;
+  /**
+   * Checks a receipt (verified against the pinned key) is in the Operator's registry log, as the
+   * client's auditor does. @throws `OPERATOR_ERROR` (no or a malformed proof), `LOG_INCONSISTENT`
+   */
+  checkReceipt(receipt: Receipt): Promise<void>;
   /** The identity's one ratchet: each member's content key goes through their session. */
   readonly ratchet: Pick<Ratchet, 'encryptMany' | 'decrypt'>;
   /**
@@ -989,6 +994,8 @@ export class Collectives {
           `The Operator's receipt for @${receipt.name} is not signed by its pinned key.`,
         );
       }
+      // A member the log does not hold (invented for this client) is refused with the page.
+      await this.#host.checkReceipt(receipt);
       const cached = this.#host.store.cachedReceipt(receipt.name);
       const known =
         replica.receipt(receipt.name) ??

@@ -55,6 +55,12 @@ import type {
 } from '../operator-client/operator-client.js';
 import { Ratchet, ratchetKeyOf } from '../ratchet/index.js';
 import { TokenWallet, letterKey } from '../tokens/token-wallet.js';
+import {
+  RegistryAuditor,
+  logInconsistentError,
+  stoppableOperator,
+  type LogEvidence,
+} from '../transparency/index.js';
 import { DEFAULT_FAN_OUT_WINDOW, fanOutDelays, type FanOutWindow } from './fan-out.js';
 import type {
   AdmissionNotice,
@@ -215,8 +221,9 @@ function checkPostText(text: string): void {
 
 /**
  * The client engine. It trusts the Operator for delivery only: the Operator's key is pinned on
- * first use, every receipt is checked against it, and every letter and post is checked against
- * its author's registered key before anyone sees it.
+ * first use, every receipt is checked against it and must be in the registry log it signed (a
+ * log that contradicts itself stops the client: `LOG_INCONSISTENT`), and every letter and post
+ * is checked against its author's registered key before anyone sees it.
  *
  * @example
  * ```ts
@@ -226,7 +233,11 @@ function checkPostText(text: string): void {
  * ```
  */
 export class KomradeClient {
+  /** The Operator, refusing every call once the registry log was found inconsistent. */
   readonly #operator: OperatorClient;
+  /** The Operator itself: for the auditor's proofs, and a stopped inbox check's last ack. */
+  readonly #rawOperator: OperatorClient;
+  readonly #auditor: RegistryAuditor;
   readonly #store: LocalStore;
   readonly #keys: IdentityKeys;
   readonly #now: () => number;
@@ -241,7 +252,16 @@ export class KomradeClient {
   #info: OperatorInfo | undefined;
 
   constructor(deps: KomradeClientDeps) {
-    this.#operator = deps.operator;
+    this.#rawOperator = deps.operator;
+    this.#auditor = new RegistryAuditor({
+      operator: deps.operator,
+      store: deps.store,
+      operatorKey: async () => (await this.#pinned()).signKey,
+      now: deps.now,
+    });
+    this.#operator = stoppableOperator(deps.operator, () => {
+      this.#auditor.assertConsistent();
+    });
     this.#store = deps.store;
     this.#keys = deps.keys;
     this.#now = deps.now;
@@ -256,7 +276,7 @@ export class KomradeClient {
     this.#pause = deps.pause ?? sleep;
     this.#fanOut = deps.fanOut ?? DEFAULT_FAN_OUT_WINDOW;
     this.#wallet = new TokenWallet({
-      operator: deps.operator,
+      operator: this.#operator,
       store: deps.store,
       signer: () => this.#signer(),
       operatorInfo: () => this.operatorInfo(),
@@ -272,7 +292,7 @@ export class KomradeClient {
       now: deps.now,
     });
     this.#collectives = new Collectives({
-      operator: deps.operator,
+      operator: this.#operator,
       store: deps.store,
       keys: deps.keys,
       now: deps.now,
@@ -281,6 +301,9 @@ export class KomradeClient {
       signer: () => this.#signer(),
       operatorInfo: () => this.operatorInfo(),
       receiptOf: (name) => this.#receiptOf(name),
+      checkReceipt: async (receipt) => {
+        await this.#auditor.checkReceipt(receipt);
+      },
       ratchet: this.#ratchet,
       resetSession: (sender) =>
         this.#store.contactState(sender.name) === 'blocked'
@@ -364,6 +387,7 @@ export class KomradeClient {
         'The Operator answered with a receipt that does not match the registration or its pinned key.',
       );
     }
+    await this.#auditor.checkReceipt(receipt);
     this.#store.saveOwnReceipt(receipt);
     // Without prekeys nobody can write to us; a failure here is retried by the next inbox check.
     await this.publishPrekeys({ force: true }).catch(() => undefined);
@@ -422,6 +446,7 @@ export class KomradeClient {
           'The Operator answered the ratchet key update with a receipt that does not match it.',
         );
       }
+      await this.#auditor.checkReceipt(receipt);
       this.#store.saveOwnReceipt(receipt);
     }
     if (this.#store.oneTimeReplaceDue()) {
@@ -480,6 +505,45 @@ export class KomradeClient {
     return profileOf(await this.#receiptOf(nameOrThrow(input)));
   }
 
+  /**
+   * Runs the registry log's consistency check now: fetches the Operator's newest checkpoint and
+   * checks it against the newest one this client verified (a consistency proof from it, or the
+   * same root at the same size), then remembers it.
+   * @returns the checkpoint now remembered: its tree size, root (base64) and signed note
+   * @throws `LOG_INCONSISTENT` (evidence kept: see {@link KomradeClient.logEvidence}),
+   * `OPERATOR_ERROR`, `OPERATOR_UNREACHABLE`, `OPERATOR_KEY_CHANGED`
+   */
+  async auditLog(): Promise<{
+    readonly size: number;
+    readonly root: string;
+    readonly checkpoint: string;
+  }> {
+    this.#auditor.assertConsistent();
+    await this.operatorInfo();
+    const checked = await this.#auditor.audit();
+    return {
+      size: checked.checkpoint.size,
+      root: Buffer.from(checked.checkpoint.rootHash).toString('base64'),
+      checkpoint: this.#auditor.newestCheckpoint() ?? '',
+    };
+  }
+
+  /**
+   * The evidence that stopped this client, if the Operator's registry log was found inconsistent
+   * (public data: signed checkpoints and proof hashes anyone can check again). Local only.
+   */
+  logEvidence(): LogEvidence | undefined {
+    return this.#auditor.logEvidence();
+  }
+
+  /**
+   * Forgets the evidence so this client talks to the Operator again. Only for a komrade who
+   * decided so (e.g. after moving to another Operator): nothing calls it on its own. Local only.
+   */
+  clearLogEvidence(): void {
+    this.#auditor.clearLogEvidence();
+  }
+
   async #receiptOf(name: string): Promise<Receipt> {
     const pinned = await this.#pinned();
     const cached = this.#store.cachedReceipt(name);
@@ -499,6 +563,8 @@ export class KomradeClient {
         `The Operator's record for @${name} is not signed by its pinned key; refusing to use it.`,
       );
     }
+    // In the log the Operator signed, consistent with what this client saw before: else refused.
+    await this.#auditor.checkReceipt(receipt);
     this.#store.cacheReceipt(receipt);
     return receipt;
   }
@@ -587,16 +653,26 @@ export class KomradeClient {
         `@${recipient.name}'s registered box key is unsafe (low order): nothing can be sealed to it.`,
       );
     }
-    const signed = signLetter(letter, this.#keys.signSecret);
-    // Refused before the ratchet moves: a letter too large must not spend a message key.
-    const worst = sizeClassFor(signed.length + LETTER_RATCHET_FRAME_MAX_BYTES);
-    if (worst === undefined || worst > info.limits.sealedLetterBytes) {
-      throw tooLarge(signed.length + LETTER_RATCHET_FRAME_MAX_BYTES, info);
+    const fits = (bytes: Uint8Array) => {
+      const worst = sizeClassFor(bytes.length + LETTER_RATCHET_FRAME_MAX_BYTES);
+      return worst !== undefined && worst <= info.limits.sealedLetterBytes;
+    };
+    const content: Letter = { ...letter };
+    delete content.checkpoint;
+    // Gossip: the newest checkpoint verified here rides along, unless the text leaves no room.
+    const gossip = this.#auditor.newestCheckpoint();
+    let sent: Letter = gossip === undefined ? content : { ...content, checkpoint: gossip };
+    let signed = signLetter(sent, this.#keys.signSecret);
+    if (sent !== content && !fits(signed)) {
+      sent = content;
+      signed = signLetter(content, this.#keys.signSecret);
     }
+    // Refused before the ratchet moves: a letter too large must not spend a message key.
+    if (!fits(signed)) throw tooLarge(signed.length + LETTER_RATCHET_FRAME_MAX_BYTES, info);
     const message = await this.#ratchet.encrypt(recipient, signed);
     const sealed = sealRatchetLetter({ v: 2, from: letter.from, ...message }, recipient.boxKey);
     if (sealed.length > info.limits.sealedLetterBytes) throw tooLarge(sealed.length, info);
-    return { letter, to: letter.to, sealed };
+    return { letter: sent, to: letter.to, sealed };
   }
 
   /** A komrade's prekey bundle, paid for with one token (anonymously, as a letter is sent). */
@@ -788,10 +864,13 @@ export class KomradeClient {
    * acknowledge both at once.
    * @throws only what may pass (`OPERATOR_UNREACHABLE`, a collective log that cannot be synced
    * now): the letter then stays at the Operator for the next fetch. `NOT_REGISTERED`,
-   * `OPERATOR_KEY_CHANGED`
+   * `OPERATOR_KEY_CHANGED`, `LOG_INCONSISTENT` once the client is stopped (a checkpoint this very
+   * letter carries may stop it: the letter is still returned, and the calls after it refused)
    */
   async triage(waiting: WaitingLetter): Promise<Triaged> {
     const me = this.#signer().name;
+    // Stopped: nothing more is judged with what this Operator says (the letter stays there).
+    this.#auditor.assertConsistent();
     await this.operatorInfo();
     if (waiting.body !== undefined) return this.#triageCollective(waiting, waiting.body);
     const verified = await this.#verifiedLetter(waiting, me);
@@ -810,10 +889,29 @@ export class KomradeClient {
         sessionReset: { name: from, lost: true },
       };
     }
-    const triaged = this.#triageVerified(verified.letter, verified.sender);
+    const { checkpoint, ...letter } = verified.letter;
+    if (checkpoint !== undefined) await this.#heardCheckpoint(checkpoint, letter.from);
+    const triaged = this.#triageVerified(letter, verified.sender);
     return verified.reset && this.#store.contactState(verified.sender.name) !== 'blocked'
       ? { ...triaged, sessionReset: { name: verified.sender.name, lost: false } }
       : triaged;
+  }
+
+  /**
+   * A checkpoint a verified letter carried: observed when the pinned Operator key signed it (a bad
+   * signature is the sender's doing and is ignored). An inconsistency it reveals keeps the
+   * evidence and stops the client, yet the letter itself is fine: it is triaged and kept as
+   * usual, and only the calls after it are refused. A failure to fetch the proof is thrown, so
+   * the letter stays at the Operator and its checkpoint is checked when it is fetched again.
+   */
+  async #heardCheckpoint(note: string, from: string): Promise<void> {
+    const opened = await this.#auditor.openCheckpoint(note);
+    if (!opened.ok) return;
+    try {
+      await this.#auditor.observe(note, `gossip from @${from}`);
+    } catch (error) {
+      if (!isKomradeError(error, 'LOG_INCONSISTENT')) throw error;
+    }
   }
 
   #triageVerified(letter: Letter, sender: Receipt): Triaged {
@@ -946,8 +1044,19 @@ export class KomradeClient {
       if (batch.letters.length === 0) break;
       const keep: StoredLetter[] = [];
       const keepCollective: StoredCollectiveMessage[] = [];
+      const triagedIds: Uint8Array[] = [];
       for (const waiting of batch.letters) {
-        const triaged = await this.triage(waiting);
+        let triaged: Triaged;
+        try {
+          triaged = await this.triage(waiting);
+        } catch (error) {
+          // Stopped by evidence mid-batch: what was triaged is kept, not lost, before stopping.
+          if (isKomradeError(error, 'LOG_INCONSISTENT')) {
+            await this.#stopInbox(signer, keep, keepCollective, triagedIds);
+          }
+          throw error;
+        }
+        triagedIds.push(waiting.id);
         if (triaged.sessionReset !== undefined) sessionResets.push(triaged.sessionReset);
         switch (triaged.action) {
           case 'keep-letter':
@@ -978,6 +1087,12 @@ export class KomradeClient {
       // Stored durably above: now the Operator may forget them, with the next fetch. Even
       // without `more`, that fetch goes: it carries the ack, and finds what arrived meanwhile.
       unacked = batch.letters.map((l) => l.id);
+      // A letter's gossip revealed an inconsistent log: this batch is kept; nothing more is asked.
+      const evidence = this.#auditor.logEvidence();
+      if (evidence !== undefined) {
+        await this.#stopInbox(signer, [], [], unacked);
+        throw logInconsistentError(evidence);
+      }
     }
     // Only when the rounds ran out with a batch still unacked.
     if (unacked.length > 0) {
@@ -1001,6 +1116,28 @@ export class KomradeClient {
       admitted,
       sessionResets,
     };
+  }
+
+  /**
+   * Ends an inbox check the log's evidence stopped: keeps the letters triaged so far (none is
+   * lost) and has the Operator forget them (so none comes back twice); the ack is the last call
+   * made, and its failure only leaves them to be recognised as duplicates later.
+   */
+  async #stopInbox(
+    signer: RequestSigner,
+    keep: readonly StoredLetter[],
+    keepCollective: readonly StoredCollectiveMessage[],
+    ids: readonly Uint8Array[],
+  ): Promise<void> {
+    this.#store.saveLetters(keep);
+    this.#store.saveCollectiveMessages(keepCollective);
+    if (ids.length === 0) return;
+    try {
+      await this.#rawOperator.ack(signer, ids);
+      this.#ratchet.forgetOpened(ids);
+    } catch {
+      // Still stored here: fetched again (once the komrade chooses to go on) they are duplicates.
+    }
   }
 
   /**

@@ -2,6 +2,7 @@
 import type { RatchetStore } from '../ratchet/index.js';
 import type { CollectiveMessage, SignedCollectiveEvent } from '../../common/collectives/index.js';
 import type { Letter, Receipt, Token } from '../../common/wire/index.js';
+import type { LogAuditStore } from '../transparency/registry-auditor.js';
 
 /** The Operator keys pinned on first use. */
 export interface PinnedOperator {
@@ -84,7 +85,7 @@ export interface StoredCollectiveMessage {
  * and collective logs (who vouched for whom) are encrypted at rest by the implementation;
  * everything else here is public or not secret.
  */
-export interface LocalStore extends RatchetStore {
+export interface LocalStore extends RatchetStore, LogAuditStore {
   /** The Operator's URL, set once at `init`. */
   operatorUrl(): string | undefined;
   setOperatorUrl(url: string): void;

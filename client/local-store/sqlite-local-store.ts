@@ -44,6 +44,7 @@ import type {
   OwnPrekeyKind,
   RatchetChanges,
 } from '../ratchet/index.js';
+import { parseLogEvidence, type LogEvidence } from '../transparency/log-evidence.js';
 import { MIGRATIONS } from './migrations.js';
 import { SqliteRatchetTables } from './sqlite-ratchet-tables.js';
 import { emptyWal, readSetting, writeSetting } from './sqlite-settings.js';
@@ -82,6 +83,8 @@ const SETTING = Object.freeze({
   lastStatementAt: 'statements.lastAt',
   operatorTokenKey: 'operator.tokenKey',
   tokensLeft: 'tokens.left',
+  logCheckpoint: 'log.checkpoint',
+  logEvidence: 'log.evidence',
 });
 
 /** Binds a stored token to its epoch. */
@@ -408,6 +411,41 @@ export class SqliteLocalStore implements LocalStore {
 
   setTokensLeft(epoch: number, left: number): void {
     this.#setSetting(SETTING.tokensLeft, `${epoch}:${left}`);
+  }
+
+  logCheckpoint(): string | undefined {
+    const value = this.#setting(SETTING.logCheckpoint);
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  saveLogCheckpoint(note: string): void {
+    this.#setSetting(SETTING.logCheckpoint, note);
+  }
+
+  logEvidence(): LogEvidence | undefined {
+    const value = this.#setting(SETTING.logEvidence);
+    if (typeof value !== 'string') return undefined;
+    // Kept even when unreadable (a newer version's): the client stays stopped either way.
+    return (
+      parseLogEvidence(value) ?? {
+        v: 1,
+        kind: 'inconsistent',
+        message: 'Evidence of an inconsistent registry log is kept but cannot be read.',
+        checked: 'unknown',
+        source: 'operator',
+        detectedAt: 0,
+        presented: '',
+        hashes: [],
+      }
+    );
+  }
+
+  saveLogEvidence(evidence: LogEvidence): void {
+    this.#setSetting(SETTING.logEvidence, JSON.stringify(evidence));
+  }
+
+  clearLogEvidence(): void {
+    this.#db.prepare('DELETE FROM settings WHERE key = ?').run(SETTING.logEvidence);
   }
 
   reserveStatementTime(now: number): number {

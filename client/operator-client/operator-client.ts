@@ -149,7 +149,7 @@ export interface OperatorClient {
    */
   logCheckpoint(): Promise<string>;
   /**
-   * The consistency proof from tree size `from` to `to` (0 < from ≤ to ≤ the log's size), not yet
+   * The consistency proof from tree size `from` to `to` (`0 < from ≤ to ≤` the log's size), not yet
    * verified. `BAD_REQUEST` for sizes the log cannot prove.
    */
   logConsistency(from: number, to: number): Promise<readonly Uint8Array[]>;

@@ -13,6 +13,7 @@ import { KomradeError, err, ok, type Result } from '../errors/index.js';
 import { decodeCanonical, encodeCanonical } from './canonical.js';
 import { ID_BYTES, MAX_LETTER_TEXT_BYTES, MAX_SEALED_LETTER_BYTES } from './limits.js';
 import { isCanonicalName } from './names.js';
+import { MAX_CHECKPOINT_NOTE_BYTES } from './registry-log.js';
 import { parseWith, rawBytes } from './schema.js';
 import { TAGS, signValue, unwrapSignedBytes } from './signed.js';
 import { padToSizeClass, unpadFromSizeClass } from './size-classes.js';
@@ -55,6 +56,19 @@ const letterSchema = z
     body: z
       .string()
       .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_LETTER_TEXT_BYTES, 'body too long'),
+    /**
+     * Gossip: the newest registry checkpoint note the sender verified (Operator-signed), so two
+     * komrades who write to each other see whether the Operator shows them one log. Left out when
+     * it would not fit the Operator's size limit beside the text.
+     */
+    checkpoint: z
+      .string()
+      .min(1)
+      .refine(
+        (s) => Buffer.byteLength(s, 'utf8') <= MAX_CHECKPOINT_NOTE_BYTES,
+        'checkpoint too long',
+      )
+      .optional(),
   })
   .refine((l) => !isBodylessKind(l.kind) || l.body === '', {
     message: 'follow, unfollow and reset letters have an empty body',

@@ -14,9 +14,12 @@ import type { Receipt } from './registration.js';
 export const LOG_ROUTES = Object.freeze({
   /** The newest signed checkpoint: `{ checkpoint }`. */
   checkpoint: '/v1/log/checkpoint',
-  /** `?from=A&to=B` (0 < A ≤ B ≤ size): the consistency proof between two tree sizes. */
+  /** `?from=A&to=B` (`0 < A ≤ B ≤ size`): the consistency proof between two tree sizes. */
   consistency: '/v1/log/consistency',
-  /** `?start=S&end=E` (S < E ≤ size, at most {@link MAX_LOG_ENTRIES} at once): the leaves' receipts. */
+  /**
+   * `?start=S&end=E` (`S < E`, `S ≤ size`, `E − S ≤` {@link MAX_LOG_ENTRIES}): the receipts of leaves S
+   * to E − 1; an `end` beyond the log's size is cut to it, so a page may be shorter.
+   */
   entries: '/v1/log/entries',
 });
 

@@ -15,6 +15,7 @@ import { readBody } from './read-body.js';
 import { CollectiveService } from '../collectives/collective-service.js';
 import { MailWaiters } from '../mail/mail-waiters.js';
 import { VerifiedWaitProofs } from '../mail/verified-wait-proofs.js';
+import { CheckpointSigner } from '../registry-log/checkpoint-signer.js';
 import { renderError, sendJson, type Reply } from './reply.js';
 import { SessionTable } from '../sessions/session-table.js';
 import { TokenVerifier } from '../tokens/check-token.js';
@@ -93,6 +94,7 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
     mailWaiters: options.mailWaiters ?? new MailWaiters(),
     waitProofs: new VerifiedWaitProofs(),
     sessions: options.sessions ?? new SessionTable(),
+    checkpoints: new CheckpointSigner(options.keys),
   };
   const { logger } = deps;
   const bodyLimits = {
@@ -107,6 +109,7 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
+    const search = query === -1 ? '' : url.slice(query + 1);
     let template = '(unmatched)';
     let status: number;
     if (closing) res.setHeader('connection', 'close');
@@ -137,9 +140,17 @@ export function createOperatorServer(options: OperatorServerOptions): OperatorSe
           route.handshake !== true && isSessionAuth(authorization)
             ? await authenticateSession(deps, parts)
             : await authenticate(deps, parts, { rememberNonce: route.handshake !== true });
-        reply = await route.handle({ deps, body: bodyOf(), now, params, signer, signal });
+        reply = await route.handle({
+          deps,
+          body: bodyOf(),
+          now,
+          params,
+          query: search,
+          signer,
+          signal,
+        });
       } else {
-        reply = await route.handle({ deps, body: bodyOf(), now, params, signal });
+        reply = await route.handle({ deps, body: bodyOf(), now, params, query: search, signal });
       }
       // No answer before what this request changed is on disk.
       await deps.store.durable();

@@ -6,6 +6,7 @@ import type { MailWaiters } from '../mail/mail-waiters.js';
 import type { VerifiedWaitProofs } from '../mail/verified-wait-proofs.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import type { OperatorKeys } from '../keys/load-operator-keys.js';
+import type { CheckpointSigner } from '../registry-log/checkpoint-signer.js';
 import type { OperatorStore } from '../store/operator-store.js';
 import type { SessionTable } from '../sessions/session-table.js';
 import type { TokenVerifier } from '../tokens/check-token.js';
@@ -31,4 +32,6 @@ export interface OperatorDeps {
   readonly waitProofs: VerifiedWaitProofs;
   /** Mailbox sessions, in memory only (a restart forgets them). */
   readonly sessions: SessionTable;
+  /** Signs the registry log's checkpoints with `keys`, each size once. */
+  readonly checkpoints: CheckpointSigner;
 }

@@ -13,6 +13,9 @@ import { collectiveSendRoute } from './routes/collective-send.js';
 import { fetchMailRoute } from './routes/fetch-mail.js';
 import { healthRoute } from './routes/health.js';
 import { issueTokensRoute } from './routes/issue-tokens.js';
+import { logCheckpointRoute } from './routes/log-checkpoint.js';
+import { logConsistencyRoute } from './routes/log-consistency.js';
+import { logEntriesRoute } from './routes/log-entries.js';
 import { lookupKomradeRoute } from './routes/lookup-komrade.js';
 import { openSessionRoute } from './routes/open-session.js';
 import { operatorInfoRoute } from './routes/operator-info.js';
@@ -45,6 +48,9 @@ const EXACT: ReadonlyMap<string, Route> = new Map(
     collectiveHeadRoute,
     collectiveLogRoute,
     collectiveSendRoute,
+    logCheckpointRoute,
+    logConsistencyRoute,
+    logEntriesRoute,
   ].map((route) => [route.template, route]),
 );
 

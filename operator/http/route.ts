@@ -14,6 +14,8 @@ export interface RouteInput {
   readonly now: number;
   /** Path parameters, e.g. `name` for `/v1/komrades/:name`. */
   readonly params: Readonly<Record<string, string>>;
+  /** The request's query string, without the `?` (empty when it has none); still untrusted. */
+  readonly query?: string;
   /** Aborted when the client goes away before its answer is sent (a held wait stops then). */
   readonly signal?: AbortSignal;
 }

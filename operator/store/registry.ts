@@ -27,7 +27,9 @@ export interface RegisteredKomrade {
 export interface Registry {
   /**
    * Records a new komrade, first come first served. The look-alike check and the insert are one
-   * transaction, so of `alice` and `a1ice` registering at once exactly one wins.
+   * transaction, so of `alice` and `a1ice` registering at once exactly one wins. The same
+   * transaction appends the receipt's leaf to the registry log (`RegistryLog`); a refused
+   * registration appends nothing.
    * @throws KomradeError `NAME_TAKEN` when a komrade or a collective has the name or one with the
    * same `nameSkeleton` (names registered before that rule keep their look-alikes), `BAD_REQUEST`
    * when any of its keys is already registered under another name (keys may not be reused)
@@ -35,7 +37,8 @@ export interface Registry {
   register(komrade: RegisteredKomrade): Promise<void>;
   /**
    * Gives `name` its ratchet key and the receipt signature that covers it, if it has none yet.
-   * The same key again changes nothing (an idempotent retry).
+   * The same key again changes nothing (an idempotent retry). The new receipt is appended to the
+   * registry log in the same transaction; a retry appends nothing.
    * @returns the komrade as stored afterwards
    * @throws KomradeError `NAME_UNKNOWN`, `RATCHET_KEY_SET` when it has another ratchet key,
    * `BAD_REQUEST` when another name has this one

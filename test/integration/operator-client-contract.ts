@@ -4,7 +4,12 @@
  * Operator, so the fake cannot drift from the real thing unnoticed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OperatorClient, RequestSigner } from '../../client/index.js';
+import {
+  checkReceiptProof,
+  openRegistryCheckpoint,
+  type OperatorClient,
+  type RequestSigner,
+} from '../../client/index.js';
 import {
   DEFAULT_CONSTITUTION,
   collectivePowBytes,
@@ -21,8 +26,10 @@ import {
   type IdentityKeys,
 } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
+import { verifyConsistency } from '../../common/transparency/index.js';
 import {
   ID_BYTES,
+  MAX_LOG_ENTRIES,
   SEALED_SIZE_CLASSES,
   claimBytesForPow,
   decodeSignedPost,
@@ -32,6 +39,7 @@ import {
   solveProofOfWork,
   tokenEpochInfo,
   tokenEpochOf,
+  type Receipt,
   type RegisterRequest,
   type Token,
 } from '../../common/wire/index.js';
@@ -87,6 +95,13 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+/** A receipt without its log proof (whose tree size moves on as others register). */
+const bare = (receipt: Receipt): Receipt => {
+  const rest = { ...receipt };
+  delete rest.proof;
+  return rest;
+};
 
 /** Declares the contract's tests for the subject `start` makes (once per file, in `beforeAll`). */
 export function operatorClientContract(label: string, start: () => Promise<ContractSubject>): void {
@@ -188,8 +203,8 @@ export function operatorClientContract(label: string, start: () => Promise<Contr
         const receipt = await op().register(await request(name, keys));
         expect(receipt.name).toBe(name);
         expect(receipt.signKey).toEqual(keys.signPublic);
-        expect(await op().lookup(name)).toEqual(receipt);
-        expect(await op().lookup(`@${name.toUpperCase()}`)).toEqual(receipt);
+        expect(bare(await op().lookup(name))).toEqual(bare(receipt));
+        expect(bare(await op().lookup(`@${name.toUpperCase()}`))).toEqual(bare(receipt));
       });
 
       it('refuses a taken name, a reserved one and an invalid one', async () => {
@@ -209,6 +224,61 @@ export function operatorClientContract(label: string, start: () => Promise<Contr
       it('says NAME_UNKNOWN for an unknown name and NAME_INVALID for a malformed one', async () => {
         expect(await codeOf(op().lookup(unique('nobody')))).toBe('NAME_UNKNOWN');
         expect(await codeOf(op().lookup('no spaces'))).toBe('NAME_INVALID');
+      });
+    });
+
+    describe('the registry log', () => {
+      it('proves every receipt it answers in a checkpoint signed with its key', async () => {
+        const { signKey } = await op().info();
+        const ana = await member('log');
+        const receipt = await op().lookup(ana.name);
+        const checked = checkReceiptProof(receipt, signKey);
+        if (!checked.ok) throw new Error(`refused: ${checked.kind}`);
+        const again = checkReceiptProof(await op().lookup(ana.name), signKey);
+        expect(again.ok).toBe(true);
+        // Another key cannot open it: the origin and signature are the Operator's own.
+        expect(
+          openRegistryCheckpoint(checked.proof.checkpoint, generateIdentityKeys().signPublic).ok,
+        ).toBe(false);
+      });
+
+      it('serves the newest checkpoint, consistency proofs and entries in log order', async () => {
+        const { signKey } = await op().info();
+        const first = await op().register(await request(unique('lg')));
+        const firstProof = checkReceiptProof(first, signKey);
+        if (!firstProof.ok) throw new Error('the registration has no valid proof');
+        await member('lh');
+        const newest = openRegistryCheckpoint(await op().logCheckpoint(), signKey);
+        if (!newest.ok) throw newest.error;
+        const from = firstProof.checkpoint.checkpoint;
+        const to = newest.value.checkpoint;
+        expect(to.size).toBeGreaterThan(from.size);
+        const hashes = await op().logConsistency(from.size, to.size);
+        expect(verifyConsistency(from.size, to.size, from.rootHash, to.rootHash, hashes)).toBe(
+          true,
+        );
+        expect(await op().logConsistency(to.size, to.size)).toEqual([]);
+        const index = firstProof.proof.index;
+        const entries = await op().logEntries(index, index + 1);
+        expect(entries.map(bare)).toEqual([bare(first)]);
+        expect(entries[0]?.proof).toBeUndefined();
+      });
+
+      it('refuses sizes and ranges the log cannot answer', async () => {
+        await member('li');
+        const { signKey } = await op().info();
+        const newest = openRegistryCheckpoint(await op().logCheckpoint(), signKey);
+        if (!newest.ok) throw newest.error;
+        const size = newest.value.checkpoint.size;
+        expect(await codeOf(op().logConsistency(0, size))).toBe('BAD_REQUEST');
+        expect(await codeOf(op().logConsistency(size, size - 1))).toBe('BAD_REQUEST');
+        expect(await codeOf(op().logConsistency(1, size + 1))).toBe('BAD_REQUEST');
+        expect(await codeOf(op().logEntries(0, 0))).toBe('BAD_REQUEST');
+        expect(await codeOf(op().logEntries(size + 1, size + 2))).toBe('BAD_REQUEST');
+        // An end beyond the log is cut to it.
+        expect(await op().logEntries(size, size + 1)).toEqual([]);
+        expect(await op().logEntries(size - 1, size + 5)).toHaveLength(1);
+        expect(await codeOf(op().logEntries(0, MAX_LOG_ENTRIES + 1))).toBe('BAD_REQUEST');
       });
     });
 
@@ -239,7 +309,8 @@ export function operatorClientContract(label: string, start: () => Promise<Contr
           ratchetKey: claim.ratchetKey,
           pop: proveClaim(claim, keys.signSecret),
         });
-        expect(same).toEqual(receipt);
+        expect(bare(same)).toEqual(bare(receipt));
+        expect(checkReceiptProof(same, (await op().info()).signKey).ok).toBe(true);
         const other = { ...claim, ratchetKey: testRatchetKey() };
         expect(
           await codeOf(
@@ -620,6 +691,10 @@ export function operatorClientContract(label: string, start: () => Promise<Contr
         expect(page.receipts.map((r) => r.name)).toEqual(
           expect.arrayContaining([ana.name, cy.name]),
         );
+        const { signKey } = await op().info();
+        for (const receipt of page.receipts) {
+          expect(checkReceiptProof(receipt, signKey).ok).toBe(true);
+        }
         const tail = await op().collectiveLog(cy.signer, name, 1, 1);
         expect(asHex(tail.events)).toEqual(asHex([cyAsks]));
         expect(await codeOf(op().collectiveLog(dee.signer, name, 0))).toBe('NOT_MEMBER');

@@ -5,6 +5,13 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from '../../common/crypto/index.js';
+import {
+  MemoryMerkleTree,
+  leafHash,
+  rootHash,
+  verifyInclusion,
+} from '../../common/transparency/index.js';
+import { receiptLeaf } from '../../common/wire/index.js';
 import { SqliteStore } from '../../operator/index.js';
 import { MIGRATIONS } from '../../operator/store/sqlite/migrations.js';
 import { describeStoreContract, komrade, type SharedBodies } from './store-contract.js';
@@ -303,6 +310,76 @@ describe('SqliteStore on disk', () => {
       const update = check.prepare('UPDATE komrades SET ratchet_key = ? WHERE name = ?');
       expect(() => update.run(new Uint8Array(33), 'alice')).toThrow(/CHECK/);
       expect(() => update.run(Uint8Array.of(0x05, 1), 'alice')).toThrow(/CHECK/);
+    } finally {
+      check.close();
+    }
+  });
+
+  it('migrates a version-7 file: every registration becomes a leaf, in registration order', async () => {
+    const file = tempDb();
+    const db = new Database(file);
+    db.function('name_skeleton', { deterministic: true }, (name: unknown) => name);
+    for (const sql of MIGRATIONS.slice(0, 7)) db.exec(sql);
+    db.pragma('user_version = 7');
+    // Inserted out of time order; two share a time (insertion order breaks the tie).
+    const rows = [
+      { ...komrade('carol'), registeredAt: 3_000 },
+      { ...komrade('alice'), registeredAt: 1_000, ratchetKey: null },
+      { ...komrade('dave'), registeredAt: 2_000 },
+      { ...komrade('bob'), registeredAt: 2_000 },
+    ];
+    const insert = db.prepare(
+      'INSERT INTO komrades (name, sign_key, box_key, registered_at, sig, key_holder, skeleton, ratchet_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    for (const k of rows) {
+      insert.run(k.name, k.signKey, k.boxKey, k.registeredAt, k.sig, 'self', k.name, k.ratchetKey);
+    }
+    db.close();
+
+    const migrated = new SqliteStore(file);
+    const head = await migrated.logHead();
+    expect(head.size).toBe(4);
+    const entries = await migrated.logEntries(0, 4);
+    expect(entries.map((e) => e.name)).toEqual(['alice', 'dave', 'bob', 'carol']);
+    const tree = new MemoryMerkleTree();
+    for (const name of ['alice', 'dave', 'bob', 'carol']) {
+      const stored = rows.find((k) => k.name === name)!;
+      expect(await migrated.lookup(name)).toEqual(stored);
+      tree.append(leafHash(receiptLeaf(stored)));
+    }
+    expect(Buffer.from(head.rootHash).equals(rootHash(tree))).toBe(true);
+    // The Operator goes on: a new name and alice's ratchet key are the next two leaves.
+    await migrated.register(komrade('erin'));
+    const key = Uint8Array.of(0x05, ...randomBytes(32));
+    await migrated.setRatchetKey('alice', key, randomBytes(64));
+    await migrated.close();
+
+    const reopened = new SqliteStore(file);
+    const after = await reopened.logHead();
+    expect(after.size).toBe(6);
+    expect((await reopened.logEntries(4, 6)).map((e) => e.name)).toEqual(['erin', 'alice']);
+    const { proofs } = await reopened.logInclusions(['alice']);
+    const alice = proofs.get('alice')!;
+    expect(alice.index).toBe(5);
+    const leaf = leafHash(receiptLeaf(alice.entry));
+    expect(verifyInclusion(leaf, 5, 6, alice.hashes, after.rootHash)).toBe(true);
+    await reopened.close();
+    const check = new Database(file);
+    try {
+      expect(check.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      // Append-only and gapless in the database itself, whatever code writes to it.
+      expect(() => check.prepare('DELETE FROM registry_log WHERE idx = 5').run()).toThrow(
+        /append-only/,
+      );
+      expect(() => check.prepare("UPDATE registry_log SET name = 'x' WHERE idx = 0").run()).toThrow(
+        /append-only/,
+      );
+      expect(() => check.prepare('DELETE FROM registry_log_nodes').run()).toThrow(/append-only/);
+      const gap = check.prepare(
+        "INSERT INTO registry_log (idx, name, sign_key, box_key, key_holder, registered_at, sig, leaf_hash) VALUES (?, 'erin', x'00', x'00', 'self', 0, x'00', zeroblob(32))",
+      );
+      expect(() => gap.run(7)).toThrow(/gapless/);
+      expect(() => gap.run(3)).toThrow(/gapless|UNIQUE/);
     } finally {
       check.close();
     }

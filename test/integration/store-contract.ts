@@ -5,6 +5,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { blake2b, generateIdentityKeys, randomBytes } from '../../common/crypto/index.js';
 import { isKomradeError, type KomradeError } from '../../common/errors/index.js';
+import {
+  MemoryMerkleTree,
+  emptyRoot,
+  leafHash,
+  rootHash,
+  verifyConsistency,
+  verifyInclusion,
+} from '../../common/transparency/index.js';
+import { receiptLeaf } from '../../common/wire/index.js';
 import type { OperatorStore, RegisteredKomrade } from '../../operator/index.js';
 
 /** What a store holds of shared letter bodies, as its implementation counts them. */
@@ -193,6 +202,166 @@ export function describeRegistryContract(label: string, factory: StoreFactory): 
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
       expect(await store().lookup('alice')).toBeDefined();
       expect(await store().lookup('a1ice')).toBeUndefined();
+    });
+  });
+}
+
+/**
+ * The RegistryLog contract: every registration and ratchet-key update is one leaf, at the next
+ * index with no gap, appended with its row or not at all; roots and proofs are RFC 9162's.
+ */
+export function describeRegistryLogContract(label: string, factory: StoreFactory): void {
+  describe(`RegistryLog contract: ${label}`, () => {
+    const store = useStore(factory);
+
+    /** The root of `entries` as an independent tree computes it. */
+    const rootOf = (entries: readonly RegisteredKomrade[]): Uint8Array => {
+      const tree = new MemoryMerkleTree();
+      for (const entry of entries) tree.append(leafHash(receiptLeaf(entry)));
+      return rootHash(tree);
+    };
+
+    /** Checks the whole log against an independent tree: roots, every proof, every size. */
+    async function expectSoundLog(s: OperatorStore): Promise<RegisteredKomrade[]> {
+      const { size, rootHash: root } = await s.logHead();
+      const entries = await s.logEntries(0, size);
+      expect(entries).toHaveLength(size);
+      expect(hex(root)).toBe(hex(rootOf(entries)));
+      const roots = [emptyRoot()];
+      for (let n = 1; n <= size; n++) roots.push(rootOf(entries.slice(0, n)));
+      for (let n = 1; n <= size; n++) {
+        for (let i = 0; i < n; i++) {
+          const hashes = await s.logInclusionAt(i, n);
+          expect(verifyInclusion(leafHash(receiptLeaf(entries[i]!)), i, n, hashes, roots[n]!)).toBe(
+            true,
+          );
+        }
+        for (let m = 1; m <= n; m++) {
+          const proof = await s.logConsistency(m, n);
+          expect(verifyConsistency(m, n, roots[m]!, roots[n]!, proof)).toBe(true);
+        }
+      }
+      return entries;
+    }
+
+    it('starts empty, with the empty tree’s root', async () => {
+      const head = await store().logHead();
+      expect(head.size).toBe(0);
+      expect(hex(head.rootHash)).toBe(hex(emptyRoot()));
+      expect(await store().logEntries(0, 0)).toEqual([]);
+      expect((await store().logInclusions(['alice'])).proofs.size).toBe(0);
+    });
+
+    it('appends each registration at the next index, byte for byte as registered', async () => {
+      const registered = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace'].map(komrade);
+      for (const k of registered) await store().register(k);
+      const entries = await expectSoundLog(store());
+      expect(entries.map((e) => e.name)).toEqual(registered.map((k) => k.name));
+      for (const [i, k] of registered.entries()) {
+        expect(hex(receiptLeaf(entries[i]!))).toBe(hex(receiptLeaf(k)));
+      }
+      expect((await store().logEntries(2, 5)).map((e) => e.name)).toEqual([
+        'carol',
+        'dave',
+        'erin',
+      ]);
+    });
+
+    it('proves each name’s newest leaf against a head of the same size', async () => {
+      const names = ['alice', 'bob', 'carol', 'dave', 'erin'];
+      for (const name of names) await store().register(komrade(name));
+      const { head, proofs } = await store().logInclusions([...names, 'nobody', 'alice']);
+      expect(head.size).toBe(5);
+      expect(proofs.has('nobody')).toBe(false);
+      for (const [i, name] of names.entries()) {
+        const proof = proofs.get(name)!;
+        expect(proof.index).toBe(i);
+        expect(proof.entry.name).toBe(name);
+        const leaf = leafHash(receiptLeaf(proof.entry));
+        expect(verifyInclusion(leaf, i, head.size, proof.hashes, head.rootHash)).toBe(true);
+      }
+    });
+
+    it('gives simultaneous registrations distinct consecutive indexes', async () => {
+      const names =
+        'apple banana cherry dates elder figs grape hazel kiwis lemon mango nectar olive peach quince sorrel tomato ugli vanilla walnut yam zucchini acorn basil'.split(
+          ' ',
+        );
+      await Promise.all(names.map((name) => store().register(komrade(name))));
+      const entries = await expectSoundLog(store());
+      expect(entries.map((e) => e.name).sort()).toEqual([...names].sort());
+    });
+
+    it('appends nothing for a refused registration', async () => {
+      const alice = komrade('alice');
+      await store().register(alice);
+      await store().createCollective({
+        name: 'portland',
+        genesis: { signed: Uint8Array.of(1), sig: randomBytes(64) },
+        createdAt: NOW,
+      });
+      const before = await store().logHead();
+      const refused = await Promise.all([
+        codeOf(store().register(komrade('alice'))),
+        codeOf(store().register(komrade('a1ice'))),
+        codeOf(store().register(komrade('portland'))),
+        codeOf(store().register({ ...komrade('bob'), signKey: alice.signKey })),
+      ]);
+      expect(refused).toEqual(['NAME_TAKEN', 'NAME_TAKEN', 'NAME_TAKEN', 'BAD_REQUEST']);
+      const after = await store().logHead();
+      expect(after.size).toBe(before.size);
+      expect(hex(after.rootHash)).toBe(hex(before.rootHash));
+      await store().register(komrade('bob'));
+      expect((await expectSoundLog(store())).map((e) => e.name)).toEqual(['alice', 'bob']);
+    });
+
+    it('appends a ratchet-key update as one new leaf, and a repeat of it as none', async () => {
+      const old = { ...komrade('alice'), ratchetKey: null };
+      await store().register(old);
+      await store().register(komrade('bob'));
+      const key = Uint8Array.of(0x05, ...randomBytes(32));
+      const sig = randomBytes(64);
+      await store().setRatchetKey('alice', key, sig);
+      expect((await store().logHead()).size).toBe(3);
+      // The same key again changes nothing; another key is refused, also appending nothing.
+      await store().setRatchetKey('alice', key, randomBytes(64));
+      const other = Uint8Array.of(0x05, ...randomBytes(32));
+      expect(await codeOf(store().setRatchetKey('alice', other, randomBytes(64)))).toBe(
+        'RATCHET_KEY_SET',
+      );
+      expect(await codeOf(store().setRatchetKey('nobody', other, randomBytes(64)))).toBe(
+        'NAME_UNKNOWN',
+      );
+      const entries = await expectSoundLog(store());
+      expect(entries.map((e) => e.name)).toEqual(['alice', 'bob', 'alice']);
+      // The first leaf keeps the first receipt; the newest is the updated one.
+      expect(entries[0]!.ratchetKey).toBeNull();
+      expect(hex(entries[0]!.sig)).toBe(hex(old.sig));
+      expect(hex(entries[2]!.ratchetKey!)).toBe(hex(key));
+      expect(hex(entries[2]!.sig)).toBe(hex(sig));
+      const newest = (await store().logInclusions(['alice'])).proofs.get('alice');
+      expect(newest?.index).toBe(2);
+      expect(hex(newest!.entry.sig)).toBe(hex(sig));
+    });
+
+    it('refuses positions outside the log with BAD_REQUEST', async () => {
+      for (const name of ['alice', 'bob', 'carol']) await store().register(komrade(name));
+      const s = store();
+      const refusals = await Promise.all([
+        codeOf(s.logConsistency(0, 2)),
+        codeOf(s.logConsistency(3, 2)),
+        codeOf(s.logConsistency(1, 4)),
+        codeOf(s.logConsistency(1.5, 2)),
+        codeOf(s.logInclusionAt(3, 3)),
+        codeOf(s.logInclusionAt(0, 4)),
+        codeOf(s.logInclusionAt(-1, 3)),
+        codeOf(s.logEntries(-1, 2)),
+        codeOf(s.logEntries(2, 1)),
+        codeOf(s.logEntries(0, 4)),
+        codeOf(s.logEntries(0.5, 2)),
+      ]);
+      expect(refusals.every((code) => code === 'BAD_REQUEST')).toBe(true);
+      expect(await s.logConsistency(3, 3)).toEqual([]);
     });
   });
 }
@@ -1016,6 +1185,7 @@ export function describePrekeyStoreContract(label: string, factory: StoreFactory
 export function describeStoreContract(label: string, factory: StoreFactory): void {
   describeDurabilityContract(label, factory);
   describeRegistryContract(label, factory);
+  describeRegistryLogContract(label, factory);
   describeMailboxContract(label, factory);
   describeSharedLetterContract(label, factory);
   describeFeedContract(label, factory);

@@ -21,6 +21,15 @@ import {
 } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import {
+  MemoryMerkleTree,
+  consistencyProof,
+  inclusionProof,
+  leafHash,
+  noteSigner,
+  rootHash,
+  signCheckpoint,
+} from '../../common/transparency/index.js';
+import {
   CLOCK_SKEW_MS,
   acceptedTokenEpochs,
   bytesEqual,
@@ -30,6 +39,9 @@ import {
   tokenEpochOf,
   checkProofOfWork,
   claimBytesForPow,
+  MAX_LOG_ENTRIES,
+  receiptLeaf,
+  registryOrigin,
   isCanonicalName,
   openSealedPost,
   parseName,
@@ -144,6 +156,15 @@ export class FakeOperator implements OperatorClient {
   readonly #spent = new Map<string, { readonly letter: string; readonly id: Uint8Array }>();
   readonly #waiters = new Set<Waiter>();
   #counter = 0;
+  /**
+   * The registry log: one leaf per receipt signed (a registration, a ratchet key update), in
+   * order. A receipt a test puts in {@link FakeOperator.receipts} by hand is appended the first
+   * time it is answered, so every receipt answered carries a proof, as the Operator's do.
+   */
+  readonly log = new MemoryMerkleTree();
+  /** The log's receipts (without proofs), leaf by leaf. */
+  readonly logReceipts: Receipt[] = [];
+  readonly #leafIndex = new Map<string, number>();
 
   constructor(readonly now: () => number = () => 1_700_000_000_000) {}
 
@@ -166,6 +187,83 @@ export class FakeOperator implements OperatorClient {
     box.push(letter);
     this.mailboxes.set(to, box);
     for (const waiter of this.#waiters) if (waiter.names.includes(to)) waiter.wake([to]);
+  }
+
+  /** Appends `receipt` to the log unless it is there already; @returns its leaf index. */
+  #logLeaf(receipt: Receipt): number {
+    const bare = { ...receipt };
+    delete bare.proof;
+    const leaf = leafHash(receiptLeaf(bare));
+    const key = Buffer.from(leaf).toString('hex');
+    const known = this.#leafIndex.get(key);
+    if (known !== undefined) return known;
+    this.log.append(leaf);
+    this.logReceipts.push(bare);
+    this.#leafIndex.set(key, this.log.size - 1);
+    return this.log.size - 1;
+  }
+
+  /** The signed checkpoint of the log at `size` leaves. */
+  checkpointAt(size: number = this.log.size): string {
+    const origin = registryOrigin(this.keys.signPublic);
+    return signCheckpoint(
+      { origin, size, rootHash: rootHash(this.log, size), extensions: [] },
+      noteSigner(origin, this.keys),
+    );
+  }
+
+  /** `receipt` as the Operator answers it: with its proof at the log's current size. */
+  #proven(receipt: Receipt): Receipt {
+    const bare = { ...receipt };
+    delete bare.proof;
+    const index = this.#logLeaf(bare);
+    const size = this.log.size;
+    return {
+      ...bare,
+      proof: {
+        index,
+        size,
+        hashes: inclusionProof(this.log, index, size),
+        checkpoint: this.checkpointAt(size),
+      },
+    };
+  }
+
+  logCheckpoint(): Promise<string> {
+    return answer(() => this.checkpointAt());
+  }
+
+  /** Like the Operator: `0 < from <= to <= size`, else BAD_REQUEST. */
+  logConsistency(from: number, to: number): Promise<readonly Uint8Array[]> {
+    return answer(() => {
+      if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) {
+        throw new KomradeError('BAD_REQUEST', 'sizes must be integers');
+      }
+      if (from < 1 || from > to || to > this.log.size) {
+        throw new KomradeError('BAD_REQUEST', 'the log cannot prove these sizes');
+      }
+      return consistencyProof(this.log, from, to);
+    });
+  }
+
+  /**
+   * Like the Operator: leaves `start` to `end - 1` (`start < end`, at most MAX_LOG_ENTRIES, start
+   * at most the size); an end beyond the size is cut to it.
+   */
+  logEntries(start: number, end: number): Promise<readonly Receipt[]> {
+    return answer(() => {
+      if (
+        !Number.isSafeInteger(start) ||
+        !Number.isSafeInteger(end) ||
+        start < 0 ||
+        start >= end ||
+        start > this.log.size ||
+        end - start > MAX_LOG_ENTRIES
+      ) {
+        throw new KomradeError('BAD_REQUEST', 'no such range of the log');
+      }
+      return this.logReceipts.slice(start, Math.min(end, this.log.size));
+    });
   }
 
   info(): Promise<OperatorInfo> {
@@ -217,7 +315,7 @@ export class FakeOperator implements OperatorClient {
     }
     const receipt = signReceipt({ ...claim, registeredAt: this.now() }, this.keys.signSecret);
     this.receipts.set(claim.name, receipt);
-    return Promise.resolve(receipt);
+    return Promise.resolve(this.#proven(receipt));
   }
 
   lookup(input: string): Promise<Receipt> {
@@ -226,7 +324,7 @@ export class FakeOperator implements OperatorClient {
     const receipt = this.receipts.get(name.value);
     return receipt === undefined
       ? Promise.reject(new KomradeError('NAME_UNKNOWN', 'unknown'))
-      : Promise.resolve(receipt);
+      : Promise.resolve(this.#proven(receipt));
   }
 
   /** Like the Operator: once per name, the same key again answers the stored receipt. */
@@ -234,7 +332,7 @@ export class FakeOperator implements OperatorClient {
     return answer(() => {
       const receipt = this.#signed(signer);
       if (receipt.ratchetKey !== null) {
-        if (bytesEqual(receipt.ratchetKey, request.ratchetKey)) return receipt;
+        if (bytesEqual(receipt.ratchetKey, request.ratchetKey)) return this.#proven(receipt);
         throw new KomradeError('RATCHET_KEY_SET', 'a ratchet key is set already');
       }
       const claim = { ...receipt, ratchetKey: request.ratchetKey };
@@ -253,7 +351,7 @@ export class FakeOperator implements OperatorClient {
         this.keys.signSecret,
       );
       this.receipts.set(receipt.name, updated);
-      return updated;
+      return this.#proven(updated);
     });
   }
 
@@ -644,7 +742,7 @@ export class FakeOperator implements OperatorClient {
       }
       const receipts = [...names].flatMap((n) => {
         const r = this.receipts.get(n);
-        return r === undefined ? [] : [r];
+        return r === undefined ? [] : [this.#proven(r)];
       });
       return { collective, from, events, length: c.events.length, receipts };
     });

@@ -64,6 +64,7 @@ describe('Discord config', () => {
       },
       store: { dataDir: '/var/lib/komrade-discord' },
       mail: { pollIntervalSeconds: 30, waitGroupSize: 1000 },
+      monitor: { everyMinutes: 60 },
       log: { level: 'info' },
     });
     expect(example.secrets).toEqual({

@@ -122,6 +122,23 @@ const SAMPLES: { readonly [K in View['kind']]: readonly Extract<View, { kind: K 
     { kind: 'help', first: true },
     { kind: 'help', first: false },
   ],
+  verified: [
+    { kind: 'verified', verdict: { name: 'ana', verdict: 'ok', size: 12, mine: [], others: 0 } },
+    {
+      kind: 'verified',
+      verdict: {
+        name: 'ana',
+        verdict: 'problems',
+        size: 13,
+        mine: [{ kind: 'second-leaf', name: 'ana', leaves: [3, 12], reason: 'A second leaf.' }],
+        others: 1,
+      },
+    },
+    {
+      kind: 'verified',
+      verdict: { name: 'ana', verdict: 'inconsistent', size: 0, mine: [], others: 0 },
+    },
+  ],
   'collective-created': [{ kind: 'collective-created', name: 'portland' }],
   'join-requested': [{ kind: 'join-requested', view: collective, me: 'cai' }],
   vouched: [

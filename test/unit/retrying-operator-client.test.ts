@@ -52,6 +52,9 @@ function scripted(failures: Error[], head: CollectiveHead = HEAD) {
     register: () => answer('register', {} as never),
     lookup: () => answer('lookup', {} as never),
     setRatchetKey: () => answer('setRatchetKey', {} as never),
+    logCheckpoint: () => answer('logCheckpoint', ''),
+    logConsistency: () => answer('logConsistency', []),
+    logEntries: () => answer('logEntries', []),
     uploadPrekeys: () =>
       answer('uploadPrekeys', { oneTimeLeft: 0, signedPrekey: false, kyberPrekey: false }),
     fetchPrekeyBundle: () => answer('fetchPrekeyBundle', {} as never),

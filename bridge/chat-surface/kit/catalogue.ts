@@ -24,6 +24,7 @@ const WORDINGS: { readonly [K in View['kind']]: Wording<Extract<View, { kind: K 
   registered: identityText,
   'already-registered': identityText,
   whoami: identityText,
+  verified: identityText,
   help: identityText,
   'collective-created': collectiveText,
   'join-requested': collectiveText,

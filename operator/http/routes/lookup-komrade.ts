@@ -2,11 +2,12 @@
 import { checkPublicKeys } from '../../../common/crypto/index.js';
 import { KomradeError } from '../../../common/errors/index.js';
 import { ROUTES, keysOfReceipt, parseName } from '../../../common/wire/index.js';
+import { provenReceipt } from '../../registry-log/index.js';
 import type { PublicRoute } from '../route.js';
 import { receiptJson } from './receipt-json.js';
 
 /**
- * Answers the Operator-signed receipt for a name (folded first, so `@Alice` finds `alice`).
+ * Answers the Operator-signed receipt for a name, with its registry log proof, (folded first, so `@Alice` finds `alice`).
  * A collective's name is no komrade's: `NAME_UNKNOWN`, saying so. A name registered before keys
  * were checked may hold a small-order key: `KEY_INVALID` for that name only, never the receipt.
  * @throws KomradeError `NAME_INVALID`, `NAME_UNKNOWN`, `KEY_INVALID`
@@ -35,6 +36,7 @@ export const lookupKomradeRoute: PublicRoute = {
     }
     const keys = checkPublicKeys(keysOfReceipt(komrade), `@${komrade.name}`);
     if (!keys.ok) throw keys.error;
-    return { status: 200, body: receiptJson(komrade) };
+    const proven = await provenReceipt(deps.store, deps.checkpoints, komrade.name);
+    return { status: 200, body: receiptJson(proven.receipt, proven.proof) };
   },
 };

@@ -1,9 +1,15 @@
 /** A registered komrade as the JSON receipt of the API. */
-import { toBase64url } from '../../../common/wire/index.js';
+import { logProofJson, toBase64url, type LogProof } from '../../../common/wire/index.js';
 import type { RegisteredKomrade } from '../../store/registry.js';
 
-/** `{ receipt }` for register and lookup answers. */
-export function receiptJson(komrade: RegisteredKomrade): { receipt: Record<string, unknown> } {
+/**
+ * `{ receipt }` for register and lookup answers; with `proof`, the receipt carries where it sits
+ * in the registry log (every answer but a log entry's does).
+ */
+export function receiptJson(
+  komrade: RegisteredKomrade,
+  proof?: LogProof,
+): { receipt: Record<string, unknown> } {
   return {
     receipt: {
       name: komrade.name,
@@ -13,6 +19,7 @@ export function receiptJson(komrade: RegisteredKomrade): { receipt: Record<strin
       ratchetKey: komrade.ratchetKey === null ? null : toBase64url(komrade.ratchetKey),
       registeredAt: komrade.registeredAt,
       sig: toBase64url(komrade.sig),
+      ...(proof === undefined ? {} : { proof: logProofJson(proof) }),
     },
   };
 }

@@ -10,12 +10,13 @@ import {
   signReceipt,
   verifyClaimProof,
 } from '../../../common/wire/index.js';
+import { provenReceipt } from '../../registry-log/index.js';
 import { parseBody, type PublicRoute } from '../route.js';
 import { receiptJson } from './receipt-json.js';
 
 /**
  * Unsigned (the keys are new). The name must already be in folded form, because the proofs cover
- * it byte for byte; the receipt is signed by the Operator.
+ * it byte for byte; the receipt is signed by the Operator and carries its registry log proof.
  * @throws KomradeError `NAME_INVALID`, `NAME_RESERVED`, `KEY_INVALID` (a malformed or small-order
  * key, or no ratchet key), `BAD_SIGNATURE`, `BAD_PROOF_OF_WORK`, `NAME_TAKEN`, `BAD_REQUEST` (keys
  * already registered)
@@ -63,6 +64,7 @@ export const registerRoute: PublicRoute = {
     }
     const receipt = signReceipt({ ...claim, registeredAt: now }, deps.keys.signSecret);
     await deps.store.register(receipt);
-    return { status: 201, body: receiptJson(receipt) };
+    const proven = await provenReceipt(deps.store, deps.checkpoints, receipt.name);
+    return { status: 201, body: receiptJson(proven.receipt, proven.proof) };
   },
 };

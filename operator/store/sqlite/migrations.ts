@@ -1,6 +1,7 @@
 /** Schema migrations, applied in order by `user_version`; never edit a shipped one, append. */
 import type Database from 'better-sqlite3';
 import { nameSkeleton } from '../../../common/wire/index.js';
+import { appendExistingRegistrations } from './sqlite-registry-log.js';
 
 /** Each entry moves the schema from version `index` to `index + 1`. */
 export const MIGRATIONS: readonly string[] = [
@@ -212,7 +213,55 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX prekey_handouts_by_hour ON prekey_handouts (hour);
   `,
+  // 8: the registry's transparency log. One row per leaf, its index from 0 with no gap, holding
+  // the receipt it was made of (a name's first receipt stays here after a ratchet-key update
+  // changes the komrades row) and its leaf hash; one row per complete perfect subtree above the
+  // leaves (level ≥ 1), so proofs read O(log n) rows. Both append-only. MIGRATION_BACKFILLS[8]
+  // then appends every registration already stored, in registration order.
+  `
+  CREATE TABLE registry_log (
+    idx           INTEGER PRIMARY KEY CHECK (idx >= 0),
+    name          TEXT    NOT NULL REFERENCES komrades (name),
+    sign_key      BLOB    NOT NULL,
+    box_key       BLOB    NOT NULL,
+    key_holder    TEXT    NOT NULL,
+    ratchet_key   BLOB,
+    registered_at INTEGER NOT NULL,
+    sig           BLOB    NOT NULL,
+    leaf_hash     BLOB    NOT NULL CHECK (length(leaf_hash) = 32)
+  ) STRICT;
+  CREATE INDEX registry_log_by_name ON registry_log (name, idx);
+
+  CREATE TABLE registry_log_nodes (
+    level INTEGER NOT NULL CHECK (level >= 1),
+    idx   INTEGER NOT NULL CHECK (idx >= 0),
+    hash  BLOB    NOT NULL CHECK (length(hash) = 32),
+    PRIMARY KEY (level, idx)
+  ) STRICT, WITHOUT ROWID;
+
+  -- The index is the size at the append: even a bug cannot leave a gap or fill one later.
+  CREATE TRIGGER registry_log_gapless BEFORE INSERT ON registry_log
+    WHEN NEW.idx <> (SELECT COALESCE(MAX(idx) + 1, 0) FROM registry_log)
+    BEGIN SELECT RAISE(ABORT, 'registry log indexes are gapless'); END;
+  CREATE TRIGGER registry_log_append_only_update BEFORE UPDATE ON registry_log
+    BEGIN SELECT RAISE(ABORT, 'the registry log is append-only'); END;
+  CREATE TRIGGER registry_log_append_only_delete BEFORE DELETE ON registry_log
+    BEGIN SELECT RAISE(ABORT, 'the registry log is append-only'); END;
+  CREATE TRIGGER registry_log_nodes_append_only_update BEFORE UPDATE ON registry_log_nodes
+    BEGIN SELECT RAISE(ABORT, 'the registry log is append-only'); END;
+  CREATE TRIGGER registry_log_nodes_append_only_delete BEFORE DELETE ON registry_log_nodes
+    BEGIN SELECT RAISE(ABORT, 'the registry log is append-only'); END;
+  `,
 ];
+
+/**
+ * Steps that need code, not SQL alone, by the version they belong to: each runs right after that
+ * migration's SQL, in its transaction. (MIGRATIONS stays plain SQL: tests build old databases
+ * from it.)
+ */
+export const MIGRATION_BACKFILLS: ReadonlyMap<number, (db: Database.Database) => void> = new Map([
+  [8, appendExistingRegistrations],
+]);
 
 /**
  * Brings the database to the latest schema, each step in its own transaction.
@@ -240,6 +289,7 @@ export function migrate(db: Database.Database): void {
       if (sql === undefined) continue;
       db.transaction(() => {
         db.exec(sql);
+        MIGRATION_BACKFILLS.get(version + 1)?.(db);
         if ((db.pragma('foreign_key_check') as unknown[]).length > 0) {
           throw new Error(`migration ${version + 1} would break a foreign key`);
         }

@@ -27,10 +27,21 @@ import {
 } from '../mailbox.js';
 import type { OperatorStore } from '../operator-store.js';
 import type { HandoutLimit, PrekeyCounts, PrekeysToStore, TakenBundle } from '../prekey-store.js';
+import type { LogHead, LogInclusions } from '../registry-log.js';
 import type { RegisteredKomrade } from '../registry.js';
 import type { SpentDeposit, TokenSpend } from '../token-ledger.js';
 import { GroupCommit, scrubWal } from './group-commit.js';
 import { migrate } from './migrations.js';
+import { SqliteRegistryLog } from './sqlite-registry-log.js';
+
+/** Options of {@link SqliteStore}; the Operator passes none. */
+export interface SqliteStoreOptions {
+  /**
+   * False only in the bench, to measure what the log costs a registration: the store then keeps
+   * rows the log lacks, so a store opened so must never serve an Operator. @defaultValue true
+   */
+  readonly appendToLog?: boolean;
+}
 
 interface KomradeRow {
   name: string;
@@ -125,6 +136,8 @@ export class SqliteStore implements OperatorStore {
   readonly #db: Database.Database;
   readonly #commit: GroupCommit;
   readonly #sql;
+  readonly #log: SqliteRegistryLog;
+  readonly #appendToLog: boolean;
   #closed = false;
 
   /**
@@ -132,7 +145,7 @@ export class SqliteStore implements OperatorStore {
    * deleted bytes a crash left behind survive this call.
    * @param file - path of the `.db` file; its folder is created with mode 0700
    */
-  constructor(file: string) {
+  constructor(file: string, options: SqliteStoreOptions = {}) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const db = new Database(file);
     try {
@@ -158,6 +171,8 @@ export class SqliteStore implements OperatorStore {
     }
     this.#db = db;
     this.#commit = new GroupCommit(db);
+    this.#log = new SqliteRegistryLog(db);
+    this.#appendToLog = options.appendToLog ?? true;
     this.#sql = {
       komrade: db.prepare<[string], KomradeRow>(
         'SELECT name, sign_key, box_key, key_holder, ratchet_key, registered_at, sig FROM komrades WHERE name = ?',
@@ -366,6 +381,8 @@ export class SqliteStore implements OperatorStore {
         komrade.sig,
         skeleton,
       );
+      // Same transaction (savepoint) as the row: a refused registration appends nothing.
+      if (this.#appendToLog) this.#log.append(komrade);
     });
   }
 
@@ -406,8 +423,31 @@ export class SqliteStore implements OperatorStore {
       this.#sql.setRatchetKey.run(ratchetKey, sig, name);
       const updated = this.#sql.komrade.get(name);
       if (updated === undefined) throw new Error('the komrade vanished while being updated');
-      return toKomrade(updated);
+      const stored = toKomrade(updated);
+      // The new receipt is a new leaf; the idempotent repeat above appended nothing.
+      if (this.#appendToLog) this.#log.append(stored);
+      return stored;
     });
+  }
+
+  logHead(): Promise<LogHead> {
+    return this.#read(() => this.#log.head());
+  }
+
+  logInclusions(names: readonly string[]): Promise<LogInclusions> {
+    return this.#read(() => this.#log.inclusions(names));
+  }
+
+  logInclusionAt(index: number, size: number): Promise<Uint8Array[]> {
+    return this.#read(() => this.#log.inclusionAt(index, size));
+  }
+
+  logConsistency(from: number, to: number): Promise<Uint8Array[]> {
+    return this.#read(() => this.#log.consistency(from, to));
+  }
+
+  logEntries(start: number, end: number): Promise<RegisteredKomrade[]> {
+    return this.#read(() => this.#log.entries(start, end));
   }
 
   storePrekeys(name: string, upload: PrekeysToStore, maxOneTime: number): Promise<PrekeyCounts> {

@@ -52,4 +52,12 @@ const whoami: CommandSpec = {
   run: ({ engine, me }) => ({ kind: 'whoami', me: engine.client(me.id).whoami() }),
 };
 
-export const IDENTITY_COMMANDS: readonly CommandSpec[] = [start, help, register, whoami];
+const verifyme: CommandSpec = {
+  name: 'verifyme',
+  summary: 'Is my key still mine? Checks the Operator’s registry log',
+  args: [],
+  needs: 'registered',
+  run: async ({ engine, me }) => ({ kind: 'verified', verdict: await engine.verifyMe(me.id) }),
+};
+
+export const IDENTITY_COMMANDS: readonly CommandSpec[] = [start, help, register, whoami, verifyme];

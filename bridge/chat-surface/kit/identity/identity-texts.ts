@@ -1,5 +1,6 @@
 /** The words of the identity commands' views, and of a proof of work in progress. */
-import { command, lines, name, type Rich } from '../rich-text.js';
+import type { IdentityVerdict } from '../../../engine/registry-watch.js';
+import { command, lines, name, strong, type Rich } from '../rich-text.js';
 import { keyHolderMark } from '../letter-display.js';
 import { helpText } from '../common-texts.js';
 import { offers, type Surface } from '../surface.js';
@@ -37,6 +38,8 @@ export function identityText(view: IdentityCommandView, surface: Surface): Rich 
         mark === undefined ? undefined : `Komrades see on your letters: ${mark}`,
       );
     }
+    case 'verified':
+      return verdictText(view.verdict);
     case 'help':
       return helpText(surface, view.first);
   }
@@ -51,4 +54,46 @@ export function workingText(commandName: string, subject: string, percent: numbe
     name(subject),
     `… proof of work ${percent}% (this keeps name squatters away).`,
   ];
+}
+
+/** `/verifyme`'s answer: short, the name's problems first. */
+function verdictText(verdict: IdentityVerdict): Rich {
+  const entries = `${verdict.size} ${verdict.size === 1 ? 'entry' : 'entries'}`;
+  switch (verdict.verdict) {
+    case 'ok':
+      return lines(
+        [
+          'Your keys are the only ones for ',
+          name(verdict.name),
+          ` in the Operator’s registry log (${entries}).`,
+        ],
+        'No problems found.',
+      );
+    case 'inconsistent':
+      return lines(
+        strong(
+          'STOP: the Operator showed you a registry log that contradicts what it showed before or to others.',
+        ),
+        'Your identity here stopped trusting it. Warn your komrades through another channel.',
+      );
+    case 'problems':
+      return lines(
+        verdict.mine.length > 0
+          ? [
+              strong('PROBLEM:'),
+              ' the Operator’s registry log does not hold only your keys for ',
+              name(verdict.name),
+              '.',
+            ]
+          : [
+              strong('PROBLEM:'),
+              ' the Operator’s registry log shows a lie about other names; yours is fine.',
+            ],
+        ...verdict.mine.map((p) => `- ${p.reason}`),
+        verdict.others > 0
+          ? `${verdict.others} problem(s) about other names or the whole log (${entries}).`
+          : undefined,
+        'Warn your komrades through another channel.',
+      );
+  }
 }
