@@ -1,12 +1,35 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Test files that start tor processes (a private Tor network, an onion service, Onionbalance):
+ * they run one at a time, because two private networks bootstrapping at once on two cores time
+ * out. Every other file runs two at a time beside them (most wait on child processes).
+ */
+const TOR_FILES = [
+  'test/e2e/cli-tor.test.ts',
+  'test/e2e/forward-secrecy.test.ts',
+  'test/e2e/observer.test.ts',
+  'test/e2e/onionbalance*.test.ts',
+  'test/integration/client-tor.test.ts',
+  'test/integration/operator-onion.test.ts',
+  'test/integration/tor-network.test.ts',
+  'test/unit/cli-tor-transport.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     setupFiles: ['test/support/setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
     reporters: ['default'],
+    maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'tor', include: TOR_FILES, fileParallelism: false } },
+      {
+        extends: true,
+        test: { name: 'other', include: ['test/**/*.test.ts'], exclude: TOR_FILES },
+      },
+    ],
   },
 });

@@ -28,6 +28,11 @@ export { TokenVerifier, spentTokenHash } from './tokens/check-token.js';
 export { decodeFeedCursor, encodeFeedCursor } from './http/feed-cursor.js';
 export type { Clock } from './clock.js';
 export { MailWaiters, type HeldWait } from './mail/mail-waiters.js';
+export { InProcessMailSignal, type MailSignal, type OnMailSignal } from './mail/mail-signal.js';
+export {
+  CrossOperatorWakeups,
+  type CrossOperatorWakeupsOptions,
+} from './mail/cross-operator-wakeups.js';
 export {
   SessionTable,
   type MailboxSession,
@@ -37,7 +42,11 @@ export {
 
 // Config
 export { operatorConfigSchema, type OperatorConfig } from './config/operator-config.js';
-export { loadOperatorConfig, parseOperatorConfig } from './config/load-operator-config.js';
+export {
+  databaseUrlFrom,
+  loadOperatorConfig,
+  parseOperatorConfig,
+} from './config/load-operator-config.js';
 
 // Keys at rest
 export {
@@ -105,9 +114,16 @@ export {
   type TakenBundle,
 } from './store/prekey-store.js';
 export type { RegisteredKomrade, Registry } from './store/registry.js';
+export type { LogHead, LogInclusions, LogLeafProof, RegistryLog } from './store/registry-log.js';
 export type { ReplayGuard } from './store/replay-guard.js';
 export type { SpentDeposit, TokenLedger, TokenSpend } from './store/token-ledger.js';
-export { SqliteStore } from './store/sqlite/sqlite-store.js';
+export { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
+export {
+  PostgresStore,
+  PostgresMailSignal,
+  type ExclusiveRound,
+  type PostgresStoreOptions,
+} from './store/postgres/index.js';
 
 // Collectives
 export {

@@ -12,10 +12,13 @@ import {
   type BootstrapStall,
 } from '../tor/index.js';
 import type { OperatorConfig } from './config/operator-config.js';
-import { loadOperatorConfig } from './config/load-operator-config.js';
+import { databaseUrlFrom, loadOperatorConfig } from './config/load-operator-config.js';
+import { CollectiveService } from './collectives/collective-service.js';
 import { createOperatorServer } from './http/create-operator-server.js';
 import { KeyProtection, PASSPHRASE_ENV } from './keys/key-protection.js';
 import { loadOperatorKeys } from './keys/load-operator-keys.js';
+import { CrossOperatorWakeups } from './mail/cross-operator-wakeups.js';
+import { InProcessMailSignal, type MailSignal } from './mail/mail-signal.js';
 import { MailWaiters } from './mail/mail-waiters.js';
 import { AttachedTorConnector } from './onion/attached-tor-connector.js';
 import { LaunchedTorConnector } from './onion/launched-tor-connector.js';
@@ -23,6 +26,8 @@ import { EncryptedOnionKeyFile } from './onion/onion-key-file.js';
 import type { OnionService, PublishedOnion } from './onion/onion-service.js';
 import type { TorConnector } from './onion/tor-connector.js';
 import { TorOnionService } from './onion/tor-onion-service.js';
+import type { OperatorStore } from './store/operator-store.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { Sweeper } from './sweeper/sweeper.js';
 
@@ -30,6 +35,8 @@ const DEFAULT_CONFIG = 'config/operator.example.yaml';
 const DATABASE_FILE = 'operator.db';
 /** The launched tor's DataDirectory, inside the data folder. */
 const TOR_DIR = 'tor';
+/** An Onionbalance instance's HiddenServiceDir, inside the data folder. */
+const ONIONBALANCE_DIR = 'onionbalance-instance';
 const INSECURE_FLAG = 'insecure-no-tor';
 
 const USAGE = `Usage: komrade-operator [--config <file>] [--${INSECURE_FLAG}]
@@ -110,6 +117,14 @@ function createOnionService(
     },
     virtualPort: tor.onionVirtualPort,
     powDefenses: true,
+    ...(tor.onionbalance === null
+      ? {}
+      : {
+          onionbalance: {
+            masterAddress: tor.onionbalance.masterAddress,
+            serviceDir: join(dataDir, ONIONBALANCE_DIR),
+          },
+        }),
     logger,
     events: {
       onTorLost: (loss) => {
@@ -132,6 +147,48 @@ function createOnionService(
       },
     },
   });
+}
+
+/** The store the config chooses, with what several Operators on it need. */
+async function openStore(
+  config: OperatorConfig,
+  dataDir: string,
+  logger: Logger,
+): Promise<{
+  store: OperatorStore;
+  mailSignal: MailSignal;
+  sweepLock?: PostgresStore['sweepLock'];
+}> {
+  if (config.store.kind === 'sqlite') {
+    return {
+      store: new SqliteStore(join(dataDir, DATABASE_FILE)),
+      mailSignal: new InProcessMailSignal(),
+    };
+  }
+  const connectionString = databaseUrlFrom(config.store);
+  let store: PostgresStore;
+  try {
+    store = await PostgresStore.open({
+      connectionString,
+      maxConnections: config.store.maxConnections,
+    });
+  } catch (cause) {
+    // The driver's message names host and database at most; never the password.
+    const why = cause instanceof Error ? cause.message.replaceAll(connectionString, '…') : '';
+    throw new KomradeError(
+      'CONFIG_INVALID',
+      `Cannot open the PostgreSQL database named by ${config.store.databaseUrlEnv}${why === '' ? '' : `: ${why}`}.`,
+      { cause },
+    );
+  }
+  return { store, mailSignal: store.mailSignal(logger), sweepLock: store.sweepLock };
+}
+
+/** The start-up line's store: the SQLite file, or PostgreSQL and the variable naming it. */
+function describeStore(config: OperatorConfig): string {
+  return config.store.kind === 'sqlite'
+    ? `SQLite (${join(resolve(config.store.dataDir), DATABASE_FILE)})`
+    : `PostgreSQL (connection string from ${config.store.databaseUrlEnv})`;
 }
 
 async function main(): Promise<void> {
@@ -179,19 +236,43 @@ async function main(): Promise<void> {
   // One protection for every secret at rest, so a passphrase is stretched once per start.
   const protection = new KeyProtection({ dataDir, passphrase, logger });
   const keys = loadOperatorKeys({ dataDir, passphrase, logger, protection });
-  const store = new SqliteStore(join(dataDir, DATABASE_FILE));
+  const { store, mailSignal, sweepLock } = await openStore(config, dataDir, logger);
   // One index of held waits for the process: every deposit route wakes it.
   const mailWaiters = new MailWaiters();
-  const operator = createOperatorServer({ config, store, keys, logger, mailWaiters });
+  // Deposits through other Operators on the same database wake this one's waits too.
+  const wakeups = new CrossOperatorWakeups({
+    signal: mailSignal,
+    waiters: mailWaiters,
+    store,
+    logger,
+  });
+  // With other Operators on the store, a collective's log in memory first reads their appends.
+  const collectives = new CollectiveService({
+    store,
+    sharedStore: config.store.kind === 'postgres',
+  });
+  const operator = createOperatorServer({ config, store, keys, logger, mailWaiters, collectives });
   const sweeper = new Sweeper({
     store,
     intervalMs: config.sweeper.intervalSeconds * 1_000,
     logger,
+    ...(sweepLock === undefined ? {} : { exclusive: sweepLock }),
   });
+  try {
+    await wakeups.start();
+  } catch (cause) {
+    await store.close();
+    throw new KomradeError(
+      'CONFIG_INVALID',
+      `Cannot listen for other Operators' deposits on the database named by ${config.store.databaseUrlEnv}.`,
+      { cause },
+    );
+  }
   let url: string;
   try {
     url = await operator.listen();
   } catch (cause) {
+    await wakeups.close();
     await store.close();
     throw new KomradeError(
       'CONFIG_INVALID',
@@ -201,7 +282,8 @@ async function main(): Promise<void> {
   }
   sweeper.start();
   const port = Number(new URL(url).port);
-  logger.info('operator.started', { port, sodium: cryptoBuild });
+  logger.info('operator.started', { port, sodium: cryptoBuild, store: config.store.kind });
+  process.stdout.write(`Komrade Operator store: ${describeStore(config)}\n`);
   process.stdout.write(`Komrade Operator listening on ${url}\n`);
 
   const onion: OnionService | undefined = insecureNoTor
@@ -213,6 +295,7 @@ async function main(): Promise<void> {
   const stopAll = async (): Promise<void> => {
     await onion?.stop();
     await sweeper.stop();
+    await wakeups.close();
     await operator.close();
     await store.close();
   };
@@ -259,6 +342,12 @@ async function main(): Promise<void> {
     if (!published.powDefenses) {
       process.stderr.write(
         'Note: this tor does not support onion-service proof-of-work defences (tor 0.4.9.1 or newer does).\n',
+      );
+    }
+    if (config.tor.onionbalance !== null) {
+      // Komrades use the front's address; the line below is the instance's own (for the front).
+      process.stdout.write(
+        `Onionbalance instance of http://${config.tor.onionbalance.masterAddress} (komrades use that address)\n`,
       );
     }
     process.stdout.write(`Komrade Operator onion: ${published.url}\n`);

@@ -56,6 +56,12 @@ export interface CollectiveServiceOptions {
   readonly store: CollectiveServiceStore;
   /** Most verified logs kept in memory once idle. @defaultValue 1024 */
   readonly maxCachedLogs?: number;
+  /**
+   * Other Operators append to the same store (PostgreSQL): before each use, a log in memory reads
+   * the events stored after it, so heads, rules and membership are never stale here.
+   * @defaultValue false
+   */
+  readonly sharedStore?: boolean;
 }
 
 /** What each call needs from the request: its time and the Operator's settings. */
@@ -111,9 +117,11 @@ export class CollectiveService {
   readonly #store: CollectiveServiceStore;
   readonly #mutex = new KeyedMutex();
   readonly #logs: LruCache<VerifiedLog>;
+  readonly #shared: boolean;
 
   constructor(options: CollectiveServiceOptions) {
     this.#store = options.store;
+    this.#shared = options.sharedStore ?? false;
     this.#logs = new LruCache(options.maxCachedLogs ?? 1_024, (name) => this.#mutex.isBusy(name));
   }
 
@@ -317,21 +325,30 @@ export class CollectiveService {
   /** The verified log of `name`, from memory or replayed from the store. Runs under its lock. */
   async #load(name: string): Promise<VerifiedLog> {
     const cached = this.#logs.get(name);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined && !this.#shared) return cached;
+    if (cached !== undefined) {
+      // Another Operator's appends since: replay them onto the log in memory.
+      if (await this.#catchUp(cached)) return cached;
+      this.#logs.delete(name);
+    }
     const log = new VerifiedLog(name);
-    for (let from = 0; ; from += REPLAY_PAGE) {
-      const page = await this.#store.collectiveEvents(name, from, REPLAY_PAGE);
-      const mentioned = page.flatMap(namesInSigned);
-      await this.#learn(log, mentioned);
-      for (const signed of page) {
-        // Not a KomradeError on purpose: a stored log that breaks its own rules is a 500.
-        if (!log.append(signed).ok) throw new Error('stored collective log fails verification');
-      }
-      if (page.length < REPLAY_PAGE) break;
+    if (!(await this.#catchUp(log))) {
+      // Not a KomradeError on purpose: a stored log that breaks its own rules is a 500.
+      throw new Error('stored collective log fails verification');
     }
     if (log.length === 0) throw new KomradeError('NAME_UNKNOWN', 'No collective by that name.');
     this.#logs.set(name, log);
     return log;
+  }
+
+  /** Appends to `log` every stored event after its end; false when one does not verify. */
+  async #catchUp(log: VerifiedLog): Promise<boolean> {
+    for (let from = log.length; ; from += REPLAY_PAGE) {
+      const page = await this.#store.collectiveEvents(log.collective, from, REPLAY_PAGE);
+      await this.#learn(log, page.flatMap(namesInSigned));
+      for (const signed of page) if (!log.append(signed).ok) return false;
+      if (page.length < REPLAY_PAGE) return true;
+    }
   }
 
   /** Fetches from the store the registrations of `names` that `log` does not know yet. */

@@ -8,6 +8,7 @@ import {
   MAX_POST_DAYS,
   MAX_SEALED_LETTER_BYTES,
 } from '../../common/wire/index.js';
+import { isV3OnionAddress } from '../onion/onion-address.js';
 
 const LOOPBACK = /^(localhost|::1|127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -33,9 +34,30 @@ const httpSchema = z.strictObject({
   bodyTimeoutSeconds: int(1, 300).default(30),
 });
 
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
 const storeSchema = z.strictObject({
-  /** Folder for the SQLite database and the Operator's encrypted keys. @defaultValue `'./data'` */
+  /**
+   * `sqlite`: one Operator, its database in `dataDir`. `postgres`: several Operators may share one
+   * PostgreSQL database (see docs/scaling.md). @defaultValue `'sqlite'`
+   */
+  kind: z.enum(['sqlite', 'postgres']).default('sqlite'),
+  /**
+   * Folder for the Operator's encrypted keys (and, for `sqlite`, its database). Every Operator on
+   * one PostgreSQL database holds copies of the same key files. @defaultValue `'./data'`
+   */
   dataDir: z.string().min(1).default('./data'),
+  /**
+   * For `postgres`: the environment variable that holds the connection string
+   * (`postgresql://…`). The string itself never goes in this file: it may carry a password.
+   * @defaultValue `'KOMRADE_DATABASE_URL'`
+   */
+  databaseUrlEnv: z
+    .string()
+    .regex(ENV_NAME, 'must be an environment variable name (A-Z, 0-9, _)')
+    .default('KOMRADE_DATABASE_URL'),
+  /** For `postgres`: most connections this Operator opens to the database. @defaultValue 10 */
+  maxConnections: int(1, 1_000).default(10),
 });
 
 const registrationSchema = z.strictObject({
@@ -141,6 +163,21 @@ const torSchema = z.strictObject({
     .default([]),
   /** The port clients use on the `.onion` address. @defaultValue 80 */
   onionVirtualPort: int(1, 65_535).default(80),
+  /**
+   * `{ masterAddress }`: publish this Operator as an Onionbalance instance of the front whose
+   * address clients use (docs/scaling.md), from the HiddenServiceDir `<dataDir>/onionbalance-instance`
+   * (an attached tor must run as the Operator's user to read it, and the Operator replaces that
+   * tor's other HiddenService* lines). `null`: an ordinary onion service. @defaultValue `null`
+   */
+  onionbalance: z
+    .strictObject({
+      /** The front's address, `<56 characters>.onion`. */
+      masterAddress: z
+        .string()
+        .refine(isV3OnionAddress, 'must be a v3 onion address (<56 characters>.onion)'),
+    })
+    .nullable()
+    .default(null),
 });
 
 const logSchema = z.strictObject({

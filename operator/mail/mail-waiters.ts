@@ -74,6 +74,11 @@ export class MailWaiters {
     };
   }
 
+  /** The mailboxes held waits are on now (what a re-check after another Operator's deposit asks). */
+  heldMailboxes(): string[] {
+    return [...this.#byName.keys()];
+  }
+
   /** Wakes every wait on any of `names`; call only once the deposit is durable. */
   notify(names: Iterable<string>): void {
     const woken = new Map<Waiter, string[]>();

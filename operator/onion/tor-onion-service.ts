@@ -3,6 +3,11 @@ import { isKomradeError } from '../../common/errors/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import { TorError, retryWithBackoff, type TorControl } from '../../tor/index.js';
 import type { OnionKeyStore } from './onion-key-store.js';
+import {
+  publishOnionbalanceInstance,
+  removeInstanceKey,
+  unpublishOnionbalanceInstance,
+} from './onionbalance-instance.js';
 import type { OnionService, PublishedOnion } from './onion-service.js';
 import type { ConnectedTor, TorConnector, TorLoss } from './tor-connector.js';
 
@@ -33,6 +38,13 @@ export interface TorOnionServiceOptions {
    * tor keeps dying within a minute of starting. @defaultValue `{ baseMs: 1000, maxMs: 30000 }`
    */
   readonly restartBackoff?: { readonly baseMs: number; readonly maxMs: number };
+  /**
+   * Publish as an Onionbalance instance of the front at `masterAddress`, from the `serviceDir`
+   * HiddenServiceDir, instead of `ADD_ONION` (which has no instance flag). The printed address is
+   * still the instance's own; clients use the front's. No proof-of-work: the front's descriptor
+   * (Onionbalance 0.2.2) carries no PoW parameters. @defaultValue undefined
+   */
+  readonly onionbalance?: { readonly masterAddress: string; readonly serviceDir: string };
   readonly events?: OnionServiceEvents;
   readonly logger: Logger;
   /** @defaultValue `Date.now` */
@@ -64,6 +76,7 @@ export class TorOnionService implements OnionService {
   readonly #virtualPort: number;
   readonly #pow: boolean;
   readonly #backoff: { readonly baseMs: number; readonly maxMs: number };
+  readonly #onionbalance: TorOnionServiceOptions['onionbalance'];
   readonly #events: OnionServiceEvents;
   readonly #logger: Logger;
   readonly #now: () => number;
@@ -82,6 +95,7 @@ export class TorOnionService implements OnionService {
     this.#virtualPort = options.virtualPort ?? 80;
     this.#pow = options.powDefenses ?? true;
     this.#backoff = options.restartBackoff ?? { baseMs: 1_000, maxMs: 30_000 };
+    this.#onionbalance = options.onionbalance;
     this.#events = options.events ?? {};
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
@@ -124,38 +138,53 @@ export class TorOnionService implements OnionService {
     }
     const tor = this.#current;
     this.#current = undefined;
+    if (tor !== undefined && this.#onionbalance !== undefined) {
+      await unpublishOnionbalanceInstance(tor.control);
+    }
     await tor?.close().catch(() => undefined);
+    if (this.#onionbalance !== undefined) removeInstanceKey(this.#onionbalance.serviceDir);
   }
 
   /** Adds the onion on `tor` with the persisted key (saving the key tor makes on first start). */
   async #publish(tor: ConnectedTor): Promise<PublishedOnion> {
     const saved = this.#keys.load();
     const announce = await this.#announceUpload(tor.control);
-    const added = await tor.control.addOnion({
-      ...(saved === undefined ? {} : { privateKey: saved }),
-      ports: [
-        {
-          virtualPort: this.#virtualPort,
-          targetHost: this.#target.host,
-          targetPort: this.#target.port,
-        },
-      ],
-      powDefenses: this.#pow,
-    });
+    const added =
+      this.#onionbalance === undefined
+        ? await tor.control.addOnion({
+            ...(saved === undefined ? {} : { privateKey: saved }),
+            ports: [
+              {
+                virtualPort: this.#virtualPort,
+                targetHost: this.#target.host,
+                targetPort: this.#target.port,
+              },
+            ],
+            powDefenses: this.#pow,
+          })
+        : await this.#publishInstance(tor, saved);
     if (added.privateKey !== undefined) {
       this.#keys.save(added.privateKey);
       this.#logger.info('operator.onion.key_created');
     }
     if (this.#published !== undefined && added.hostname !== this.#published.hostname) {
       // Cannot happen with a persisted key; refuse rather than serve under a second address.
-      await tor.control.delOnion(added.serviceId).catch(() => undefined);
+      if (this.#onionbalance === undefined) {
+        await tor.control.delOnion(added.serviceId).catch(() => undefined);
+      } else {
+        await unpublishOnionbalanceInstance(tor.control);
+      }
       throw new TorError('tor published the onion under a different address', {
         transient: false,
       });
     }
     announce(added.serviceId);
-    this.#logger.info('operator.onion.added', { pow: added.powDefenses, pid: tor.pid });
-    if (this.#pow && !added.powDefenses) {
+    this.#logger.info('operator.onion.added', {
+      pow: added.powDefenses,
+      pid: tor.pid,
+      onionbalanceInstance: this.#onionbalance !== undefined,
+    });
+    if (this.#pow && !added.powDefenses && this.#onionbalance === undefined) {
       this.#logger.warn('operator.onion.pow_unavailable', {
         detail: 'This tor does not support onion-service proof-of-work (needs tor 0.4.9.1+).',
       });
@@ -165,6 +194,31 @@ export class TorOnionService implements OnionService {
       hostname: added.hostname,
       url: `http://${added.hostname}${port}`,
       powDefenses: added.powDefenses,
+    };
+  }
+
+  /** Configures the Onionbalance instance; its result has the shape of an ADD_ONION reply. */
+  async #publishInstance(
+    tor: ConnectedTor,
+    saved: string | undefined,
+  ): Promise<{ serviceId: string; hostname: string; privateKey?: string; powDefenses: boolean }> {
+    const ob = this.#onionbalance;
+    if (ob === undefined) throw new Error('not an Onionbalance instance');
+    const instance = await publishOnionbalanceInstance(
+      tor.control,
+      {
+        masterAddress: ob.masterAddress,
+        serviceDir: ob.serviceDir,
+        virtualPort: this.#virtualPort,
+        target: this.#target,
+      },
+      saved,
+    );
+    return {
+      serviceId: instance.serviceId,
+      hostname: `${instance.serviceId}.onion`,
+      ...(instance.privateKey === undefined ? {} : { privateKey: instance.privateKey }),
+      powDefenses: false,
     };
   }
 

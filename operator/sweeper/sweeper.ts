@@ -23,6 +23,13 @@ export interface SweeperOptions {
     Pick<OperatorStore, 'durable'>;
   readonly intervalMs: number;
   readonly logger: Logger;
+  /**
+   * With several Operators on one database: runs a round only when no other Operator is in one
+   * (PostgreSQL's `sweepLock`). Without it every round runs.
+   */
+  readonly exclusive?: {
+    tryRun<T>(round: () => Promise<T>): Promise<T | undefined>;
+  };
   /** @defaultValue `Date.now` */
   readonly now?: Clock;
 }
@@ -38,7 +45,19 @@ export interface SweepResult {
   readonly tokenAllowances: number;
   /** One-time prekey hand-out counts of past hours. */
   readonly prekeyHandouts: number;
+  /** True when another Operator was sweeping, so this round deleted nothing. */
+  readonly skipped?: true;
 }
+
+const SKIPPED: SweepResult = {
+  letters: 0,
+  posts: 0,
+  nonces: 0,
+  spentTokens: 0,
+  tokenAllowances: 0,
+  prekeyHandouts: 0,
+  skipped: true,
+};
 
 /** Runs {@link Sweeper.sweep} every interval; never two sweeps at once. */
 export class Sweeper {
@@ -72,7 +91,13 @@ export class Sweeper {
 
   /** Sweeps once now (or joins the sweep already running). */
   sweep(): Promise<SweepResult> {
-    this.#running ??= this.#sweepOnce().finally(() => {
+    if (this.#running !== undefined) return this.#running;
+    const { exclusive } = this.#options;
+    const round =
+      exclusive === undefined
+        ? this.#sweepOnce()
+        : exclusive.tryRun(() => this.#sweepOnce()).then((result) => result ?? SKIPPED);
+    this.#running = round.finally(() => {
       this.#running = undefined;
     });
     return this.#running;

@@ -23,6 +23,12 @@ export interface PrivateTorNetworkOptions {
   readonly consensusTimeoutMs?: number;
   /** Receives timing notes (e.g. `console.log` in a benchmark). */
   readonly log?: (message: string) => void;
+  /**
+   * The authorities' `V3AuthVotingInterval` in seconds. Onionbalance's `--is-testnet` mode
+   * hard-codes 20 (its time periods and shared-random runs are derived from it), so a network
+   * hosting Onionbalance must use 20. @defaultValue 10
+   */
+  readonly votingIntervalSeconds?: number;
 }
 
 /** Options for one client or service tor on the network. */
@@ -173,7 +179,7 @@ async function startPrivateTorNetworkOnce(
       `DirPort 127.0.0.1:${String(node.dirPort)}`,
       'AuthoritativeDirectory 1',
       'V3AuthoritativeDirectory 1',
-      'V3AuthVotingInterval 10',
+      `V3AuthVotingInterval ${String(options.votingIntervalSeconds ?? 10)}`,
       'V3AuthVoteDelay 2',
       'V3AuthDistDelay 2',
       'V3AuthNIntervalsValid 2',

@@ -49,6 +49,7 @@ describe('Operator config', () => {
       bootstrapStallSeconds: 30,
       extraTorrcLines: [],
       onionVirtualPort: 80,
+      onionbalance: null,
     });
     expect(Object.isFrozen(config.mail)).toBe(true);
   });
@@ -72,6 +73,9 @@ describe('Operator config', () => {
     expect(messageOf('tor:\n  onionVirtualPort: 0\n')).toContain('tor.onionVirtualPort');
     expect(messageOf('tor:\n  extraTorrcLines: [1]\n')).toContain('tor.extraTorrcLines.0');
     expect(messageOf('tor:\n  binray: tor\n')).toContain('binray');
+    expect(messageOf('tor:\n  onionbalance: { masterAddress: example.onion }\n')).toContain(
+      'tor.onionbalance.masterAddress',
+    );
   });
 
   it('fills defaults beside the keys given', () => {
