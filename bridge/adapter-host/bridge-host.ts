@@ -7,9 +7,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Dispatcher } from 'undici';
-import type { KdfParams } from '../../common/crypto/index.js';
+import { signKeysFromSeed, type KdfParams } from '../../common/crypto/index.js';
 import type { Logger } from '../../common/logging/index.js';
-import type { AdapterKeyHolder } from '../../common/wire/index.js';
+import { noteSigner, type NoteSigner } from '../../common/transparency/index.js';
+import { toBase64url, type AdapterKeyHolder } from '../../common/wire/index.js';
 import type { ChatSurface } from '../chat-surface/chat-surface.js';
 import { BridgeEngine } from '../engine/bridge-engine.js';
 import { sqliteSessionFactory } from '../engine/sessions.js';
@@ -116,6 +117,20 @@ export function createBridgeEngine(
     ...(deps.redis === undefined ? {} : { redis: deps.redis }),
     ...(deps.registryMonitorEveryMs === undefined
       ? {}
-      : { registryMonitor: { everyMs: deps.registryMonitorEveryMs } }),
+      : {
+          registryMonitor: {
+            everyMs: deps.registryMonitorEveryMs,
+            witness: witnessSigner(vault.keys.witnessSeed),
+          },
+        }),
   });
+}
+
+/**
+ * The bot's witness key, derived from its master key: the same on every start, so what it
+ * cosigned before a restart verifies with the key it cosigns with after.
+ */
+function witnessSigner(seed: Uint8Array): NoteSigner {
+  const keys = signKeysFromSeed(seed);
+  return noteSigner(`komrade.witness/${toBase64url(keys.signPublic)}`, keys);
 }

@@ -15,6 +15,7 @@ import {
 } from '../../common/crypto/index.js';
 import { KomradeError } from '../../common/errors/index.js';
 import type { Logger } from '../../common/logging/index.js';
+import type { NoteSigner } from '../../common/transparency/index.js';
 import { toBase64url, type AdapterKeyHolder } from '../../common/wire/index.js';
 import {
   passphraseWeakness,
@@ -91,7 +92,8 @@ export interface BridgeEngineDeps {
    * Monitor the registry log over every identity held: at start, then every `everyMs` (0: at start
    * only). Absent: only when a user asks (`verifyMe`).
    */
-  readonly registryMonitor?: { readonly everyMs: number };
+  /** The registry monitor's interval, and the bot's witness key (cosigns what it verified). */
+  readonly registryMonitor?: { readonly everyMs: number; readonly witness?: NoteSigner };
 }
 
 /** An identity as the adapter shows it. */
@@ -211,6 +213,7 @@ export class BridgeEngine {
       operatorFor: deps.operatorFor,
       logger: deps.logger,
       everyMs: deps.registryMonitor?.everyMs ?? 0,
+      witness: deps.registryMonitor?.witness,
     });
     this.#recovery = new QueueRecovery({
       ...context,

@@ -5,8 +5,10 @@
  */
 import { isKomradeError } from '../../common/errors/index.js';
 import type { Logger } from '../../common/logging/index.js';
+import type { NoteSigner } from '../../common/transparency/index.js';
 import {
   RegistryMonitor,
+  Witness,
   ratchetKeyOf,
   type MonitorProblem,
   type MonitorReport,
@@ -40,11 +42,18 @@ export interface RegistryWatchDeps {
   readonly logger: Logger;
   /** How often the whole log is checked; 0 = only at start and on demand. */
   readonly everyMs: number;
+  /**
+   * The bot's witness key: each checkpoint a scan verified is cosigned with it, once it is
+   * proven consistent with the last one cosigned. Absent: the bot does not witness.
+   */
+  readonly witness?: NoteSigner | undefined;
 }
 
 export class RegistryWatch {
   readonly #deps: RegistryWatchDeps;
   #monitor: RegistryMonitor | undefined;
+  #witness: Witness | undefined;
+  #cosigned: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   /** Problems already logged (a problem stays in every later report): logged once each. */
@@ -86,7 +95,41 @@ export class RegistryWatch {
     const monitor = await this.#monitorFor(first);
     const report = await monitor.scan(sessions.map(watchedOf).filter((w) => w !== undefined));
     this.#log(report);
+    await this.#cosign(report);
     return report;
+  }
+
+  /** The newest checkpoint note this bot cosigned as a witness (with its signature line), if any. */
+  cosigned(): string | undefined {
+    return this.#cosigned;
+  }
+
+  /**
+   * Cosigns the checkpoint a clean scan verified, after the Operator's proof that the last one
+   * cosigned is a prefix of it (the witness refuses anything else: a fork is never cosigned).
+   */
+  async #cosign(report: MonitorReport): Promise<void> {
+    const signer = this.#deps.witness;
+    const note = report.checkpoint;
+    if (signer === undefined || note === undefined || report.evidence !== undefined) return;
+    const [first] = this.#registered();
+    if (first === undefined) return;
+    const info = await first.client.operatorInfo();
+    this.#witness ??= new Witness({ operatorSignKey: info.signKey, signer });
+    const from = this.#witness.size;
+    const proof =
+      from === 0 || from >= report.size
+        ? []
+        : await this.#deps.operatorFor(MONITOR_ISOLATION).logConsistency(from, report.size);
+    try {
+      this.#cosigned = this.#witness.cosign(note, proof);
+      this.#deps.logger.info('registry.cosigned', { size: report.size });
+    } catch (error) {
+      this.#deps.logger.warn('registry.cosign_refused', {
+        code: isKomradeError(error) ? error.code : 'INTERNAL',
+        size: report.size,
+      });
+    }
   }
 
   /**
@@ -117,6 +160,7 @@ export class RegistryWatch {
     const watched = [session, ...others].map(watchedOf).filter((w) => w !== undefined);
     const report = await monitor.scan(watched);
     this.#log(report);
+    await this.#cosign(report);
     if (report.evidence !== undefined) return { ...stopped, size: report.size };
     const whoami = session.client.whoami();
     const lookedUp: MonitorProblem[] =

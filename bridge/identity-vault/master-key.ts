@@ -10,6 +10,8 @@ export interface BridgeKeys {
   readonly lookupKey: Uint8Array;
   /** Seals outbox entries while they wait in Redis. */
   readonly queueKey: Uint8Array;
+  /** Seed of the Ed25519 key the bot cosigns registry checkpoints with, as a witness. */
+  readonly witnessSeed: Uint8Array;
 }
 
 /** Bytes of a master key. */
@@ -38,6 +40,7 @@ export function deriveBridgeKeys(masterKeyText: string): BridgeKeys {
     vaultKey: derive(master, 'vault'),
     lookupKey: derive(master, 'lookup'),
     queueKey: derive(master, 'queue'),
+    witnessSeed: derive(master, 'witness'),
   };
   master.fill(0);
   return Object.freeze(keys);

@@ -15,6 +15,7 @@ export {
   SIGNATURE_BYTES,
   generateIdentityKeys,
   identityKeysFromSecrets,
+  signKeysFromSeed,
   secretsOf,
   publicKeysOf,
   type IdentityKeys,

@@ -50,6 +50,15 @@ export function identityKeysFromSecrets(signSeed: Uint8Array, boxSecret: Uint8Ar
   };
 }
 
+/** An Ed25519 key pair from a 32-byte seed (e.g. a key derived for one purpose). */
+export function signKeysFromSeed(seed: Uint8Array): {
+  readonly signPublic: Uint8Array;
+  readonly signSecret: Uint8Array;
+} {
+  const sign = backend().signSeedKeypair(seed);
+  return { signPublic: sign.publicKey, signSecret: sign.secretKey };
+}
+
 /** The two 32-byte secrets {@link identityKeysFromSecrets} rebuilds `keys` from. */
 export function secretsOf(keys: IdentityKeys): { signSeed: Uint8Array; boxSecret: Uint8Array } {
   return { signSeed: keys.signSecret.slice(0, SEED_BYTES), boxSecret: keys.boxSecret.slice() };

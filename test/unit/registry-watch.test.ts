@@ -6,7 +6,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RegistryWatch } from '../../bridge/engine/registry-watch.js';
 import { IDENTITY_COMMANDS, plainText, render, textOf, type Surface } from '../../bridge/index.js';
-import { leafHash } from '../../common/transparency/index.js';
+import { registryTrust } from '../../client/index.js';
+import { signKeysFromSeed } from '../../common/crypto/index.js';
+import {
+  leafHash,
+  noteSigner,
+  noteVerifier,
+  openCheckpoint,
+} from '../../common/transparency/index.js';
 import { receiptLeaf } from '../../common/wire/index.js';
 import { engineWorld, type EngineWorld } from '../support/engine-fixture.js';
 import { SignedLog, forgeReceipt } from '../support/lying-operator.js';
@@ -112,5 +119,46 @@ describe('RegistryWatch', () => {
     expect(verdict.verdict).toBe('inconsistent');
     const said = render(textOf({ kind: 'verified', verdict }, surface), surface);
     expect(said).toContain('STOP');
+  });
+
+  it('cosigns each checkpoint it verified as a witness, and never a fork', async () => {
+    const sessions = world.sessions();
+    await world.hold('ana', sessions);
+    const keys = signKeysFromSeed(new Uint8Array(32).fill(7));
+    const name = 'komrade.witness/test';
+    const watch = new RegistryWatch({
+      store: world.store,
+      sessions,
+      operatorFor: world.operatorFor,
+      logger: world.logger,
+      everyMs: 0,
+      witness: noteSigner(name, keys),
+    });
+    const trust = {
+      ...registryTrust(world.operator.keys.signPublic),
+      witnesses: [noteVerifier(name, keys.signPublic)],
+    };
+    const witnessed = () => {
+      const opened = openCheckpoint(watch.cosigned() ?? '', trust);
+      if (!opened.ok) throw opened.error;
+      return { size: opened.value.checkpoint.size, witnesses: opened.value.witnesses };
+    };
+    expect(watch.cosigned()).toBeUndefined();
+    await watch.scan();
+    expect(witnessed()).toEqual({ size: 1, witnesses: [name] });
+    await world.hold('ben', sessions);
+    await watch.scan();
+    expect(witnessed()).toEqual({ size: 2, witnesses: [name] });
+
+    // The Operator rewrites history at the same size: the scan stops, nothing is cosigned.
+    const fork = new SignedLog(world.operator.keys, [
+      forgeReceipt(world.operator.keys, 'ana'),
+      forgeReceipt(world.operator.keys, 'ben'),
+    ]);
+    world.bend.logCheckpoint = () => Promise.resolve(fork.checkpoint());
+    const report = await watch.scan();
+    expect(report?.evidence).toBeDefined();
+    expect(witnessed()).toEqual({ size: 2, witnesses: [name] });
+    expect(world.logger.lines.filter((l) => l.event === 'registry.cosigned')).toHaveLength(2);
   });
 });
