@@ -7,7 +7,8 @@ import type { PublicRoute } from '../route.js';
 import { receiptJson } from './receipt-json.js';
 
 /**
- * Answers the Operator-signed receipt for a name, with its registry log proof, (folded first, so `@Alice` finds `alice`).
+ * Answers the Operator-signed receipt for a name (folded first, so `@Alice` finds `alice`), with
+ * its registry log proof.
  * A collective's name is no komrade's: `NAME_UNKNOWN`, saying so. A name registered before keys
  * were checked may hold a small-order key: `KEY_INVALID` for that name only, never the receipt.
  * @throws KomradeError `NAME_INVALID`, `NAME_UNKNOWN`, `KEY_INVALID`
