@@ -2,8 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Test files that start tor processes (a private Tor network, an onion service, Onionbalance):
- * they run one at a time, because two private networks bootstrapping at once on two cores time
- * out. Every other file runs two at a time beside them (most wait on child processes).
+ * they run one at a time, after every other file, because tor's circuits and descriptor fetches
+ * time out on two cores that other test files keep busy (seen in CI). Every other file runs two
+ * at a time (most wait on child processes).
  */
 const TOR_FILES = [
   'test/e2e/cli-tor.test.ts',
@@ -25,10 +26,23 @@ export default defineConfig({
     reporters: ['default'],
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: 'tor', include: TOR_FILES, fileParallelism: false } },
       {
         extends: true,
-        test: { name: 'other', include: ['test/**/*.test.ts'], exclude: TOR_FILES },
+        test: {
+          name: 'tor',
+          include: TOR_FILES,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'other',
+          include: ['test/**/*.test.ts'],
+          exclude: TOR_FILES,
+          sequence: { groupOrder: 0 },
+        },
       },
     ],
   },
